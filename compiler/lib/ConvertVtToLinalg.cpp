@@ -1,0 +1,11 @@
+// Scaffolding: replaced by the real pass in this session.
+#include "vitc/Compiler/Passes.h"
+namespace vitc {
+#define GEN_PASS_DEF_CONVERTVTTOLINALG
+#include "vitc/Compiler/Passes.h.inc"
+namespace {
+struct ConvertVtToLinalgPass : impl::ConvertVtToLinalgBase<ConvertVtToLinalgPass> {
+  void runOnOperation() override {}
+};
+} // namespace
+} // namespace vitc

@@ -1,0 +1,11 @@
+// Scaffolding: replaced by the real pass in this session.
+#include "vitc/Compiler/Passes.h"
+namespace vitc {
+#define GEN_PASS_DEF_LINALGTOLIBRARY
+#include "vitc/Compiler/Passes.h.inc"
+namespace {
+struct LinalgToLibraryPass : impl::LinalgToLibraryBase<LinalgToLibraryPass> {
+  void runOnOperation() override {}
+};
+} // namespace
+} // namespace vitc

@@ -1,0 +1,11 @@
+// Scaffolding: replaced by the real pass in this session.
+#include "vitc/Compiler/Passes.h"
+namespace vitc {
+#define GEN_PASS_DEF_VTDECOMPOSE
+#include "vitc/Compiler/Passes.h.inc"
+namespace {
+struct VtDecomposePass : impl::VtDecomposeBase<VtDecomposePass> {
+  void runOnOperation() override {}
+};
+} // namespace
+} // namespace vitc

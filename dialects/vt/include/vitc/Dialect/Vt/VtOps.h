@@ -1,0 +1,41 @@
+//===- VtOps.h - the vt dialect -----------------------------------*- C++ -*-===//
+#ifndef VITC_DIALECT_VT_VTOPS_H
+#define VITC_DIALECT_VT_VTOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+namespace vitc::vt {
+
+/// How an op takes part in kernel fusion (see FusionKindOpInterface).
+enum class FusionKind { Elementwise, Reduction, Anchor, Movement, Opaque };
+
+FusionKind fusionKindFromTraits(mlir::Operation *op);
+
+namespace OpTrait {
+template <typename ConcreteType>
+struct ElementwiseKind
+    : mlir::OpTrait::TraitBase<ConcreteType, ElementwiseKind> {};
+template <typename ConcreteType>
+struct ReductionKind : mlir::OpTrait::TraitBase<ConcreteType, ReductionKind> {};
+template <typename ConcreteType>
+struct AnchorKind : mlir::OpTrait::TraitBase<ConcreteType, AnchorKind> {};
+template <typename ConcreteType>
+struct MovementKind : mlir::OpTrait::TraitBase<ConcreteType, MovementKind> {};
+} // namespace OpTrait
+
+} // namespace vitc::vt
+
+#include "vitc/Dialect/Vt/VtDialect.h.inc"
+#include "vitc/Dialect/Vt/VtInterfaces.h.inc"
+
+#define GET_OP_CLASSES
+#include "vitc/Dialect/Vt/VtOps.h.inc"
+
+#endif // VITC_DIALECT_VT_VTOPS_H

@@ -1,0 +1,29 @@
+# -*- Python -*-
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "VITC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".onnxtext", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.vitc_obj_root, "tests")
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
+                   "e2e", "unit", "bench"]
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.vitc_tools_dir, append_path=True)
+
+config.substitutions.append(("%vitc_src", config.vitc_src_root))
+config.substitutions.append(("%python", config.python_executable))
+tools = ["vitc-opt", "vitc", "vitc-run", "FileCheck", "not", "count"]
+llvm_config.add_tool_substitutions(
+    [t for t in tools if shutil.which(t, path=config.vitc_tools_dir + os.pathsep + config.llvm_tools_dir)],
+    [config.vitc_tools_dir, config.llvm_tools_dir])
+
+# GPU tests declare `REQUIRES: gpu`; lit reports them UNSUPPORTED elsewhere.
+if shutil.which("nvidia-smi") and os.path.exists("/dev/nvidia0"):
+    config.available_features.add("gpu")
