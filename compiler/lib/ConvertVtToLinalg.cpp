@@ -5,6 +5,7 @@ namespace vitc {
 #include "vitc/Compiler/Passes.h.inc"
 namespace {
 struct ConvertVtToLinalgPass : impl::ConvertVtToLinalgBase<ConvertVtToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {}
 };
 } // namespace

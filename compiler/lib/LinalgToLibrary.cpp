@@ -5,6 +5,7 @@ namespace vitc {
 #include "vitc/Compiler/Passes.h.inc"
 namespace {
 struct LinalgToLibraryPass : impl::LinalgToLibraryBase<LinalgToLibraryPass> {
+  using Base::Base;
   void runOnOperation() override {}
 };
 } // namespace

@@ -5,6 +5,7 @@ namespace vitc {
 #include "vitc/Compiler/Passes.h.inc"
 namespace {
 struct PlanMemoryPass : impl::PlanMemoryBase<PlanMemoryPass> {
+  using Base::Base;
   void runOnOperation() override {}
 };
 } // namespace

@@ -5,6 +5,7 @@ namespace vitc {
 #include "vitc/Compiler/Passes.h.inc"
 namespace {
 struct VtDecomposePass : impl::VtDecomposeBase<VtDecomposePass> {
+  using Base::Base;
   void runOnOperation() override {}
 };
 } // namespace

@@ -5,6 +5,7 @@ namespace vitc {
 #include "vitc/Compiler/Passes.h.inc"
 namespace {
 struct VtFusePass : impl::VtFuseBase<VtFusePass> {
+  using Base::Base;
   void runOnOperation() override {}
 };
 } // namespace

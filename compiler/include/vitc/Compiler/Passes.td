@@ -94,4 +94,21 @@ def PlanMemory : Pass<"vitc-plan-memory", "mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ExternalizeWeights : Pass<"vitc-externalize-weights", "mlir::ModuleOp"> {
+  let summary = "Move large constant globals into the artifact's weights section";
+  let description = [{
+    After bufferization, every memref.global constant larger than
+    `min-bytes` is removed from the module: its bytes are laid out (64-byte
+    aligned) in a weights table recorded on the module (`vitc.weights`),
+    each get_global becomes a memref.view at its offset into a new leading
+    entry argument `%weights: memref<?xi8>`. The artifact writer stores the
+    table as the weights section, which the runtime maps and passes in, so
+    a 330 MB model never becomes LLVM IR constants.
+  }];
+  let options = [Option<"minBytes", "min-bytes", "int64_t", "256",
+                        "Globals at least this large are externalized">];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // VITC_COMPILER_PASSES
