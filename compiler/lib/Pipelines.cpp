@@ -40,6 +40,7 @@ void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createExternalizeWeights());
   pm.addPass(createLinalgToLibrary());
   pm.addNestedPass<func::FuncOp>(createPlanMemory());
   bufferization::BufferDeallocationPipelineOptions dealloc;

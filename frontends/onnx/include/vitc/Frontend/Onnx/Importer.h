@@ -1,0 +1,41 @@
+//===- Importer.h - ONNX to vt ------------------------------------*- C++ -*-===//
+//
+// Imports an ONNX model (binary .onnx with inline or external weights, or
+// ONNX text syntax .onnxtext) into a module holding one `func.func @main` of
+// vt ops. Graph inputs/outputs keep their ONNX names (`vt.name` arg/result
+// attributes); every op's location is the ONNX node name (NameLoc wrapping
+// the file location), so diagnostics name the node at fault.
+//
+//===----------------------------------------------------------------------===//
+#ifndef VITC_FRONTEND_ONNX_IMPORTER_H
+#define VITC_FRONTEND_ONNX_IMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace vitc::onnx {
+
+struct ImportOptions {
+  /// Overrides of graph input shapes, e.g. {"input", {8, 3, 224, 224}}:
+  /// pins a symbolic batch for a static-shape artifact. -1 keeps a dim dynamic.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
+  /// Keep Dropout and training-mode BatchNormalization as training ops
+  /// (training compilation); otherwise they import as inference ops.
+  bool training = false;
+};
+
+/// Imports `path`. On failure, emits diagnostics on `context` (naming the
+/// file, node and op) and returns null.
+mlir::OwningOpRef<mlir::ModuleOp> importModelFile(mlir::MLIRContext &context,
+                                                  llvm::StringRef path,
+                                                  const ImportOptions &options);
+
+} // namespace vitc::onnx
+
+#endif // VITC_FRONTEND_ONNX_IMPORTER_H

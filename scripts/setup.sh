@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs every dependency of vitc on Debian 12 (with the CUDA toolkit at
+# /usr/local/cuda), builds it, and runs the main job on a bundled model.
+#   scripts/setup.sh               install + build + main job
+#   scripts/setup.sh --build-only  install + build (what scripts/test.sh uses)
+# Idempotent: packages, the venv and the build are only refreshed when needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${VITC_BUILD:-build}
+
+packages=(cmake ninja-build ccache clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
+          mlir-22-tools libonnx-dev libprotobuf-dev protobuf-compiler libopenmpi-dev openmpi-bin
+          libdnnl-dev libopenblas-dev dataset-fashion-mnist python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python for tests and tools only, in a venv of our own.
+if [ ! -x .venv/bin/python ] || ! cmp -s requirements-dev.txt .venv/.requirements; then
+  echo "setup: preparing the Python venv (.venv)"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+  cp requirements-dev.txt .venv/.requirements
+fi
+
+if [ ! -f "$build/build.ninja" ]; then
+  CC=clang-22 CXX=clang++-22 cmake -G Ninja -B "$build" -DCMAKE_BUILD_TYPE=Release \
+    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit \
+    -DPython3_EXECUTABLE="$root/.venv/bin/python"
+fi
+ninja -C "$build"
+
+[ "${1:-}" = "--build-only" ] && exit 0
+
+# The main job: compile the bundled MNIST CNN, classify real Fashion-MNIST test
+# images with it, and check the result against onnxruntime.
+echo "setup: main job: vitc models/mnist_cnn.onnx -> $build/mnist_cnn.vtc"
+"$build/bin/vitc" models/mnist_cnn.onnx -o "$build/mnist_cnn.vtc"
+.venv/bin/python tools/main_job.py --build "$build" --model models/mnist_cnn.onnx \
+  --artifact "$build/mnist_cnn.vtc"

@@ -1,0 +1,237 @@
+//===- vitc.cpp - the vitc compiler driver ----------------------------------===//
+//
+//   vitc model.onnx -o model.vtc [--target cpu] [--precision fp32] ...
+//
+// Imports an ONNX model (or ONNX text, or a vt-dialect .mlir module), runs
+// the pipeline (graph -> lowering -> codegen) and writes an artifact. Every
+// diagnostic is one line `vitc: error: <file>: node '<name>': <message>`;
+// on failure nothing is written.
+//
+//===----------------------------------------------------------------------===//
+#include "vitc/Backend/Artifact.h"
+#include "vitc/Compiler/Passes.h"
+#include "vitc/Compiler/Pipelines.h"
+#include "vitc/Dialect/Vt/VtOps.h"
+#include "vitc/Frontend/Onnx/Importer.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory vitcCat("vitc options");
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.onnx | model.onnxtext | module.mlir>"),
+                                      cl::cat(vitcCat));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file (artifact, or IR with --emit)"),
+                                       cl::value_desc("path"), cl::init("-"), cl::cat(vitcCat));
+static cl::opt<std::string> target("target", cl::desc("Code target: cpu (default) or cuda"),
+                                   cl::init("cpu"), cl::cat(vitcCat));
+static cl::opt<std::string> cpuName("cpu", cl::desc("CPU to generate code for: native (default: this "
+                                                    "machine), or an LLVM CPU name such as x86-64-v3"),
+                                    cl::init("native"), cl::cat(vitcCat));
+static cl::opt<std::string> precision("precision", cl::desc("fp32 (default) or bf16"),
+                                      cl::init("fp32"), cl::cat(vitcCat));
+static cl::opt<std::string> mode("mode", cl::desc("inference (default) or train"),
+                                 cl::init("inference"), cl::cat(vitcCat));
+static cl::list<std::string> inputShapes(
+    "input-shape", cl::desc("Pin an input's shape, e.g. input=8x3x224x224 (? or -1 keeps a dim "
+                            "dynamic); repeatable"),
+    cl::value_desc("name=DxDx..."), cl::cat(vitcCat));
+
+enum class Emit { Vt, VtOpt, VtGraph, Memref, Llvm, Artifact };
+static cl::opt<Emit> emit(
+    "emit", cl::desc("What to write (default: artifact)"), cl::init(Emit::Artifact),
+    cl::values(clEnumValN(Emit::Vt, "vt", "the imported vt module"),
+               clEnumValN(Emit::VtOpt, "vt-opt", "vt after shape inference and canonicalisation"),
+               clEnumValN(Emit::VtGraph, "vt-fused", "vt after the whole graph stage (fused kernels)"),
+               clEnumValN(Emit::Memref, "memref", "after lowering and bufferization"),
+               clEnumValN(Emit::Llvm, "llvm", "the LLVM dialect module"),
+               clEnumValN(Emit::Artifact, "artifact", "the compiled artifact (.vtc)")),
+    cl::cat(vitcCat));
+
+/// Renders a location as `<file>: node '<name>'` (ONNX import locations are
+/// NameLoc(node, FileLineColLoc(file))), or `<file>:<line>:<col>` for .mlir.
+static std::string describeLocation(Location loc) {
+  std::string node, file;
+  int line = 0, col = 0;
+  loc->walk([&](Location l) {
+    if (auto name = dyn_cast<NameLoc>(l)) {
+      if (node.empty())
+        node = name.getName().str();
+    } else if (auto flc = dyn_cast<FileLineColLoc>(l)) {
+      if (file.empty()) {
+        file = flc.getFilename().str();
+        line = flc.getLine();
+        col = flc.getColumn();
+      }
+    }
+    return WalkResult::advance();
+  });
+  std::string out = file;
+  if (line > 0)
+    out += ":" + std::to_string(line) + ":" + std::to_string(col);
+  if (!node.empty())
+    out += (out.empty() ? "" : ": ") + ("node '" + node + "'");
+  return out;
+}
+
+/// Parses "name=8x3x224x224"; '?' or -1 keeps a dim dynamic.
+static FailureOr<std::pair<std::string, std::vector<int64_t>>>
+parseInputShape(StringRef spec) {
+  auto [name, dims] = spec.split('=');
+  if (name.empty() || dims.empty())
+    return failure();
+  std::vector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  dims.split(parts, 'x');
+  for (StringRef p : parts) {
+    int64_t d;
+    if (p == "?" || p == "-1")
+      shape.push_back(-1);
+    else if (!p.getAsInteger(10, d) && d >= 0)
+      shape.push_back(d);
+    else
+      return failure();
+  }
+  return std::make_pair(name.str(), shape);
+}
+
+static int fail(const Twine &msg) {
+  llvm::errs() << "vitc: error: " << msg << "\n";
+  return 1;
+}
+
+static OwningOpRef<ModuleOp> loadInput(MLIRContext &ctx,
+                                       const vitc::onnx::ImportOptions &opts) {
+  StringRef path = inputPath;
+  if (!path.ends_with(".mlir"))
+    return vitc::onnx::importModelFile(ctx, path, opts);
+  std::string err;
+  auto file = openInputFile(path, &err);
+  if (!file) {
+    emitError(FileLineColLoc::get(&ctx, path, 0, 0)) << "cannot read: " << err;
+    return nullptr;
+  }
+  llvm::SourceMgr sm;
+  sm.AddNewSourceBuffer(std::move(file), SMLoc());
+  return parseSourceFile<ModuleOp>(sm, &ctx);
+}
+
+static LogicalResult writeIR(ModuleOp module) {
+  std::string err;
+  auto out = openOutputFile(outputPath, &err);
+  if (!out) {
+    llvm::errs() << "vitc: error: cannot write '" << outputPath << "': " << err << "\n";
+    return failure();
+  }
+  module.print(out->os());
+  out->keep();
+  return success();
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  cl::HideUnrelatedOptions({&vitcCat, &cl::getGeneralCategory()});
+  cl::ParseCommandLineOptions(argc, argv,
+                              "vitc: compile ONNX vision models to a vitc artifact\n\n"
+                              "  vitc model.onnx -o model.vtc\n"
+                              "  vitc-run model.vtc --input input=x.npy --output-dir out/\n");
+
+  if (target != "cpu")
+    return fail("--target=" + target + ": only 'cpu' is available in this build");
+  if (precision != "fp32")
+    return fail("--precision=" + precision + ": only 'fp32' is available in this build");
+  if (mode != "inference")
+    return fail("--mode=" + mode + ": only 'inference' is available in this build");
+  if (emit == Emit::Artifact && outputPath == "-")
+    return fail("no output file: pass -o <file.vtc>");
+
+  vitc::onnx::ImportOptions importOpts;
+  for (const std::string &spec : inputShapes) {
+    auto parsed = parseInputShape(spec);
+    if (failed(parsed))
+      return fail("--input-shape='" + spec + "': expected NAME=DxDx... (e.g. input=8x3x224x224)");
+    importOpts.inputShapes.push_back(*parsed);
+  }
+
+  DialectRegistry registry;
+  vitc::registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  // One line per error; notes and remarks stay quiet unless asked for.
+  ScopedDiagnosticHandler handler(&ctx, [](Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Error)
+      return success();
+    std::string where = describeLocation(diag.getLocation());
+    llvm::errs() << "vitc: error: " << (where.empty() ? "" : where + ": ") << diag.str()
+                 << "\n";
+    return success();
+  });
+
+  OwningOpRef<ModuleOp> module = loadInput(ctx, importOpts);
+  if (!module)
+    return 1;
+  if (emit == Emit::Vt)
+    return failed(writeIR(*module)) ? 1 : 0;
+
+  // The entry signature is taken from the imported module, before lowering
+  // erases the ONNX names and tensor types.
+  auto signature = vitc::backend::getEntrySignature(*module);
+  if (failed(signature))
+    return 1;
+
+  vitc::PipelineOptions pipeOpts;
+  pipeOpts.target = target;
+  PassManager pm(&ctx);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return fail("bad pass manager options");
+  applyDefaultTimingPassManagerCLOptions(pm);
+  switch (emit) {
+  case Emit::VtOpt:
+    pm.addPass(vitc::createVtInferShapes());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    break;
+  case Emit::VtGraph:
+    vitc::buildGraphPipeline(pm, pipeOpts);
+    break;
+  case Emit::Memref:
+    vitc::buildGraphPipeline(pm, pipeOpts);
+    vitc::buildLoweringPipeline(pm, pipeOpts);
+    break;
+  default:
+    vitc::buildFullPipeline(pm, pipeOpts);
+  }
+  if (failed(pm.run(*module)))
+    return 1;
+  if (emit != Emit::Artifact)
+    return failed(writeIR(*module)) ? 1 : 0;
+
+  vitc::backend::ArtifactOptions artOpts;
+  artOpts.target = target;
+  artOpts.cpu = cpuName;
+  artOpts.mode = mode;
+  artOpts.precision = precision;
+  artOpts.source = inputPath;
+  artOpts.inputs = signature->first;
+  artOpts.outputs = signature->second;
+  return failed(vitc::backend::writeArtifact(*module, artOpts, outputPath)) ? 1 : 0;
+}
