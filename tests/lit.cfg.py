@@ -6,7 +6,8 @@ import lit.formats
 from lit.llvm import llvm_config
 
 config.name = "VITC"
-config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+# lit 23 runs RUN lines in its internal shell only.
+config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".onnxtext", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.vitc_obj_root, "tests")
@@ -18,7 +19,9 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.vitc_tools_dir, append_path=True)
 
 config.substitutions.append(("%vitc_src", config.vitc_src_root))
-config.substitutions.append(("%python", config.python_executable))
+# use_default_substitutions() already maps %python to lit's own interpreter;
+# ours (the venv, with numpy and onnx) must win.
+config.substitutions.insert(0, ("%python", config.python_executable))
 tools = ["vitc-opt", "vitc", "vitc-run", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(
     [t for t in tools if shutil.which(t, path=config.vitc_tools_dir + os.pathsep + config.llvm_tools_dir)],

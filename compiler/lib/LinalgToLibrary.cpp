@@ -1,12 +1,603 @@
-// Scaffolding: replaced by the real pass in this session.
+//===- LinalgToLibrary.cpp - anchors on memrefs -> runtime kernel calls -----===//
+//
+// After one-shot bufferization, the anchor ops that a tuned library does best
+// (matmul, batch_matmul, 2-D convolution, 2-D pooling) become calls to the
+// runtime's CPU kernels:
+//
+//   func.func private @vitc_cpu_<op>_<dtype>(memref<?x..xT, strided<[?..], offset: ?>>...,
+//                                           i64...) attributes {llvm.emit_c_interface}
+//
+// whose C symbols `_mlir_ciface_vitc_cpu_<op>_<dtype>` take memref
+// descriptors (runtime/kernels/cpu). Operands are cast to fully dynamic
+// shapes and layouts so one symbol serves every shape and stride.
+//
+// linalg accumulates into its output; the kernels overwrite it unless told to
+// accumulate. The zero (or -inf for max pooling) fill that initialises the
+// output is dropped when nothing touches the output between the fill and the
+// op; otherwise matmul and conv are called with accumulate = 1 and pooling
+// stays a linalg op.
+//
+// The lowering pads convolution / pooling inputs by materialising a bigger
+// buffer (fill with the pad value, copy the input into a subview). When that
+// pattern is found, the kernel gets the unpadded input and the pads instead,
+// and the padded buffer disappears.
+//
+//===----------------------------------------------------------------------===//
 #include "vitc/Compiler/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/TypeSwitch.h"
+
 namespace vitc {
 #define GEN_PASS_DEF_LINALGTOLIBRARY
 #include "vitc/Compiler/Passes.h.inc"
+
+using namespace mlir;
+
 namespace {
-struct LinalgToLibraryPass : impl::LinalgToLibraryBase<LinalgToLibraryPass> {
-  using Base::Base;
-  void runOnOperation() override {}
+
+//===----------------------------------------------------------------------===//
+// Memory helpers
+//===----------------------------------------------------------------------===//
+
+/// The buffer a memref value views (through subviews, casts, reshapes).
+Value getRootBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Whether `op` may access (or, with `writesOnly`, write) memory of `root`.
+/// Ops with unknown effects may access anything.
+bool mayAccess(Operation *op, Value root, bool writesOnly) {
+  auto iface = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!iface) {
+    if (!op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+      return true;
+    for (Region &region : op->getRegions())
+      for (Operation &nested : region.getOps())
+        if (mayAccess(&nested, root, writesOnly))
+          return true;
+    return false;
+  }
+  SmallVector<MemoryEffects::EffectInstance> effects;
+  iface.getEffects(effects);
+  for (const MemoryEffects::EffectInstance &effect : effects) {
+    if (isa<MemoryEffects::Allocate>(effect.getEffect()))
+      continue;
+    if (writesOnly && isa<MemoryEffects::Read>(effect.getEffect()))
+      continue;
+    Value value = effect.getValue();
+    if (!value || getRootBuffer(value) == root)
+      return true;
+  }
+  return false;
+}
+
+/// Whether an op strictly between `from` and `to` (same block) may access
+/// `root`.
+bool mayAccessBetween(Operation *from, Operation *to, Value root,
+                      bool writesOnly) {
+  for (Operation *op = from->getNextNode(); op && op != to;
+       op = op->getNextNode())
+    if (mayAccess(op, root, writesOnly))
+      return true;
+  return false;
+}
+
+std::optional<APFloat> getConstantFloat(Value v) {
+  FloatAttr attr;
+  if (matchPattern(v, m_Constant(&attr)))
+    return attr.getValue();
+  return std::nullopt;
+}
+
+/// If `op` overwrites all of its single output with one constant
+/// (linalg.fill, or a linalg.map / generic without inputs that yields a
+/// value from outside its body), returns the output and the constant.
+std::optional<std::pair<Value, APFloat>> matchConstantFill(Operation *op) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+    if (!fill.hasPureBufferSemantics())
+      return std::nullopt;
+    if (auto value = getConstantFloat(fill.getInputs()[0]))
+      return std::make_pair(fill.getOutputs()[0], *value);
+    return std::nullopt;
+  }
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || !isa<linalg::MapOp, linalg::GenericOp>(op) ||
+      !linalgOp.hasPureBufferSemantics() || linalgOp.getNumDpsInputs() != 0 ||
+      linalgOp.getNumDpsInits() != 1 ||
+      linalgOp.getNumParallelLoops() != linalgOp.getNumLoops())
+    return std::nullopt;
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    if (!generic.getIndexingMapsArray()[0].isPermutation())
+      return std::nullopt;
+  Block *body = linalgOp.getBlock();
+  if (!llvm::hasSingleElement(*body))
+    return std::nullopt;
+  Value yielded = body->getTerminator()->getOperand(0);
+  if (yielded.getParentBlock() == body)
+    return std::nullopt;
+  if (auto value = getConstantFloat(yielded))
+    return std::make_pair(linalgOp.getDpsInits()[0], *value);
+  return std::nullopt;
+}
+
+/// The identity of the reduction a kernel performs: the value that padding
+/// and output initialisation must hold for the library call to be exact.
+enum class Neutral { Zero, NegInfinity };
+
+bool isNeutral(const APFloat &value, Neutral neutral) {
+  if (neutral == Neutral::Zero)
+    return value.isZero();
+  return value.isNegative() &&
+         (value.isInfinity() || value.isLargest());
+}
+
+/// The fill that initialises `out` just for `anchor`: same buffer value,
+/// neutral constant, and nothing accesses the buffer in between.
+Operation *findInitFill(Operation *anchor, Value out, Neutral neutral) {
+  Value root = getRootBuffer(out);
+  for (Operation *op = anchor->getPrevNode(); op; op = op->getPrevNode()) {
+    if (auto fill = matchConstantFill(op)) {
+      if (fill->first == out && isNeutral(fill->second, neutral))
+        return op;
+    }
+    if (mayAccess(op, root, /*writesOnly=*/false))
+      return nullptr;
+  }
+  return nullptr;
+}
+
+/// An input that the lowering padded by hand: `padded` = alloc, filled with
+/// the pad value, with `source` copied into a subview at (top, left).
+struct PaddedInput {
+  memref::AllocOp alloc;
+  Value source;
+  int64_t top, left;
+  SmallVector<Operation *> ops; // fill, copy, subview, alloc: erased after.
 };
+
+std::optional<PaddedInput> matchPaddedInput(Operation *anchor, Value padded,
+                                            Neutral neutral) {
+  auto alloc = padded.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != anchor->getBlock())
+    return std::nullopt;
+  auto type = cast<MemRefType>(padded.getType());
+  int64_t rank = type.getRank();
+  Operation *fill = nullptr;
+  memref::SubViewOp subview;
+  for (Operation *user : padded.getUsers()) {
+    if (user == anchor)
+      continue;
+    if (auto sv = dyn_cast<memref::SubViewOp>(user); sv && !subview) {
+      subview = sv;
+      continue;
+    }
+    auto constFill = matchConstantFill(user);
+    if (constFill && !fill && isNeutral(constFill->second, neutral)) {
+      fill = user;
+      continue;
+    }
+    return std::nullopt;
+  }
+  if (!fill || !subview || !subview->hasOneUse())
+    return std::nullopt;
+  // Only the spatial dims (the last two) are padded, with unit strides.
+  ArrayRef<int64_t> offsets = subview.getStaticOffsets();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (ShapedType::isDynamic(offsets[d]) || subview.getStaticStrides()[d] != 1)
+      return std::nullopt;
+    if (d < rank - 2 && offsets[d] != 0)
+      return std::nullopt;
+  }
+  if (subview.getSourceType().getRank() != subview.getType().getRank())
+    return std::nullopt; // Rank-reducing.
+  // The copy (memref.copy or linalg.copy) writes the whole subview; copies
+  // require equal shapes, so the subview's sizes are the source's.
+  Operation *copy = *subview->getUsers().begin();
+  Value source;
+  if (auto memCopy = dyn_cast<memref::CopyOp>(copy);
+      memCopy && memCopy.getTarget() == subview.getResult())
+    source = memCopy.getSource();
+  else if (auto linCopy = dyn_cast<linalg::CopyOp>(copy);
+           linCopy && linCopy.hasPureBufferSemantics() &&
+           linCopy.getOutputs()[0] == subview.getResult())
+    source = linCopy.getInputs()[0];
+  if (!source)
+    return std::nullopt;
+  Block *block = anchor->getBlock();
+  if (fill->getBlock() != block || copy->getBlock() != block ||
+      !fill->isBeforeInBlock(copy) || !copy->isBeforeInBlock(anchor))
+    return std::nullopt;
+  // The padded buffer must hold exactly fill + copy when the anchor reads
+  // it, and the source must still hold what was copied.
+  if (mayAccessBetween(fill, copy, getRootBuffer(padded), /*writesOnly=*/true) ||
+      mayAccessBetween(copy, anchor, getRootBuffer(padded), true) ||
+      mayAccessBetween(copy, anchor, getRootBuffer(source), true))
+    return std::nullopt;
+  return PaddedInput{alloc, source, offsets[rank - 2], offsets[rank - 1],
+                     {copy, subview, fill, alloc}};
+}
+
+//===----------------------------------------------------------------------===//
+// Building the calls
+//===----------------------------------------------------------------------===//
+
+/// The kernel name suffix of an element type; f32 only for now (bf16 joins
+/// with mixed precision).
+std::optional<StringRef> getDtypeSuffix(Type type) {
+  if (type.isF32())
+    return StringRef("f32");
+  return std::nullopt;
+}
+
+/// A memref type of the same rank and element type with every size, stride
+/// and the offset dynamic: the one signature all shapes share.
+MemRefType getFullyDynamicType(MemRefType type) {
+  SmallVector<int64_t> shape(type.getRank(), ShapedType::kDynamic);
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(type.getContext(), ShapedType::kDynamic,
+                                       strides);
+  return MemRefType::get(shape, type.getElementType(), layout,
+                         type.getMemorySpace());
+}
+
+class CallBuilder {
+public:
+  CallBuilder(ModuleOp module, SymbolTable &symbols)
+      : module(module), symbols(symbols) {}
+
+  /// Casts `memref` to its fully dynamic type.
+  Value castToDynamic(OpBuilder &b, Location loc, Value memref) {
+    auto type = getFullyDynamicType(cast<MemRefType>(memref.getType()));
+    if (memref.getType() == type)
+      return memref;
+    return memref::CastOp::create(b, loc, type, memref);
+  }
+
+  /// An i64 constant, shared by the arguments of one call.
+  Value i64(OpBuilder &b, Location loc, int64_t v) {
+    Value &cached = constants[v];
+    if (!cached)
+      cached = arith::ConstantIntOp::create(b, loc, v, 64);
+    return cached;
+  }
+
+  /// Starts a new call site: constants are not shared across them.
+  void beginCall() { constants.clear(); }
+
+  Value indexToI64(OpBuilder &b, Location loc, Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+  }
+
+  /// Emits `func.call @name(memrefs..., scalars...)`, declaring `name` on
+  /// first use. Fails (with a diagnostic) if the module already holds a
+  /// different `name`.
+  LogicalResult call(OpBuilder &b, Operation *anchor, StringRef name,
+                     ArrayRef<Value> memrefs, ArrayRef<Value> scalars) {
+    Location loc = anchor->getLoc();
+    SmallVector<Value> args;
+    for (Value m : memrefs)
+      args.push_back(castToDynamic(b, loc, m));
+    args.append(scalars.begin(), scalars.end());
+    auto fnType = b.getFunctionType(TypeRange(ValueRange(args)), {});
+    auto fn = symbols.lookup<func::FuncOp>(name);
+    if (!fn) {
+      OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+      fn = func::FuncOp::create(mb, module.getLoc(), name, fnType);
+      fn.setPrivate();
+      // The C symbol takes memref descriptors: _mlir_ciface_<name>.
+      fn->setAttr("llvm.emit_c_interface", UnitAttr::get(b.getContext()));
+      // Kernels never retain their arguments (vitc-plan-memory relies on it).
+      fn->setAttr("vitc.library_kernel", UnitAttr::get(b.getContext()));
+      symbols.insert(fn);
+    } else if (fn.getFunctionType() != fnType) {
+      hadError = true;
+      return anchor->emitOpError("library kernel '")
+             << name << "' is already declared with type "
+             << fn.getFunctionType() << ", expected " << fnType;
+    }
+    func::CallOp::create(b, loc, fn, args);
+    return success();
+  }
+
+  /// Whether a call could not be emitted (a diagnostic was reported).
+  bool hadError = false;
+
+private:
+  ModuleOp module;
+  SymbolTable &symbols;
+  llvm::DenseMap<int64_t, Value> constants;
+};
+
+//===----------------------------------------------------------------------===//
+// Matmul
+//===----------------------------------------------------------------------===//
+
+/// How a matmul operand is stored relative to its logical (rows x cols).
+struct OperandLayout {
+  bool transposed = false;
+  bool broadcast = false; // Batch dim absent: shared by every batch.
+};
+
+/// Matches an operand's indexing map against (batch.., rows, cols) given as
+/// dim positions; returns how the operand is laid out.
+std::optional<OperandLayout> matchOperandMap(AffineMap map,
+                                             std::optional<unsigned> batch,
+                                             unsigned rows, unsigned cols) {
+  MLIRContext *ctx = map.getContext();
+  auto dims = [&](std::initializer_list<unsigned> ds) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d : ds)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+    return AffineMap::get(map.getNumDims(), 0, exprs, ctx);
+  };
+  if (batch) {
+    if (map == dims({*batch, rows, cols}))
+      return OperandLayout{false, false};
+    if (map == dims({*batch, cols, rows}))
+      return OperandLayout{true, false};
+  }
+  if (map == dims({rows, cols}))
+    return OperandLayout{false, batch.has_value()};
+  if (map == dims({cols, rows}))
+    return OperandLayout{true, batch.has_value()};
+  return std::nullopt;
+}
+
+/// Adds a leading unit dim to a 2-D operand shared by all batches (the
+/// kernel broadcasts a batch of one). Always expressible, whatever the
+/// layout: the new dim gets any stride.
+Value expandBatch(OpBuilder &b, Location loc, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  SmallVector<int64_t> shape{1};
+  shape.append(type.getShape().begin(), type.getShape().end());
+  SmallVector<ReassociationIndices> reassociation{{0, 1}, {2}};
+  MemRefType expanded =
+      *memref::ExpandShapeOp::computeExpandedType(type, shape, reassociation);
+  return memref::ExpandShapeOp::create(b, loc, expanded, memref,
+                                       reassociation);
+}
+
+LogicalResult convertMatmul(linalg::LinalgOp op, CallBuilder &calls) {
+  bool batched = isa<linalg::BatchMatmulOp>(op);
+  Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  auto dtype = getDtypeSuffix(getElementTypeOrSelf(c.getType()));
+  if (!dtype || getElementTypeOrSelf(a.getType()) != getElementTypeOrSelf(c.getType()) ||
+      getElementTypeOrSelf(bMat.getType()) != getElementTypeOrSelf(c.getType()))
+    return failure();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  // Loop dims: matmul (m, n, k); batch_matmul (b, m, n, k).
+  unsigned base = batched ? 1 : 0;
+  std::optional<unsigned> batchDim =
+      batched ? std::optional<unsigned>(0) : std::nullopt;
+  unsigned m = base, n = base + 1, k = base + 2;
+  auto aLayout = matchOperandMap(maps[0], batchDim, m, k);
+  auto bLayout = matchOperandMap(maps[1], batchDim, k, n);
+  auto cLayout = matchOperandMap(maps[2], batchDim, m, n);
+  if (!aLayout || !bLayout || !cLayout || cLayout->transposed ||
+      cLayout->broadcast)
+    return failure();
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  if (aLayout->broadcast)
+    a = expandBatch(b, loc, a);
+  if (bLayout->broadcast)
+    bMat = expandBatch(b, loc, bMat);
+  Operation *init = findInitFill(op, c, Neutral::Zero);
+  std::string name =
+      (Twine("vitc_cpu_") + (batched ? "batch_matmul_" : "matmul_") + *dtype)
+          .str();
+  if (failed(calls.call(b, op, name, {a, bMat, c},
+                        {calls.i64(b, loc, aLayout->transposed),
+                         calls.i64(b, loc, bLayout->transposed),
+                         calls.i64(b, loc, init == nullptr)})))
+    return failure();
+  if (init)
+    init->erase();
+  op->erase();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling
+//===----------------------------------------------------------------------===//
+
+SmallVector<int64_t> getI64Values(DenseIntElementsAttr attr) {
+  return llvm::to_vector(attr.getValues<int64_t>());
+}
+
+/// The four pads [top, left, bottom, right] as i64 values for the kernel:
+/// zero without a matched padding; else top/left are the subview offsets and
+/// bottom/right what the padded buffer adds past the source (padded size -
+/// top - source size).
+SmallVector<Value> buildPads(OpBuilder &b, Location loc, Value paddedInput,
+                             const std::optional<PaddedInput> &padded,
+                             CallBuilder &calls) {
+  if (!padded)
+    return SmallVector<Value>(4, calls.i64(b, loc, 0));
+  Value source = padded->source;
+  auto paddedType = cast<MemRefType>(paddedInput.getType());
+  auto sourceType = cast<MemRefType>(source.getType());
+  int64_t rank = paddedType.getRank();
+  int64_t lead[2] = {padded->top, padded->left};
+  SmallVector<Value> pads{calls.i64(b, loc, lead[0]),
+                          calls.i64(b, loc, lead[1])};
+  for (int i = 0; i < 2; ++i) {
+    int64_t d = rank - 2 + i;
+    if (!paddedType.isDynamicDim(d) && !sourceType.isDynamicDim(d)) {
+      pads.push_back(calls.i64(b, loc, paddedType.getDimSize(d) - lead[i] -
+                                           sourceType.getDimSize(d)));
+      continue;
+    }
+    // The padded size comes from the alloc, so the alloc itself can go.
+    memref::AllocOp alloc = padded->alloc;
+    Value p = alloc.getDynamicSizes()[paddedType.getDynamicDimIndex(d)];
+    Value s = memref::DimOp::create(b, loc, source, d);
+    Value rest = calls.indexToI64(b, loc, arith::SubIOp::create(b, loc, p, s));
+    pads.push_back(arith::SubIOp::create(b, loc, rest, pads[i]));
+  }
+  return pads;
+}
+
+/// Erases the padding ops once the anchor no longer reads the padded buffer.
+void erasePadding(const std::optional<PaddedInput> &padded) {
+  if (!padded)
+    return;
+  for (Operation *op : padded->ops) {
+    // Deallocations of the padded buffer go with it.
+    for (Value result : op->getResults())
+      for (Operation *user : llvm::make_early_inc_range(result.getUsers()))
+        if (isa<memref::DeallocOp>(user))
+          user->erase();
+    if (op->use_empty())
+      op->erase();
+  }
+}
+
+LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
+                          DenseIntElementsAttr dilations, bool grouped,
+                          CallBuilder &calls) {
+  Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1],
+        out = op.getDpsInits()[0];
+  Type elementType = getElementTypeOrSelf(out.getType());
+  auto dtype = getDtypeSuffix(elementType);
+  if (!dtype || getElementTypeOrSelf(input.getType()) != elementType ||
+      getElementTypeOrSelf(filter.getType()) != elementType)
+    return failure();
+  // Grouped kernels view (N, G, C, H, W) as (N, G*C, H, W): the group and
+  // channel dims must be contiguous. Identity layouts guarantee it.
+  if (grouped && !llvm::all_of(ValueRange{input, filter, out}, [](Value v) {
+        return cast<MemRefType>(v.getType()).getLayout().isIdentity();
+      }))
+    return failure();
+  std::optional<PaddedInput> padded =
+      matchPaddedInput(op, input, Neutral::Zero);
+  if (padded && grouped &&
+      !cast<MemRefType>(padded->source.getType()).getLayout().isIdentity())
+    padded.reset();
+  Operation *init = findInitFill(op, out, Neutral::Zero);
+
+  SmallVector<int64_t> s = getI64Values(strides), d = getI64Values(dilations);
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  SmallVector<Value> scalars{calls.i64(b, loc, s[0]), calls.i64(b, loc, s[1]),
+                             calls.i64(b, loc, d[0]), calls.i64(b, loc, d[1])};
+  llvm::append_range(scalars, buildPads(b, loc, input, padded, calls));
+  scalars.push_back(calls.i64(b, loc, init == nullptr));
+  std::string name = (Twine("vitc_cpu_conv2d_") +
+                      (grouped ? "grouped_" : "") + *dtype)
+                         .str();
+  Value kernelInput = padded ? padded->source : input;
+  if (failed(calls.call(b, op, name, {kernelInput, filter, out}, scalars)))
+    return failure();
+  if (init)
+    init->erase();
+  op->erase();
+  erasePadding(padded);
+  return success();
+}
+
+LogicalResult convertPool(linalg::LinalgOp op, DenseIntElementsAttr strides,
+                          DenseIntElementsAttr dilations, bool isMax,
+                          CallBuilder &calls) {
+  Value input = op.getDpsInputs()[0], window = op.getDpsInputs()[1],
+        out = op.getDpsInits()[0];
+  Type elementType = getElementTypeOrSelf(out.getType());
+  auto dtype = getDtypeSuffix(elementType);
+  auto windowType = cast<MemRefType>(window.getType());
+  if (!dtype || getElementTypeOrSelf(input.getType()) != elementType ||
+      !windowType.hasStaticShape())
+    return failure();
+  Neutral neutral = isMax ? Neutral::NegInfinity : Neutral::Zero;
+  // Pooling kernels overwrite their output: the init must be the identity.
+  Operation *init = findInitFill(op, out, neutral);
+  if (!init)
+    return failure();
+  std::optional<PaddedInput> padded = matchPaddedInput(op, input, neutral);
+
+  SmallVector<int64_t> s = getI64Values(strides), d = getI64Values(dilations);
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  SmallVector<Value> scalars{calls.i64(b, loc, windowType.getDimSize(0)),
+                             calls.i64(b, loc, windowType.getDimSize(1)),
+                             calls.i64(b, loc, s[0]), calls.i64(b, loc, s[1]),
+                             calls.i64(b, loc, d[0]), calls.i64(b, loc, d[1])};
+  llvm::append_range(scalars, buildPads(b, loc, input, padded, calls));
+  std::string name =
+      (Twine("vitc_cpu_") + (isMax ? "max_pool2d_" : "sum_pool2d_") + *dtype)
+          .str();
+  Value kernelInput = padded ? padded->source : input;
+  if (failed(calls.call(b, op, name, {kernelInput, out}, scalars)))
+    return failure();
+  init->erase();
+  op->erase();
+  erasePadding(padded);
+  // The window operand only carries the kernel size.
+  if (auto alloc = window.getDefiningOp<memref::AllocOp>();
+      alloc && alloc->use_empty())
+    alloc->erase();
+  return success();
+}
+
+struct LinalgToLibraryPass
+    : impl::LinalgToLibraryBase<LinalgToLibraryPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    CallBuilder calls(module, symbols);
+    SmallVector<linalg::LinalgOp> anchors;
+    module.walk([&](linalg::LinalgOp op) {
+      if (op.hasPureBufferSemantics() &&
+          isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::Conv2DNchwFchwOp,
+              linalg::Conv2DNgchwGfchwOp, linalg::PoolingNchwMaxOp,
+              linalg::PoolingNchwSumOp>(op))
+        anchors.push_back(op);
+    });
+    for (linalg::LinalgOp op : anchors) {
+      calls.beginCall();
+      // A failure to match leaves the op to the generic loop lowering; only
+      // a conflicting declaration is an error.
+      LogicalResult converted =
+          TypeSwitch<Operation *, LogicalResult>(op)
+              .Case<linalg::MatmulOp, linalg::BatchMatmulOp>(
+                  [&](auto) { return convertMatmul(op, calls); })
+              .Case([&](linalg::Conv2DNchwFchwOp conv) {
+                return convertConv(op, conv.getStrides(), conv.getDilations(),
+                                   /*grouped=*/false, calls);
+              })
+              .Case([&](linalg::Conv2DNgchwGfchwOp conv) {
+                return convertConv(op, conv.getStrides(), conv.getDilations(),
+                                   /*grouped=*/true, calls);
+              })
+              .Case([&](linalg::PoolingNchwMaxOp pool) {
+                return convertPool(op, pool.getStrides(), pool.getDilations(),
+                                   /*isMax=*/true, calls);
+              })
+              .Case([&](linalg::PoolingNchwSumOp pool) {
+                return convertPool(op, pool.getStrides(), pool.getDilations(),
+                                   /*isMax=*/false, calls);
+              })
+              .Default([](Operation *) { return failure(); });
+      (void)converted;
+    }
+    if (calls.hadError)
+      signalPassFailure();
+  }
+};
+
 } // namespace
 } // namespace vitc

@@ -174,7 +174,7 @@ LogicalResult MatmulOp::verify() {
 /// Output extent of a sliding window, ONNX's formula (floor, or ceil mode).
 static int64_t windowOut(int64_t in, int64_t k, int64_t stride, int64_t padLo,
                          int64_t padHi, int64_t dilation, bool ceil) {
-  if (in == kDyn)
+  if (in == kDyn || k == kDyn)
     return kDyn;
   int64_t span = in + padLo + padHi - dilation * (k - 1) - 1;
   int64_t out = (ceil ? (span + stride - 1) / stride : span / stride) + 1;

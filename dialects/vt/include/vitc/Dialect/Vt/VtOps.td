@@ -97,6 +97,7 @@ def Vt_CastOp : Vt_Op<"cast", [Pure, Elementwise, SameOperandsAndResultShape,
   let results = (outs Vt_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 class Vt_BinaryOp<string mnemonic, list<Trait> traits = []>
@@ -280,6 +281,7 @@ def Vt_ReshapeOp : Vt_Op<"reshape", [Pure, Vt_FusionKind<"Movement">]> {
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Vt_ExpandOp : Vt_Op<"expand", [Pure, Vt_FusionKind<"Movement">]> {
@@ -291,6 +293,7 @@ def Vt_ExpandOp : Vt_Op<"expand", [Pure, Vt_FusionKind<"Movement">]> {
     type($result)
   }];
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Vt_TransposeOp : Vt_Op<"transpose", [Pure,
@@ -302,6 +305,7 @@ def Vt_TransposeOp : Vt_Op<"transpose", [Pure,
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Vt_ConcatOp : Vt_Op<"concat", [Pure,
@@ -329,6 +333,7 @@ def Vt_SliceOp : Vt_Op<"slice", [Pure,
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Vt_GatherOp : Vt_Op<"gather", [Pure,
@@ -343,6 +348,7 @@ def Vt_GatherOp : Vt_Op<"gather", [Pure,
     type($result)
   }];
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Vt_PadOp : Vt_Op<"pad", [Pure,

@@ -1,0 +1,212 @@
+//===- VtCanonicalize.cpp - vt canonicalisation patterns --------------------===//
+//
+// Rewrites that clean up exporter noise and that the folders cannot express
+// (they create new ops): shape vectors made static from types, chains of
+// reshapes / casts / transposes collapsed into one op, and dims read from
+// shape_of where the type already knows them.
+//
+//===----------------------------------------------------------------------===//
+#include "vitc/Dialect/Vt/VtOps.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace vitc::vt;
+
+/// The values of a constant integer tensor, or nullopt.
+static std::optional<SmallVector<int64_t>> constantInts(Value v) {
+  DenseIntElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  return llvm::map_to_vector(attr.getValues<APInt>(),
+                             [](const APInt &i) { return i.getSExtValue(); });
+}
+
+static Value i64Vector(PatternRewriter &rewriter, Location loc,
+                       ArrayRef<int64_t> values) {
+  auto type = RankedTensorType::get({(int64_t)values.size()},
+                                    rewriter.getI64Type());
+  return ConstantOp::create(rewriter, loc, DenseIntElementsAttr::get(type, values),
+                            StringAttr());
+}
+
+namespace {
+
+/// A reshape or expand whose result type is static needs no computed shape:
+/// the result dims are the shape (ONNX 0 / -1 / broadcasting all resolve to
+/// them). Replacing the operand lets the Shape->Gather->Concat chain die.
+template <typename OpTy>
+struct StaticResultShape : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    if (!type.hasStaticShape())
+      return failure();
+    auto current = constantInts(op.getShape());
+    if (current && ArrayRef<int64_t>(*current) == type.getShape())
+      return failure();
+    Value shape = i64Vector(rewriter, op.getLoc(), type.getShape());
+    rewriter.modifyOpInPlace(op, [&] { op.getShapeMutable().assign(shape); });
+    return success();
+  }
+};
+
+/// reshape(reshape(x, s1), s2) -> reshape(x, s2) when s2 has no 0 entry
+/// (a 0 copies a dim of the intermediate, which x may not have).
+struct ReshapeOfReshape : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<ReshapeOp>();
+    if (!inner)
+      return failure();
+    auto shape = constantInts(op.getShape());
+    if (!shape || llvm::is_contained(*shape, 0))
+      return failure();
+    rewriter.modifyOpInPlace(
+        op, [&] { op.getInputMutable().assign(inner.getInput()); });
+    return success();
+  }
+};
+
+/// Whether every value of `from` converts to `to` exactly (and back).
+static bool isLossless(Type from, Type to) {
+  if (from == to)
+    return true;
+  if (from.isInteger(1))
+    return to.isIntOrFloat();
+  auto fromF = dyn_cast<FloatType>(from), toF = dyn_cast<FloatType>(to);
+  auto fromI = dyn_cast<IntegerType>(from), toI = dyn_cast<IntegerType>(to);
+  if (fromF && toF)
+    return APFloat::isRepresentableBy(fromF.getFloatSemantics(),
+                                      toF.getFloatSemantics());
+  if (fromI && toI)
+    return toI.getWidth() >= fromI.getWidth();
+  if (fromI && toF)
+    return (int)APFloat::semanticsPrecision(toF.getFloatSemantics()) >=
+           (int)fromI.getWidth();
+  return false;
+}
+
+/// cast(cast(x : A -> B) : B -> C) -> cast(x : A -> C) when A -> B loses
+/// nothing (then B -> C sees exactly the values of A).
+struct CastOfCast : OpRewritePattern<CastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CastOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<CastOp>();
+    if (!inner)
+      return failure();
+    Type a = inner.getInput().getType().getElementType();
+    Type b = inner.getType().getElementType();
+    if (!isLossless(a, b))
+      return failure();
+    rewriter.replaceOpWithNewOp<CastOp>(op, op.getType(), inner.getInput());
+    return success();
+  }
+};
+
+/// transpose(transpose(x, p1), p2) -> transpose(x, p1 o p2).
+struct TransposeOfTranspose : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<TransposeOp>();
+    if (!inner)
+      return failure();
+    SmallVector<int64_t> perm;
+    for (int64_t p : op.getPerm())
+      perm.push_back(inner.getPerm()[p]);
+    rewriter.replaceOpWithNewOp<TransposeOp>(op, op.getType(), inner.getInput(),
+                                             perm);
+    return success();
+  }
+};
+
+/// The dims of `x` at `positions` (negative ones wrap), if all are static.
+static std::optional<SmallVector<int64_t>>
+staticDimsAt(RankedTensorType x, ArrayRef<int64_t> positions) {
+  SmallVector<int64_t> dims;
+  for (int64_t p : positions) {
+    if (p < 0)
+      p += x.getRank();
+    if (p < 0 || p >= x.getRank() || x.isDynamicDim(p))
+      return std::nullopt;
+    dims.push_back(x.getDimSize(p));
+  }
+  return dims;
+}
+
+/// gather(shape_of(x), static indices) -> the dims, where x's type has them.
+struct GatherOfShapeOf : OpRewritePattern<GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GatherOp op,
+                                PatternRewriter &rewriter) const override {
+    auto shapeOf = op.getInput().getDefiningOp<ShapeOfOp>();
+    auto indices = constantInts(op.getIndices());
+    if (!shapeOf || !indices || op.getAxis() != 0 ||
+        !op.getType().hasStaticShape())
+      return failure();
+    auto dims = staticDimsAt(shapeOf.getInput().getType(), *indices);
+    if (!dims)
+      return failure();
+    auto attr = DenseIntElementsAttr::get(op.getType(), *dims);
+    rewriter.replaceOpWithNewOp<ConstantOp>(op, attr, StringAttr());
+    return success();
+  }
+};
+
+/// slice(shape_of(x)) -> the dims, where x's type has them.
+struct SliceOfShapeOf : OpRewritePattern<SliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SliceOp op,
+                                PatternRewriter &rewriter) const override {
+    auto shapeOf = op.getInput().getDefiningOp<ShapeOfOp>();
+    if (!shapeOf || !op.getType().hasStaticShape())
+      return failure();
+    int64_t rank = shapeOf.getInput().getType().getRank();
+    int64_t start = op.getStarts()[0], step = op.getSteps()[0];
+    if (start < 0)
+      start += rank;
+    start = step > 0 ? std::clamp<int64_t>(start, 0, rank)
+                     : std::clamp<int64_t>(start, -1, rank - 1);
+    SmallVector<int64_t> positions;
+    for (int64_t i = 0; i < op.getType().getDimSize(0); ++i)
+      positions.push_back(start + i * step);
+    auto dims = staticDimsAt(shapeOf.getInput().getType(), positions);
+    if (!dims)
+      return failure();
+    auto attr = DenseIntElementsAttr::get(op.getType(), *dims);
+    rewriter.replaceOpWithNewOp<ConstantOp>(op, attr, StringAttr());
+    return success();
+  }
+};
+
+} // namespace
+
+void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                            MLIRContext *ctx) {
+  results.add<StaticResultShape<ReshapeOp>, ReshapeOfReshape>(ctx);
+}
+void ExpandOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *ctx) {
+  results.add<StaticResultShape<ExpandOp>>(ctx);
+}
+void CastOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                         MLIRContext *ctx) {
+  results.add<CastOfCast>(ctx);
+}
+void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                              MLIRContext *ctx) {
+  results.add<TransposeOfTranspose>(ctx);
+}
+void GatherOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *ctx) {
+  results.add<GatherOfShapeOf>(ctx);
+}
+void SliceOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                          MLIRContext *ctx) {
+  results.add<SliceOfShapeOf>(ctx);
+}

@@ -1,0 +1,65 @@
+//===- OpHelpers.cpp - attribute readers shared by several rules -------------===//
+#include "OpHelpers.h"
+
+using namespace mlir;
+using namespace vitc::onnx_import;
+
+FailureOr<Window2d>
+vitc::onnx_import::readWindow2d(NodeImporter &n, RankedTensorType input,
+                                ArrayRef<int64_t> defaultKernel) {
+  if (input.getRank() != 4)
+    return n.error() << "only 2-D windows (4-D NCHW input) are supported, got "
+                     << input;
+  Window2d w;
+  w.kernel = n.attrInts("kernel_shape")
+                 .value_or(SmallVector<int64_t>(defaultKernel));
+  w.strides = n.attrInts("strides").value_or(SmallVector<int64_t>{1, 1});
+  w.dilations = n.attrInts("dilations").value_or(SmallVector<int64_t>{1, 1});
+  w.pads = n.attrInts("pads").value_or(SmallVector<int64_t>{0, 0, 0, 0});
+  if (w.kernel.size() != 2 || w.strides.size() != 2 ||
+      w.dilations.size() != 2 || w.pads.size() != 4)
+    return n.error() << "expected 2 kernel dims, 2 strides, 2 dilations and 4 "
+                        "pads for a 2-D window";
+  if (llvm::any_of(w.kernel, [](int64_t k) { return k < 1; }))
+    return n.error() << "kernel_shape entries must be >= 1";
+
+  std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  if (autoPad == "NOTSET")
+    return w;
+  if (autoPad == "VALID") {
+    w.pads.assign(4, 0);
+    return w;
+  }
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return n.error() << "unknown auto_pad '" << autoPad << "'";
+  // SAME: output = ceil(input / stride); the total padding is split evenly,
+  // the odd element going to the end (UPPER) or the beginning (LOWER).
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = input.getDimSize(2 + i);
+    if (in == ShapedType::kDynamic)
+      return n.error() << "auto_pad " << autoPad
+                       << " needs static spatial dims, got " << input;
+    int64_t out = (in + w.strides[i] - 1) / w.strides[i];
+    int64_t total = std::max<int64_t>(
+        0, (out - 1) * w.strides[i] + (w.kernel[i] - 1) * w.dilations[i] + 1 -
+               in);
+    int64_t small = total / 2, large = total - small;
+    w.pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    w.pads[2 + i] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return w;
+}
+
+FailureOr<std::optional<SmallVector<int64_t>>>
+vitc::onnx_import::readAxes(NodeImporter &n, int64_t inputSinceOpset,
+                            unsigned inputIndex) {
+  if (n.opset() < inputSinceOpset)
+    return std::optional<SmallVector<int64_t>>(n.attrInts("axes"));
+  Value axes = n.input(inputIndex);
+  if (!axes)
+    return std::optional<SmallVector<int64_t>>();
+  auto values = n.constantInts(axes, "input 'axes'");
+  if (failed(values))
+    return failure();
+  return std::optional<SmallVector<int64_t>>(*values);
+}

@@ -1,0 +1,85 @@
+//===- OpHelpers.h - rule templates shared by the op files --------*- C++ -*-===//
+#ifndef VITC_FRONTEND_ONNX_OPHELPERS_H
+#define VITC_FRONTEND_ONNX_OPHELPERS_H
+
+#include "ImporterImpl.h"
+
+namespace vitc::onnx_import {
+
+inline RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// One input, same type out: neg, exp, relu, ...
+template <typename OpTy>
+LogicalResult importUnary(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  Value x = n.input(0);
+  n.setResult(0, OpTy::create(n.builder(), n.loc(), x.getType(), x));
+  return success();
+}
+
+/// Two inputs with numpy broadcasting: add, mul, equal, ...
+template <typename OpTy>
+LogicalResult importBinary(NodeImporter &n) {
+  if (failed(n.expectInputs(2)))
+    return failure();
+  auto result = n.build<OpTy>(n.input(0), n.input(1));
+  if (failed(result))
+    return failure();
+  n.setResult(0, *result);
+  return success();
+}
+
+/// Left fold of a variadic op (Min, Max, Sum) over its inputs.
+template <typename OpTy>
+FailureOr<Value> foldInputs(NodeImporter &n) {
+  SmallVector<Value> ins = n.inputs();
+  if (ins.empty())
+    return n.error() << "expects at least one input";
+  Value acc = ins.front();
+  for (Value v : llvm::drop_begin(ins)) {
+    auto next = n.build<OpTy>(acc, v);
+    if (failed(next))
+      return failure();
+    acc = *next;
+  }
+  return acc;
+}
+
+template <typename OpTy>
+LogicalResult importVariadic(NodeImporter &n) {
+  auto result = foldInputs<OpTy>(n);
+  if (failed(result))
+    return failure();
+  n.setResult(0, *result);
+  return success();
+}
+
+/// Kernel, strides, pads ([top, left, bottom, right]) and dilations of a 2-D
+/// window op, with ONNX defaults and auto_pad resolved.
+struct Window2d {
+  SmallVector<int64_t> kernel, strides, pads, dilations;
+};
+
+/// Reads the window attributes of Conv/MaxPool/AveragePool. `kernel` is
+/// taken from `kernel_shape` or, when absent, from `defaultKernel` (Conv's
+/// filter dims). SAME_UPPER/SAME_LOWER need static spatial dims.
+FailureOr<Window2d> readWindow2d(NodeImporter &n, RankedTensorType input,
+                                 ArrayRef<int64_t> defaultKernel);
+
+/// Softmax / LogSoftmax. Opset 13 normalises along `axis` (default -1);
+/// earlier opsets flatten to 2-D at `axis` (default 1), which matches a
+/// single-axis softmax only when `axis` is the last dim.
+LogicalResult importSoftmaxLike(NodeImporter &n, bool log);
+
+/// The constant axes of a reduction-like node: the `axes` attribute before
+/// `inputSinceOpset`, the optional input `inputIndex` from it on. nullopt
+/// when none are given.
+FailureOr<std::optional<SmallVector<int64_t>>>
+readAxes(NodeImporter &n, int64_t inputSinceOpset, unsigned inputIndex);
+
+} // namespace vitc::onnx_import
+
+#endif // VITC_FRONTEND_ONNX_OPHELPERS_H

@@ -1,0 +1,68 @@
+//===- OpsH_L.cpp - import rules for ONNX ops HardSigmoid .. LogSoftmax ------===//
+#include "OpHelpers.h"
+
+using namespace mlir;
+using namespace vitc;
+using namespace vitc::onnx_import;
+
+static LogicalResult importHardSigmoid(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  Value x = n.input(0);
+  OpBuilder &b = n.builder();
+  n.setResult(0, vt::HardSigmoidOp::create(
+                     b, n.loc(), x.getType(), x,
+                     b.getF64FloatAttr(n.attrFloat("alpha", 0.2)),
+                     b.getF64FloatAttr(n.attrFloat("beta", 0.5))));
+  return success();
+}
+
+static LogicalResult importIdentity(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  n.setResult(0, n.input(0));
+  return success();
+}
+
+static LogicalResult importLayerNormalization(NodeImporter &n) {
+  if (failed(n.expectInputs(2)))
+    return failure();
+  if (failed(n.expectOutputsUnused(
+          1, "the saved mean / inverse std-dev are training outputs")))
+    return failure();
+  Value x = n.input(0);
+  auto axis = n.normalizeAxis(n.attrInt("axis", -1), tensorType(x).getRank());
+  if (failed(axis))
+    return failure();
+  OpBuilder &b = n.builder();
+  n.setResult(0, vt::LayerNormOp::create(
+                     b, n.loc(), x.getType(), x, n.input(1), n.input(2),
+                     b.getI64IntegerAttr(*axis),
+                     b.getF64FloatAttr(n.attrFloat("epsilon", 1e-5))));
+  return success();
+}
+
+static LogicalResult importLeakyRelu(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  Value x = n.input(0);
+  n.setResult(0, vt::LeakyReluOp::create(
+                     n.builder(), n.loc(), x.getType(), x,
+                     n.builder().getF64FloatAttr(n.attrFloat("alpha", 0.01))));
+  return success();
+}
+
+static LogicalResult importLogSoftmax(NodeImporter &n) {
+  return importSoftmaxLike(n, /*log=*/true);
+}
+
+void vitc::onnx_import::registerOpsHtoL(OpRegistry &r) {
+  r.add("HardSigmoid", 6, importHardSigmoid);
+  r.add("HardSwish", 14, importUnary<vt::HardSwishOp>);
+  r.add("Identity", 1, importIdentity);
+  r.add("LayerNormalization", 17, importLayerNormalization);
+  r.add("LeakyRelu", 6, importLeakyRelu);
+  r.add("Less", 7, importBinary<vt::LessOp>);
+  r.add("Log", 6, importUnary<vt::LogOp>);
+  r.add("LogSoftmax", 1, importLogSoftmax);
+}

@@ -1,0 +1,212 @@
+//===- OpsM_R.cpp - import rules for ONNX ops MatMul .. Reshape --------------===//
+#include "OpHelpers.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace vitc;
+using namespace vitc::onnx_import;
+
+static LogicalResult importMaxPool(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  if (failed(n.expectOutputsUnused(1, "argmax indices are not supported")))
+    return failure();
+  Value x = n.input(0);
+  if (!n.hasAttr("kernel_shape"))
+    return n.error() << "missing attribute 'kernel_shape'";
+  auto w = readWindow2d(n, tensorType(x), {});
+  if (failed(w))
+    return failure();
+  auto result = n.build<vt::MaxPool2dOp>(x, w->kernel, w->strides, w->pads,
+                                         w->dilations,
+                                         n.attrInt("ceil_mode", 0) != 0);
+  if (failed(result))
+    return failure();
+  n.setResult(0, *result);
+  return success();
+}
+
+/// Mean of N inputs: their broadcast sum divided by N.
+static LogicalResult importMean(NodeImporter &n) {
+  auto sum = foldInputs<vt::AddOp>(n);
+  if (failed(sum))
+    return failure();
+  Type elt = tensorType(*sum).getElementType();
+  if (!isa<FloatType>(elt))
+    return n.error() << "expects float inputs, got " << sum->getType();
+  auto mean =
+      n.build<vt::DivOp>(*sum, n.scalar(elt, (double)n.inputs().size()));
+  if (failed(mean))
+    return failure();
+  n.setResult(0, *mean);
+  return success();
+}
+
+/// Pad-2: `pads` and `value` are attributes. Pad-11: they are inputs (the
+/// value optional); Pad-18 adds the optional `axes` input.
+static LogicalResult importPad(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  std::string mode = n.attrString("mode", "constant");
+  if (mode != "constant")
+    return n.error() << "mode '" << mode
+                     << "' is not supported (only 'constant')";
+  Value x = n.input(0);
+  int64_t rank = tensorType(x).getRank();
+  SmallVector<int64_t> pads;
+  double value = 0.0;
+  if (n.opset() < 11) {
+    pads = n.attrInts("pads").value_or(SmallVector<int64_t>());
+    value = n.attrFloat("value", 0.0);
+  } else {
+    auto padsIn = n.requiredInput(1, "pads");
+    if (failed(padsIn))
+      return failure();
+    auto p = n.constantInts(*padsIn, "input 'pads'");
+    if (failed(p))
+      return failure();
+    pads = *p;
+    if (Value v = n.input(2)) {
+      auto c = n.constantScalar(v, "input 'constant_value'");
+      if (failed(c))
+        return failure();
+      value = *c;
+    }
+  }
+  SmallVector<int64_t> axes;
+  if (Value axesIn = n.opset() >= 18 ? n.input(3) : Value()) {
+    auto a = n.constantInts(axesIn, "input 'axes'");
+    if (failed(a))
+      return failure();
+    for (int64_t ax : *a) {
+      auto norm = n.normalizeAxis(ax, rank);
+      if (failed(norm))
+        return failure();
+      axes.push_back(*norm);
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  if (pads.size() != 2 * axes.size())
+    return n.error() << "expected " << 2 * axes.size() << " pads, got "
+                     << pads.size();
+  SmallVector<int64_t> full(2 * rank, 0);
+  for (auto [i, ax] : llvm::enumerate(axes)) {
+    full[ax] = pads[i];
+    full[rank + ax] = pads[axes.size() + i];
+  }
+  auto result = n.build<vt::PadOp>(x, full, llvm::APFloat(value));
+  if (failed(result))
+    return failure();
+  n.setResult(0, *result);
+  return success();
+}
+
+/// Pow allows an exponent of another type; vt.pow takes one type.
+static LogicalResult importPow(NodeImporter &n) {
+  if (failed(n.expectInputs(2)))
+    return failure();
+  Value base = n.input(0);
+  Value exponent = n.castTo(n.input(1), tensorType(base).getElementType());
+  auto result = n.build<vt::PowOp>(base, exponent);
+  if (failed(result))
+    return failure();
+  n.setResult(0, *result);
+  return success();
+}
+
+static LogicalResult importRange(NodeImporter &n) {
+  if (failed(n.expectInputs(3)))
+    return failure();
+  Value start = n.input(0), limit = n.input(1), delta = n.input(2);
+  for (Value v : {start, limit, delta})
+    if (tensorType(v).getRank() != 0 || v.getType() != start.getType())
+      return n.error() << "start, limit and delta must be scalars of one "
+                          "type, got "
+                       << start.getType() << ", " << limit.getType() << ", "
+                       << delta.getType();
+  int64_t count = ShapedType::kDynamic;
+  auto s = dyn_cast_or_null<DenseElementsAttr>(n.evaluateConstant(start));
+  auto l = dyn_cast_or_null<DenseElementsAttr>(n.evaluateConstant(limit));
+  auto d = dyn_cast_or_null<DenseElementsAttr>(n.evaluateConstant(delta));
+  if (s && l && d) {
+    double sv = *n.constantScalar(start, "start"),
+           lv = *n.constantScalar(limit, "limit"),
+           dv = *n.constantScalar(delta, "delta");
+    if (dv == 0)
+      return n.error() << "delta must not be 0";
+    count = std::max<int64_t>(0, (int64_t)std::ceil((lv - sv) / dv));
+  }
+  auto type = RankedTensorType::get({count}, tensorType(start).getElementType());
+  n.setResult(0, vt::RangeOp::create(n.builder(), n.loc(), type, start, limit,
+                                     delta));
+  return success();
+}
+
+/// ReduceX: axes from the attribute (before `axesInputSince`) or the
+/// optional second input; no axes reduces everything unless
+/// noop_with_empty_axes.
+template <typename ReduceOp, int64_t axesInputSince>
+static LogicalResult importReduce(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  Value x = n.input(0);
+  int64_t rank = tensorType(x).getRank();
+  auto axes = readAxes(n, axesInputSince, 1);
+  if (failed(axes))
+    return failure();
+  SmallVector<int64_t> reduced;
+  if (!*axes || (*axes)->empty()) {
+    if (n.attrInt("noop_with_empty_axes", 0) != 0) {
+      n.setResult(0, x);
+      return success();
+    }
+    for (int64_t d = 0; d < rank; ++d)
+      reduced.push_back(d);
+  } else {
+    auto norm = n.normalizeAxes(**axes, rank);
+    if (failed(norm))
+      return failure();
+    reduced = *norm;
+  }
+  auto result =
+      n.build<ReduceOp>(x, reduced, (bool)(n.attrInt("keepdims", 1) != 0));
+  if (failed(result))
+    return failure();
+  n.setResult(0, *result);
+  return success();
+}
+
+static LogicalResult importReshape(NodeImporter &n) {
+  if (failed(n.expectInputs(2)))
+    return failure();
+  auto result =
+      n.reshape(n.input(0), n.input(1), n.attrInt("allowzero", 0) != 0);
+  if (failed(result))
+    return failure();
+  n.setResult(0, *result);
+  return success();
+}
+
+void vitc::onnx_import::registerOpsMtoR(OpRegistry &r) {
+  r.add("MatMul", 1, importBinary<vt::MatmulOp>);
+  r.add("Max", 8, importVariadic<vt::MaxOp>);
+  r.add("MaxPool", 8, importMaxPool);
+  r.add("Mean", 8, importMean);
+  r.add("Min", 8, importVariadic<vt::MinOp>);
+  r.add("Mul", 7, importBinary<vt::MulOp>);
+  r.add("Neg", 6, importUnary<vt::NegOp>);
+  r.add("Not", 1, importUnary<vt::NotOp>);
+  r.add("Pad", 2, importPad);
+  r.add("Pow", 7, importPow);
+  r.add("Range", 11, importRange);
+  r.add("Reciprocal", 6, importUnary<vt::ReciprocalOp>);
+  r.add("ReduceMax", 1, importReduce<vt::ReduceMaxOp, 18>);
+  r.add("ReduceMean", 1, importReduce<vt::ReduceMeanOp, 18>);
+  r.add("ReduceMin", 1, importReduce<vt::ReduceMinOp, 18>);
+  r.add("ReduceSum", 1, importReduce<vt::ReduceSumOp, 13>);
+  r.add("Relu", 6, importUnary<vt::ReluOp>);
+  r.add("Reshape", 5, importReshape);
+}

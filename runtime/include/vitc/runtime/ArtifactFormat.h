@@ -1,0 +1,36 @@
+//===- ArtifactFormat.h - the .vtc file layout, shared by writer and reader ===//
+//
+// Header-only and dependency-free: the compiler's artifact writer and the
+// runtime's loader include it, so both sides agree on one definition.
+//
+//===----------------------------------------------------------------------===//
+#ifndef VITC_RUNTIME_ARTIFACTFORMAT_H
+#define VITC_RUNTIME_ARTIFACTFORMAT_H
+
+#include <cstdint>
+
+namespace vitc::artifact {
+
+/// Bumped on any incompatible change of the header, the manifest's meaning
+/// or the entry ABI. Readers accept exactly this version.
+constexpr uint32_t kFormatVersion = 1;
+constexpr char kMagic[8] = {'V', 'I', 'T', 'C', 'A', 'R', 'T', '\0'};
+/// Sections start at multiples of this, so the weights section can be
+/// mapped straight from the file.
+constexpr uint64_t kSectionAlignment = 4096;
+/// Symbol of the packed entry function in the code section.
+constexpr const char *kEntrySymbol = "vitc_entry_main";
+
+/// The first bytes of every .vtc file, little-endian.
+struct FileHeader {
+  char magic[8];
+  uint32_t formatVersion;
+  uint32_t headerSize;
+  uint64_t manifestOffset;
+  uint64_t manifestSize;
+};
+static_assert(sizeof(FileHeader) == 32, "FileHeader must have no padding");
+
+} // namespace vitc::artifact
+
+#endif // VITC_RUNTIME_ARTIFACTFORMAT_H

@@ -1,0 +1,430 @@
+//===- CpuKernels.cpp - oneDNN implementations of the CPU library kernels --===//
+//
+// Each kernel describes its operands to oneDNN as plain (strided) memory,
+// builds the primitive once per (kernel, dims, strides, attributes) and keeps
+// it in a process-wide cache: creating a oneDNN primitive costs far more
+// than running a small one. One engine serves the process; each thread has
+// its own stream (oneDNN streams are not meant to be shared across threads).
+//
+//===----------------------------------------------------------------------===//
+#include "CpuKernels.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+using vitc::kernels::StridedMemRef;
+using dims = dnnl::memory::dims;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Engine, stream, primitive cache
+//===----------------------------------------------------------------------===//
+
+[[noreturn]] void fail(const char *kernel, const dnnl::error &e) {
+  std::fprintf(stderr, "vitc: oneDNN failed in kernel %s: %s (dnnl_status %d)\n",
+               kernel, e.what(), static_cast<int>(e.status));
+  std::abort();
+}
+
+dnnl::engine &getEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream &getStream() {
+  thread_local dnnl::stream stream(getEngine());
+  return stream;
+}
+
+enum class KernelId : int64_t {
+  Matmul = 1,
+  Conv2d,
+  MaxPool2d,
+  SumPool2d,
+};
+
+using CacheKey = std::vector<int64_t>;
+
+struct CacheKeyHash {
+  size_t operator()(const CacheKey &key) const {
+    size_t h = 1469598103934665603ull;
+    for (int64_t v : key)
+      h = (h ^ static_cast<size_t>(v)) * 1099511628211ull;
+    return h;
+  }
+};
+
+/// Returns the cached primitive for `key`, building it with `build` on a
+/// miss. Primitives are immutable once built, so executing one from several
+/// threads at once is safe.
+template <typename Build>
+dnnl::primitive getPrimitive(const CacheKey &key, Build &&build) {
+  static std::mutex mutex;
+  static std::unordered_map<CacheKey, dnnl::primitive, CacheKeyHash> cache;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end())
+      return it->second;
+  }
+  dnnl::primitive primitive = build();
+  std::lock_guard<std::mutex> lock(mutex);
+  return cache.emplace(key, primitive).first->second;
+}
+
+void appendToKey(CacheKey &key, const dims &values) {
+  key.push_back(static_cast<int64_t>(values.size()));
+  key.insert(key.end(), values.begin(), values.end());
+}
+
+/// A plain f32 memory: logical dims with element strides, as oneDNN sees it.
+struct Plain {
+  dims shape;
+  dims strides;
+  float *data;
+
+  dnnl::memory::desc desc() const {
+    return dnnl::memory::desc(shape, dnnl::memory::data_type::f32, strides);
+  }
+  dnnl::memory memory() const {
+    return dnnl::memory(desc(), getEngine(), data);
+  }
+  int64_t numElements() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+  void appendTo(CacheKey &key) const {
+    appendToKey(key, shape);
+    appendToKey(key, strides);
+  }
+};
+
+template <int N> Plain toPlain(const StridedMemRef<float, N> *m) {
+  Plain p{dims(m->sizes, m->sizes + N), dims(m->strides, m->strides + N),
+          m->data + m->offset};
+  // Size-1 dims may carry any stride in MLIR; give them the dense one so
+  // oneDNN recognises the layout (e.g. nchw with N = 1).
+  for (int i = N - 1; i >= 0; --i)
+    if (p.shape[i] == 1)
+      p.strides[i] = i == N - 1 ? 1 : p.strides[i + 1] * p.shape[i + 1];
+  return p;
+}
+
+/// Sets every element of a plain memory to zero (outputs of empty
+/// reductions).
+void zeroFill(const Plain &p) {
+  std::vector<int64_t> index(p.shape.size(), 0);
+  if (p.numElements() == 0)
+    return;
+  for (;;) {
+    int64_t offset = 0;
+    for (size_t i = 0; i < index.size(); ++i)
+      offset += index[i] * p.strides[i];
+    p.data[offset] = 0.f;
+    size_t d = index.size();
+    while (d > 0 && ++index[d - 1] == p.shape[d - 1])
+      index[--d] = 0;
+    if (d == 0)
+      return;
+  }
+}
+
+dnnl::primitive_attr accumulateAttr(bool accumulate) {
+  dnnl::primitive_attr attr;
+  if (accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.f);
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+//===----------------------------------------------------------------------===//
+// Matmul
+//===----------------------------------------------------------------------===//
+
+/// Swaps the last two logical dims of a stored operand (a transposed view).
+Plain transposeLastTwo(Plain p) {
+  size_t r = p.shape.size();
+  std::swap(p.shape[r - 1], p.shape[r - 2]);
+  std::swap(p.strides[r - 1], p.strides[r - 2]);
+  return p;
+}
+
+void matmul(const char *name, Plain a, Plain b, Plain c, bool transA,
+            bool transB, bool accumulate) {
+  if (transA)
+    a = transposeLastTwo(a);
+  if (transB)
+    b = transposeLastTwo(b);
+  if (c.numElements() == 0)
+    return;
+  if (a.shape.back() == 0) { // K = 0: the product is zero.
+    if (!accumulate)
+      zeroFill(c);
+    return;
+  }
+  CacheKey key{static_cast<int64_t>(KernelId::Matmul), accumulate};
+  a.appendTo(key);
+  b.appendTo(key);
+  c.appendTo(key);
+  try {
+    dnnl::primitive prim = getPrimitive(key, [&] {
+      dnnl::matmul::desc desc(a.desc(), b.desc(), c.desc());
+      dnnl::matmul::primitive_desc pd(desc, accumulateAttr(accumulate),
+                                      getEngine());
+      return dnnl::primitive(dnnl::matmul(pd));
+    });
+    prim.execute(getStream(), {{DNNL_ARG_SRC, a.memory()},
+                               {DNNL_ARG_WEIGHTS, b.memory()},
+                               {DNNL_ARG_DST, c.memory()}});
+    getStream().wait();
+  } catch (const dnnl::error &e) {
+    fail(name, e);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Sliding windows: convolution and pooling
+//===----------------------------------------------------------------------===//
+
+/// oneDNN requires `(in - extent + padL + padR) / stride + 1 == out`
+/// exactly; linalg only asks the input to be large enough. Returns the input
+/// size and right pad that cover exactly the rows the output reads: rows
+/// past them are dropped from the view, missing ones become padding (which
+/// the caller's pad already accounts for).
+struct WindowDim {
+  int64_t in, padL, padR;
+};
+
+WindowDim fitWindow(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                    int64_t dilation, int64_t padL) {
+  int64_t extent = (kernel - 1) * dilation + 1;
+  int64_t needed = (out - 1) * stride + extent - padL; // Input rows read.
+  if (needed <= in)
+    return {needed, padL, 0};
+  return {in, padL, needed - in};
+}
+
+struct WindowParams {
+  int64_t kernel[2], stride[2], dilation[2], pad[4]; // pad: t, l, b, r.
+};
+
+/// Narrows the spatial dims of `input` to what `output` reads; returns the
+/// oneDNN pads. The caller's bottom/right pads only bound what may be read:
+/// the output size decides how much of them is used.
+void fitSpatialDims(const char *name, Plain &input, const Plain &output, const WindowParams &w,
+                    dims &padL, dims &padR) {
+  size_t r = input.shape.size();
+  padL.assign(2, 0);
+  padR.assign(2, 0);
+  for (int i = 0; i < 2; ++i) {
+    WindowDim d = fitWindow(input.shape[r - 2 + i], output.shape[r - 2 + i],
+                            w.kernel[i], w.stride[i], w.dilation[i], w.pad[i]);
+    if (d.padR > w.pad[2 + i]) {
+      std::fprintf(stderr,
+                   "vitc: kernel %s: the output needs %lld more padded input "
+                   "rows in spatial dim %d than the %lld given\n",
+                   name, static_cast<long long>(d.padR), i,
+                   static_cast<long long>(w.pad[2 + i]));
+      std::abort();
+    }
+    input.shape[r - 2 + i] = d.in;
+    padL[i] = d.padL;
+    padR[i] = d.padR;
+  }
+}
+
+void conv2d(const char *name, Plain input, Plain filter, Plain output,
+            const WindowParams &w, bool accumulate) {
+  if (output.numElements() == 0)
+    return;
+  dims padL, padR;
+  fitSpatialDims(name, input, output, w, padL, padR);
+  dims strides{w.stride[0], w.stride[1]};
+  // oneDNN counts dilation from 0 (0 = dense).
+  dims dilations{w.dilation[0] - 1, w.dilation[1] - 1};
+  CacheKey key{static_cast<int64_t>(KernelId::Conv2d), accumulate};
+  input.appendTo(key);
+  filter.appendTo(key);
+  output.appendTo(key);
+  appendToKey(key, strides);
+  appendToKey(key, dilations);
+  appendToKey(key, padL);
+  appendToKey(key, padR);
+  try {
+    dnnl::primitive prim = getPrimitive(key, [&] {
+      dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference,
+          dnnl::algorithm::convolution_direct, input.desc(), filter.desc(),
+          output.desc(), strides, dilations, padL, padR);
+      dnnl::convolution_forward::primitive_desc pd(
+          desc, accumulateAttr(accumulate), getEngine());
+      return dnnl::primitive(dnnl::convolution_forward(pd));
+    });
+    prim.execute(getStream(), {{DNNL_ARG_SRC, input.memory()},
+                               {DNNL_ARG_WEIGHTS, filter.memory()},
+                               {DNNL_ARG_DST, output.memory()}});
+    getStream().wait();
+  } catch (const dnnl::error &e) {
+    fail(name, e);
+  }
+}
+
+void pool2d(const char *name, bool isMax, Plain input, Plain output,
+            const WindowParams &w) {
+  if (output.numElements() == 0)
+    return;
+  dims padL, padR;
+  fitSpatialDims(name, input, output, w, padL, padR);
+  dims kernel{w.kernel[0], w.kernel[1]};
+  dims strides{w.stride[0], w.stride[1]};
+  dims dilations{w.dilation[0] - 1, w.dilation[1] - 1};
+  CacheKey key{static_cast<int64_t>(isMax ? KernelId::MaxPool2d
+                                          : KernelId::SumPool2d)};
+  input.appendTo(key);
+  output.appendTo(key);
+  appendToKey(key, kernel);
+  appendToKey(key, strides);
+  appendToKey(key, dilations);
+  appendToKey(key, padL);
+  appendToKey(key, padR);
+  try {
+    dnnl::primitive prim = getPrimitive(key, [&] {
+      // A sum is the average that counts padding, times the window size;
+      // every window lies inside the padded input (see fitWindow), so the
+      // divisor is always the full window.
+      dnnl::pooling_v2_forward::desc desc(
+          dnnl::prop_kind::forward_inference,
+          isMax ? dnnl::algorithm::pooling_max
+                : dnnl::algorithm::pooling_avg_include_padding,
+          input.desc(), output.desc(), strides, kernel, dilations, padL, padR);
+      dnnl::primitive_attr attr;
+      if (!isMax) {
+        dnnl::post_ops ops;
+        ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear,
+                           static_cast<float>(kernel[0] * kernel[1]), 0.f);
+        attr.set_post_ops(ops);
+      }
+      dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, getEngine());
+      return dnnl::primitive(dnnl::pooling_v2_forward(pd));
+    });
+    prim.execute(getStream(), {{DNNL_ARG_SRC, input.memory()},
+                               {DNNL_ARG_DST, output.memory()}});
+    getStream().wait();
+  } catch (const dnnl::error &e) {
+    fail(name, e);
+  }
+}
+
+WindowParams makeWindow(int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                        int64_t dh, int64_t dw, int64_t pt, int64_t pl,
+                        int64_t pb, int64_t pr) {
+  return WindowParams{{kh, kw}, {sh, sw}, {dh, dw}, {pt, pl, pb, pr}};
+}
+
+/// Views a grouped (N, G, C, H, W) operand as oneDNN's (N, G*C, H, W).
+Plain mergeGroups(const char *name, Plain p) {
+  if (p.shape[1] > 1 && p.shape[2] > 1 &&
+      p.strides[1] != p.shape[2] * p.strides[2]) {
+    std::fprintf(stderr,
+                 "vitc: kernel %s: group and channel dims are not contiguous "
+                 "(stride %lld != %lld * %lld)\n",
+                 name, static_cast<long long>(p.strides[1]),
+                 static_cast<long long>(p.shape[2]),
+                 static_cast<long long>(p.strides[2]));
+    std::abort();
+  }
+  int64_t channelStride = p.shape[2] > 1 ? p.strides[2] : p.strides[1];
+  return Plain{{p.shape[0], p.shape[1] * p.shape[2], p.shape[3], p.shape[4]},
+               {p.strides[0], channelStride, p.strides[3], p.strides[4]},
+               p.data};
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// C entry points
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+void _mlir_ciface_vitc_cpu_matmul_f32(VitcMemRef2F32 *a, VitcMemRef2F32 *b,
+                                      VitcMemRef2F32 *c, int64_t transA,
+                                      int64_t transB, int64_t accumulate) {
+  matmul("vitc_cpu_matmul_f32", toPlain(a), toPlain(b), toPlain(c), transA,
+         transB, accumulate);
+}
+
+void _mlir_ciface_vitc_cpu_batch_matmul_f32(VitcMemRef3F32 *a,
+                                            VitcMemRef3F32 *b,
+                                            VitcMemRef3F32 *c, int64_t transA,
+                                            int64_t transB,
+                                            int64_t accumulate) {
+  matmul("vitc_cpu_batch_matmul_f32", toPlain(a), toPlain(b), toPlain(c),
+         transA, transB, accumulate);
+}
+
+void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,
+                                      VitcMemRef4F32 *filter,
+                                      VitcMemRef4F32 *output, int64_t strideH,
+                                      int64_t strideW, int64_t dilationH,
+                                      int64_t dilationW, int64_t padTop,
+                                      int64_t padLeft, int64_t padBottom,
+                                      int64_t padRight,
+                                      int64_t accumulate) {
+  Plain f = toPlain(filter);
+  conv2d("vitc_cpu_conv2d_f32", toPlain(input), f, toPlain(output),
+         makeWindow(f.shape[2], f.shape[3], strideH, strideW, dilationH,
+                    dilationW, padTop, padLeft, padBottom, padRight),
+         accumulate);
+}
+
+void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
+    VitcMemRef5F32 *input, VitcMemRef5F32 *filter, VitcMemRef5F32 *output,
+    int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
+    int64_t padTop, int64_t padLeft, int64_t padBottom,
+    int64_t padRight, int64_t accumulate) {
+  const char *name = "vitc_cpu_conv2d_grouped_f32";
+  // oneDNN's grouped weights are (G, F, C, KH, KW): linalg's gfchw as is.
+  Plain f = toPlain(filter);
+  conv2d(name, mergeGroups(name, toPlain(input)), f,
+         mergeGroups(name, toPlain(output)),
+         makeWindow(f.shape[3], f.shape[4], strideH, strideW, dilationH,
+                    dilationW, padTop, padLeft, padBottom, padRight),
+         accumulate);
+}
+
+void _mlir_ciface_vitc_cpu_max_pool2d_f32(
+    VitcMemRef4F32 *input, VitcMemRef4F32 *output, int64_t kernelH,
+    int64_t kernelW, int64_t strideH, int64_t strideW, int64_t dilationH,
+    int64_t dilationW, int64_t padTop, int64_t padLeft, int64_t padBottom,
+    int64_t padRight) {
+  pool2d("vitc_cpu_max_pool2d_f32", /*isMax=*/true, toPlain(input),
+         toPlain(output),
+         makeWindow(kernelH, kernelW, strideH, strideW, dilationH, dilationW,
+                    padTop, padLeft, padBottom, padRight));
+}
+
+void _mlir_ciface_vitc_cpu_sum_pool2d_f32(
+    VitcMemRef4F32 *input, VitcMemRef4F32 *output, int64_t kernelH,
+    int64_t kernelW, int64_t strideH, int64_t strideW, int64_t dilationH,
+    int64_t dilationW, int64_t padTop, int64_t padLeft, int64_t padBottom,
+    int64_t padRight) {
+  pool2d("vitc_cpu_sum_pool2d_f32", /*isMax=*/false, toPlain(input),
+         toPlain(output),
+         makeWindow(kernelH, kernelW, strideH, strideW, dilationH, dilationW,
+                    padTop, padLeft, padBottom, padRight));
+}
+
+} // extern "C"

@@ -1,0 +1,191 @@
+//===- Session.cpp - validate inputs, call the packed entry, wrap outputs -===//
+//
+// Memref descriptors, as MLIR lowers a ranked memref of rank R:
+//   { T *allocated; T *aligned; int64 offset; int64 sizes[R]; int64 strides[R] }
+// all 8-byte fields, so one descriptor is 3 + 2R words and the result
+// struct of several outputs is their concatenation.
+//
+//===----------------------------------------------------------------------===//
+#include "vitc/runtime/Session.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace vitc::rt {
+namespace {
+
+using Descriptor = std::vector<int64_t>;
+
+Descriptor makeDescriptor(const void *data, const std::vector<int64_t> &shape) {
+  size_t rank = shape.size();
+  Descriptor words(3 + 2 * rank);
+  auto pointer = reinterpret_cast<int64_t>(data);
+  words[0] = pointer;
+  words[1] = pointer;
+  words[2] = 0;
+  int64_t stride = 1;
+  for (size_t i = rank; i-- > 0;) {
+    words[3 + i] = shape[i];
+    words[3 + rank + i] = stride;
+    stride *= shape[i];
+  }
+  return words;
+}
+
+int64_t product(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t dim : shape)
+    n *= dim;
+  return n;
+}
+
+/// Copies a strided memref into contiguous C-order memory.
+void copyStrided(const char *src, char *dst, const int64_t *sizes,
+                 const int64_t *strides, size_t rank, size_t elemSize,
+                 size_t &written) {
+  if (rank == 0) {
+    std::memcpy(dst + written, src, elemSize);
+    written += elemSize;
+    return;
+  }
+  for (int64_t i = 0; i < sizes[0]; ++i)
+    copyStrided(src + i * strides[0] * static_cast<int64_t>(elemSize), dst,
+                sizes + 1, strides + 1, rank - 1, elemSize, written);
+}
+
+} // namespace
+
+OwnedTensor::~OwnedTensor() { std::free(data_); }
+
+size_t OwnedTensor::numElements() const {
+  return static_cast<size_t>(product(shape));
+}
+
+StatusOr<std::unique_ptr<Session>>
+Session::create(std::shared_ptr<Artifact> artifact,
+                std::shared_ptr<Device> device) {
+  Status compatible = device->checkCompatible(*artifact);
+  if (!compatible.isOk())
+    return compatible;
+  auto executable = device->loadExecutable(*artifact);
+  if (!executable.isOk())
+    return executable.status();
+  std::unique_ptr<Session> session(new Session());
+  session->artifact_ = std::move(artifact);
+  session->device_ = std::move(device);
+  session->executable_ = std::move(*executable);
+  session->stream_ = session->device_->createStream();
+  return session;
+}
+
+Status Session::checkInputs(const std::vector<TensorView> &inputs) const {
+  const std::vector<TensorSpec> &specs = artifact_->inputs();
+  if (inputs.size() != specs.size())
+    return Status::error("the model takes " + std::to_string(specs.size()) +
+                         " input(s), got " + std::to_string(inputs.size()));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec &spec = specs[i];
+    const TensorView &input = inputs[i];
+    if (input.dtype != spec.dtype)
+      return Status::error("input '" + spec.name + "': expected dtype " +
+                           dtypeName(spec.dtype) + ", got " +
+                           dtypeName(input.dtype));
+    bool matches = input.shape.size() == spec.shape.size();
+    for (size_t d = 0; matches && d < spec.shape.size(); ++d)
+      matches = input.shape[d] >= 0 &&
+                (spec.shape[d] == -1 || spec.shape[d] == input.shape[d]);
+    if (!matches) {
+      bool dynamic = false;
+      for (int64_t dim : spec.shape)
+        dynamic |= dim == -1;
+      return Status::error("input '" + spec.name + "': expected shape " +
+                           shapeString(spec.shape) +
+                           (dynamic ? " (-1 = any size)" : "") + ", got " +
+                           shapeString(input.shape));
+    }
+    if (!input.data && product(input.shape) != 0)
+      return Status::error("input '" + spec.name + "' has no data");
+  }
+  return Status::ok();
+}
+
+Status Session::run(const std::vector<TensorView> &inputs,
+                    std::vector<OwnedTensor> &outputs) {
+  Status valid = checkInputs(inputs);
+  if (!valid.isOk())
+    return valid;
+
+  const Section *weights = artifact_->section("weights");
+  std::vector<Descriptor> descriptors;
+  descriptors.reserve(inputs.size() + 1);
+  descriptors.push_back(makeDescriptor(
+      weights->data, {static_cast<int64_t>(weights->size)}));
+  for (const TensorView &input : inputs)
+    descriptors.push_back(makeDescriptor(input.data, input.shape));
+
+  const std::vector<TensorSpec> &specs = artifact_->outputs();
+  size_t resultWords = 0;
+  for (const TensorSpec &spec : specs)
+    resultWords += 3 + 2 * spec.shape.size();
+  Descriptor results(resultWords);
+
+  std::vector<void *> args;
+  args.push_back(results.data());
+  for (Descriptor &descriptor : descriptors)
+    args.push_back(descriptor.data());
+  Status status = executable_->invoke(args.data(), *stream_);
+  if (status.isOk())
+    status = stream_->synchronize();
+  if (!status.isOk())
+    return status;
+
+  // Output memory normally comes from malloc in the compiled code and passes
+  // to the caller. Memory the model does not own (a view of the weights or
+  // of an input) and non-contiguous results are copied instead.
+  auto ownedByCaller = [&](const char *pointer) {
+    auto inside = [&](const void *base, size_t bytes) {
+      const char *begin = static_cast<const char *>(base);
+      return pointer >= begin && pointer < begin + bytes;
+    };
+    if (inside(weights->data, weights->size))
+      return false;
+    for (const TensorView &input : inputs)
+      if (inside(input.data, product(input.shape) * dtypeSize(input.dtype)))
+        return false;
+    return true;
+  };
+  outputs.clear();
+  const int64_t *words = results.data();
+  for (const TensorSpec &spec : specs) {
+    size_t rank = spec.shape.size();
+    auto *allocated = reinterpret_cast<char *>(words[0]);
+    auto *aligned = reinterpret_cast<char *>(words[1]);
+    size_t elemSize = dtypeSize(spec.dtype);
+    char *data = aligned + words[2] * static_cast<int64_t>(elemSize);
+    std::vector<int64_t> shape(words + 3, words + 3 + rank);
+    const int64_t *strides = words + 3 + rank;
+    words += 3 + 2 * rank;
+
+    bool contiguous = true;
+    int64_t expected = 1;
+    for (size_t d = rank; d-- > 0;) {
+      if (shape[d] != 1 && strides[d] != expected)
+        contiguous = false;
+      expected *= shape[d];
+    }
+    if (contiguous && data == allocated && ownedByCaller(allocated)) {
+      outputs.emplace_back(spec.dtype, std::move(shape), allocated);
+      continue;
+    }
+    size_t bytes = static_cast<size_t>(product(shape)) * elemSize;
+    char *copy = static_cast<char *>(std::malloc(bytes ? bytes : 1));
+    size_t written = 0;
+    copyStrided(data, copy, shape.data(), strides, rank, elemSize, written);
+    if (ownedByCaller(allocated))
+      std::free(allocated);
+    outputs.emplace_back(spec.dtype, std::move(shape), copy);
+  }
+  return Status::ok();
+}
+
+} // namespace vitc::rt

@@ -1,0 +1,142 @@
+// RUN: vitc-opt %s -split-input-file -canonicalize | FileCheck %s
+
+// CHECK-LABEL: func.func @reshape_of_reshape
+// CHECK-SAME: (%[[X:.*]]: tensor<?x4x6xf32>)
+// CHECK: %[[S:.*]] = vt.constant dense<[-1, 3, 8]>
+// CHECK: %[[R:.*]] = vt.reshape %[[X]], %[[S]] : tensor<?x4x6xf32>, tensor<3xi64> -> tensor<?x3x8xf32>
+// CHECK: return %[[R]]
+func.func @reshape_of_reshape(%x: tensor<?x4x6xf32>) -> tensor<?x3x8xf32> {
+  %s1 = vt.constant dense<[-1, 24]> : tensor<2xi64>
+  %a = vt.reshape %x, %s1 : tensor<?x4x6xf32>, tensor<2xi64> -> tensor<?x24xf32>
+  %s2 = vt.constant dense<[-1, 3, 8]> : tensor<3xi64>
+  %b = vt.reshape %a, %s2 : tensor<?x24xf32>, tensor<3xi64> -> tensor<?x3x8xf32>
+  return %b : tensor<?x3x8xf32>
+}
+
+// -----
+
+// A 0 in the outer shape copies a dim of the intermediate: not combined.
+// CHECK-LABEL: func.func @reshape_of_reshape_with_zero
+// CHECK: vt.reshape
+// CHECK: vt.reshape
+func.func @reshape_of_reshape_with_zero(%x: tensor<?x4x6xf32>) -> tensor<?x3x8xf32> {
+  %s1 = vt.constant dense<[-1, 24]> : tensor<2xi64>
+  %a = vt.reshape %x, %s1 : tensor<?x4x6xf32>, tensor<2xi64> -> tensor<?x24xf32>
+  %s2 = vt.constant dense<[0, 3, 8]> : tensor<3xi64>
+  %b = vt.reshape %a, %s2 : tensor<?x24xf32>, tensor<3xi64> -> tensor<?x3x8xf32>
+  return %b : tensor<?x3x8xf32>
+}
+
+// -----
+
+// A static result type makes the computed shape operand dead.
+// CHECK-LABEL: func.func @reshape_static_result
+// CHECK-NOT: vt.shape_of
+// CHECK: %[[S:.*]] = vt.constant dense<[2, 12]> : tensor<2xi64>
+// CHECK: vt.reshape %{{.*}}, %[[S]]
+func.func @reshape_static_result(%x: tensor<2x3x4xf32>, %y: tensor<2x12xf32>) -> tensor<2x12xf32> {
+  %s = vt.shape_of %y : tensor<2x12xf32> -> tensor<2xi64>
+  %r = vt.reshape %x, %s : tensor<2x3x4xf32>, tensor<2xi64> -> tensor<2x12xf32>
+  return %r : tensor<2x12xf32>
+}
+
+// -----
+
+// Reshape to the same static type folds away.
+// CHECK-LABEL: func.func @reshape_identity
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>)
+// CHECK-NEXT: return %[[X]]
+func.func @reshape_identity(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %s = vt.constant dense<[2, 3]> : tensor<2xi64>
+  %r = vt.reshape %x, %s : tensor<2x3xf32>, tensor<2xi64> -> tensor<2x3xf32>
+  return %r : tensor<2x3xf32>
+}
+
+// -----
+
+// f16 -> f32 is exact, so f16 -> f32 -> i32 is f16 -> i32.
+// CHECK-LABEL: func.func @cast_of_lossless_cast
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf16>)
+// CHECK-NEXT: %[[C:.*]] = vt.cast %[[X]] : tensor<4xf16> -> tensor<4xi32>
+// CHECK-NEXT: return %[[C]]
+func.func @cast_of_lossless_cast(%x: tensor<4xf16>) -> tensor<4xi32> {
+  %a = vt.cast %x : tensor<4xf16> -> tensor<4xf32>
+  %b = vt.cast %a : tensor<4xf32> -> tensor<4xi32>
+  return %b : tensor<4xi32>
+}
+
+// -----
+
+// A round trip through a wider type is the identity.
+// CHECK-LABEL: func.func @cast_round_trip
+// CHECK-SAME: (%[[X:.*]]: tensor<4xi32>)
+// CHECK-NEXT: return %[[X]]
+func.func @cast_round_trip(%x: tensor<4xi32>) -> tensor<4xi32> {
+  %a = vt.cast %x : tensor<4xi32> -> tensor<4xi64>
+  %b = vt.cast %a : tensor<4xi64> -> tensor<4xi32>
+  return %b : tensor<4xi32>
+}
+
+// -----
+
+// f32 -> f16 rounds: the chain stays.
+// CHECK-LABEL: func.func @cast_of_lossy_cast
+// CHECK: vt.cast %{{.*}} : tensor<4xf32> -> tensor<4xf16>
+// CHECK: vt.cast %{{.*}} : tensor<4xf16> -> tensor<4xf32>
+func.func @cast_of_lossy_cast(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %a = vt.cast %x : tensor<4xf32> -> tensor<4xf16>
+  %b = vt.cast %a : tensor<4xf16> -> tensor<4xf32>
+  return %b : tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @transpose_of_transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x4xf32>)
+// CHECK-NEXT: %[[T:.*]] = vt.transpose %[[X]] {perm = array<i64: 2, 0, 1>} : tensor<2x3x4xf32> -> tensor<4x2x3xf32>
+// CHECK-NEXT: return %[[T]]
+func.func @transpose_of_transpose(%x: tensor<2x3x4xf32>) -> tensor<4x2x3xf32> {
+  %a = vt.transpose %x {perm = array<i64: 1, 0, 2>} : tensor<2x3x4xf32> -> tensor<3x2x4xf32>
+  %b = vt.transpose %a {perm = array<i64: 2, 1, 0>} : tensor<3x2x4xf32> -> tensor<4x2x3xf32>
+  return %b : tensor<4x2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @transpose_inverse
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x4xf32>)
+// CHECK-NEXT: return %[[X]]
+func.func @transpose_inverse(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
+  %a = vt.transpose %x {perm = array<i64: 1, 2, 0>} : tensor<2x3x4xf32> -> tensor<3x4x2xf32>
+  %b = vt.transpose %a {perm = array<i64: 2, 0, 1>} : tensor<3x4x2xf32> -> tensor<2x3x4xf32>
+  return %b : tensor<2x3x4xf32>
+}
+
+// -----
+
+// Dims the type knows come out of shape_of as constants even when another
+// dim is dynamic; a dynamic one (index 0, or -4 wrapped) stays.
+// CHECK-LABEL: func.func @gather_of_shape_of
+// CHECK-DAG: %[[C:.*]] = vt.constant dense<[197, 768]> : tensor<2xi64>
+// CHECK-DAG: %[[S:.*]] = vt.shape_of
+// CHECK-DAG: %[[G:.*]] = vt.gather %[[S]]
+// CHECK: return %[[C]], %[[G]]
+func.func @gather_of_shape_of(%x: tensor<?x197x768xf32>) -> (tensor<2xi64>, tensor<i64>) {
+  %s = vt.shape_of %x : tensor<?x197x768xf32> -> tensor<3xi64>
+  %i = vt.constant dense<[1, -1]> : tensor<2xi64>
+  %g = vt.gather %s, %i {axis = 0} : tensor<3xi64>, tensor<2xi64> -> tensor<2xi64>
+  %j = vt.constant dense<-3> : tensor<i64>
+  %b = vt.gather %s, %j {axis = 0} : tensor<3xi64>, tensor<i64> -> tensor<i64>
+  return %g, %b : tensor<2xi64>, tensor<i64>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @slice_of_shape_of
+// CHECK: %[[C:.*]] = vt.constant dense<[768, 197]> : tensor<2xi64>
+// CHECK: return %[[C]]
+func.func @slice_of_shape_of(%x: tensor<?x197x768xf32>) -> tensor<2xi64> {
+  %s = vt.shape_of %x : tensor<?x197x768xf32> -> tensor<3xi64>
+  %t = vt.slice %s {starts = array<i64: -1>, ends = array<i64: 0>, steps = array<i64: -1>} : tensor<3xi64> -> tensor<2xi64>
+  return %t : tensor<2xi64>
+}

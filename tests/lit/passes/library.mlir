@@ -1,0 +1,243 @@
+// RUN: vitc-opt %s -split-input-file -vitc-linalg-to-library | FileCheck %s
+
+// The zero fill of the output is dropped: the kernel overwrites.
+// CHECK-LABEL: func.func @matmul
+//  CHECK-SAME: (%[[A:.*]]: memref<4x8xf32>, %[[B:.*]]: memref<8x16xf32>, %[[C:.*]]: memref<4x16xf32>)
+//   CHECK-NOT:   linalg.fill
+//   CHECK-DAG:   %[[FALSE:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[CA:.*]] = memref.cast %[[A]] : memref<4x8xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[CB:.*]] = memref.cast %[[B]]
+//   CHECK-DAG:   %[[CC:.*]] = memref.cast %[[C]]
+//       CHECK:   call @vitc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[FALSE]], %[[FALSE]], %[[FALSE]])
+//  CHECK-SAME:     : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64) -> ()
+//   CHECK-NOT:   linalg.matmul
+//       CHECK: func.func private @vitc_cpu_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64)
+//  CHECK-SAME:   attributes {llvm.emit_c_interface, vitc.library_kernel}
+func.func @matmul(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x16xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// x W^T with the bias broadcast into the output first: transposed B, and the
+// kernel accumulates onto the bias. One declaration serves both calls.
+// CHECK-LABEL: func.func @linear_transposed_b
+//       CHECK:   linalg.generic
+//   CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[ONE:.*]] = arith.constant 1 : i64
+//       CHECK:   call @vitc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %[[ONE]], %[[ONE]])
+//       CHECK:   call @vitc_cpu_matmul_f32(
+//   CHECK-NOT:   linalg.matmul
+//       CHECK: func.func private @vitc_cpu_matmul_f32
+//   CHECK-NOT: func.func private @vitc_cpu_matmul_f32
+func.func @linear_transposed_b(%x: memref<?x64xf32>, %w: memref<32x64xf32>, %bias: memref<32xf32>, %y: memref<?x32xf32>, %z: memref<?x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<32xf32>) outs(%y : memref<?x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%x, %w : memref<?x64xf32>, memref<32x64xf32>) outs(%y : memref<?x32xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%x, %w : memref<?x64xf32>, memref<32x64xf32>) outs(%z : memref<?x32xf32>)
+  return
+}
+
+// -----
+
+// The fill is read before the matmul: it stays and the kernel accumulates.
+// CHECK-LABEL: func.func @fill_read_in_between
+//       CHECK:   linalg.fill
+//       CHECK:   memref.copy
+//       CHECK:   %[[ONE:.*]] = arith.constant 1 : i64
+//       CHECK:   call @vitc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]])
+func.func @fill_read_in_between(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>, %d: memref<4x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x16xf32>)
+  memref.copy %c, %d : memref<4x16xf32> to memref<4x16xf32>
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// Attention-style batched matmuls: q k^T (transposed B), and a weight
+// shared by every batch (2-D B, expanded to a batch of one).
+// CHECK-LABEL: func.func @batch_matmuls
+//  CHECK-SAME: (%[[Q:.*]]: memref<2x4x8xf32>, %[[K:.*]]: memref<2x5x8xf32>, %[[S:.*]]: memref<2x4x5xf32>, %[[W:.*]]: memref<8x3xf32>, %[[O:.*]]: memref<2x4x3xf32>)
+//   CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[ONE:.*]] = arith.constant 1 : i64
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %[[ONE]], %[[ZERO]])
+//       CHECK:   %[[EW:.*]] = memref.expand_shape %[[W]] {{\[\[}}0, 1], [2]] output_shape [1, 8, 3] : memref<8x3xf32> into memref<1x8x3xf32>
+//       CHECK:   %[[Z:.*]] = arith.constant 0 : i64
+//       CHECK:   %[[CW:.*]] = memref.cast %[[EW]] : memref<1x8x3xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %[[CW]], %{{.*}}, %[[Z]], %[[Z]], %[[Z]])
+//       CHECK: func.func private @vitc_cpu_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i64, i64, i64)
+func.func @batch_matmuls(%q: memref<2x4x8xf32>, %k: memref<2x5x8xf32>, %s: memref<2x4x5xf32>, %w: memref<8x3xf32>, %o: memref<2x4x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%s : memref<2x4x5xf32>)
+  linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, n, k)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+      ins(%q, %k : memref<2x4x8xf32>, memref<2x5x8xf32>) outs(%s : memref<2x4x5xf32>)
+  linalg.fill ins(%zero : f32) outs(%o : memref<2x4x3xf32>)
+  linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+      ins(%q, %w : memref<2x4x8xf32>, memref<8x3xf32>) outs(%o : memref<2x4x3xf32>)
+  return
+}
+
+// -----
+
+// Convolution on the padded copy the lowering materialised (bufferized
+// tensor.pad: alloc + fill + copy into a subview): the kernel reads the
+// unpadded input and gets the pads; the padded buffer disappears. The
+// dynamic batch does not matter: the padded dims are static.
+// CHECK-LABEL: func.func @conv_padded
+//  CHECK-SAME: (%[[X:.*]]: memref<?x3x8x8xf32>, %[[W:.*]]: memref<4x3x3x3xf32>, %[[Y:.*]]: memref<?x4x4x4xf32>)
+//   CHECK-NOT:   memref.alloc
+//   CHECK-NOT:   memref.copy
+//   CHECK-NOT:   linalg.map
+//   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
+//   CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : i64
+//   CHECK-DAG:   %[[CX:.*]] = memref.cast %[[X]] : memref<?x3x8x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
+//       CHECK:   call @vitc_cpu_conv2d_f32(%[[CX]], %{{.*}}, %{{.*}}, %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C0]])
+//   CHECK-NOT:   linalg.conv_2d_nchw_fchw
+func.func @conv_padded(%x: memref<?x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: memref<?x4x4x4xf32>) {
+  %cst = arith.constant 0.000000e+00 : f32
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x3x8x8xf32>
+  %padded = memref.alloc(%n) {alignment = 64 : i64} : memref<?x3x10x10xf32>
+  linalg.map outs(%padded : memref<?x3x10x10xf32>)
+    (%init: f32) {
+      linalg.yield %cst : f32
+    }
+  %sv = memref.subview %padded[0, 0, 1, 1] [%n, 3, 8, 8] [1, 1, 1, 1] : memref<?x3x10x10xf32> to memref<?x3x8x8xf32, strided<[300, 100, 10, 1], offset: 11>>
+  memref.copy %x, %sv : memref<?x3x8x8xf32> to memref<?x3x8x8xf32, strided<[300, 100, 10, 1], offset: 11>>
+  linalg.fill ins(%cst : f32) outs(%y : memref<?x4x4x4xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%padded, %w : memref<?x3x10x10xf32>, memref<4x3x3x3xf32>) outs(%y : memref<?x4x4x4xf32>)
+  return
+}
+
+// -----
+
+// Asymmetric, dynamic spatial padding: bottom/right are computed at run
+// time as padded size - top - source size.
+// CHECK-LABEL: func.func @conv_padded_dynamic
+//  CHECK-SAME: (%[[X:[^:]*]]: memref<1x2x?x?xf32>, %{{[^:]*}}: memref<3x2x3x3xf32>, %{{[^:]*}}: memref<1x3x?x?xf32>, %[[PH:[^:]*]]: index,
+//   CHECK-NOT:   memref.alloc
+//   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
+//   CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : i64
+//       CHECK:   %[[SH:.*]] = memref.dim %[[X]], %c2
+//       CHECK:   %[[DH:.*]] = arith.subi %[[PH]], %[[SH]] : index
+//       CHECK:   %[[DH64:.*]] = arith.index_cast %[[DH]] : index to i64
+//       CHECK:   %[[PB:.*]] = arith.subi %[[DH64]], %[[C2]] : i64
+//       CHECK:   %[[PR:.*]] = arith.subi %{{.*}}, %[[C1]] : i64
+//       CHECK:   %[[C0:.*]] = arith.constant 0 : i64
+//       CHECK:   call @vitc_cpu_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]], %[[C1]], %[[PB]], %[[PR]], %[[C0]])
+func.func @conv_padded_dynamic(%x: memref<1x2x?x?xf32>, %w: memref<3x2x3x3xf32>, %y: memref<1x3x?x?xf32>, %ph: index, %pw: index, %h: index, %wd: index) {
+  %cst = arith.constant 0.000000e+00 : f32
+  %padded = memref.alloc(%ph, %pw) : memref<1x2x?x?xf32>
+  linalg.fill ins(%cst : f32) outs(%padded : memref<1x2x?x?xf32>)
+  %sv = memref.subview %padded[0, 0, 2, 1] [1, 2, %h, %wd] [1, 1, 1, 1] : memref<1x2x?x?xf32> to memref<1x2x?x?xf32, strided<[?, ?, ?, 1], offset: ?>>
+  memref.copy %x, %sv : memref<1x2x?x?xf32> to memref<1x2x?x?xf32, strided<[?, ?, ?, 1], offset: ?>>
+  linalg.fill ins(%cst : f32) outs(%y : memref<1x3x?x?xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%padded, %w : memref<1x2x?x?xf32>, memref<3x2x3x3xf32>) outs(%y : memref<1x3x?x?xf32>)
+  return
+}
+
+// -----
+
+// The padded buffer is padded with ones, not zeros: the padded copy stays
+// and the kernel reads it with zero pads.
+// CHECK-LABEL: func.func @conv_pad_not_zero
+//       CHECK:   %[[P:.*]] = memref.alloc
+//       CHECK:   memref.copy
+//       CHECK:   %[[CP:.*]] = memref.cast %[[P]]
+//       CHECK:   call @vitc_cpu_conv2d_f32(%[[CP]]
+func.func @conv_pad_not_zero(%x: memref<1x1x4x4xf32>, %w: memref<1x1x3x3xf32>, %y: memref<1x1x4x4xf32>) {
+  %one = arith.constant 1.0 : f32
+  %cst = arith.constant 0.0 : f32
+  %padded = memref.alloc() : memref<1x1x6x6xf32>
+  linalg.fill ins(%one : f32) outs(%padded : memref<1x1x6x6xf32>)
+  %sv = memref.subview %padded[0, 0, 1, 1] [1, 1, 4, 4] [1, 1, 1, 1] : memref<1x1x6x6xf32> to memref<1x1x4x4xf32, strided<[36, 36, 6, 1], offset: 7>>
+  memref.copy %x, %sv : memref<1x1x4x4xf32> to memref<1x1x4x4xf32, strided<[36, 36, 6, 1], offset: 7>>
+  linalg.fill ins(%cst : f32) outs(%y : memref<1x1x4x4xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%padded, %w : memref<1x1x6x6xf32>, memref<1x1x3x3xf32>) outs(%y : memref<1x1x4x4xf32>)
+  return
+}
+
+// -----
+
+// Grouped convolution (depthwise here: 4 groups of 1 channel).
+// CHECK-LABEL: func.func @conv_grouped
+//       CHECK:   call @vitc_cpu_conv2d_grouped_f32({{.*}}) : (memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+func.func @conv_grouped(%x: memref<1x4x1x8x8xf32>, %w: memref<4x1x1x3x3xf32>, %y: memref<1x4x1x6x6xf32>) {
+  %cst = arith.constant 0.0 : f32
+  linalg.fill ins(%cst : f32) outs(%y : memref<1x4x1x6x6xf32>)
+  linalg.conv_2d_ngchw_gfchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<1x4x1x8x8xf32>, memref<4x1x1x3x3xf32>) outs(%y : memref<1x4x1x6x6xf32>)
+  return
+}
+
+// -----
+
+// Max pooling padded with -inf; the -inf init of the output is dropped.
+// CHECK-LABEL: func.func @max_pool
+//  CHECK-SAME: (%[[X:.*]]: memref<1x3x8x8xf32>
+//   CHECK-NOT:   memref.alloc
+//   CHECK-NOT:   linalg.fill
+//   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
+//   CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : i64
+//   CHECK-DAG:   %[[C3:.*]] = arith.constant 3 : i64
+//   CHECK-DAG:   %[[CX:.*]] = memref.cast %[[X]]
+//       CHECK:   call @vitc_cpu_max_pool2d_f32(%[[CX]], %{{.*}}, %[[C3]], %[[C3]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]])
+//   CHECK-NOT:   linalg.pooling
+func.func @max_pool(%x: memref<1x3x8x8xf32>, %y: memref<1x3x4x4xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %padded = memref.alloc() : memref<1x3x10x10xf32>
+  linalg.fill ins(%ninf : f32) outs(%padded : memref<1x3x10x10xf32>)
+  %sv = memref.subview %padded[0, 0, 1, 1] [1, 3, 8, 8] [1, 1, 1, 1] : memref<1x3x10x10xf32> to memref<1x3x8x8xf32, strided<[300, 100, 10, 1], offset: 11>>
+  memref.copy %x, %sv : memref<1x3x8x8xf32> to memref<1x3x8x8xf32, strided<[300, 100, 10, 1], offset: 11>>
+  %window = memref.alloc() : memref<3x3xf32>
+  linalg.fill ins(%ninf : f32) outs(%y : memref<1x3x4x4xf32>)
+  linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%padded, %window : memref<1x3x10x10xf32>, memref<3x3xf32>) outs(%y : memref<1x3x4x4xf32>)
+  return
+}
+
+// -----
+
+// Sum pooling (the numerator of an average pool); a non-zero init cannot be
+// expressed by the kernel: that pooling stays a linalg op.
+// CHECK-LABEL: func.func @sum_pool
+//       CHECK:   call @vitc_cpu_sum_pool2d_f32
+//       CHECK:   linalg.fill
+//       CHECK:   linalg.pooling_nchw_sum
+func.func @sum_pool(%x: memref<2x3x8x8xf32>, %y: memref<2x3x4x4xf32>, %z: memref<2x3x4x4xf32>) {
+  %cst = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %window = memref.alloc() : memref<2x2xf32>
+  linalg.fill ins(%cst : f32) outs(%y : memref<2x3x4x4xf32>)
+  linalg.pooling_nchw_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %window : memref<2x3x8x8xf32>, memref<2x2xf32>) outs(%y : memref<2x3x4x4xf32>)
+  linalg.fill ins(%one : f32) outs(%z : memref<2x3x4x4xf32>)
+  linalg.pooling_nchw_sum {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %window : memref<2x3x8x8xf32>, memref<2x2xf32>) outs(%z : memref<2x3x4x4xf32>)
+  return
+}
+
+// -----
+
+// Element types without a kernel yet stay linalg.
+// CHECK-LABEL: func.func @matmul_f16
+//       CHECK:   linalg.matmul
+//   CHECK-NOT:   call
+func.func @matmul_f16(%a: memref<4x8xf16>, %b: memref<8x16xf16>, %c: memref<4x16xf16>) {
+  linalg.matmul ins(%a, %b : memref<4x8xf16>, memref<8x16xf16>) outs(%c : memref<4x16xf16>)
+  return
+}

@@ -1,0 +1,348 @@
+//===- vitc-run.cpp - run a compiled model on .npy inputs -----------------===//
+//
+// A thin client of the runtime's C API (vitc_runtime.h): what it does,
+// deployment code can do the same way.
+//
+//===----------------------------------------------------------------------===//
+#include "Npy.h"
+
+#include "vitc_runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char *kUsage = R"(usage: vitc-run MODEL.vtc [options]
+
+Runs a model compiled by vitc on inputs read from .npy files.
+
+options:
+  --input NAME=FILE.npy  value of the input NAME; repeat for each input
+  --input FILE.npy       value of the next input not given by name, in the
+                         model's input order
+  --output-dir DIR       write each output to DIR/<output name>.npy (DIR is
+                         created; characters other than letters, digits,
+                         '.', '-' and '_' in names become '_')
+  --threads N            worker threads for kernels (OpenMP / oneDNN)
+  --benchmark N          run N timed iterations and print one JSON line:
+                         {"iters":N,"mean_ms":..,"p50_ms":..,"p90_ms":..,
+                          "p99_ms":..,"batch":B} (B = first dim of input 0)
+  --warmup K             untimed iterations before --benchmark (default 1)
+  --info                 print the model's inputs and outputs and exit
+  --help                 show this help
+
+Without --output-dir or --benchmark, prints each output's name, dtype and
+shape. .npy files: format 1.0-3.0, C order, little-endian float32, float64,
+float16, int64, int32, int8, uint8 or bool.
+)";
+
+[[noreturn]] void die(const std::string &message) {
+  std::fprintf(stderr, "vitc-run: error: %s\n", message.c_str());
+  std::exit(1);
+}
+
+struct Options {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string outputDir;
+  int threads = 0;
+  long benchmark = 0;
+  long warmup = 1;
+  bool info = false;
+};
+
+long parseCount(const std::string &flag, const std::string &value, long min) {
+  char *end = nullptr;
+  errno = 0;
+  long n = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end || errno || n < min)
+    die("invalid value '" + value + "' for " + flag + " (expected an integer >= " +
+        std::to_string(min) + ")");
+  return n;
+}
+
+Options parseArgs(int argc, char **argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string flag = arg, value;
+    bool hasValue = false;
+    if (arg.rfind("--", 0) == 0) {
+      size_t eq = arg.find('=');
+      if (eq != std::string::npos) {
+        flag = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+        hasValue = true;
+      }
+    }
+    auto next = [&]() -> std::string {
+      if (hasValue)
+        return value;
+      if (i + 1 >= argc)
+        die("missing value for " + flag);
+      return argv[++i];
+    };
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (flag == "--input") {
+      options.inputs.push_back(next());
+    } else if (flag == "--output-dir") {
+      options.outputDir = next();
+      if (options.outputDir.empty())
+        die("empty value for --output-dir");
+    } else if (flag == "--threads") {
+      options.threads = static_cast<int>(parseCount(flag, next(), 1));
+    } else if (flag == "--benchmark") {
+      options.benchmark = parseCount(flag, next(), 1);
+    } else if (flag == "--warmup") {
+      options.warmup = parseCount(flag, next(), 0);
+    } else if (flag == "--info") {
+      options.info = true;
+    } else if (arg.rfind("-", 0) == 0 && arg != "-") {
+      die("unknown option '" + arg + "' (see --help)");
+    } else if (options.model.empty()) {
+      options.model = arg;
+    } else {
+      die("unexpected argument '" + arg + "' (inputs are given with --input)");
+    }
+  }
+  if (options.model.empty())
+    die("no model given (usage: vitc-run MODEL.vtc --input ...; see --help)");
+  return options;
+}
+
+std::string shapeString(const int64_t *shape, int32_t rank) {
+  std::string text = "[";
+  for (int32_t d = 0; d < rank; ++d)
+    text += (d ? ", " : "") + std::to_string(shape[d]);
+  return text + "]";
+}
+
+/// A file name for an output: unsafe characters become '_', and names that
+/// collide or would be special get a numeric suffix.
+std::string sanitize(const std::string &name, int32_t index,
+                     std::set<std::string> &used) {
+  std::string file;
+  for (char c : name)
+    file += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+             c == '-' || c == '_')
+                ? c
+                : '_';
+  if (file.empty() || file == "." || file == "..")
+    file = "output" + std::to_string(index);
+  std::string unique = file;
+  for (int n = 1; !used.insert(unique).second; ++n)
+    unique = file + "_" + std::to_string(n);
+  return unique;
+}
+
+struct Inputs {
+  std::vector<vitc::npy::Array> arrays;
+  std::vector<vitc_tensor> tensors;
+};
+
+/// Reads the --input files and matches them to the model's inputs.
+Inputs loadInputs(vitc_model *model, const Options &options) {
+  int32_t count = vitc_model_num_inputs(model);
+  std::vector<vitc_tensor_info> infos(count);
+  for (int32_t i = 0; i < count; ++i)
+    vitc_model_input_info(model, i, &infos[i]);
+
+  std::vector<std::string> files(count);
+  std::vector<std::string> positional;
+  for (const std::string &spec : options.inputs) {
+    size_t eq = spec.find('=');
+    int32_t named = -1;
+    if (eq != std::string::npos)
+      for (int32_t i = 0; i < count; ++i)
+        if (spec.compare(0, eq, infos[i].name) == 0 &&
+            std::strlen(infos[i].name) == eq)
+          named = i;
+    if (named < 0 && eq != std::string::npos &&
+        !std::filesystem::exists(spec)) {
+      std::string names;
+      for (const vitc_tensor_info &info : infos)
+        names += (names.empty() ? "" : ", ") + std::string(info.name);
+      die("--input " + spec + ": the model has no input '" +
+          spec.substr(0, eq) + "' (inputs: " + names + ")");
+    }
+    if (named >= 0) {
+      if (!files[named].empty())
+        die("--input: input '" + std::string(infos[named].name) +
+            "' is given twice");
+      files[named] = spec.substr(eq + 1);
+    } else {
+      positional.push_back(spec);
+    }
+  }
+  size_t nextPositional = 0;
+  for (int32_t i = 0; i < count; ++i)
+    if (files[i].empty() && nextPositional < positional.size())
+      files[i] = positional[nextPositional++];
+  if (nextPositional < positional.size())
+    die("too many --input values: the model takes " + std::to_string(count) +
+        " input(s)");
+  for (int32_t i = 0; i < count; ++i)
+    if (files[i].empty())
+      die("no value for input '" + std::string(infos[i].name) + "' " +
+          shapeString(infos[i].shape, infos[i].rank) + " " +
+          vitc_dtype_name(infos[i].dtype) + " (use --input " + infos[i].name +
+          "=FILE.npy)");
+
+  Inputs inputs;
+  inputs.arrays.resize(count);
+  for (int32_t i = 0; i < count; ++i) {
+    std::string error;
+    if (!vitc::npy::readNpy(files[i], inputs.arrays[i], error))
+      die("input '" + std::string(infos[i].name) + "': " + error);
+    const vitc::npy::Array &array = inputs.arrays[i];
+    if (array.shape.size() > VITC_MAX_RANK)
+      die("input '" + std::string(infos[i].name) + "': '" + files[i] +
+          "' has rank " + std::to_string(array.shape.size()) +
+          ", more than " + std::to_string(VITC_MAX_RANK));
+    vitc_tensor tensor{};
+    tensor.dtype = static_cast<vitc_dtype>(array.dtype);
+    tensor.rank = static_cast<int32_t>(array.shape.size());
+    std::copy(array.shape.begin(), array.shape.end(), tensor.shape);
+    tensor.data = const_cast<char *>(array.data.data());
+    inputs.tensors.push_back(tensor);
+  }
+  return inputs;
+}
+
+/// Runs the model once; outputs are freed by the caller.
+std::vector<vitc_tensor> runOnce(vitc_model *model, const Inputs &inputs) {
+  std::vector<vitc_tensor> outputs(vitc_model_num_outputs(model));
+  if (vitc_model_run(model, inputs.tensors.data(),
+                     static_cast<int32_t>(inputs.tensors.size()),
+                     outputs.data(),
+                     static_cast<int32_t>(outputs.size())) != 0)
+    die(vitc_last_error());
+  return outputs;
+}
+
+void freeOutputs(std::vector<vitc_tensor> &outputs) {
+  for (vitc_tensor &tensor : outputs)
+    vitc_tensor_free(&tensor);
+}
+
+void writeOutputs(vitc_model *model, std::vector<vitc_tensor> &outputs,
+                  const std::string &dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    die("--output-dir: cannot create '" + dir + "': " + ec.message());
+  std::set<std::string> used;
+  for (int32_t i = 0; i < static_cast<int32_t>(outputs.size()); ++i) {
+    vitc_tensor_info info;
+    vitc_model_output_info(model, i, &info);
+    std::string path =
+        (std::filesystem::path(dir) / (sanitize(info.name, i, used) + ".npy"))
+            .string();
+    const vitc_tensor &tensor = outputs[i];
+    std::string error;
+    if (!vitc::npy::writeNpy(
+            path, static_cast<vitc::rt::DType>(tensor.dtype),
+            std::vector<int64_t>(tensor.shape, tensor.shape + tensor.rank),
+            tensor.data, error))
+      die("output '" + std::string(info.name) + "': " + error);
+  }
+}
+
+void printInfo(vitc_model *model) {
+  auto print = [](const char *kind, const vitc_tensor_info &info) {
+    std::printf("%s %s: %s %s\n", kind, info.name, vitc_dtype_name(info.dtype),
+                shapeString(info.shape, info.rank).c_str());
+  };
+  for (int32_t i = 0; i < vitc_model_num_inputs(model); ++i) {
+    vitc_tensor_info info;
+    vitc_model_input_info(model, i, &info);
+    print("input", info);
+  }
+  for (int32_t i = 0; i < vitc_model_num_outputs(model); ++i) {
+    vitc_tensor_info info;
+    vitc_model_output_info(model, i, &info);
+    print("output", info);
+  }
+}
+
+double percentile(const std::vector<double> &sorted, double p) {
+  // Nearest rank.
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * sorted.size()));
+  return sorted[std::min(sorted.size() - 1, rank ? rank - 1 : 0)];
+}
+
+void benchmark(vitc_model *model, const Inputs &inputs, const Options &options) {
+  for (long i = 0; i < options.warmup; ++i) {
+    std::vector<vitc_tensor> outputs = runOnce(model, inputs);
+    freeOutputs(outputs);
+  }
+  std::vector<double> times;
+  times.reserve(options.benchmark);
+  for (long i = 0; i < options.benchmark; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    std::vector<vitc_tensor> outputs = runOnce(model, inputs);
+    auto stop = std::chrono::steady_clock::now();
+    freeOutputs(outputs);
+    times.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
+  }
+  double mean = 0;
+  for (double t : times)
+    mean += t / times.size();
+  std::sort(times.begin(), times.end());
+  int64_t batch = 1;
+  if (!inputs.tensors.empty() && inputs.tensors[0].rank > 0)
+    batch = inputs.tensors[0].shape[0];
+  std::printf("{\"iters\":%ld,\"mean_ms\":%.4f,\"p50_ms\":%.4f,\"p90_ms\":%.4f,"
+              "\"p99_ms\":%.4f,\"batch\":%lld}\n",
+              options.benchmark, mean, percentile(times, 50),
+              percentile(times, 90), percentile(times, 99),
+              static_cast<long long>(batch));
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options options = parseArgs(argc, argv);
+  vitc_model *model = vitc_model_load(options.model.c_str());
+  if (!model)
+    die(vitc_last_error());
+  if (options.info) {
+    printInfo(model);
+    vitc_model_free(model);
+    return 0;
+  }
+  if (options.threads > 0)
+    vitc_set_num_threads(options.threads);
+  Inputs inputs = loadInputs(model, options);
+
+  if (!options.outputDir.empty() || !options.benchmark) {
+    std::vector<vitc_tensor> outputs = runOnce(model, inputs);
+    if (!options.outputDir.empty()) {
+      writeOutputs(model, outputs, options.outputDir);
+    } else {
+      for (int32_t i = 0; i < static_cast<int32_t>(outputs.size()); ++i) {
+        vitc_tensor_info info;
+        vitc_model_output_info(model, i, &info);
+        std::printf("output %s: %s %s\n", info.name,
+                    vitc_dtype_name(outputs[i].dtype),
+                    shapeString(outputs[i].shape, outputs[i].rank).c_str());
+      }
+    }
+    freeOutputs(outputs);
+  }
+  if (options.benchmark)
+    benchmark(model, inputs, options);
+  vitc_model_free(model);
+  return 0;
+}
