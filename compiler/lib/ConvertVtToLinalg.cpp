@@ -8,6 +8,11 @@
 // 3. Each vt.fusion is inlined in place: its results become the values its
 //    body yields. Linalg elementwise fusion, next in the pipeline, then
 //    merges the generics of the region into one loop nest.
+// 4. A matmul whose B operand is a transpose of the last two dims (possibly
+//    behind the collapse of batch dims) reads the transpose's input through
+//    transposed indexing maps instead. The matmul lowering does this for
+//    transposes it sees directly; this catches those that came out of a
+//    fusion (attention's k^T).
 //
 //===----------------------------------------------------------------------===//
 #include "VtToLinalg.h"
@@ -42,6 +47,44 @@ static void inlineFusions(ModuleOp module) {
   }
 }
 
+/// matmul(a, transpose(b)) -> matmul with transposed B maps; likewise
+/// batch_matmul(a, collapse_shape(transpose(b))) when the collapse keeps the
+/// last two dims.
+template <typename MatmulTy>
+struct FoldTransposeIntoMatmul : OpRewritePattern<MatmulTy> {
+  using OpRewritePattern<MatmulTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatmulTy op,
+                                PatternRewriter &rewriter) const override {
+    constexpr bool batched = std::is_same_v<MatmulTy, linalg::BatchMatmulOp>;
+    if (op.hasUserDefinedMaps() || !op.hasPureTensorSemantics())
+      return failure();
+    Value b = op.getDpsInputs()[1];
+    auto collapse = b.getDefiningOp<tensor::CollapseShapeOp>();
+    Value src = collapse ? collapse.getSrc() : b;
+    auto transpose = src.getDefiningOp<linalg::TransposeOp>();
+    if (!transpose || !swapsLastTwoDims(transpose.getPermutation()))
+      return failure();
+    Value newB = transpose.getInput();
+    if (collapse) {
+      auto groups = collapse.getReassociationIndices();
+      int64_t rank = collapse.getSrcType().getRank();
+      if (groups.size() < 2 || groups[groups.size() - 1].size() != 1 ||
+          groups[groups.size() - 2].size() != 1 ||
+          groups.back()[0] != rank - 1)
+        return failure();
+      newB = tensor::CollapseShapeOp::create(rewriter, collapse.getLoc(), newB,
+                                             groups);
+    }
+    auto mm = MatmulTy::create(rewriter, op.getLoc(), op.getResultTypes(),
+                               ValueRange{op.getDpsInputs()[0], newB},
+                               op.getDpsInits());
+    mm.setIndexingMapsAttr(transposedBMatmulMaps(rewriter.getContext(), batched));
+    rewriter.replaceOp(op, mm->getResults());
+    return success();
+  }
+};
+
 struct ConvertVtToLinalgPass
     : impl::ConvertVtToLinalgBase<ConvertVtToLinalgPass> {
   using Base::Base;
@@ -72,6 +115,14 @@ struct ConvertVtToLinalgPass
       return signalPassFailure();
 
     inlineFusions(module);
+
+    RewritePatternSet folds(ctx);
+    folds.add<FoldTransposeIntoMatmul<linalg::MatmulOp>,
+              FoldTransposeIntoMatmul<linalg::BatchMatmulOp>>(ctx);
+    GreedyRewriteConfig foldConfig;
+    foldConfig.enableFolding(false);
+    if (failed(applyPatternsGreedily(module, std::move(folds), foldConfig)))
+      return signalPassFailure();
   }
 };
 

@@ -48,6 +48,7 @@ void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &) {
 }
 
 void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
+  pm.addNestedPass<func::FuncOp>(createLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());

@@ -67,6 +67,13 @@ mlir::Value buildBroadcast(mlir::OpBuilder &b, mlir::Location loc,
                            llvm::ArrayRef<int64_t> resultShape,
                            mlir::ValueRange dynSizes);
 
+/// Whether `perm` swaps the last two dims and keeps the others.
+bool swapsLastTwoDims(llvm::ArrayRef<int64_t> perm);
+
+/// Indexing maps of a linalg.matmul (or, with `batched`, batch_matmul) whose
+/// B operand is stored transposed: [N, K] (or [batch, N, K]).
+mlir::ArrayAttr transposedBMatmulMaps(mlir::MLIRContext *ctx, bool batched);
+
 void populateVtElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtReductionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtAnchorToLinalgPatterns(mlir::RewritePatternSet &patterns);

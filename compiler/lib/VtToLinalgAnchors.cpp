@@ -95,8 +95,9 @@ static Value zeroAccumulator(OpBuilder &b, Location loc,
       .getResult(0);
 }
 
-/// Whether `perm` swaps the last two dims and keeps the others.
-static bool swapsLastTwo(ArrayRef<int64_t> perm) {
+} // namespace
+
+bool swapsLastTwoDims(ArrayRef<int64_t> perm) {
   int64_t n = perm.size();
   if (n < 2 || perm[n - 1] != n - 2 || perm[n - 2] != n - 1)
     return false;
@@ -106,8 +107,7 @@ static bool swapsLastTwo(ArrayRef<int64_t> perm) {
   return true;
 }
 
-/// Indexing maps of a (batch) matmul whose B operand is stored transposed.
-static ArrayAttr transposedBMaps(MLIRContext *ctx, bool batched) {
+ArrayAttr transposedBMatmulMaps(MLIRContext *ctx, bool batched) {
   AffineExpr bt, m, n, k;
   SmallVector<AffineMap> maps;
   if (batched) {
@@ -122,6 +122,8 @@ static ArrayAttr transposedBMaps(MLIRContext *ctx, bool batched) {
   }
   return Builder(ctx).getAffineMapArrayAttr(maps);
 }
+
+namespace {
 
 /// numpy matmul. `[..., N, K] x [K, M]` is one 2-D matmul over the collapsed
 /// rows; batched operands broadcast their batch dims and collapse them into
@@ -142,7 +144,7 @@ struct MatmulLowering : OpConversionPattern<vt::MatmulOp> {
              << elt;
     bool transposedB = false;
     if (auto t = b.getDefiningOp<linalg::TransposeOp>();
-        t && swapsLastTwo(t.getPermutation())) {
+        t && swapsLastTwoDims(t.getPermutation())) {
       b = t.getInput();
       transposedB = true;
     }
@@ -183,7 +185,7 @@ struct MatmulLowering : OpConversionPattern<vt::MatmulOp> {
       auto mm = linalg::MatmulOp::create(rewriter, loc, acc.getType(),
                                          ValueRange{rows, b}, acc);
       if (transposedB)
-        mm.setIndexingMapsAttr(transposedBMaps(getContext(), false));
+        mm.setIndexingMapsAttr(transposedBMatmulMaps(getContext(), false));
       product = expandLeading(rewriter, loc, mm.getResult(0), lead);
       resultRank = ra;
     } else {
@@ -245,7 +247,7 @@ struct MatmulLowering : OpConversionPattern<vt::MatmulOp> {
       auto bmm = linalg::BatchMatmulOp::create(rewriter, loc, acc.getType(),
                                                ValueRange{a3, b3}, acc);
       if (transposedB)
-        bmm.setIndexingMapsAttr(transposedBMaps(getContext(), true));
+        bmm.setIndexingMapsAttr(transposedBMatmulMaps(getContext(), true));
       product = expandLeading(rewriter, loc, bmm.getResult(0), batchSizes);
       resultRank = batchRank + 2;
     }

@@ -68,7 +68,8 @@ def bench_vitc(bindir, artifact, in_name, x, threads, iters, warmup, tmp):
                         "--benchmark", str(iters), "--warmup", str(warmup), "--threads", str(threads)],
                        capture_output=True, text=True)
     if p.returncode != 0:
-        raise RuntimeError((p.stderr or p.stdout).strip().splitlines()[-1:] or [f"exit {p.returncode}"])
+        lines = (p.stderr or p.stdout).strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"vitc-run exit {p.returncode}")
     stats = json.loads([l for l in p.stdout.splitlines() if l.startswith("{")][-1])
     return float(stats["p50_ms"]), stats
 

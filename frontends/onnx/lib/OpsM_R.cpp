@@ -43,6 +43,58 @@ static LogicalResult importMean(NodeImporter &n) {
   return success();
 }
 
+/// Mod, from vt arithmetic: with fmod = 0 the result takes the divisor's
+/// sign (Python), with fmod = 1 the dividend's (C fmod). vt.div truncates
+/// integers, then a sign fix-up gives fmod = 0. Floats compute
+/// a - floor(a / b) * b (fmod = 0, defined from opset 28) or truncate the
+/// quotient, trunc(q) = q < 0 ? -floor(-q) : floor(q) (fmod = 1).
+static LogicalResult importMod(NodeImporter &n) {
+  if (failed(n.expectInputs(2)))
+    return failure();
+  Value a = n.input(0), b = n.input(1);
+  Type elt = tensorType(a).getElementType();
+  bool isFloat = isa<FloatType>(elt), fmod = n.attrInt("fmod", 0) != 0;
+  if (isFloat && !fmod && n.opset() < 28)
+    return n.error() << "fmod must be 1 for float inputs before opset 28";
+  // The first op checks that a and b broadcast and share a type; the ops
+  // after it combine values of that type and shape, so they cannot fail.
+  FailureOr<Value> quotient = n.build<vt::DivOp>(a, b);
+  if (failed(quotient))
+    return failure();
+  OpBuilder &bld = n.builder();
+  Location loc = n.loc();
+  Value q = *quotient, zero = n.scalar(elt, 0.0);
+  if (isFloat && !fmod) {
+    Value down = vt::FloorOp::create(bld, loc, q.getType(), q);
+    n.setResult(0, *n.build<vt::SubOp>(a, *n.build<vt::MulOp>(down, b)));
+    return success();
+  }
+  if (isFloat) {
+    Value down = vt::FloorOp::create(bld, loc, q.getType(), q);
+    Value negQ = vt::NegOp::create(bld, loc, q.getType(), q);
+    Value up = vt::NegOp::create(
+        bld, loc, q.getType(), vt::FloorOp::create(bld, loc, q.getType(), negQ));
+    q = *n.build<vt::SelectOp>(*n.build<vt::LessOp>(q, zero), up, down);
+  }
+  Value r = *n.build<vt::SubOp>(a, *n.build<vt::MulOp>(q, b));
+  if (!fmod) {
+    // A non-zero remainder whose sign differs from the divisor's moves by b.
+    // Integer arithmetic only (no select), so constant shape arithmetic
+    // still folds: r += (rNeg - bNeg)^2 * (1 - (r == 0)) * b.
+    auto asInt = [&](Value flag) { return n.castTo(flag, elt); };
+    Value rNeg = asInt(*n.build<vt::LessOp>(r, zero));
+    Value bNeg = asInt(*n.build<vt::LessOp>(b, zero));
+    Value diff = *n.build<vt::SubOp>(rNeg, bNeg);
+    Value mismatch = *n.build<vt::MulOp>(diff, diff);
+    Value nonZero = *n.build<vt::SubOp>(
+        n.scalar(elt, 1), asInt(*n.build<vt::EqualOp>(r, zero)));
+    Value shift = *n.build<vt::MulOp>(mismatch, nonZero);
+    r = *n.build<vt::AddOp>(r, *n.build<vt::MulOp>(shift, b));
+  }
+  n.setResult(0, r);
+  return success();
+}
+
 /// Pad-2: `pads` and `value` are attributes. Pad-11: they are inputs (the
 /// value optional); Pad-18 adds the optional `axes` input.
 static LogicalResult importPad(NodeImporter &n) {
@@ -196,6 +248,7 @@ void vitc::onnx_import::registerOpsMtoR(OpRegistry &r) {
   r.add("MaxPool", 8, importMaxPool);
   r.add("Mean", 8, importMean);
   r.add("Min", 8, importVariadic<vt::MinOp>);
+  r.add("Mod", 10, importMod);
   r.add("Mul", 7, importBinary<vt::MulOp>);
   r.add("Neg", 6, importUnary<vt::NegOp>);
   r.add("Not", 1, importUnary<vt::NotOp>);

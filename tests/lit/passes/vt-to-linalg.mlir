@@ -308,3 +308,24 @@ func.func @shape_of(%x: tensor<?x3xf32>) -> tensor<2xi64> {
   %0 = vt.shape_of %x : tensor<?x3xf32> -> tensor<2xi64>
   return %0 : tensor<2xi64>
 }
+
+// -----
+
+// k^T yielded by a fusion reaches the matmul only after the fusion is
+// inlined; it is still folded into the batch_matmul's maps.
+// CHECK-DAG: #[[QA:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[KB:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-LABEL: func.func @transpose_from_fusion
+// CHECK-SAME: (%[[Q:.*]]: tensor<?x4x17x16xf32>, %[[K:.*]]: tensor<?x4x17x16xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[K3:.*]] = tensor.collapse_shape %[[K]] {{\[\[}}0, 1], [2], [3]] : tensor<?x4x17x16xf32> into tensor<?x17x16xf32>
+// CHECK: linalg.batch_matmul indexing_maps = [#[[QA]], #[[KB]], #{{.*}}] ins(%{{.*}}, %[[K3]] :
+func.func @transpose_from_fusion(%q: tensor<?x4x17x16xf32>, %k: tensor<?x4x17x16xf32>) -> tensor<?x4x17x17xf32> {
+  %kt = vt.fusion(%k) : (tensor<?x4x17x16xf32>) -> tensor<?x4x16x17xf32> {
+  ^bb0(%a: tensor<?x4x17x16xf32>):
+    %t = vt.transpose %a {perm = array<i64: 0, 1, 3, 2>} : tensor<?x4x17x16xf32> -> tensor<?x4x16x17xf32>
+    vt.yield %t : tensor<?x4x16x17xf32>
+  }
+  %0 = vt.matmul %q, %kt : tensor<?x4x17x16xf32>, tensor<?x4x16x17xf32> -> tensor<?x4x17x17xf32>
+  return %0 : tensor<?x4x17x17xf32>
+}

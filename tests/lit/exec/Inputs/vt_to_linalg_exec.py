@@ -168,6 +168,17 @@ def cases():
   %r = vt.matmul %a0, %kt : tensor<?x2x3x4xf32>, tensor<?x2x4x5xf32> -> tensor<?x2x3x5xf32>
 """, lambda: q @ np.swapaxes(k, 2, 3))
 
+    q, k = rand(2, 2, 3, 4), rand(2, 2, 5, 4)
+    yield ("attention_scores_transpose_in_fusion", [(q, [0]), (k, [0])],
+           (None, 2, 3, 5), """
+  %kt = vt.fusion(%a1) : (tensor<?x2x5x4xf32>) -> tensor<?x2x4x5xf32> {
+  ^bb0(%k: tensor<?x2x5x4xf32>):
+    %t = vt.transpose %k {perm = array<i64: 0, 1, 3, 2>} : tensor<?x2x5x4xf32> -> tensor<?x2x4x5xf32>
+    vt.yield %t : tensor<?x2x4x5xf32>
+  }
+  %r = vt.matmul %a0, %kt : tensor<?x2x3x4xf32>, tensor<?x2x4x5xf32> -> tensor<?x2x3x5xf32>
+""", lambda: q @ np.swapaxes(k, 2, 3))
+
     a, b = rand(3, 4), rand(2, 4, 5)
     yield ("matmul_broadcast_batch", [(a, []), (b, [0])], (None, 3, 5), """
   %r = vt.matmul %a0, %a1 : tensor<3x4xf32>, tensor<?x4x5xf32> -> tensor<?x3x5xf32>
