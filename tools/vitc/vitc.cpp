@@ -149,7 +149,18 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
   registerAsmPrinterCLOptions();
-  cl::HideUnrelatedOptions({&vitcCat, &cl::getGeneralCategory()});
+  // Show vitc's flags and the MLIR debugging flags; hide LLVM's hundreds of
+  // backend options (they still work when given).
+  static cl::OptionCategory debugCat("IR debugging options");
+  for (StringRef name : {"mlir-print-ir-after-all", "mlir-print-ir-before-all",
+                         "mlir-print-ir-after-failure", "mlir-timing", "mlir-pass-statistics",
+                         "mlir-print-debuginfo", "mlir-elide-elementsattrs-if-larger",
+                         "mlir-disable-threading", "mlir-print-ir-module-scope"}) {
+    auto &opts = cl::getRegisteredOptions();
+    if (auto it = opts.find(name); it != opts.end())
+      it->second->addCategory(debugCat);
+  }
+  cl::HideUnrelatedOptions({&vitcCat, &debugCat});
   cl::ParseCommandLineOptions(argc, argv,
                               "vitc: compile ONNX vision models to a vitc artifact\n\n"
                               "  vitc model.onnx -o model.vtc\n"
