@@ -48,6 +48,9 @@ void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &) {
 }
 
 void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
+  // Clones the deallocation pipeline inserted (results aliasing arguments or
+  // weights) become alloc + copy.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -55,6 +58,8 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  // Integer powers (math.ipowi) have no LLVM intrinsic: emit them as functions.
+  pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());

@@ -179,20 +179,26 @@ OpFoldResult CastOp::fold(FoldAdaptor a) {
   if (isa<IntegerType>(from) && toInt) {
     SmallVector<APInt> out;
     for (APInt v : in.getValues<APInt>())
-      out.push_back(from.isInteger(1) ? v.zext(toInt.getWidth())
-                                      : v.sextOrTrunc(toInt.getWidth()));
+      out.push_back(from.isInteger(1)     ? v.zext(toInt.getWidth())
+                    : toInt.getWidth() == 1 ? APInt(1, v.isZero() ? 0 : 1)
+                                            : v.sextOrTrunc(toInt.getWidth()));
     return DenseElementsAttr::get(getType(), out);
   }
   if (isa<IntegerType>(from) && isa<FloatType>(to)) {
+    // i1 is a bool: true is 1, not the -1 its sign extension would give.
     SmallVector<Attribute> out;
     for (APInt v : in.getValues<APInt>())
-      out.push_back(FloatAttr::get(to, (double)v.getSExtValue()));
+      out.push_back(FloatAttr::get(
+          to, from.isInteger(1) ? (double)v.getZExtValue() : (double)v.getSExtValue()));
     return DenseElementsAttr::get(getType(), out);
   }
   if (isa<FloatType>(from) && toInt) {
+    // Casting to bool tests for non-zero; to other ints truncates toward 0.
     SmallVector<APInt> out;
     for (APFloat v : in.getValues<APFloat>())
-      out.push_back(APInt(toInt.getWidth(), (int64_t)v.convertToDouble(), true));
+      out.push_back(toInt.getWidth() == 1
+                        ? APInt(1, v.isZero() ? 0 : 1)
+                        : APInt(toInt.getWidth(), (int64_t)v.convertToDouble(), true));
     return DenseElementsAttr::get(getType(), out);
   }
   if (isa<FloatType>(from) && isa<FloatType>(to)) {

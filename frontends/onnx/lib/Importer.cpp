@@ -111,8 +111,7 @@ convertValueInfoType(const ::onnx::ValueInfoProto &info, Location loc) {
   if (!elt)
     return emitError(loc) << "graph input '" << info.name()
                           << "' has an unsupported element type "
-                          << ::onnx::TensorProto::DataType_Name(
-                                 (::onnx::TensorProto::DataType)tt.elem_type());
+                          << dataTypeName(tt.elem_type());
   if (!tt.has_shape())
     return emitError(loc) << "graph input '" << info.name()
                           << "' has no shape (unknown rank); pin it with "
@@ -180,8 +179,7 @@ LogicalResult GraphImporter::importNode(const ::onnx::NodeProto &node,
 }
 
 LogicalResult GraphImporter::importGraph(
-    ::onnx::GraphProto &graph, int64_t defaultOpset,
-    const llvm::StringMap<int64_t> &opsets,
+    ::onnx::GraphProto &graph, const llvm::StringMap<int64_t> &opsets,
     const std::vector<std::pair<std::string, std::vector<int64_t>>>
         &inputShapes) {
   MLIRContext *ctx = module.getContext();
@@ -277,7 +275,9 @@ static LogicalResult loadModel(llvm::StringRef path, ::onnx::ModelProto &model,
     return emitError(fileLoc) << "cannot read the model: "
                               << buffer.getError().message();
   llvm::StringRef bytes = (*buffer)->getBuffer();
-  if (path.ends_with(".onnxtext") || path.ends_with(".txt")) {
+  // ONNX text syntax (onnx/defs/parser.h) by extension; anything else is
+  // read as a binary ModelProto.
+  if (path.ends_with(".onnxtext") || path.ends_with(".onnxtxt")) {
     auto status = ::onnx::OnnxParser::Parse(model, bytes.data());
     if (!status.IsOK())
       return emitError(fileLoc) << "not valid ONNX text: "
@@ -325,8 +325,8 @@ vitc::onnx::importModelFile(MLIRContext &context, llvm::StringRef path,
   if (modelDir.empty())
     modelDir = ".";
   GraphImporter importer(*module, path, modelDir);
-  if (failed(importer.importGraph(*model.mutable_graph(), defaultIt->second,
-                                  opsets, options.inputShapes)))
+  if (failed(importer.importGraph(*model.mutable_graph(), opsets,
+                                  options.inputShapes)))
     return nullptr;
   // Op verifiers catch what type inference cannot (conv channel counts, ...);
   // their diagnostics carry the node's location.

@@ -19,6 +19,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 
 #include "onnx/onnx_pb.h"
@@ -70,6 +71,9 @@ void registerOpsStoZ(OpRegistry &registry);
 
 /// The MLIR element type of an ONNX TensorProto::DataType, or null.
 Type convertElementType(MLIRContext *ctx, int32_t onnxType);
+/// The name of an ONNX data type for diagnostics ("FLOAT8E4M3FN", or
+/// "data type 17" for types newer than the linked ONNX library).
+std::string dataTypeName(int32_t onnxType);
 
 /// Converts a TensorProto (inline typed fields, raw_data, or external data
 /// under `modelDir`) to an attribute: dense for small integer tensors,
@@ -210,8 +214,12 @@ public:
   void define(llvm::StringRef name, Value value) { values[name] = value; }
   /// `NameLoc(name, FileLineColLoc(file, 0, 0))`.
   Location locFor(llvm::StringRef name);
+  /// Results of NodeImporter::evaluateConstant (null: not a constant). Ops
+  /// are never changed once built, so entries stay valid; the cache keeps
+  /// evaluation linear on graphs that share subexpressions.
+  llvm::DenseMap<Value, Attribute> &constantCache() { return constants; }
 
-  LogicalResult importGraph(::onnx::GraphProto &graph, int64_t defaultOpset,
+  LogicalResult importGraph(::onnx::GraphProto &graph,
                             const llvm::StringMap<int64_t> &opsets,
                             const std::vector<std::pair<std::string, std::vector<int64_t>>>
                                 &inputShapes);
@@ -226,6 +234,7 @@ private:
   ModuleOp module;
   std::string file, modelDir;
   llvm::StringMap<Value> values;
+  llvm::DenseMap<Value, Attribute> constants;
   /// Initializers not yet materialised, by name. They become vt.constant
   /// ops at their first use (nodes are topologically ordered, so that use
   /// dominates every later one), keeping unused weights out of the module.

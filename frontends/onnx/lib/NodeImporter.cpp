@@ -111,8 +111,10 @@ NodeImporter::attrInts(llvm::StringRef name) const {
 //===----------------------------------------------------------------------===//
 
 /// Runs the op's folder over constant operands, recursively, without
-/// touching the IR. Bounded so a long chain cannot recurse deeply.
-static Attribute evaluate(Value value, unsigned depth) {
+/// touching the IR. Memoised in `cache`; bounded so a long chain cannot
+/// recurse deeply.
+static Attribute evaluate(Value value, unsigned depth,
+                          llvm::DenseMap<Value, Attribute> &cache) {
   Attribute attr;
   if (matchPattern(value, m_Constant(&attr)))
     return attr;
@@ -120,23 +122,31 @@ static Attribute evaluate(Value value, unsigned depth) {
   if (!op || depth > 32 || op->getNumResults() != 1 ||
       !isa<vitc::vt::VtDialect>(op->getDialect()))
     return {};
-  SmallVector<Attribute> operands;
-  for (Value operand : op->getOperands()) {
-    Attribute a = evaluate(operand, depth + 1);
-    if (!a)
+  auto it = cache.find(value);
+  if (it != cache.end())
+    return it->second;
+  auto compute = [&]() -> Attribute {
+    SmallVector<Attribute> operands;
+    for (Value operand : op->getOperands()) {
+      Attribute a = evaluate(operand, depth + 1, cache);
+      if (!a)
+        return {};
+      operands.push_back(a);
+    }
+    SmallVector<OpFoldResult> results;
+    if (failed(op->fold(operands, results)) || results.size() != 1)
       return {};
-    operands.push_back(a);
-  }
-  SmallVector<OpFoldResult> results;
-  if (failed(op->fold(operands, results)) || results.size() != 1)
-    return {};
-  if (auto a = dyn_cast<Attribute>(results[0]))
-    return a;
-  return evaluate(cast<Value>(results[0]), depth + 1);
+    if (auto a = dyn_cast<Attribute>(results[0]))
+      return a;
+    return evaluate(cast<Value>(results[0]), depth + 1, cache);
+  };
+  Attribute result = compute();
+  cache[value] = result;
+  return result;
 }
 
 Attribute NodeImporter::evaluateConstant(Value value) {
-  return evaluate(value, 0);
+  return evaluate(value, 0, graph.constantCache());
 }
 
 FailureOr<SmallVector<int64_t>>

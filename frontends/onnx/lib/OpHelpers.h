@@ -57,6 +57,21 @@ LogicalResult importVariadic(NodeImporter &n) {
   return success();
 }
 
+/// `a <op> b || a == b` for LessOrEqual / GreaterOrEqual, as
+/// select(a <op> b, true, a == b): exact for NaN too, unlike not(a > b).
+template <typename StrictOp>
+LogicalResult importOrEqual(NodeImporter &n) {
+  if (failed(n.expectInputs(2)))
+    return failure();
+  auto strict = n.build<StrictOp>(n.input(0), n.input(1));
+  if (failed(strict))
+    return failure();
+  Value equal = *n.build<vitc::vt::EqualOp>(n.input(0), n.input(1));
+  Value yes = n.scalar(n.builder().getI1Type(), 1);
+  n.setResult(0, *n.build<vitc::vt::SelectOp>(*strict, yes, equal));
+  return success();
+}
+
 /// Kernel, strides, pads ([top, left, bottom, right]) and dilations of a 2-D
 /// window op, with ONNX defaults and auto_pad resolved.
 struct Window2d {

@@ -77,12 +77,21 @@ static LogicalResult importCast(NodeImporter &n) {
   int64_t to = n.attrInt("to", 0);
   Type elt = convertElementType(n.context(), to);
   if (!elt)
-    return n.error() << "unsupported target type "
-                     << ::onnx::TensorProto::DataType_Name(
-                            (::onnx::TensorProto::DataType)to);
+    return n.error() << "cannot cast to " << dataTypeName(to);
   Value x = n.input(0);
   // An identity cast still gets an op, so its folder (not the importer)
   // decides; vt.cast folds x -> x.
+  n.setResult(0, vt::CastOp::create(n.builder(), n.loc(),
+                                    tensorType(x).clone(elt), x));
+  return success();
+}
+
+/// CastLike: Cast to the element type of the second input.
+static LogicalResult importCastLike(NodeImporter &n) {
+  if (failed(n.expectInputs(2)))
+    return failure();
+  Value x = n.input(0);
+  Type elt = tensorType(n.input(1)).getElementType();
   n.setResult(0, vt::CastOp::create(n.builder(), n.loc(),
                                     tensorType(x).clone(elt), x));
   return success();
@@ -263,6 +272,7 @@ void vitc::onnx_import::registerOpsAtoC(OpRegistry &r) {
   r.add("AveragePool", 7, importAveragePool);
   r.add("BatchNormalization", 7, importBatchNormalization);
   r.add("Cast", 6, importCast);
+  r.add("CastLike", 15, importCastLike);
   r.add("Clip", 6, importClip6);
   r.add("Clip", 11, importClip11);
   r.add("Concat", 4, importConcat);

@@ -221,4 +221,5 @@ void vitc::onnx_import::registerOpsDtoG(OpRegistry &r) {
   r.add("GlobalAveragePool", 1, importGlobalPool<vt::ReduceMeanOp>);
   r.add("GlobalMaxPool", 1, importGlobalPool<vt::ReduceMaxOp>);
   r.add("Greater", 7, importBinary<vt::GreaterOp>);
+  r.add("GreaterOrEqual", 12, importOrEqual<vt::GreaterOp>);
 }

@@ -24,21 +24,40 @@ static LogicalResult importIdentity(NodeImporter &n) {
   return success();
 }
 
+/// LayerNormalization; the optional Mean and InvStdDev outputs (the
+/// statistics over the normalised dims, kept as size-1 dims) are computed
+/// from vt reductions when asked for.
 static LogicalResult importLayerNormalization(NodeImporter &n) {
   if (failed(n.expectInputs(2)))
     return failure();
-  if (failed(n.expectOutputsUnused(
-          1, "the saved mean / inverse std-dev are training outputs")))
-    return failure();
   Value x = n.input(0);
-  auto axis = n.normalizeAxis(n.attrInt("axis", -1), tensorType(x).getRank());
+  auto type = tensorType(x);
+  auto axis = n.normalizeAxis(n.attrInt("axis", -1), type.getRank());
   if (failed(axis))
     return failure();
+  double epsilon = n.attrFloat("epsilon", 1e-5);
   OpBuilder &b = n.builder();
-  n.setResult(0, vt::LayerNormOp::create(
-                     b, n.loc(), x.getType(), x, n.input(1), n.input(2),
-                     b.getI64IntegerAttr(*axis),
-                     b.getF64FloatAttr(n.attrFloat("epsilon", 1e-5))));
+  n.setResult(0, vt::LayerNormOp::create(b, n.loc(), x.getType(), x, n.input(1),
+                                         n.input(2), b.getI64IntegerAttr(*axis),
+                                         b.getF64FloatAttr(epsilon)));
+  if (!n.hasOutput(1) && !n.hasOutput(2))
+    return success();
+  SmallVector<int64_t> axes;
+  for (int64_t d = *axis; d < type.getRank(); ++d)
+    axes.push_back(d);
+  auto mean = n.build<vt::ReduceMeanOp>(x, axes, /*keepdims=*/true);
+  if (failed(mean))
+    return failure();
+  n.setResult(1, *mean);
+  if (!n.hasOutput(2))
+    return success();
+  // The shapes and types match by construction from here on.
+  Value centered = *n.build<vt::SubOp>(x, *mean);
+  Value variance = *n.build<vt::ReduceMeanOp>(
+      *n.build<vt::MulOp>(centered, centered), axes, /*keepdims=*/true);
+  Value shifted = *n.build<vt::AddOp>(
+      variance, n.scalar(type.getElementType(), epsilon));
+  n.setResult(2, vt::RsqrtOp::create(b, n.loc(), shifted.getType(), shifted));
   return success();
 }
 
@@ -63,6 +82,7 @@ void vitc::onnx_import::registerOpsHtoL(OpRegistry &r) {
   r.add("LayerNormalization", 17, importLayerNormalization);
   r.add("LeakyRelu", 6, importLeakyRelu);
   r.add("Less", 7, importBinary<vt::LessOp>);
+  r.add("LessOrEqual", 12, importOrEqual<vt::LessOp>);
   r.add("Log", 6, importUnary<vt::LogOp>);
   r.add("LogSoftmax", 1, importLogSoftmax);
 }

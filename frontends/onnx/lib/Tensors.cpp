@@ -67,6 +67,13 @@ Type vitc::onnx_import::convertElementType(MLIRContext *ctx, int32_t onnxType) {
   }
 }
 
+std::string vitc::onnx_import::dataTypeName(int32_t onnxType) {
+  std::string name;
+  if (TensorProto::DataType_IsValid(onnxType))
+    name = TensorProto::DataType_Name((TensorProto::DataType)onnxType);
+  return name.empty() ? "data type " + std::to_string(onnxType) : name;
+}
+
 /// Bytes per element in ONNX's raw layout (bool is one byte).
 static int64_t byteWidth(Type elt) {
   return std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
@@ -83,7 +90,8 @@ static std::string sanitizeKey(llvm::StringRef name) {
 }
 
 static std::string describe(const TensorProto &t) {
-  return "initializer '" + t.name() + "'";
+  return t.name().empty() ? std::string("constant tensor")
+                          : "initializer '" + t.name() + "'";
 }
 
 /// Reads external data (`location`, `offset`, `length` entries, the location
@@ -223,8 +231,7 @@ vitc::onnx_import::convertTensor(TensorProto &t, llvm::StringRef modelDir,
   Type elt = convertElementType(ctx, t.data_type());
   if (!elt)
     return emitError(loc) << describe(t) << ": unsupported data type "
-                          << TensorProto::DataType_Name(
-                                 (TensorProto::DataType)t.data_type());
+                          << dataTypeName(t.data_type());
   SmallVector<int64_t> shape;
   int64_t numel = 1;
   for (int64_t d : t.dims()) {

@@ -140,3 +140,20 @@ func.func @slice_of_shape_of(%x: tensor<?x197x768xf32>) -> tensor<2xi64> {
   %t = vt.slice %s {starts = array<i64: -1>, ends = array<i64: 0>, steps = array<i64: -1>} : tensor<3xi64> -> tensor<2xi64>
   return %t : tensor<2xi64>
 }
+
+// -----
+
+// Bool casts fold with bool semantics: true is 1.0, non-zero is true.
+// CHECK-LABEL: func @fold_bool_casts
+// CHECK-DAG: vt.constant dense<[1.000000e+00, 0.000000e+00]> : tensor<2xf32>
+// CHECK-DAG: vt.constant dense<[true, false, true]> : tensor<3xi1>
+// CHECK-DAG: vt.constant dense<[true, false]> : tensor<2xi1>
+func.func @fold_bool_casts() -> (tensor<2xf32>, tensor<3xi1>, tensor<2xi1>) {
+  %b = vt.constant dense<[true, false]> : tensor<2xi1>
+  %f = vt.cast %b : tensor<2xi1> -> tensor<2xf32>
+  %x = vt.constant dense<[0.5, 0.0, -2.0]> : tensor<3xf32>
+  %xb = vt.cast %x : tensor<3xf32> -> tensor<3xi1>
+  %i = vt.constant dense<[2, 0]> : tensor<2xi64>
+  %ib = vt.cast %i : tensor<2xi64> -> tensor<2xi1>
+  return %f, %xb, %ib : tensor<2xf32>, tensor<3xi1>, tensor<2xi1>
+}
