@@ -402,6 +402,10 @@ FailureOr<Value> NodeImporter::reshape(Value input, Value shape,
   bool unknown = false;
   for (auto [i, e] : llvm::enumerate(elements)) {
     int64_t v = e.value;
+    // vt.reshape gives 0 the copy-the-dim meaning; with allowzero a 0 means
+    // an empty dim, which only a shape known at compile time can say.
+    if (allowZero && v == kDyn && e.source != input)
+      return error() << "allowzero = 1 needs a shape known at compile time";
     if (v == 0 && allowZero)
       return error() << "allowzero = 1 with a 0 in the shape is not supported";
     if (v == 0) {
