@@ -123,8 +123,8 @@ def main():
           f"({platform.processor() or platform.machine()}, load avg {os.getloadavg()[0]:.1f})")
     print(f"{'model':<18}{'batch':>6}{'vitc img/s':>12}{'ORT img/s':>12}{'vitc/ORT':>10}")
     for r in rows:
-        v = f"{r['vitc_img_s']:.1f}" if r["vitc_img_s"] else "n/a"
-        ratio = f"{r['ratio']:.2f}x" if r["ratio"] else "n/a"
+        v = f"{r['vitc_img_s']:.3g}" if r["vitc_img_s"] else "n/a"
+        ratio = f"{r['ratio']:.3g}x" if r["ratio"] else "n/a"
         print(f"{r['model']:<18}{r['batch']:>6}{v:>12}{r['ort_img_s']:>12.1f}{ratio:>10}")
     for r in rows:
         if r["error"]:
