@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${VITC_BUILD:-build}
+# Relative paths in ccache's hashes let every clone share one compiler cache.
+export CCACHE_BASEDIR="$root"
 
 packages=(cmake ninja-build ccache clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
           mlir-22-tools libonnx-dev libprotobuf-dev protobuf-compiler libopenmpi-dev openmpi-bin
