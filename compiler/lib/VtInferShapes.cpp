@@ -49,13 +49,6 @@ struct ShapeEntry {
 
 using ShapeEntries = SmallVector<ShapeEntry>;
 
-static std::optional<SmallVector<int64_t>> constantInts(Value v) {
-  DenseIntElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
-  return llvm::map_to_vector(attr.getValues<APInt>(),
-                             [](const APInt &i) { return i.getSExtValue(); });
-}
 
 /// The entries of `v`, a shape-like tensor with a static element count, as
 /// far as they can be traced through the ops exporters build shapes with.
@@ -68,7 +61,7 @@ static std::optional<ShapeEntries> shapeEntries(Value v, int depth = 0) {
   ShapeEntries unknown(n);
   if (depth > 16)
     return unknown;
-  if (auto values = constantInts(v)) {
+  if (auto values = vt::getConstantInts(v)) {
     ShapeEntries entries;
     for (int64_t x : *values)
       entries.push_back({x, {}, -1});
@@ -90,7 +83,7 @@ static std::optional<ShapeEntries> shapeEntries(Value v, int depth = 0) {
   }
   if (auto gather = dyn_cast<vt::GatherOp>(def)) {
     auto source = shapeEntries(gather.getInput(), depth + 1);
-    auto indices = constantInts(gather.getIndices());
+    auto indices = vt::getConstantInts(gather.getIndices());
     if (!source || !indices || gather.getAxis() != 0)
       return unknown;
     ShapeEntries entries;

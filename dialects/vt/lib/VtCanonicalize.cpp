@@ -14,8 +14,7 @@
 using namespace mlir;
 using namespace vitc::vt;
 
-/// The values of a constant integer tensor, or nullopt.
-static std::optional<SmallVector<int64_t>> constantInts(Value v) {
+std::optional<SmallVector<int64_t>> vitc::vt::getConstantInts(Value v) {
   DenseIntElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
@@ -44,7 +43,7 @@ struct StaticResultShape : OpRewritePattern<OpTy> {
     auto type = op.getType();
     if (!type.hasStaticShape())
       return failure();
-    auto current = constantInts(op.getShape());
+    auto current = getConstantInts(op.getShape());
     if (current && ArrayRef<int64_t>(*current) == type.getShape())
       return failure();
     Value shape = i64Vector(rewriter, op.getLoc(), type.getShape());
@@ -62,7 +61,7 @@ struct ReshapeOfReshape : OpRewritePattern<ReshapeOp> {
     auto inner = op.getInput().getDefiningOp<ReshapeOp>();
     if (!inner)
       return failure();
-    auto shape = constantInts(op.getShape());
+    auto shape = getConstantInts(op.getShape());
     if (!shape || llvm::is_contained(*shape, 0))
       return failure();
     rewriter.modifyOpInPlace(
@@ -145,7 +144,7 @@ struct GatherOfShapeOf : OpRewritePattern<GatherOp> {
   LogicalResult matchAndRewrite(GatherOp op,
                                 PatternRewriter &rewriter) const override {
     auto shapeOf = op.getInput().getDefiningOp<ShapeOfOp>();
-    auto indices = constantInts(op.getIndices());
+    auto indices = getConstantInts(op.getIndices());
     if (!shapeOf || !indices || op.getAxis() != 0 ||
         !op.getType().hasStaticShape())
       return failure();

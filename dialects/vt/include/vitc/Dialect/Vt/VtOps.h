@@ -18,6 +18,10 @@ enum class FusionKind { Elementwise, Reduction, Anchor, Movement, Opaque };
 
 FusionKind fusionKindFromTraits(mlir::Operation *op);
 
+/// The values of a constant integer tensor (shape vectors, indices), or
+/// nullopt if `v` is not a constant.
+std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
+
 namespace OpTrait {
 template <typename ConcreteType>
 struct ElementwiseKind
