@@ -126,13 +126,11 @@ static Attribute evaluate(Value value, unsigned depth,
   if (it != cache.end())
     return it->second;
   auto compute = [&]() -> Attribute {
+    // Unknown operands stay null, as folders expect: shape_of of a
+    // static-shaped graph input folds without its values.
     SmallVector<Attribute> operands;
-    for (Value operand : op->getOperands()) {
-      Attribute a = evaluate(operand, depth + 1, cache);
-      if (!a)
-        return {};
-      operands.push_back(a);
-    }
+    for (Value operand : op->getOperands())
+      operands.push_back(evaluate(operand, depth + 1, cache));
     SmallVector<OpFoldResult> results;
     if (failed(op->fold(operands, results)) || results.size() != 1)
       return {};
@@ -392,6 +390,14 @@ FailureOr<Value> NodeImporter::reshape(Value input, Value shape,
                    << shapeType;
   if (!shapeType.getElementType().isInteger(64))
     shape = castTo(shape, b.getI64Type());
+  // allowzero only differs from the default where the shape holds a 0: a
+  // shape that folds to constants without zeros (expanded SpaceToDepth
+  // computes it from Shape/Div/Concat) imports like any other.
+  if (allowZero) {
+    if (auto folded = dyn_cast_or_null<DenseIntElementsAttr>(evaluateConstant(shape)))
+      allowZero = llvm::any_of(folded.getValues<APInt>(),
+                               [](const APInt &v) { return v.isZero(); });
+  }
   SmallVector<ShapeElement> elements = symbolicShapeValues(shape).value_or(
       SmallVector<ShapeElement>(shapeType.getDimSize(0)));
   // The result dims, plus what the -1 needs: the product of the static
