@@ -120,9 +120,14 @@ std::optional<std::pair<Value, APFloat>> matchConstantFill(Operation *op) {
   if (auto generic = dyn_cast<linalg::GenericOp>(op))
     if (!generic.getIndexingMapsArray()[0].isPermutation())
       return std::nullopt;
+  // The body may hold more than the yield: bufferized tensor.pad lowers to
+  // a linalg.map whose body still computes the (unused) linalg.index of
+  // every dim, and no canonicalisation runs between bufferization and this
+  // pass. Such side-effect-free ops cannot change what is yielded.
   Block *body = linalgOp.getBlock();
-  if (!llvm::hasSingleElement(*body))
-    return std::nullopt;
+  for (Operation &nested : body->without_terminator())
+    if (!isMemoryEffectFree(&nested))
+      return std::nullopt;
   Value yielded = body->getTerminator()->getOperand(0);
   if (yielded.getParentBlock() == body)
     return std::nullopt;
@@ -226,6 +231,22 @@ std::optional<PaddedInput> matchPaddedInput(Operation *anchor, Value padded,
     return std::nullopt;
   return PaddedInput{alloc, source, offsets[rank - 2], offsets[rank - 1],
                      {copy, subview, fill, alloc}};
+}
+
+/// Whether `v` views the module's weights section (the `@main` argument that
+/// vitc-externalize-weights named "weights"): its content is constant for the
+/// lifetime of the loaded artifact, so a kernel may cache a reordered copy of
+/// it keyed by its address. Computed tensors (e.g. weights being trained)
+/// never qualify.
+bool isViewOfWeights(Value v) {
+  auto arg = dyn_cast<BlockArgument>(getRootBuffer(v));
+  if (!arg)
+    return false;
+  auto fn = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  if (!fn || arg.getOwner() != &fn.getFunctionBody().front())
+    return false;
+  auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "vt.name");
+  return name && name.getValue() == "weights";
 }
 
 //===----------------------------------------------------------------------===//
@@ -410,6 +431,138 @@ LogicalResult convertMatmul(linalg::LinalgOp op, CallBuilder &calls) {
   return success();
 }
 
+/// Collapses the leading `count` dims of `memref` into one, if its layout
+/// allows it (always true of identity layouts).
+FailureOr<Value> collapseLeading(OpBuilder &b, Location loc, Value memref,
+                                 int64_t count) {
+  if (count <= 1)
+    return memref;
+  auto type = cast<MemRefType>(memref.getType());
+  SmallVector<ReassociationIndices> reassociation;
+  ReassociationIndices lead;
+  for (int64_t d = 0; d < count; ++d)
+    lead.push_back(d);
+  reassociation.push_back(lead);
+  for (int64_t d = count; d < type.getRank(); ++d)
+    reassociation.push_back({d});
+  if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type, reassociation))
+    return failure();
+  return memref::CollapseShapeOp::create(b, loc, memref, reassociation)
+      .getResult();
+}
+
+/// A linalg.generic that is a matmul in disguise (what Gemm / MatMul on
+/// N-D operands and attention's Q.K^T lower to): a mul-add contraction with
+/// one reduction dim k, one n dim, and an output (L..., m, n) where the
+/// leading dims L are batch dims or further m dims. A reads (L..., m, k) or
+/// (L..., k, m); B reads (L..., k, n) / (L..., n, k) or, shared by every
+/// leading index, (k, n) / (n, k). L is collapsed into one batch dim (the
+/// kernel merges it into m when B is shared and the layout allows).
+LogicalResult convertGenericContraction(linalg::GenericOp op,
+                                        CallBuilder &calls) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op))
+    return failure();
+  FailureOr<linalg::ContractionDimensions> dimsOr =
+      linalg::inferContractionDims(op);
+  if (failed(dimsOr) || dimsOr->k.size() != 1 || dimsOr->n.size() != 1 ||
+      dimsOr->m.empty())
+    return failure();
+  Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  Type elementType = getElementTypeOrSelf(c.getType());
+  auto dtype = getDtypeSuffix(elementType);
+  if (!dtype || getElementTypeOrSelf(a.getType()) != elementType ||
+      getElementTypeOrSelf(bMat.getType()) != elementType)
+    return failure();
+  // The body must be exactly out + a * b on floats (isaContraction also
+  // accepts other combiners, e.g. integer or max-plus ones).
+  Block *body = op.getBody();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || body->getOperations().size() != 3)
+    return failure();
+  auto isMul = [&](Value v, Value other) {
+    auto mul = v.getDefiningOp<arith::MulFOp>();
+    return mul && other == body->getArgument(2) &&
+           ((mul.getLhs() == body->getArgument(0) &&
+             mul.getRhs() == body->getArgument(1)) ||
+            (mul.getLhs() == body->getArgument(1) &&
+             mul.getRhs() == body->getArgument(0)));
+  };
+  if (!isMul(add.getLhs(), add.getRhs()) && !isMul(add.getRhs(), add.getLhs()))
+    return failure();
+
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto dimsOf = [](AffineMap map) {
+    SmallVector<unsigned> ds;
+    for (AffineExpr e : map.getResults())
+      ds.push_back(cast<AffineDimExpr>(e).getPosition());
+    return ds;
+  };
+  SmallVector<unsigned> aDims = dimsOf(maps[0]), bDims = dimsOf(maps[1]),
+                        cDims = dimsOf(maps[2]);
+  unsigned k = dimsOr->k[0], n = dimsOr->n[0];
+  if (cDims.size() < 2 || cDims.back() != n)
+    return failure();
+  unsigned m = cDims[cDims.size() - 2];
+  ArrayRef<unsigned> lead = ArrayRef<unsigned>(cDims).drop_back(2);
+  // A: (L..., m, k) or (L..., k, m).
+  if (aDims.size() != cDims.size() ||
+      ArrayRef<unsigned>(aDims).drop_back(2) != lead)
+    return failure();
+  bool transA;
+  if (aDims[aDims.size() - 2] == m && aDims.back() == k)
+    transA = false;
+  else if (aDims[aDims.size() - 2] == k && aDims.back() == m)
+    transA = true;
+  else
+    return failure();
+  // B: (L..., k, n) / (L..., n, k), or without L (shared).
+  bool sharedB = bDims.size() == 2;
+  if (!sharedB && (bDims.size() != cDims.size() ||
+                   ArrayRef<unsigned>(bDims).drop_back(2) != lead))
+    return failure();
+  bool transB;
+  if (bDims[bDims.size() - 2] == k && bDims.back() == n)
+    transB = false;
+  else if (bDims[bDims.size() - 2] == n && bDims.back() == k)
+    transB = true;
+  else
+    return failure();
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  int64_t numLead = lead.size();
+  FailureOr<Value> a2 = collapseLeading(b, loc, a, numLead);
+  FailureOr<Value> c2 = collapseLeading(b, loc, c, numLead);
+  FailureOr<Value> b2 = sharedB ? FailureOr<Value>(bMat)
+                                : collapseLeading(b, loc, bMat, numLead);
+  if (failed(a2) || failed(b2) || failed(c2)) {
+    // Drop the collapses already built: the op stays a loop nest.
+    for (FailureOr<Value> v : {a2, b2, c2})
+      if (succeeded(v) && *v != a && *v != bMat && *v != c)
+        v->getDefiningOp()->erase();
+    return failure();
+  }
+  Value aK = *a2, bK = *b2, cK = *c2;
+  if (numLead > 0 && sharedB)
+    bK = expandBatch(b, loc, bK);
+  Operation *init = findInitFill(op, c, Neutral::Zero);
+  std::string name =
+      (Twine("vitc_cpu_") + (numLead > 0 ? "batch_matmul_" : "matmul_") +
+       *dtype)
+          .str();
+  if (failed(calls.call(b, op, name, {aK, bK, cK},
+                        {calls.i64(b, loc, transA), calls.i64(b, loc, transB),
+                         calls.i64(b, loc, init == nullptr)})))
+    return failure();
+  if (init)
+    init->erase();
+  op->erase();
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Convolution and pooling
 //===----------------------------------------------------------------------===//
@@ -496,6 +649,7 @@ LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
                              calls.i64(b, loc, d[0]), calls.i64(b, loc, d[1])};
   llvm::append_range(scalars, buildPads(b, loc, input, padded, calls));
   scalars.push_back(calls.i64(b, loc, init == nullptr));
+  scalars.push_back(calls.i64(b, loc, isViewOfWeights(filter)));
   std::string name = (Twine("vitc_cpu_conv2d_") +
                       (grouped ? "grouped_" : "") + *dtype)
                          .str();
@@ -566,6 +720,9 @@ struct LinalgToLibraryPass
               linalg::Conv2DNgchwGfchwOp, linalg::PoolingNchwMaxOp,
               linalg::PoolingNchwSumOp>(op))
         anchors.push_back(op);
+      else if (op.hasPureBufferSemantics() && isa<linalg::GenericOp>(op) &&
+               linalg::isaContractionOpInterface(op))
+        anchors.push_back(op);
     });
     for (linalg::LinalgOp op : anchors) {
       calls.beginCall();
@@ -590,6 +747,9 @@ struct LinalgToLibraryPass
               .Case([&](linalg::PoolingNchwSumOp pool) {
                 return convertPool(op, pool.getStrides(), pool.getDilations(),
                                    /*isMax=*/false, calls);
+              })
+              .Case([&](linalg::GenericOp generic) {
+                return convertGenericContraction(generic, calls);
               })
               .Default([](Operation *) { return failure(); });
       (void)converted;

@@ -6,6 +6,14 @@
 // than running a small one. One engine serves the process; each thread has
 // its own stream (oneDNN streams are not meant to be shared across threads).
 //
+// Convolution and pooling follow oneDNN's recommended flow: the primitive is
+// created with format_tag::any so that oneDNN picks its blocked layouts (on
+// plain nchw with strides it otherwise falls back to its reference
+// implementation), the activations are reordered into those layouts and the
+// result back to the caller's, in per-thread scratch. Constant filters (views
+// of the artifact's weights section, as the compiler tells us) are reordered
+// once and cached; see getConstantWeights for the assumption this makes.
+//
 //===----------------------------------------------------------------------===//
 #include "CpuKernels.h"
 
@@ -15,7 +23,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -78,6 +88,61 @@ dnnl::primitive getPrimitive(const CacheKey &key, Build &&build) {
   dnnl::primitive primitive = build();
   std::lock_guard<std::mutex> lock(mutex);
   return cache.emplace(key, primitive).first->second;
+}
+
+/// Like getPrimitive, for any immutable object built once per key.
+template <typename T, typename Build>
+std::shared_ptr<const T> getCached(const CacheKey &key, Build &&build) {
+  static std::mutex mutex;
+  static std::unordered_map<CacheKey, std::shared_ptr<const T>, CacheKeyHash>
+      cache;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end())
+      return it->second;
+  }
+  std::shared_ptr<const T> value = build();
+  std::lock_guard<std::mutex> lock(mutex);
+  return cache.emplace(key, value).first->second;
+}
+
+/// Per-thread scratch buffers for operands in oneDNN's chosen layouts; they
+/// only grow, so steady-state inference allocates nothing.
+class Scratch {
+public:
+  enum Slot { Src, Weights, Dst, NumSlots };
+  static float *get(Slot slot, size_t bytes) {
+    thread_local Scratch scratch;
+    Buffer &b = scratch.buffers[slot];
+    if (b.bytes < bytes) {
+      std::free(b.data);
+      // 64-byte aligned: what oneDNN's vector kernels load best from.
+      b.bytes = (bytes + 63) / 64 * 64;
+      b.data = std::aligned_alloc(64, b.bytes);
+      if (!b.data) {
+        std::fprintf(stderr, "vitc: out of memory for kernel scratch\n");
+        std::abort();
+      }
+    }
+    return static_cast<float *>(b.data);
+  }
+  ~Scratch() {
+    for (Buffer &b : buffers)
+      std::free(b.data);
+  }
+
+private:
+  struct Buffer {
+    void *data = nullptr;
+    size_t bytes = 0;
+  };
+  Buffer buffers[NumSlots];
+};
+
+/// `desc`-shaped memory over per-thread scratch.
+dnnl::memory scratchMemory(const dnnl::memory::desc &desc, Scratch::Slot slot) {
+  return dnnl::memory(desc, getEngine(), Scratch::get(slot, desc.get_size()));
 }
 
 void appendToKey(CacheKey &key, const dims &values) {
@@ -174,6 +239,20 @@ void matmul(const char *name, Plain a, Plain b, Plain c, bool transA,
       zeroFill(c);
     return;
   }
+  // A weight shared by every batch (batch dim 1) of a batch whose rows are
+  // evenly spaced across batches (e.g. a Linear layer on (B, T, C)) is one
+  // big GEMM: merge the batch into M. oneDNN would otherwise run many tiny
+  // GEMMs (M = 1 for a batch of one image), re-packing B for each.
+  if (a.shape.size() == 3 && b.shape[0] == 1 && a.shape[0] > 1 &&
+      a.strides[0] == a.shape[1] * a.strides[1] &&
+      c.strides[0] == c.shape[1] * c.strides[1]) {
+    auto merge = [](Plain &p) {
+      p.shape = {1, p.shape[0] * p.shape[1], p.shape[2]};
+      p.strides = {p.shape[1] * p.strides[1], p.strides[1], p.strides[2]};
+    };
+    merge(a);
+    merge(c);
+  }
   CacheKey key{static_cast<int64_t>(KernelId::Matmul), accumulate};
   a.appendTo(key);
   b.appendTo(key);
@@ -245,8 +324,77 @@ void fitSpatialDims(const char *name, Plain &input, const Plain &output, const W
   }
 }
 
+/// A memory desc that lets the primitive choose the layout.
+dnnl::memory::desc anyLayout(const dims &shape) {
+  return dnnl::memory::desc(shape, dnnl::memory::data_type::f32,
+                            dnnl::memory::format_tag::any);
+}
+
+/// The reorder from `from` to `to`, or an empty primitive when the layouts
+/// are the same (the user's buffer is then used as is).
+dnnl::primitive makeReorder(const dnnl::memory::desc &from,
+                            const dnnl::memory::desc &to) {
+  if (from == to)
+    return dnnl::primitive();
+  return dnnl::reorder(
+      dnnl::reorder::primitive_desc(getEngine(), from, getEngine(), to));
+}
+
+/// Runs `reorder` (non-empty) from `user` into a scratch memory of `desc`
+/// and returns the latter.
+dnnl::memory reorderToScratch(const dnnl::primitive &reorder,
+                              dnnl::memory user, const dnnl::memory::desc &desc,
+                              Scratch::Slot slot) {
+  dnnl::memory m = scratchMemory(desc, slot);
+  reorder.execute(getStream(), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, m}});
+  return m;
+}
+
+/// A constant filter reordered into `desc`, computed on first use and kept
+/// for the life of the process.
+///
+/// Assumption: while a filter address is in this cache, the buffer at that
+/// address holds the same values. The compiler passes constant = 1 only for
+/// views of the artifact's weights section, which is mapped for as long as
+/// the artifact is loaded and never written. The key also holds the plain
+/// dims and strides and the chosen layout, so a changed pointer, shape or
+/// layout misses; a weights buffer that is unmapped and another mapped at the
+/// same address with the same shapes would not (artifacts are not unloaded
+/// while their kernels run in this process today).
+dnnl::memory getConstantWeights(const Plain &user,
+                                const dnnl::primitive &reorder,
+                                const dnnl::memory::desc &desc) {
+  struct Entry {
+    dnnl::memory::desc desc;
+    dnnl::memory memory;
+  };
+  static std::mutex mutex;
+  static std::unordered_map<CacheKey, std::vector<Entry>, CacheKeyHash> cache;
+  CacheKey key{static_cast<int64_t>(reinterpret_cast<intptr_t>(user.data))};
+  user.appendTo(key);
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<Entry> &entries = cache[key];
+  for (const Entry &e : entries)
+    if (e.desc == desc)
+      return e.memory;
+  dnnl::memory m(desc, getEngine()); // Owns its (aligned) buffer.
+  reorder.execute(getStream(),
+                  {{DNNL_ARG_FROM, user.memory()}, {DNNL_ARG_TO, m}});
+  getStream().wait();
+  entries.push_back({desc, m});
+  return m;
+}
+
+/// A convolution in the layouts oneDNN chose, with the reorders from and to
+/// the caller's plain layouts (empty where they already match).
+struct ConvPlan {
+  dnnl::primitive conv;
+  dnnl::memory::desc src, weights, dst;
+  dnnl::primitive srcIn, weightsIn, dstIn, dstOut;
+};
+
 void conv2d(const char *name, Plain input, Plain filter, Plain output,
-            const WindowParams &w, bool accumulate) {
+            const WindowParams &w, bool accumulate, bool constantFilter) {
   if (output.numElements() == 0)
     return;
   dims padL, padR;
@@ -263,23 +411,63 @@ void conv2d(const char *name, Plain input, Plain filter, Plain output,
   appendToKey(key, padL);
   appendToKey(key, padR);
   try {
-    dnnl::primitive prim = getPrimitive(key, [&] {
+    auto plan = getCached<ConvPlan>(key, [&] {
       dnnl::convolution_forward::desc desc(
           dnnl::prop_kind::forward_inference,
-          dnnl::algorithm::convolution_direct, input.desc(), filter.desc(),
-          output.desc(), strides, dilations, padL, padR);
+          dnnl::algorithm::convolution_direct, anyLayout(input.shape),
+          anyLayout(filter.shape), anyLayout(output.shape), strides, dilations,
+          padL, padR);
       dnnl::convolution_forward::primitive_desc pd(
           desc, accumulateAttr(accumulate), getEngine());
-      return dnnl::primitive(dnnl::convolution_forward(pd));
+      auto p = std::make_shared<ConvPlan>();
+      p->conv = dnnl::convolution_forward(pd);
+      p->src = pd.src_desc();
+      p->weights = pd.weights_desc();
+      p->dst = pd.dst_desc();
+      p->srcIn = makeReorder(input.desc(), p->src);
+      p->weightsIn = makeReorder(filter.desc(), p->weights);
+      if (accumulate) // The sum post-op reads the old output.
+        p->dstIn = makeReorder(output.desc(), p->dst);
+      p->dstOut = makeReorder(p->dst, output.desc());
+      return std::shared_ptr<const ConvPlan>(std::move(p));
     });
-    prim.execute(getStream(), {{DNNL_ARG_SRC, input.memory()},
-                               {DNNL_ARG_WEIGHTS, filter.memory()},
-                               {DNNL_ARG_DST, output.memory()}});
-    getStream().wait();
+    dnnl::stream &stream = getStream();
+    dnnl::memory src = input.memory();
+    if (plan->srcIn)
+      src = reorderToScratch(plan->srcIn, src, plan->src, Scratch::Src);
+    dnnl::memory weights = filter.memory();
+    if (plan->weightsIn)
+      weights = constantFilter
+                    ? getConstantWeights(filter, plan->weightsIn, plan->weights)
+                    : reorderToScratch(plan->weightsIn, weights, plan->weights,
+                                       Scratch::Weights);
+    dnnl::memory userDst = output.memory();
+    dnnl::memory dst = userDst;
+    if (plan->dstOut) {
+      dst = scratchMemory(plan->dst, Scratch::Dst);
+      if (plan->dstIn)
+        plan->dstIn.execute(stream,
+                            {{DNNL_ARG_FROM, userDst}, {DNNL_ARG_TO, dst}});
+    }
+    plan->conv.execute(stream, {{DNNL_ARG_SRC, src},
+                                {DNNL_ARG_WEIGHTS, weights},
+                                {DNNL_ARG_DST, dst}});
+    if (plan->dstOut)
+      plan->dstOut.execute(stream,
+                           {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, userDst}});
+    stream.wait();
   } catch (const dnnl::error &e) {
     fail(name, e);
   }
 }
+
+/// A pooling primitive and, when it runs on a blocked copy of the input,
+/// the reorders around it.
+struct PoolPlan {
+  dnnl::primitive pool;
+  dnnl::memory::desc src, dst;
+  dnnl::primitive srcIn, dstOut;
+};
 
 void pool2d(const char *name, bool isMax, Plain input, Plain output,
             const WindowParams &w) {
@@ -300,15 +488,10 @@ void pool2d(const char *name, bool isMax, Plain input, Plain output,
   appendToKey(key, padL);
   appendToKey(key, padR);
   try {
-    dnnl::primitive prim = getPrimitive(key, [&] {
+    auto plan = getCached<PoolPlan>(key, [&] {
       // A sum is the average that counts padding, times the window size;
       // every window lies inside the padded input (see fitWindow), so the
       // divisor is always the full window.
-      dnnl::pooling_v2_forward::desc desc(
-          dnnl::prop_kind::forward_inference,
-          isMax ? dnnl::algorithm::pooling_max
-                : dnnl::algorithm::pooling_avg_include_padding,
-          input.desc(), output.desc(), strides, kernel, dilations, padL, padR);
       dnnl::primitive_attr attr;
       if (!isMax) {
         dnnl::post_ops ops;
@@ -316,12 +499,46 @@ void pool2d(const char *name, bool isMax, Plain input, Plain output,
                            static_cast<float>(kernel[0] * kernel[1]), 0.f);
         attr.set_post_ops(ops);
       }
-      dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, getEngine());
-      return dnnl::primitive(dnnl::pooling_v2_forward(pd));
+      auto makePd = [&](const dnnl::memory::desc &src,
+                        const dnnl::memory::desc &dst) {
+        dnnl::pooling_v2_forward::desc desc(
+            dnnl::prop_kind::forward_inference,
+            isMax ? dnnl::algorithm::pooling_max
+                  : dnnl::algorithm::pooling_avg_include_padding,
+            src, dst, strides, kernel, dilations, padL, padR);
+        return dnnl::pooling_v2_forward::primitive_desc(desc, attr,
+                                                        getEngine());
+      };
+      // Pooling takes its source layout from the caller (no `any`). The
+      // optimised implementations want a dense (blocked) layout: when the
+      // plain one only gets the reference code, pool a channel-blocked copy.
+      auto pd = makePd(input.desc(), output.desc());
+      auto p = std::make_shared<PoolPlan>();
+      if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0 &&
+          input.shape.size() == 4) {
+        dnnl::memory::desc blocked(input.shape, dnnl::memory::data_type::f32,
+                                   dnnl::memory::format_tag::nChw16c);
+        pd = makePd(blocked, anyLayout(output.shape));
+        p->srcIn = makeReorder(input.desc(), pd.src_desc());
+        p->dstOut = makeReorder(pd.dst_desc(), output.desc());
+      }
+      p->pool = dnnl::pooling_v2_forward(pd);
+      p->src = pd.src_desc();
+      p->dst = pd.dst_desc();
+      return std::shared_ptr<const PoolPlan>(std::move(p));
     });
-    prim.execute(getStream(), {{DNNL_ARG_SRC, input.memory()},
-                               {DNNL_ARG_DST, output.memory()}});
-    getStream().wait();
+    dnnl::stream &stream = getStream();
+    dnnl::memory src = input.memory();
+    if (plan->srcIn)
+      src = reorderToScratch(plan->srcIn, src, plan->src, Scratch::Src);
+    dnnl::memory userDst = output.memory();
+    dnnl::memory dst =
+        plan->dstOut ? scratchMemory(plan->dst, Scratch::Dst) : userDst;
+    plan->pool.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+    if (plan->dstOut)
+      plan->dstOut.execute(stream,
+                           {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, userDst}});
+    stream.wait();
   } catch (const dnnl::error &e) {
     fail(name, e);
   }
@@ -382,19 +599,20 @@ void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,
                                       int64_t dilationW, int64_t padTop,
                                       int64_t padLeft, int64_t padBottom,
                                       int64_t padRight,
-                                      int64_t accumulate) {
+                                      int64_t accumulate,
+                                      int64_t constantFilter) {
   Plain f = toPlain(filter);
   conv2d("vitc_cpu_conv2d_f32", toPlain(input), f, toPlain(output),
          makeWindow(f.shape[2], f.shape[3], strideH, strideW, dilationH,
                     dilationW, padTop, padLeft, padBottom, padRight),
-         accumulate);
+         accumulate, constantFilter);
 }
 
 void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
     VitcMemRef5F32 *input, VitcMemRef5F32 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom,
-    int64_t padRight, int64_t accumulate) {
+    int64_t padRight, int64_t accumulate, int64_t constantFilter) {
   const char *name = "vitc_cpu_conv2d_grouped_f32";
   // oneDNN's grouped weights are (G, F, C, KH, KW): linalg's gfchw as is.
   Plain f = toPlain(filter);
@@ -402,7 +620,7 @@ void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
          mergeGroups(name, toPlain(output)),
          makeWindow(f.shape[3], f.shape[4], strideH, strideW, dilationH,
                     dilationW, padTop, padLeft, padBottom, padRight),
-         accumulate);
+         accumulate, constantFilter);
 }
 
 void _mlir_ciface_vitc_cpu_max_pool2d_f32(

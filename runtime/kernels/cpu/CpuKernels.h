@@ -50,13 +50,17 @@ void _mlir_ciface_vitc_cpu_batch_matmul_f32(VitcMemRef3F32 *a,
 
 /// NCHW input, FCHW filter, NFHW output. Dilations count from 1 (1 = dense,
 /// linalg's convention); pads are [top, left, bottom, right] of zeros.
+/// constantFilter != 0 promises that the filter's buffer never changes while
+/// the process runs (a view of the artifact's weights section): the kernel
+/// then caches the filter reordered into oneDNN's layout, keyed by address.
 void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,
                                       VitcMemRef4F32 *filter,
                                       VitcMemRef4F32 *output, int64_t strideH,
                                       int64_t strideW, int64_t dilationH,
                                       int64_t dilationW, int64_t padTop,
                                       int64_t padLeft, int64_t padBottom,
-                                      int64_t padRight, int64_t accumulate);
+                                      int64_t padRight, int64_t accumulate,
+                                      int64_t constantFilter);
 
 /// Grouped: NGCHW input, GFCHW filter, NGFHW output (linalg's
 /// conv_2d_ngchw_gfchw); the G and C dims of each operand must be
@@ -65,7 +69,7 @@ void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
     VitcMemRef5F32 *input, VitcMemRef5F32 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
-    int64_t accumulate);
+    int64_t accumulate, int64_t constantFilter);
 
 /// Max pooling over a kernelH x kernelW window, NCHW; padding never wins.
 void _mlir_ciface_vitc_cpu_max_pool2d_f32(

@@ -102,15 +102,21 @@ func.func @batch_matmuls(%q: memref<2x4x8xf32>, %k: memref<2x5x8xf32>, %s: memre
 //   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
 //   CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : i64
 //   CHECK-DAG:   %[[CX:.*]] = memref.cast %[[X]] : memref<?x3x8x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
-//       CHECK:   call @vitc_cpu_conv2d_f32(%[[CX]], %{{.*}}, %{{.*}}, %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C0]])
+//       CHECK:   call @vitc_cpu_conv2d_f32(%[[CX]], %{{.*}}, %{{.*}}, %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C0]], %[[C0]])
 //   CHECK-NOT:   linalg.conv_2d_nchw_fchw
 func.func @conv_padded(%x: memref<?x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: memref<?x4x4x4xf32>) {
   %cst = arith.constant 0.000000e+00 : f32
   %c0 = arith.constant 0 : index
   %n = memref.dim %x, %c0 : memref<?x3x8x8xf32>
   %padded = memref.alloc(%n) {alignment = 64 : i64} : memref<?x3x10x10xf32>
+  // Shaped as the bufferized tensor.pad really is: the map body keeps the
+  // dead linalg.index ops of the pad's region.
   linalg.map outs(%padded : memref<?x3x10x10xf32>)
     (%init: f32) {
+      %i0 = linalg.index 0 : index
+      %i1 = linalg.index 1 : index
+      %i2 = linalg.index 2 : index
+      %i3 = linalg.index 3 : index
       linalg.yield %cst : f32
     }
   %sv = memref.subview %padded[0, 0, 1, 1] [%n, 3, 8, 8] [1, 1, 1, 1] : memref<?x3x10x10xf32> to memref<?x3x8x8xf32, strided<[300, 100, 10, 1], offset: 11>>
@@ -136,7 +142,7 @@ func.func @conv_padded(%x: memref<?x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: mem
 //       CHECK:   %[[PB:.*]] = arith.subi %[[DH64]], %[[C2]] : i64
 //       CHECK:   %[[PR:.*]] = arith.subi %{{.*}}, %[[C1]] : i64
 //       CHECK:   %[[C0:.*]] = arith.constant 0 : i64
-//       CHECK:   call @vitc_cpu_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]], %[[C1]], %[[PB]], %[[PR]], %[[C0]])
+//       CHECK:   call @vitc_cpu_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]], %[[C1]], %[[PB]], %[[PR]], %[[C0]], %[[C0]])
 func.func @conv_padded_dynamic(%x: memref<1x2x?x?xf32>, %w: memref<3x2x3x3xf32>, %y: memref<1x3x?x?xf32>, %ph: index, %pw: index, %h: index, %wd: index) {
   %cst = arith.constant 0.000000e+00 : f32
   %padded = memref.alloc(%ph, %pw) : memref<1x2x?x?xf32>
@@ -175,7 +181,7 @@ func.func @conv_pad_not_zero(%x: memref<1x1x4x4xf32>, %w: memref<1x1x3x3xf32>, %
 
 // Grouped convolution (depthwise here: 4 groups of 1 channel).
 // CHECK-LABEL: func.func @conv_grouped
-//       CHECK:   call @vitc_cpu_conv2d_grouped_f32({{.*}}) : (memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+//       CHECK:   call @vitc_cpu_conv2d_grouped_f32({{.*}}) : (memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
 func.func @conv_grouped(%x: memref<1x4x1x8x8xf32>, %w: memref<4x1x1x3x3xf32>, %y: memref<1x4x1x6x6xf32>) {
   %cst = arith.constant 0.0 : f32
   linalg.fill ins(%cst : f32) outs(%y : memref<1x4x1x6x6xf32>)
@@ -239,5 +245,91 @@ func.func @sum_pool(%x: memref<2x3x8x8xf32>, %y: memref<2x3x4x4xf32>, %z: memref
 //   CHECK-NOT:   call
 func.func @matmul_f16(%a: memref<4x8xf16>, %b: memref<8x16xf16>, %c: memref<4x16xf16>) {
   linalg.matmul ins(%a, %b : memref<4x8xf16>, memref<8x16xf16>) outs(%c : memref<4x16xf16>)
+  return
+}
+
+// -----
+
+// A filter that views the weights argument is constant: the kernel may cache
+// it reordered (last argument 1; no init fill, so accumulate = 1 too).
+// CHECK-LABEL: func.func @conv_constant_filter
+//   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
+//       CHECK:   call @vitc_cpu_conv2d_f32({{.*}}, %[[C0]], %[[C0]], %[[C1]], %[[C1]])
+func.func @conv_constant_filter(%weights: memref<?xi8> {vt.name = "weights"}, %x: memref<1x3x8x8xf32>, %y: memref<1x4x6x6xf32>) {
+  %c64 = arith.constant 64 : index
+  %w = memref.view %weights[%c64][] : memref<?xi8> to memref<4x3x3x3xf32>
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<1x4x6x6xf32>)
+  return
+}
+
+// -----
+
+// A Linear layer on (T, B, C) as the importer lowers it: a generic
+// contraction with the weight shared by the leading dim. It becomes a
+// batch_matmul with B given a unit batch dim.
+#lhs = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#rhs = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+#out = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @generic_linear
+//   CHECK-NOT:   linalg.fill
+//       CHECK:   %[[B:.*]] = memref.expand_shape %{{.*}} {{\[\[}}0, 1], [2]] output_shape [1, 8, 6]
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C0:.*]], %[[C0]], %[[C0]])
+//   CHECK-NOT:   linalg.generic
+func.func @generic_linear(%a: memref<5x?x8xf32>, %b: memref<8x6xf32>, %c: memref<5x?x6xf32>) {
+  %cst = arith.constant 0.000000e+00 : f32
+  linalg.fill ins(%cst : f32) outs(%c : memref<5x?x6xf32>)
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<5x?x8xf32>, memref<8x6xf32>) outs(%c : memref<5x?x6xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Attention scores Q.K^T with two batch dims (N, heads), K read transposed:
+// the batch dims collapse into one.
+#q = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+#k = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d3, d4)>
+#s = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @generic_attention_scores
+//   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
+//   CHECK-DAG:   memref.collapse_shape %{{.*}} {{\[\[}}0, 1], [2], [3]] : memref<?x4x7x16xf32> into memref<?x7x16xf32>
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C0]], %[[C1]], %[[C1]])
+//   CHECK-NOT:   linalg.generic
+func.func @generic_attention_scores(%q: memref<?x4x7x16xf32>, %k: memref<?x4x9x16xf32>, %s: memref<?x4x7x9xf32>) {
+  linalg.generic {indexing_maps = [#q, #k, #s], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<?x4x7x16xf32>, memref<?x4x9x16xf32>) outs(%s : memref<?x4x7x9xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A contraction whose combiner is not mul-add (max-plus) stays a loop nest.
+#ma = affine_map<(d0, d1, d2) -> (d0, d2)>
+#mb = affine_map<(d0, d1, d2) -> (d2, d1)>
+#mc = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @generic_not_mul_add
+//   CHECK-NOT:   call
+//       CHECK:   linalg.generic
+func.func @generic_not_mul_add(%a: memref<4x8xf32>, %b: memref<8x6xf32>, %c: memref<4x6xf32>) {
+  linalg.generic {indexing_maps = [#ma, #mb, #mc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<4x8xf32>, memref<8x6xf32>) outs(%c : memref<4x6xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.addf %x, %y : f32
+    %r = arith.maximumf %acc, %m : f32
+    linalg.yield %r : f32
+  }
   return
 }

@@ -257,7 +257,8 @@ void refConv(const View &in, const View &filter, View &out, const Window &w,
 
 void testConv(const std::string &name, int64_t n, int64_t c, int64_t h,
               int64_t wd, int64_t f, int64_t groups, Window w,
-              bool accumulate, bool stridedInput = false) {
+              bool accumulate, bool stridedInput = false,
+              bool constantFilter = false) {
   Arena arena;
   View in = arena.random({n, c, h, wd});
   if (stridedInput) // A window into a bigger image: offset + row strides.
@@ -269,7 +270,8 @@ void testConv(const std::string &name, int64_t n, int64_t c, int64_t h,
   if (groups == 1) {
     auto di = in.desc<4>(), df = filter.desc<4>(), dout = out.desc<4>();
     _mlir_ciface_vitc_cpu_conv2d_f32(&di, &df, &dout, w.sh, w.sw, w.dh, w.dw,
-                                     w.pt, w.pl, w.pb, w.pr, accumulate);
+                                     w.pt, w.pl, w.pb, w.pr, accumulate,
+                                     constantFilter);
   } else {
     // linalg's ngchw / gfchw / ngfhw views of the same buffers.
     auto split = [&](View v, int64_t g) {
@@ -287,7 +289,7 @@ void testConv(const std::string &name, int64_t n, int64_t c, int64_t h,
     auto di = gi.desc<5>(), df = gf.desc<5>(), dout = go.desc<5>();
     _mlir_ciface_vitc_cpu_conv2d_grouped_f32(&di, &df, &dout, w.sh, w.sw,
                                              w.dh, w.dw, w.pt, w.pl, w.pb,
-                                             w.pr, accumulate);
+                                             w.pr, accumulate, constantFilter);
   }
   expectClose(name, out, want);
 }
@@ -313,6 +315,15 @@ void testConvs() {
            {3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, false);
   testConv("conv grouped accumulate", 1, 6, 5, 5, 9, 3,
            {3, 3, 1, 1, 1, 1, 0, 0, 0, 0}, true);
+  // Constant filters are cached reordered, keyed by address and shape. Each
+  // shape below is used once: a later arena may reuse an address with other
+  // values, which the constant promise excludes.
+  testConv("conv constant filter, blocked channels, stride 2", 2, 32, 9, 9, 48,
+           1, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, false, false, true);
+  testConv("conv constant filter, accumulate, strided input", 1, 16, 6, 7, 32,
+           1, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, true, true, true);
+  testConv("conv constant filter, grouped", 1, 32, 6, 6, 32, 2,
+           {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, true);
 }
 
 //===----------------------------------------------------------------------===//
