@@ -30,3 +30,11 @@ llvm_config.add_tool_substitutions(
 # GPU tests declare `REQUIRES: gpu`; lit reports them UNSUPPORTED elsewhere.
 if shutil.which("nvidia-smi") and os.path.exists("/dev/nvidia0"):
     config.available_features.add("gpu")
+
+# A CUDA toolkit (libdevice, ptxas) lets the CUDA codegen tests link
+# libdevice and build cubins; no GPU is needed for them.
+cuda_path = os.environ.get("CUDA_ROOT") or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+if os.path.exists(os.path.join(cuda_path, "nvvm", "libdevice", "libdevice.10.bc")) and \
+        os.path.exists(os.path.join(cuda_path, "bin", "ptxas")):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%cuda_path", cuda_path))

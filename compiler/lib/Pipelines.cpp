@@ -9,13 +9,18 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVM/NVVM/Utils.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
+
+#include "llvm/Support/FileSystem.h"
 
 using namespace mlir;
 
@@ -30,7 +35,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &) {
   pm.addNestedPass<func::FuncOp>(createVtFuse());
 }
 
-void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &) {
+void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createConvertVtToLinalg());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
@@ -40,7 +45,12 @@ void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  pm.addPass(createExternalizeWeights());
+  // GPU kernels cannot read host globals: on CUDA every constant goes to the
+  // weights section, which the runtime uploads to the device.
+  ExternalizeWeightsOptions weights;
+  if (opts.target == "cuda")
+    weights.minBytes = 0;
+  pm.addPass(createExternalizeWeights(weights));
   pm.addPass(createLinalgToLibrary());
   pm.addNestedPass<func::FuncOp>(createPlanMemory());
   bufferization::BufferDeallocationPipelineOptions dealloc;
@@ -70,6 +80,56 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   pm.addPass(createCanonicalizerPass());
 }
 
+/// The CUDA toolkit whose libdevice and ptxas the device code needs: the
+/// `cuda-path` option, else MLIR's search ($CUDA_ROOT, $CUDA_HOME,
+/// $CUDA_PATH), else /usr/local/cuda where it holds libdevice. Without
+/// libdevice, math functions stay unresolved `__nv_*` calls in the PTX.
+static std::string resolveCudaPath(const PipelineOptions &opts) {
+  if (!opts.cudaPath.empty())
+    return opts.cudaPath;
+  if (StringRef path = NVVM::getCUDAToolkitPath(); !path.empty())
+    return path.str();
+  if (llvm::sys::fs::exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"))
+    return "/usr/local/cuda";
+  return "";
+}
+
+void buildCudaCodegenPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+  // Host side: each elementwise or fused linalg op becomes a kernel launch.
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createLowerStridedCopies());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  GpuMapParallelLoopsOptions mapping;
+  mapping.blockSize = opts.gpuBlockSize;
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoops(mapping));
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Device side: kernels -> NVVM -> PTX (or cubin through ptxas).
+  GpuNVVMAttachTargetOptions target;
+  target.chip = opts.gpuArch;
+  target.features = opts.gpuFeatures;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = opts.gpuFormat;
+  binary.toolkitPath = resolveCudaPath(opts);
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
 void buildFullPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   buildGraphPipeline(pm, opts);
   buildLoweringPipeline(pm, opts);
@@ -95,6 +155,10 @@ void registerAllPasses() {
   PassPipelineRegistration<PipelineOptions>(
       "vitc-cpu-codegen", "bufferized memrefs -> LLVM dialect",
       buildCpuCodegenPipeline);
+  PassPipelineRegistration<PipelineOptions>(
+      "vitc-cuda-codegen",
+      "bufferized memrefs -> host code launching GPU kernels (PTX/cubin)",
+      buildCudaCodegenPipeline);
   PassPipelineRegistration<PipelineOptions>(
       "vitc-full", "vt -> LLVM dialect: every stage", buildFullPipeline);
 }

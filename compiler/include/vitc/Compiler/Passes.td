@@ -2,8 +2,10 @@
 //
 // One pass per file under compiler/lib/, in pipeline order:
 //   graph (vt -> vt):      vt-infer-shapes, vt-decompose, vt-fuse
+//   training (vt -> vt):   vt-autodiff
 //   lowering:              convert-vt-to-linalg
 //   after bufferization:   vitc-linalg-to-library, vitc-plan-memory
+//   CUDA codegen:          vitc-gpu-map-parallel-loops
 //
 //===----------------------------------------------------------------------===//
 #ifndef VITC_COMPILER_PASSES
@@ -46,6 +48,36 @@ def VtFuse : Pass<"vt-fuse", "mlir::func::FuncOp"> {
     elementwise epilogue (bias, activation, residual) forms the next kernel.
     Target-independent: the CPU and CUDA backends lower the same regions.
   }];
+}
+
+def VtAutodiff : Pass<"vt-autodiff", "mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation of vt functions";
+  let description = [{
+    For a function @F whose first result is a float scalar (rank 0 or one
+    element), adds @F_grad with F's arguments and results followed by the
+    gradient of result 0 with respect to each differentiated argument (by
+    default every float tensor argument), named `grad_<vt.name>`. The
+    backward graph is built by reverse traversal: each op on a path from a
+    differentiated argument to result 0 writes its vector-Jacobian product
+    through GradientOpInterface, and gradients of values used several times
+    are summed with vt.add. An op on that path without a rule is an error at
+    the op. Composite ops without rules (layer_norm) differentiate once
+    vt-decompose has run.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"\"",
+           "The function to differentiate (default: every defined function)">,
+    ListOption<"wrt", "wrt", "unsigned",
+               "Indices of the arguments to differentiate (default: every "
+               "float tensor argument)">,
+    Option<"suffix", "suffix", "std::string", "\"_grad\"",
+           "Appended to F's name to name the gradient function">,
+    Option<"replace", "replace", "bool", "false",
+           "Erase F and give the gradient function F's name (for drivers "
+           "that compile one entry point)">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 //===----------------------------------------------------------------------===//
@@ -121,6 +153,36 @@ def LowerStridedCopies : Pass<"vitc-lower-strided-copies", "mlir::func::FuncOp">
     wants. As linalg.copy they become loop nests that LLVM vectorises.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA code generation
+//===----------------------------------------------------------------------===//
+
+def GpuMapParallelLoops
+    : Pass<"vitc-gpu-map-parallel-loops", "mlir::func::FuncOp"> {
+  let summary = "Map the host's scf.parallel loop nests to a 1-D GPU grid";
+  let description = [{
+    Every outermost `scf.parallel` of the function (the loop nests that
+    convert-linalg-to-parallel-loops makes of elementwise and fused linalg
+    ops) is collapsed into one dimension, the innermost original dimension
+    varying fastest so that neighbouring threads touch neighbouring
+    elements, and tiled by `block-size`. The tile loop is mapped to
+    `block_x`, the intra-tile loop to `thread_x` with a bounds guard, and
+    loops nested inside run sequentially in each thread (reduction
+    dimensions become `scf.for` and stay so). convert-parallel-loops-to-gpu
+    then turns the mapped nests into `gpu.launch` regions; it must run right
+    after, since canonicalization merges the nested loops and drops the
+    mapping.
+
+    Memory accesses left outside any parallel loop would run on the host
+    against device buffers: they are reported as errors.
+  }];
+  let options = [Option<"blockSize", "block-size", "int64_t", "256",
+                        "Threads per block (a multiple of 32)">];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 #endif // VITC_COMPILER_PASSES

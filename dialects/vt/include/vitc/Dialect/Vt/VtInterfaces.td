@@ -21,4 +21,27 @@ def Vt_FusionKindOpInterface : OpInterface<"FusionKindOpInterface"> {
   ];
 }
 
+def Vt_GradientOpInterface : OpInterface<"GradientOpInterface"> {
+  let cppNamespace = "::vitc::vt";
+  let description = [{
+    Reverse-mode differentiation (`vt-autodiff`): an op writes its
+    vector-Jacobian product in vt ops, so the backward graph is ordinary vt
+    that the graph passes fuse and lower like the forward one. Rules live in
+    dialects/vt/lib/VtGradients.cpp.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+      Builds, at `b`'s insertion point, the gradient of each operand from
+      `resultGrads` (one per result, null for a result that does not reach
+      the differentiated output). Fills `operandGrads` with one value per
+      operand, of that operand's type, or null where the operand is not
+      differentiable (integer indices, shapes) or its gradient is zero
+      almost everywhere. Fails with a diagnostic at the op for a case the
+      rule does not cover.
+    }], "::llvm::LogicalResult", "buildVjp",
+    (ins "::mlir::OpBuilder &":$b, "::mlir::ValueRange":$resultGrads,
+         "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>,
+  ];
+}
+
 #endif // VITC_VT_INTERFACES

@@ -4,6 +4,7 @@
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
@@ -21,6 +22,18 @@ FusionKind fusionKindFromTraits(mlir::Operation *op);
 /// The values of a constant integer tensor (shape vectors, indices), or
 /// nullopt if `v` is not a constant.
 std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
+
+/// The gradient of a broadcasting op's operand: sums `grad` (shaped like the
+/// op's result) over the dims that broadcasting added or stretched, and
+/// reshapes it to `operand`'s type. Dynamic dims are taken as equal to the
+/// result's (the lowering does not stretch a dynamic dim either); a static
+/// 1 against a dynamic dim is summed. Returns `grad` if nothing to do.
+mlir::Value unbroadcastGradient(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value grad, mlir::Value operand);
+
+/// `x`'s shape as a 1-D i64 tensor: a constant where static, vt.shape_of
+/// otherwise.
+mlir::Value buildShapeOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 
 namespace OpTrait {
 template <typename ConcreteType>

@@ -20,6 +20,9 @@ class Vt_KindTrait<string name> : NativeOpTrait<name> {
 class Vt_FusionKind<string kind>
     : TraitList<[Vt_KindTrait<kind # "Kind">, Vt_FusionKindOpInterface]>;
 
+// Ops with a gradient rule (VtGradients.cpp) for vt-autodiff.
+defvar Vt_Differentiable = DeclareOpInterfaceMethods<Vt_GradientOpInterface>;
+
 def Vt_Tensor : RankedTensorOf<[AnyType]>;
 def Vt_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Vt_IndexTensor : RankedTensorOf<[AnySignlessInteger]>;
@@ -29,7 +32,8 @@ def Vt_IndexTensor : RankedTensorOf<[AnySignlessInteger]>;
 //===----------------------------------------------------------------------===//
 
 def Vt_ConstantOp : Vt_Op<"constant",
-    [ConstantLike, Pure, AllTypesMatch<["value", "result"]>]> {
+    [ConstantLike, Pure, AllTypesMatch<["value", "result"]>,
+     Vt_Differentiable]> {
   let summary = "A constant tensor; weights carry their ONNX initializer name";
   let description = [{
     Weights are `dense_resource` blobs so that a 330 MB model never inflates
@@ -55,30 +59,30 @@ class Vt_UnaryOp<string mnemonic, list<Trait> traits = []>
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
-def Vt_NegOp : Vt_UnaryOp<"neg"> { let summary = "-x"; }
-def Vt_ExpOp : Vt_UnaryOp<"exp"> { let summary = "e^x"; }
-def Vt_LogOp : Vt_UnaryOp<"log"> { let summary = "ln x"; }
-def Vt_SqrtOp : Vt_UnaryOp<"sqrt"> { let summary = "sqrt x"; }
-def Vt_RsqrtOp : Vt_UnaryOp<"rsqrt"> { let summary = "1 / sqrt x"; }
-def Vt_ErfOp : Vt_UnaryOp<"erf"> { let summary = "error function"; }
-def Vt_TanhOp : Vt_UnaryOp<"tanh"> { let summary = "tanh x"; }
-def Vt_SigmoidOp : Vt_UnaryOp<"sigmoid"> { let summary = "1 / (1 + e^-x)"; }
-def Vt_ReluOp : Vt_UnaryOp<"relu"> { let summary = "max(x, 0)"; }
-def Vt_AbsOp : Vt_UnaryOp<"abs"> { let summary = "|x|"; }
-def Vt_ReciprocalOp : Vt_UnaryOp<"reciprocal"> { let summary = "1 / x"; }
-def Vt_FloorOp : Vt_UnaryOp<"floor"> { let summary = "floor x"; }
+def Vt_NegOp : Vt_UnaryOp<"neg", [Vt_Differentiable]> { let summary = "-x"; }
+def Vt_ExpOp : Vt_UnaryOp<"exp", [Vt_Differentiable]> { let summary = "e^x"; }
+def Vt_LogOp : Vt_UnaryOp<"log", [Vt_Differentiable]> { let summary = "ln x"; }
+def Vt_SqrtOp : Vt_UnaryOp<"sqrt", [Vt_Differentiable]> { let summary = "sqrt x"; }
+def Vt_RsqrtOp : Vt_UnaryOp<"rsqrt", [Vt_Differentiable]> { let summary = "1 / sqrt x"; }
+def Vt_ErfOp : Vt_UnaryOp<"erf", [Vt_Differentiable]> { let summary = "error function"; }
+def Vt_TanhOp : Vt_UnaryOp<"tanh", [Vt_Differentiable]> { let summary = "tanh x"; }
+def Vt_SigmoidOp : Vt_UnaryOp<"sigmoid", [Vt_Differentiable]> { let summary = "1 / (1 + e^-x)"; }
+def Vt_ReluOp : Vt_UnaryOp<"relu", [Vt_Differentiable]> { let summary = "max(x, 0)"; }
+def Vt_AbsOp : Vt_UnaryOp<"abs", [Vt_Differentiable]> { let summary = "|x|"; }
+def Vt_ReciprocalOp : Vt_UnaryOp<"reciprocal", [Vt_Differentiable]> { let summary = "1 / x"; }
+def Vt_FloorOp : Vt_UnaryOp<"floor", [Vt_Differentiable]> { let summary = "floor x"; }
 def Vt_NotOp : Vt_UnaryOp<"not"> { let summary = "logical not of i1"; }
 
-def Vt_GeluOp : Vt_UnaryOp<"gelu"> {
+def Vt_GeluOp : Vt_UnaryOp<"gelu", [Vt_Differentiable]> {
   let summary = "GELU, exact (erf) or tanh approximation";
   let arguments = (ins Vt_Tensor:$input,
                    DefaultValuedAttr<BoolAttr, "false">:$approximate_tanh);
 }
-def Vt_LeakyReluOp : Vt_UnaryOp<"leaky_relu"> {
+def Vt_LeakyReluOp : Vt_UnaryOp<"leaky_relu", [Vt_Differentiable]> {
   let summary = "x >= 0 ? x : alpha * x";
   let arguments = (ins Vt_Tensor:$input, F64Attr:$alpha);
 }
-def Vt_ClampOp : Vt_UnaryOp<"clamp"> {
+def Vt_ClampOp : Vt_UnaryOp<"clamp", [Vt_Differentiable]> {
   let summary = "min(max(x, min), max)";
   let arguments = (ins Vt_Tensor:$input, F64Attr:$min, F64Attr:$max);
 }
@@ -91,7 +95,7 @@ def Vt_HardSwishOp : Vt_UnaryOp<"hard_swish"> {
 }
 
 def Vt_CastOp : Vt_Op<"cast", [Pure, Elementwise, SameOperandsAndResultShape,
-                               Vt_FusionKind<"Elementwise">]> {
+                               Vt_FusionKind<"Elementwise">, Vt_Differentiable]> {
   let summary = "element type conversion (float<->float, float<->int, i1)";
   let arguments = (ins Vt_Tensor:$input);
   let results = (outs Vt_Tensor:$result);
@@ -113,20 +117,20 @@ class Vt_BinaryOp<string mnemonic, list<Trait> traits = []>
   let hasFolder = 1;
 }
 
-def Vt_AddOp : Vt_BinaryOp<"add", [Commutative]> { let summary = "a + b"; }
-def Vt_SubOp : Vt_BinaryOp<"sub"> { let summary = "a - b"; }
-def Vt_MulOp : Vt_BinaryOp<"mul", [Commutative]> { let summary = "a * b"; }
-def Vt_DivOp : Vt_BinaryOp<"div"> { let summary = "a / b (integers truncate)"; }
-def Vt_PowOp : Vt_BinaryOp<"pow"> { let summary = "a ^ b"; }
-def Vt_MaxOp : Vt_BinaryOp<"max", [Commutative]> { let summary = "max(a, b)"; }
-def Vt_MinOp : Vt_BinaryOp<"min", [Commutative]> { let summary = "min(a, b)"; }
+def Vt_AddOp : Vt_BinaryOp<"add", [Commutative, Vt_Differentiable]> { let summary = "a + b"; }
+def Vt_SubOp : Vt_BinaryOp<"sub", [Vt_Differentiable]> { let summary = "a - b"; }
+def Vt_MulOp : Vt_BinaryOp<"mul", [Commutative, Vt_Differentiable]> { let summary = "a * b"; }
+def Vt_DivOp : Vt_BinaryOp<"div", [Vt_Differentiable]> { let summary = "a / b (integers truncate)"; }
+def Vt_PowOp : Vt_BinaryOp<"pow", [Vt_Differentiable]> { let summary = "a ^ b"; }
+def Vt_MaxOp : Vt_BinaryOp<"max", [Commutative, Vt_Differentiable]> { let summary = "max(a, b)"; }
+def Vt_MinOp : Vt_BinaryOp<"min", [Commutative, Vt_Differentiable]> { let summary = "min(a, b)"; }
 def Vt_EqualOp : Vt_BinaryOp<"equal", [Commutative]> { let summary = "a == b (i1)"; }
 def Vt_LessOp : Vt_BinaryOp<"less"> { let summary = "a < b (i1)"; }
 def Vt_GreaterOp : Vt_BinaryOp<"greater"> { let summary = "a > b (i1)"; }
 def Vt_AndOp : Vt_BinaryOp<"and", [Commutative]> { let summary = "a && b (i1)"; }
 
 def Vt_SelectOp : Vt_Op<"select", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptor, Vt_Differentiable,
     Vt_FusionKind<"Elementwise">]> {
   let summary = "cond ? lhs : rhs, with three-way broadcasting";
   let arguments = (ins RankedTensorOf<[I1]>:$cond, Vt_Tensor:$lhs,
@@ -142,9 +146,9 @@ def Vt_SelectOp : Vt_Op<"select", [Pure,
 // Reductions and normalisations
 //===----------------------------------------------------------------------===//
 
-class Vt_ReduceOp<string mnemonic>
-    : Vt_Op<mnemonic, [Pure, InferTypeOpAdaptor,
-                       Vt_FusionKind<"Reduction">]> {
+class Vt_ReduceOp<string mnemonic, list<Trait> traits = []>
+    : Vt_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptor,
+                       Vt_FusionKind<"Reduction">], traits)> {
   let description = [{
     Reduces `axes` (non-negative, sorted, unique); `keepdims` keeps them as
     size-1 dimensions. Empty `axes` reduces nothing (identity).
@@ -156,10 +160,10 @@ class Vt_ReduceOp<string mnemonic>
   let hasVerifier = 1;
 }
 
-def Vt_ReduceSumOp : Vt_ReduceOp<"reduce_sum"> { let summary = "sum"; }
-def Vt_ReduceMaxOp : Vt_ReduceOp<"reduce_max"> { let summary = "max"; }
-def Vt_ReduceMinOp : Vt_ReduceOp<"reduce_min"> { let summary = "min"; }
-def Vt_ReduceMeanOp : Vt_ReduceOp<"reduce_mean"> { let summary = "mean"; }
+def Vt_ReduceSumOp : Vt_ReduceOp<"reduce_sum", [Vt_Differentiable]> { let summary = "sum"; }
+def Vt_ReduceMaxOp : Vt_ReduceOp<"reduce_max", [Vt_Differentiable]> { let summary = "max"; }
+def Vt_ReduceMinOp : Vt_ReduceOp<"reduce_min", [Vt_Differentiable]> { let summary = "min"; }
+def Vt_ReduceMeanOp : Vt_ReduceOp<"reduce_mean", [Vt_Differentiable]> { let summary = "mean"; }
 
 def Vt_ArgMaxOp : Vt_Op<"argmax", [Pure, Vt_FusionKind<"Reduction">]> {
   let summary = "index of the maximum along `axis` (first on ties), i64";
@@ -170,7 +174,8 @@ def Vt_ArgMaxOp : Vt_Op<"argmax", [Pure, Vt_FusionKind<"Reduction">]> {
 }
 
 def Vt_SoftmaxOp : Vt_Op<"softmax", [Pure, SameOperandsAndResultType,
-                                     Vt_FusionKind<"Reduction">]> {
+                                     Vt_FusionKind<"Reduction">,
+                                     Vt_Differentiable]> {
   let summary = "softmax along `axis` (non-negative)";
   let arguments = (ins Vt_FloatTensor:$input, I64Attr:$axis,
                    DefaultValuedAttr<BoolAttr, "false">:$log);
@@ -209,7 +214,7 @@ def Vt_BatchNormOp : Vt_Op<"batch_norm", [Pure, Vt_FusionKind<"Elementwise">]> {
 //===----------------------------------------------------------------------===//
 
 def Vt_MatmulOp : Vt_Op<"matmul", [Pure,
-    InferTypeOpAdaptor, Vt_FusionKind<"Anchor">]> {
+    InferTypeOpAdaptor, Vt_FusionKind<"Anchor">, Vt_Differentiable]> {
   let summary = "numpy matmul: batch dims broadcast, 1-D operands promoted";
   let arguments = (ins Vt_Tensor:$lhs, Vt_Tensor:$rhs);
   let results = (outs Vt_Tensor:$result);
@@ -265,7 +270,8 @@ def Vt_AvgPool2dOp : Vt_PoolOp<"avg_pool2d"> {
 // Data movement and shapes
 //===----------------------------------------------------------------------===//
 
-def Vt_ReshapeOp : Vt_Op<"reshape", [Pure, Vt_FusionKind<"Movement">]> {
+def Vt_ReshapeOp : Vt_Op<"reshape", [Pure, Vt_FusionKind<"Movement">,
+                                     Vt_Differentiable]> {
   let summary = "reshape to the dims held in a 1-D i64 `shape` tensor";
   let description = [{
     ONNX semantics (allowzero = 0): a 0 copies the input's dim at that
@@ -284,7 +290,8 @@ def Vt_ReshapeOp : Vt_Op<"reshape", [Pure, Vt_FusionKind<"Movement">]> {
   let hasCanonicalizer = 1;
 }
 
-def Vt_ExpandOp : Vt_Op<"expand", [Pure, Vt_FusionKind<"Movement">]> {
+def Vt_ExpandOp : Vt_Op<"expand", [Pure, Vt_FusionKind<"Movement">,
+                                   Vt_Differentiable]> {
   let summary = "bidirectional broadcast of `input` with the dims in `shape`";
   let arguments = (ins Vt_Tensor:$input, RankedTensorOf<[I64]>:$shape);
   let results = (outs Vt_Tensor:$result);
@@ -297,7 +304,7 @@ def Vt_ExpandOp : Vt_Op<"expand", [Pure, Vt_FusionKind<"Movement">]> {
 }
 
 def Vt_TransposeOp : Vt_Op<"transpose", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptor, Vt_Differentiable,
     Vt_FusionKind<"Movement">]> {
   let summary = "permute dims: result dim i is input dim perm[i]";
   let arguments = (ins Vt_Tensor:$input, DenseI64ArrayAttr:$perm);

@@ -1,0 +1,266 @@
+"""Checks vt-autodiff's gradients against central finite differences.
+
+For each case, a vt function @main(args) -> loss is written, where
+loss = sum(f(args) * r) with r a random argument (so that the gradient
+flowing into f is not all ones, and r's own gradient is checked too).
+vitc-opt -vt-autodiff turns it into @main(args) -> (loss, grad_<arg>...);
+both the forward and the gradient module are compiled by vitc and run by
+vitc-run. For random directions v per argument, the directional derivative
+<grad, v> must match (L(x + eps v) - L(x - eps v)) / (2 eps) of the forward
+artifact, and the gradient artifact's loss must match the forward one.
+
+usage: autodiff_check.py --opt VITC-OPT --compiler VITC --runner VITC-RUN
+                         --workdir DIR [-k SUBSTRING]
+Prints "PASS name" / "FAIL name: why" per case and "N passed, M failed".
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--opt", required=True, help="vitc-opt")
+parser.add_argument("--compiler", required=True, help="vitc")
+parser.add_argument("--runner", required=True, help="vitc-run")
+parser.add_argument("--workdir", required=True)
+parser.add_argument("-k", default="", help="only cases whose name contains this")
+parser.add_argument("--directions", type=int, default=2)
+args = parser.parse_args()
+
+DT = "f32"
+NP = np.float32
+EPS = 1e-2
+RTOL, ATOL = 2e-2, 2e-3
+
+
+def T(shape, dt=DT):
+    dims = "x".join("?" if d is None else str(d) for d in shape)
+    return f"tensor<{dims}x{dt}>" if shape else f"tensor<{dt}>"
+
+
+def normal(shape):
+    return lambda rng, s: rng.standard_normal(s)
+
+
+def positive(lo=0.5, hi=2.0):
+    return lambda rng, s: rng.uniform(lo, hi, s)
+
+
+def away_from_zero(rng, s):
+    # Keeps kinks (relu, abs, clamp at +-0.5) outside the finite-difference step.
+    v = rng.uniform(0.1, 2.0, s) * rng.choice([-1.0, 1.0], s)
+    return np.where(np.abs(np.abs(v) - 0.5) < 0.05, v + 0.2, v)
+
+
+CASES = {}
+
+
+def case(name, inputs, out_shape, body, batch=None):
+    """inputs: [(name, shape, sampler)], None dims take `batch` at run time;
+    body: vt lines computing %y of type T(out_shape) from %<name> args."""
+    CASES[name] = (inputs, out_shape, body, batch)
+
+
+def unary(op, sampler=normal, attrs=""):
+    case(op + (attrs and "_" + attrs.split()[0].strip("{=")),
+         [("x", [3, 4], sampler)], [3, 4],
+         f"%y = vt.{op} %x {attrs} : {T([3, 4])}")
+
+
+for op in ["neg", "exp", "tanh", "sigmoid", "erf", "gelu"]:
+    unary(op, normal(None))
+for op in ["log", "sqrt", "rsqrt", "reciprocal"]:
+    unary(op, positive())
+for op in ["relu", "abs"]:
+    unary(op, away_from_zero)
+unary("gelu", normal(None), "{approximate_tanh = true}")
+unary("leaky_relu", away_from_zero, "{alpha = 0.1 : f64}")
+unary("clamp", away_from_zero, "{min = -0.5 : f64, max = 0.5 : f64}")
+
+
+def binary(op, lhs, rhs, out, ls=normal(None), rs=normal(None), tag="",
+           batch=None):
+    case(f"{op}{tag}", [("a", lhs, ls), ("b", rhs, rs)], out,
+         f"%y = vt.{op} %a, %b : {T(lhs)}, {T(rhs)} -> {T(out)}", batch)
+
+
+binary("add", [3, 4], [4], [3, 4])
+binary("add", [2, 3, 4], [3, 1], [2, 3, 4], tag="_bcast_mid")
+binary("sub", [3, 4], [1, 4], [3, 4])
+binary("mul", [3, 4], [3, 1], [3, 4])
+binary("div", [3, 4], [4], [3, 4], rs=positive())
+binary("pow", [3, 4], [4], [3, 4], ls=positive(), rs=positive(0.5, 2.5))
+binary("max", [3, 4], [3, 4], [3, 4])
+binary("min", [3, 4], [4], [3, 4])
+binary("add", [None, 4], [1, 4], [None, 4], tag="_dynamic", batch=3)
+
+def reduce(op, shape, axes, keep, batch=None):
+    out = [1 if i in axes else d for i, d in enumerate(shape)] if keep else \
+          [d for i, d in enumerate(shape) if i not in axes]
+    ax = ", ".join(map(str, axes))
+    tag = f"_{''.join(map(str, axes))}{'_keep' if keep else ''}" + ("_dyn" if batch else "")
+    case(f"{op}{tag}", [("x", shape, normal(None))], out,
+         f"%y = vt.{op} %x {{axes = array<i64: {ax}>, keepdims = {str(keep).lower()}}}"
+         f" : {T(shape)} -> {T(out)}", batch)
+
+
+reduce("reduce_sum", [3, 4, 5], [1], False)
+reduce("reduce_sum", [3, 4, 5], [0, 2], True)
+reduce("reduce_mean", [3, 4, 5], [0, 2], False)
+reduce("reduce_mean", [None, 4, 5], [0, 2], False, batch=3)
+reduce("reduce_sum", [None, 4, 5], [1], False, batch=3)
+reduce("reduce_max", [3, 4, 5], [1], False)
+reduce("reduce_min", [3, 4, 5], [0, 2], True)
+
+case("softmax", [("x", [3, 5], normal(None))], [3, 5],
+     f"%y = vt.softmax %x {{axis = 1}} : {T([3, 5])}")
+case("log_softmax", [("x", [3, 5], normal(None))], [3, 5],
+     f"%y = vt.softmax %x {{axis = 1, log = true}} : {T([3, 5])}")
+case("log_softmax_dyn", [("x", [None, 5], normal(None))], [None, 5],
+     f"%y = vt.softmax %x {{axis = 1, log = true}} : {T([None, 5])}", batch=2)
+
+
+def matmul(tag, lhs, rhs, out, batch=None):
+    case(f"matmul_{tag}", [("a", lhs, normal(None)), ("w", rhs, normal(None))], out,
+         f"%y = vt.matmul %a, %w : {T(lhs)}, {T(rhs)} -> {T(out)}", batch)
+
+
+matmul("2d", [3, 4], [4, 5], [3, 5])
+matmul("batched", [2, 3, 4], [2, 4, 5], [2, 3, 5])
+matmul("weight_2d", [2, 3, 4], [4, 5], [2, 3, 5])
+matmul("weight_2d_dyn", [None, 3, 4], [4, 5], [None, 3, 5], batch=2)
+matmul("bcast_batch", [2, 1, 3, 4], [3, 4, 5], [2, 3, 3, 5])
+
+case("transpose", [("x", [2, 3, 4], normal(None))], [4, 2, 3],
+     f"%y = vt.transpose %x {{perm = array<i64: 2, 0, 1>}} : {T([2, 3, 4])} -> {T([4, 2, 3])}")
+case("reshape", [("x", [2, 3, 4], normal(None))], [6, 4],
+     f"""%s = vt.constant dense<[6, 4]> : tensor<2xi64>
+  %y = vt.reshape %x, %s : {T([2, 3, 4])}, tensor<2xi64> -> {T([6, 4])}""")
+case("expand", [("x", [3, 1], normal(None))], [2, 3, 4],
+     f"""%s = vt.constant dense<[2, 3, 4]> : tensor<3xi64>
+  %y = vt.expand %x, %s : {T([3, 1])}, tensor<3xi64> -> {T([2, 3, 4])}""")
+case("cast_f64", [("x", [3, 4], normal(None))], [3, 4],
+     f"""%0 = vt.cast %x : {T([3, 4])} -> {T([3, 4], "f64")}
+  %1 = vt.exp %0 : {T([3, 4], "f64")}
+  %y = vt.cast %1 : {T([3, 4], "f64")} -> {T([3, 4])}""")
+case("select", [("x", [3, 4], normal(None)), ("z", [4], normal(None))], [3, 4],
+     f"""%zero = vt.constant dense<0.0> : tensor<{DT}>
+  %c = vt.greater %x, %zero : {T([3, 4])}, tensor<{DT}> -> {T([3, 4], "i1")}
+  %y = vt.select %c, %x, %z : {T([3, 4], "i1")}, {T([3, 4])}, {T([4])} -> {T([3, 4])}""")
+# Reuse: x feeds three ops, so its gradient is accumulated.
+case("reuse", [("x", [3, 4], normal(None))], [3, 4],
+     f"""%0 = vt.mul %x, %x : {T([3, 4])}, {T([3, 4])} -> {T([3, 4])}
+  %1 = vt.tanh %x : {T([3, 4])}
+  %y = vt.sub %0, %1 : {T([3, 4])}, {T([3, 4])} -> {T([3, 4])}""")
+
+# A small MLP on a dynamic batch: matmul + bias + relu + matmul + bias,
+# log-softmax, the picked class's log-probability (one-hot), mean over the batch.
+B = None
+case("mlp", [("x", [B, 8], normal(None)), ("w1", [8, 16], normal(None)),
+             ("b1", [16], normal(None)), ("w2", [16, 10], normal(None)),
+             ("b2", [10], normal(None)),
+             ("onehot", [B, 10], lambda rng, s: np.eye(10)[rng.integers(0, 10, s[0])])],
+     [],
+     f"""%h = vt.matmul %x, %w1 : {T([B, 8])}, {T([8, 16])} -> {T([B, 16])}
+  %hb = vt.add %h, %b1 : {T([B, 16])}, {T([16])} -> {T([B, 16])}
+  %a = vt.relu %hb : {T([B, 16])}
+  %o = vt.matmul %a, %w2 : {T([B, 16])}, {T([16, 10])} -> {T([B, 10])}
+  %ob = vt.add %o, %b2 : {T([B, 10])}, {T([10])} -> {T([B, 10])}
+  %lp = vt.softmax %ob {{axis = 1, log = true}} : {T([B, 10])}
+  %picked = vt.mul %lp, %onehot : {T([B, 10])}, {T([B, 10])} -> {T([B, 10])}
+  %s = vt.reduce_sum %picked {{axes = array<i64: 1>, keepdims = false}} : {T([B, 10])} -> {T([B])}
+  %m = vt.reduce_mean %s {{axes = array<i64: 0>, keepdims = false}} : {T([B])} -> {T([])}
+  %y = vt.neg %m : {T([])}""", batch=4)
+
+
+def module(inputs, out_shape, body):
+    params = ", ".join(f'%{n}: {T(s)} {{vt.name = "{n}"}}' for n, s, _ in inputs)
+    params += f', %r: {T(out_shape)} {{vt.name = "r"}}'
+    axes = ", ".join(str(i) for i in range(len(out_shape)))
+    total = (f"%loss = vt.reduce_sum %yr {{axes = array<i64: {axes}>, keepdims = false}}"
+             f" : {T(out_shape)} -> {T([])}") if out_shape else \
+        f"%loss = vt.neg %yr : {T([])}"
+    return f"""func.func @main({params}) -> ({T([])} {{vt.name = "loss"}}) {{
+  {body}
+  %yr = vt.mul %y, %r : {T(out_shape)}, {T(out_shape)} -> {T(out_shape)}
+  {total}
+  return %loss : {T([])}
+}}
+"""
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stderr[-1500:]}")
+
+
+def evaluate(artifact, values, outdir):
+    os.makedirs(outdir, exist_ok=True)
+    cmd = [args.runner, artifact, "--output-dir", outdir]
+    for n, v in values.items():
+        path = os.path.join(outdir, f"in_{n}.npy")
+        np.save(path, v)
+        cmd += ["--input", f"{n}={path}"]
+    run(cmd)
+    return lambda n: np.load(os.path.join(outdir, f"{n}.npy"))
+
+
+def check(name, inputs, out_shape, body, batch, rng):
+    d = os.path.join(args.workdir, name)
+    os.makedirs(d, exist_ok=True)
+    fwd_mlir, grad_mlir = os.path.join(d, "fwd.mlir"), os.path.join(d, "grad.mlir")
+    with open(fwd_mlir, "w") as f:
+        f.write(module(inputs, out_shape, body))
+    run([args.opt, fwd_mlir, "-vt-autodiff=function=main replace=true",
+         "-o", grad_mlir])
+    fwd, grad = os.path.join(d, "fwd.vtc"), os.path.join(d, "grad.vtc")
+    run([args.compiler, fwd_mlir, "-o", fwd])
+    run([args.compiler, grad_mlir, "-o", grad])
+
+    concrete = lambda s: tuple(batch if x is None else x for x in s)
+    values = {n: smp(rng, concrete(s)).astype(NP) for n, s, smp in inputs}
+    values["r"] = rng.standard_normal(concrete(out_shape)).astype(NP)
+    out = evaluate(grad, values, os.path.join(d, "grad_out"))
+    loss = float(out("loss"))
+    ref_loss = float(evaluate(fwd, values, os.path.join(d, "fwd_out"))("loss"))
+    if not np.isclose(loss, ref_loss, rtol=1e-5, atol=1e-6):
+        return f"loss {loss} != forward loss {ref_loss}"
+    for n in values:
+        g = out(f"grad_{n}").astype(np.float64)
+        if g.shape != values[n].shape:
+            return f"grad_{n} has shape {g.shape}, expected {values[n].shape}"
+        if n == "onehot":
+            continue  # a label, not perturbed (its gradient is still returned)
+        for k in range(args.directions):
+            v = rng.standard_normal(values[n].shape)
+            v /= np.linalg.norm(v)
+            lp, lm = [float(evaluate(fwd, {**values, n: (values[n] + s * EPS * v).astype(NP)},
+                                     os.path.join(d, f"fd_{n}_{k}_{s}"))("loss"))
+                      for s in (1, -1)]
+            fd = (lp - lm) / (2 * EPS)
+            ad = float(np.sum(g * v))
+            if not np.isclose(ad, fd, rtol=RTOL, atol=ATOL):
+                return f"d loss/d {n} along a random direction: autodiff {ad:.6g}, finite differences {fd:.6g}"
+    return None
+
+
+rng = np.random.default_rng(0)
+passed = failed = 0
+for name, (inputs, out_shape, body, batch) in CASES.items():
+    if args.k not in name:
+        continue
+    try:
+        why = check(name, inputs, out_shape, body, batch, rng)
+    except RuntimeError as e:
+        why = str(e)
+    if why:
+        failed += 1
+        print(f"FAIL {name}: {why}")
+    else:
+        passed += 1
+        print(f"PASS {name}")
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,39 @@
+// RUN: vitc-opt %s -split-input-file -vt-autodiff -verify-diagnostics
+// RUN: not vitc-opt %s -vt-autodiff=function=nope 2>&1 | FileCheck %s --check-prefix=MISSING
+// MISSING: error: vt-autodiff: no function @nope
+
+// An op on the path from an argument to the loss without a gradient rule.
+func.func @no_rule(%x: tensor<1x3x8x8xf32>) -> tensor<f32> {
+  // expected-error @+1 {{no gradient rule for vt.max_pool2d}}
+  %0 = vt.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x3x8x8xf32> -> tensor<1x3x4x4xf32>
+  %1 = vt.reduce_sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : tensor<1x3x4x4xf32> -> tensor<f32>
+  return %1 : tensor<f32>
+}
+
+// -----
+
+// The same op off the path (on a constant) needs no rule.
+func.func @off_path(%x: tensor<1x3x4x4xf32>) -> tensor<f32> {
+  %c = vt.constant dense<1.0> : tensor<1x3x8x8xf32>
+  %0 = vt.max_pool2d %c {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x3x8x8xf32> -> tensor<1x3x4x4xf32>
+  %1 = vt.mul %0, %x : tensor<1x3x4x4xf32>, tensor<1x3x4x4xf32> -> tensor<1x3x4x4xf32>
+  %2 = vt.reduce_sum %1 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : tensor<1x3x4x4xf32> -> tensor<f32>
+  return %2 : tensor<f32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op vt-autodiff expects a float scalar (rank 0 or one element) first result}}
+func.func @not_scalar(%x: tensor<3xf32>) -> tensor<3xf32> {
+  %0 = vt.exp %x : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @one_d_matmul(%x: tensor<4xf32>, %w: tensor<4x3xf32>) -> tensor<f32> {
+  // expected-error @+1 {{'vt.matmul' op gradient of 1-D matmul operands is not implemented}}
+  %0 = vt.matmul %x, %w : tensor<4xf32>, tensor<4x3xf32> -> tensor<3xf32>
+  %1 = vt.reduce_sum %0 {axes = array<i64: 0>, keepdims = false} : tensor<3xf32> -> tensor<f32>
+  return %1 : tensor<f32>
+}
