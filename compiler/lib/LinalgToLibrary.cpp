@@ -17,6 +17,10 @@
 // op; otherwise matmul and conv are called with accumulate = 1 and pooling
 // stays a linalg op.
 //
+// Matmul B operands and convolution filters that view the weights section
+// are marked constant (a trailing i64 1): the kernel may then keep them
+// reordered into the library's layout across calls.
+//
 // The lowering pads convolution / pooling inputs by materialising a bigger
 // buffer (fill with the pad value, copy the input into a subview). When that
 // pattern is found, the kernel gets the unpadded input and the pads instead,
@@ -423,7 +427,8 @@ LogicalResult convertMatmul(linalg::LinalgOp op, CallBuilder &calls) {
   if (failed(calls.call(b, op, name, {a, bMat, c},
                         {calls.i64(b, loc, aLayout->transposed),
                          calls.i64(b, loc, bLayout->transposed),
-                         calls.i64(b, loc, init == nullptr)})))
+                         calls.i64(b, loc, init == nullptr),
+                         calls.i64(b, loc, isViewOfWeights(bMat))})))
     return failure();
   if (init)
     init->erase();
@@ -555,7 +560,8 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
           .str();
   if (failed(calls.call(b, op, name, {aK, bK, cK},
                         {calls.i64(b, loc, transA), calls.i64(b, loc, transB),
-                         calls.i64(b, loc, init == nullptr)})))
+                         calls.i64(b, loc, init == nullptr),
+                         calls.i64(b, loc, isViewOfWeights(bMat))})))
     return failure();
   if (init)
     init->erase();

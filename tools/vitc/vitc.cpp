@@ -52,6 +52,12 @@ static cl::list<std::string> inputShapes(
                             "dynamic); repeatable"),
     cl::value_desc("name=DxDx..."), cl::cat(vitcCat));
 
+static cl::list<std::string> constantInputs(
+    "const-input",
+    cl::desc("Bake a graph input in as a constant, read from a serialized ONNX "
+             "TensorProto (for shape-defining inputs: axes, pads, starts); repeatable"),
+    cl::value_desc("name=tensor.pb"), cl::cat(vitcCat));
+
 enum class Emit { Vt, VtOpt, VtGraph, Memref, Llvm, Artifact };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to write (default: artifact)"), cl::init(Emit::Artifact),
@@ -181,6 +187,13 @@ int main(int argc, char **argv) {
     if (failed(parsed))
       return fail("--input-shape='" + spec + "': expected NAME=DxDx... (e.g. input=8x3x224x224)");
     importOpts.inputShapes.push_back(*parsed);
+  }
+
+  for (const std::string &spec : constantInputs) {
+    auto [name, path] = StringRef(spec).split('=');
+    if (name.empty() || path.empty())
+      return fail("--const-input='" + spec + "': expected NAME=tensor.pb");
+    importOpts.constantInputs.emplace_back(name.str(), path.str());
   }
 
   DialectRegistry registry;

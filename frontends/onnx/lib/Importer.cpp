@@ -17,6 +17,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
+
+#include <fstream>
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -296,6 +298,33 @@ static LogicalResult loadModel(llvm::StringRef path, ::onnx::ModelProto &model,
   return success();
 }
 
+/// Turns the named graph inputs into initializers holding the tensors read
+/// from their files, so the graph imports them as constants.
+static LogicalResult addConstantInputs(
+    ::onnx::GraphProto &graph,
+    const std::vector<std::pair<std::string, std::string>> &constants,
+    Location fileLoc) {
+  for (const auto &[name, tensorPath] : constants) {
+    bool isInput = llvm::any_of(graph.input(), [&](const auto &info) {
+      return info.name() == name;
+    });
+    bool isInitializer = llvm::any_of(graph.initializer(), [&](const auto &t) {
+      return t.name() == name;
+    });
+    if (!isInput || isInitializer)
+      return emitError(fileLoc) << "constant input '" << name
+                                << "' is not a graph input of the model";
+    std::ifstream in(tensorPath, std::ios::binary);
+    ::onnx::TensorProto tensor;
+    if (!in || !tensor.ParseFromIstream(&in))
+      return emitError(fileLoc) << "constant input '" << name << "': cannot read '"
+                                << tensorPath << "' as an ONNX TensorProto";
+    tensor.set_name(name);
+    *graph.add_initializer() = std::move(tensor);
+  }
+  return success();
+}
+
 OwningOpRef<ModuleOp>
 vitc::onnx::importModelFile(MLIRContext &context, llvm::StringRef path,
                             const ImportOptions &options) {
@@ -324,6 +353,9 @@ vitc::onnx::importModelFile(MLIRContext &context, llvm::StringRef path,
   llvm::sys::path::remove_filename(modelDir);
   if (modelDir.empty())
     modelDir = ".";
+  if (failed(addConstantInputs(*model.mutable_graph(), options.constantInputs,
+                               fileLoc)))
+    return nullptr;
   GraphImporter importer(*module, path, modelDir);
   if (failed(importer.importGraph(*model.mutable_graph(), opsets,
                                   options.inputShapes)))

@@ -13,6 +13,8 @@
 // result back to the caller's, in per-thread scratch. Constant filters (views
 // of the artifact's weights section, as the compiler tells us) are reordered
 // once and cached; see getConstantWeights for the assumption this makes.
+// Matmuls keep A and C plain; a constant B gets the same treatment as a
+// constant filter.
 //
 //===----------------------------------------------------------------------===//
 #include "CpuKernels.h"
@@ -25,6 +27,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,25 +75,9 @@ struct CacheKeyHash {
   }
 };
 
-/// Returns the cached primitive for `key`, building it with `build` on a
-/// miss. Primitives are immutable once built, so executing one from several
-/// threads at once is safe.
-template <typename Build>
-dnnl::primitive getPrimitive(const CacheKey &key, Build &&build) {
-  static std::mutex mutex;
-  static std::unordered_map<CacheKey, dnnl::primitive, CacheKeyHash> cache;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = cache.find(key);
-    if (it != cache.end())
-      return it->second;
-  }
-  dnnl::primitive primitive = build();
-  std::lock_guard<std::mutex> lock(mutex);
-  return cache.emplace(key, primitive).first->second;
-}
-
-/// Like getPrimitive, for any immutable object built once per key.
+/// Returns the object cached for `key` (primitives and the layouts around
+/// them), building it with `build` on a miss. Cached objects are immutable
+/// once built: executing a primitive from several threads at once is safe.
 template <typename T, typename Build>
 std::shared_ptr<const T> getCached(const CacheKey &key, Build &&build) {
   static std::mutex mutex;
@@ -215,114 +202,8 @@ dnnl::primitive_attr accumulateAttr(bool accumulate) {
 }
 
 //===----------------------------------------------------------------------===//
-// Matmul
+// Layouts chosen by oneDNN
 //===----------------------------------------------------------------------===//
-
-/// Swaps the last two logical dims of a stored operand (a transposed view).
-Plain transposeLastTwo(Plain p) {
-  size_t r = p.shape.size();
-  std::swap(p.shape[r - 1], p.shape[r - 2]);
-  std::swap(p.strides[r - 1], p.strides[r - 2]);
-  return p;
-}
-
-void matmul(const char *name, Plain a, Plain b, Plain c, bool transA,
-            bool transB, bool accumulate) {
-  if (transA)
-    a = transposeLastTwo(a);
-  if (transB)
-    b = transposeLastTwo(b);
-  if (c.numElements() == 0)
-    return;
-  if (a.shape.back() == 0) { // K = 0: the product is zero.
-    if (!accumulate)
-      zeroFill(c);
-    return;
-  }
-  // A weight shared by every batch (batch dim 1) of a batch whose rows are
-  // evenly spaced across batches (e.g. a Linear layer on (B, T, C)) is one
-  // big GEMM: merge the batch into M. oneDNN would otherwise run many tiny
-  // GEMMs (M = 1 for a batch of one image), re-packing B for each.
-  if (a.shape.size() == 3 && b.shape[0] == 1 && a.shape[0] > 1 &&
-      a.strides[0] == a.shape[1] * a.strides[1] &&
-      c.strides[0] == c.shape[1] * c.strides[1]) {
-    auto merge = [](Plain &p) {
-      p.shape = {1, p.shape[0] * p.shape[1], p.shape[2]};
-      p.strides = {p.shape[1] * p.strides[1], p.strides[1], p.strides[2]};
-    };
-    merge(a);
-    merge(c);
-  }
-  CacheKey key{static_cast<int64_t>(KernelId::Matmul), accumulate};
-  a.appendTo(key);
-  b.appendTo(key);
-  c.appendTo(key);
-  try {
-    dnnl::primitive prim = getPrimitive(key, [&] {
-      dnnl::matmul::desc desc(a.desc(), b.desc(), c.desc());
-      dnnl::matmul::primitive_desc pd(desc, accumulateAttr(accumulate),
-                                      getEngine());
-      return dnnl::primitive(dnnl::matmul(pd));
-    });
-    prim.execute(getStream(), {{DNNL_ARG_SRC, a.memory()},
-                               {DNNL_ARG_WEIGHTS, b.memory()},
-                               {DNNL_ARG_DST, c.memory()}});
-    getStream().wait();
-  } catch (const dnnl::error &e) {
-    fail(name, e);
-  }
-}
-
-//===----------------------------------------------------------------------===//
-// Sliding windows: convolution and pooling
-//===----------------------------------------------------------------------===//
-
-/// oneDNN requires `(in - extent + padL + padR) / stride + 1 == out`
-/// exactly; linalg only asks the input to be large enough. Returns the input
-/// size and right pad that cover exactly the rows the output reads: rows
-/// past them are dropped from the view, missing ones become padding (which
-/// the caller's pad already accounts for).
-struct WindowDim {
-  int64_t in, padL, padR;
-};
-
-WindowDim fitWindow(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                    int64_t dilation, int64_t padL) {
-  int64_t extent = (kernel - 1) * dilation + 1;
-  int64_t needed = (out - 1) * stride + extent - padL; // Input rows read.
-  if (needed <= in)
-    return {needed, padL, 0};
-  return {in, padL, needed - in};
-}
-
-struct WindowParams {
-  int64_t kernel[2], stride[2], dilation[2], pad[4]; // pad: t, l, b, r.
-};
-
-/// Narrows the spatial dims of `input` to what `output` reads; returns the
-/// oneDNN pads. The caller's bottom/right pads only bound what may be read:
-/// the output size decides how much of them is used.
-void fitSpatialDims(const char *name, Plain &input, const Plain &output, const WindowParams &w,
-                    dims &padL, dims &padR) {
-  size_t r = input.shape.size();
-  padL.assign(2, 0);
-  padR.assign(2, 0);
-  for (int i = 0; i < 2; ++i) {
-    WindowDim d = fitWindow(input.shape[r - 2 + i], output.shape[r - 2 + i],
-                            w.kernel[i], w.stride[i], w.dilation[i], w.pad[i]);
-    if (d.padR > w.pad[2 + i]) {
-      std::fprintf(stderr,
-                   "vitc: kernel %s: the output needs %lld more padded input "
-                   "rows in spatial dim %d than the %lld given\n",
-                   name, static_cast<long long>(d.padR), i,
-                   static_cast<long long>(w.pad[2 + i]));
-      std::abort();
-    }
-    input.shape[r - 2 + i] = d.in;
-    padL[i] = d.padL;
-    padR[i] = d.padR;
-  }
-}
 
 /// A memory desc that lets the primitive choose the layout.
 dnnl::memory::desc anyLayout(const dims &shape) {
@@ -383,6 +264,155 @@ dnnl::memory getConstantWeights(const Plain &user,
   getStream().wait();
   entries.push_back({desc, m});
   return m;
+}
+
+//===----------------------------------------------------------------------===//
+// Matmul
+//===----------------------------------------------------------------------===//
+
+/// Swaps the last two logical dims of a stored operand (a transposed view).
+Plain transposeLastTwo(Plain p) {
+  size_t r = p.shape.size();
+  std::swap(p.shape[r - 1], p.shape[r - 2]);
+  std::swap(p.strides[r - 1], p.strides[r - 2]);
+  return p;
+}
+
+/// A matmul primitive and, when it reads B in a layout oneDNN chose (a
+/// constant B), that layout and the reorder into it.
+struct MatmulPlan {
+  dnnl::primitive matmul;
+  dnnl::memory::desc weights;
+  dnnl::primitive weightsIn; // Empty: B is read in the caller's layout.
+};
+
+void matmul(const char *name, Plain a, Plain b, Plain c, bool transA,
+            bool transB, bool accumulate, bool constantB) {
+  if (transA)
+    a = transposeLastTwo(a);
+  if (transB)
+    b = transposeLastTwo(b);
+  if (c.numElements() == 0)
+    return;
+  if (a.shape.back() == 0) { // K = 0: the product is zero.
+    if (!accumulate)
+      zeroFill(c);
+    return;
+  }
+  // A weight shared by every batch (batch dim 1) of a batch whose rows are
+  // evenly spaced across batches (e.g. a Linear layer on (B, T, C)) is one
+  // big GEMM: merge the batch into M. oneDNN would otherwise run many tiny
+  // GEMMs (M = 1 for a batch of one image), re-packing B for each.
+  if (a.shape.size() == 3 && b.shape[0] == 1 && a.shape[0] > 1 &&
+      a.strides[0] == a.shape[1] * a.strides[1] &&
+      c.strides[0] == c.shape[1] * c.strides[1]) {
+    auto merge = [](Plain &p) {
+      p.shape = {1, p.shape[0] * p.shape[1], p.shape[2]};
+      p.strides = {p.shape[1] * p.strides[1], p.strides[1], p.strides[2]};
+    };
+    merge(a);
+    merge(c);
+  }
+  // A batch of one is a plain GEMM: give oneDNN 2-D operands. With 3-D ones
+  // it keeps a constant B in plain abc instead of packing it (oneDNN 2.6).
+  if (a.shape.size() == 3 && a.shape[0] == 1 && b.shape[0] == 1) {
+    for (Plain *p : {&a, &b, &c}) {
+      p->shape.erase(p->shape.begin());
+      p->strides.erase(p->strides.begin());
+    }
+  }
+  CacheKey key{static_cast<int64_t>(KernelId::Matmul), accumulate, constantB};
+  a.appendTo(key);
+  b.appendTo(key);
+  c.appendTo(key);
+  try {
+    auto plan = getCached<MatmulPlan>(key, [&] {
+      auto makePd = [&](const dnnl::memory::desc &weights) {
+        dnnl::matmul::desc desc(a.desc(), weights, c.desc());
+        return dnnl::matmul::primitive_desc(desc, accumulateAttr(accumulate),
+                                            getEngine());
+      };
+      auto p = std::make_shared<MatmulPlan>();
+      // On plain (and especially transposed) B, oneDNN's fast kernels pack B
+      // into their blocked layout on every call, which dominates the large
+      // GEMMs of a transformer. A constant B is packed once (format any,
+      // cached by getConstantWeights). Should only the reference
+      // implementation take the chosen layout, read B as given instead.
+      std::optional<dnnl::matmul::primitive_desc> pd;
+      if (constantB) {
+        pd = makePd(anyLayout(b.shape));
+        if (std::string(pd->impl_info_str()).rfind("ref", 0) == 0)
+          pd.reset();
+      }
+      if (!pd)
+        pd = makePd(b.desc());
+      p->matmul = dnnl::matmul(*pd);
+      p->weights = pd->weights_desc();
+      p->weightsIn = makeReorder(b.desc(), p->weights);
+      return std::shared_ptr<const MatmulPlan>(std::move(p));
+    });
+    dnnl::memory weights = plan->weightsIn
+                               ? getConstantWeights(b, plan->weightsIn,
+                                                    plan->weights)
+                               : b.memory();
+    plan->matmul.execute(getStream(), {{DNNL_ARG_SRC, a.memory()},
+                                       {DNNL_ARG_WEIGHTS, weights},
+                                       {DNNL_ARG_DST, c.memory()}});
+    getStream().wait();
+  } catch (const dnnl::error &e) {
+    fail(name, e);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Sliding windows: convolution and pooling
+//===----------------------------------------------------------------------===//
+
+/// oneDNN requires `(in - extent + padL + padR) / stride + 1 == out`
+/// exactly; linalg only asks the input to be large enough. Returns the input
+/// size and right pad that cover exactly the rows the output reads: rows
+/// past them are dropped from the view, missing ones become padding (which
+/// the caller's pad already accounts for).
+struct WindowDim {
+  int64_t in, padL, padR;
+};
+
+WindowDim fitWindow(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                    int64_t dilation, int64_t padL) {
+  int64_t extent = (kernel - 1) * dilation + 1;
+  int64_t needed = (out - 1) * stride + extent - padL; // Input rows read.
+  if (needed <= in)
+    return {needed, padL, 0};
+  return {in, padL, needed - in};
+}
+
+struct WindowParams {
+  int64_t kernel[2], stride[2], dilation[2], pad[4]; // pad: t, l, b, r.
+};
+
+/// Narrows the spatial dims of `input` to what `output` reads; returns the
+/// oneDNN pads. The caller's bottom/right pads only bound what may be read:
+/// the output size decides how much of them is used.
+void fitSpatialDims(const char *name, Plain &input, const Plain &output, const WindowParams &w,
+                    dims &padL, dims &padR) {
+  size_t r = input.shape.size();
+  padL.assign(2, 0);
+  padR.assign(2, 0);
+  for (int i = 0; i < 2; ++i) {
+    WindowDim d = fitWindow(input.shape[r - 2 + i], output.shape[r - 2 + i],
+                            w.kernel[i], w.stride[i], w.dilation[i], w.pad[i]);
+    if (d.padR > w.pad[2 + i]) {
+      std::fprintf(stderr,
+                   "vitc: kernel %s: the output needs %lld more padded input "
+                   "rows in spatial dim %d than the %lld given\n",
+                   name, static_cast<long long>(d.padR), i,
+                   static_cast<long long>(w.pad[2 + i]));
+      std::abort();
+    }
+    input.shape[r - 2 + i] = d.in;
+    padL[i] = d.padL;
+    padR[i] = d.padR;
+  }
 }
 
 /// A convolution in the layouts oneDNN chose, with the reorders from and to
@@ -578,18 +608,19 @@ extern "C" {
 
 void _mlir_ciface_vitc_cpu_matmul_f32(VitcMemRef2F32 *a, VitcMemRef2F32 *b,
                                       VitcMemRef2F32 *c, int64_t transA,
-                                      int64_t transB, int64_t accumulate) {
+                                      int64_t transB, int64_t accumulate,
+                                      int64_t constantB) {
   matmul("vitc_cpu_matmul_f32", toPlain(a), toPlain(b), toPlain(c), transA,
-         transB, accumulate);
+         transB, accumulate, constantB);
 }
 
 void _mlir_ciface_vitc_cpu_batch_matmul_f32(VitcMemRef3F32 *a,
                                             VitcMemRef3F32 *b,
                                             VitcMemRef3F32 *c, int64_t transA,
-                                            int64_t transB,
-                                            int64_t accumulate) {
+                                            int64_t transB, int64_t accumulate,
+                                            int64_t constantB) {
   matmul("vitc_cpu_batch_matmul_f32", toPlain(a), toPlain(b), toPlain(c),
-         transA, transB, accumulate);
+         transA, transB, accumulate, constantB);
 }
 
 void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,

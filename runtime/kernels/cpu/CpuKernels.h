@@ -35,18 +35,20 @@ using VitcMemRef4F32 = vitc::kernels::StridedMemRef<float, 4>;
 using VitcMemRef5F32 = vitc::kernels::StridedMemRef<float, 5>;
 
 /// C (MxN) (+)= op(A) op(B); A is stored MxK (KxM if transA), B KxN (NxK if
-/// transB).
+/// transB). constantB != 0 makes the promise of constantFilter (below) for B:
+/// the kernel caches B packed in oneDNN's layout, keyed by address.
 void _mlir_ciface_vitc_cpu_matmul_f32(VitcMemRef2F32 *a, VitcMemRef2F32 *b,
                                       VitcMemRef2F32 *c, int64_t transA,
-                                      int64_t transB, int64_t accumulate);
+                                      int64_t transB, int64_t accumulate,
+                                      int64_t constantB);
 
 /// Batched: the same with a leading batch dim; an operand with batch 1 is
 /// broadcast over the batch of C.
 void _mlir_ciface_vitc_cpu_batch_matmul_f32(VitcMemRef3F32 *a,
                                             VitcMemRef3F32 *b,
                                             VitcMemRef3F32 *c, int64_t transA,
-                                            int64_t transB,
-                                            int64_t accumulate);
+                                            int64_t transB, int64_t accumulate,
+                                            int64_t constantB);
 
 /// NCHW input, FCHW filter, NFHW output. Dilations count from 1 (1 = dense,
 /// linalg's convention); pads are [top, left, bottom, right] of zeros.

@@ -8,10 +8,10 @@
 //   CHECK-DAG:   %[[CA:.*]] = memref.cast %[[A]] : memref<4x8xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 //   CHECK-DAG:   %[[CB:.*]] = memref.cast %[[B]]
 //   CHECK-DAG:   %[[CC:.*]] = memref.cast %[[C]]
-//       CHECK:   call @vitc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[FALSE]], %[[FALSE]], %[[FALSE]])
-//  CHECK-SAME:     : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64) -> ()
+//       CHECK:   call @vitc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[FALSE]], %[[FALSE]], %[[FALSE]], %[[FALSE]])
+//  CHECK-SAME:     : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64, i64) -> ()
 //   CHECK-NOT:   linalg.matmul
-//       CHECK: func.func private @vitc_cpu_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64)
+//       CHECK: func.func private @vitc_cpu_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64, i64)
 //  CHECK-SAME:   attributes {llvm.emit_c_interface, vitc.library_kernel}
 func.func @matmul(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>) {
   %zero = arith.constant 0.0 : f32
@@ -23,12 +23,13 @@ func.func @matmul(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32
 // -----
 
 // x W^T with the bias broadcast into the output first: transposed B, and the
-// kernel accumulates onto the bias. One declaration serves both calls.
+// kernel accumulates onto the bias. B is an argument, not a view of the
+// weights: not constant. One declaration serves both calls.
 // CHECK-LABEL: func.func @linear_transposed_b
 //       CHECK:   linalg.generic
 //   CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0 : i64
 //   CHECK-DAG:   %[[ONE:.*]] = arith.constant 1 : i64
-//       CHECK:   call @vitc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %[[ONE]], %[[ONE]])
+//       CHECK:   call @vitc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %[[ONE]], %[[ONE]], %[[ZERO]])
 //       CHECK:   call @vitc_cpu_matmul_f32(
 //   CHECK-NOT:   linalg.matmul
 //       CHECK: func.func private @vitc_cpu_matmul_f32
@@ -52,8 +53,9 @@ func.func @linear_transposed_b(%x: memref<?x64xf32>, %w: memref<32x64xf32>, %bia
 // CHECK-LABEL: func.func @fill_read_in_between
 //       CHECK:   linalg.fill
 //       CHECK:   memref.copy
+//       CHECK:   %[[ZERO:.*]] = arith.constant 0 : i64
 //       CHECK:   %[[ONE:.*]] = arith.constant 1 : i64
-//       CHECK:   call @vitc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]])
+//       CHECK:   call @vitc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %[[ZERO]], %[[ONE]], %[[ZERO]])
 func.func @fill_read_in_between(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>, %d: memref<4x16xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%c : memref<4x16xf32>)
@@ -70,12 +72,12 @@ func.func @fill_read_in_between(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: m
 //  CHECK-SAME: (%[[Q:.*]]: memref<2x4x8xf32>, %[[K:.*]]: memref<2x5x8xf32>, %[[S:.*]]: memref<2x4x5xf32>, %[[W:.*]]: memref<8x3xf32>, %[[O:.*]]: memref<2x4x3xf32>)
 //   CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0 : i64
 //   CHECK-DAG:   %[[ONE:.*]] = arith.constant 1 : i64
-//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %[[ONE]], %[[ZERO]])
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ZERO]], %[[ONE]], %[[ZERO]], %[[ZERO]])
 //       CHECK:   %[[EW:.*]] = memref.expand_shape %[[W]] {{\[\[}}0, 1], [2]] output_shape [1, 8, 3] : memref<8x3xf32> into memref<1x8x3xf32>
 //       CHECK:   %[[Z:.*]] = arith.constant 0 : i64
 //       CHECK:   %[[CW:.*]] = memref.cast %[[EW]] : memref<1x8x3xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
-//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %[[CW]], %{{.*}}, %[[Z]], %[[Z]], %[[Z]])
-//       CHECK: func.func private @vitc_cpu_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i64, i64, i64)
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %[[CW]], %{{.*}}, %[[Z]], %[[Z]], %[[Z]], %[[Z]])
+//       CHECK: func.func private @vitc_cpu_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i64, i64, i64, i64)
 func.func @batch_matmuls(%q: memref<2x4x8xf32>, %k: memref<2x5x8xf32>, %s: memref<2x4x5xf32>, %w: memref<8x3xf32>, %o: memref<2x4x3xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%s : memref<2x4x5xf32>)
@@ -266,6 +268,68 @@ func.func @conv_constant_filter(%weights: memref<?xi8> {vt.name = "weights"}, %x
 
 // -----
 
+// A B operand that views the weights argument (nn.Linear's transposed
+// weight) is constant: the kernel may cache it packed (last argument 1).
+// The zero fill goes, so accumulate = 0.
+// CHECK-LABEL: func.func @matmul_constant_b
+//   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
+//       CHECK:   call @vitc_cpu_matmul_f32({{.*}}, %[[C0]], %[[C1]], %[[C0]], %[[C1]])
+func.func @matmul_constant_b(%weights: memref<?xi8> {vt.name = "weights"}, %x: memref<4x8xf32>, %y: memref<4x16xf32>) {
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %w = memref.view %weights[%c64][] : memref<?xi8> to memref<16x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<4x16xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%x, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%y : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// Only B counts: a weights view as A (and a computed B) is not constant.
+// CHECK-LABEL: func.func @matmul_constant_a
+//   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : i64
+//       CHECK:   call @vitc_cpu_matmul_f32({{.*}}, %[[C0]], %[[C0]], %[[C0]], %[[C0]])
+func.func @matmul_constant_a(%weights: memref<?xi8> {vt.name = "weights"}, %x: memref<8x16xf32>, %y: memref<4x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %w = memref.view %weights[%c0][] : memref<?xi8> to memref<4x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<4x16xf32>)
+  linalg.matmul ins(%w, %x : memref<4x8xf32>, memref<8x16xf32>) outs(%y : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// A Linear layer on (N, T, C) with a transposed weight from the weights
+// argument, as a generic contraction: the expanded (batch 1) B is constant.
+#lin_x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#lin_w = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#lin_y = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @generic_linear_constant_b
+//       CHECK:   memref.expand_shape %{{.*}} {{\[\[}}0, 1], [2]] output_shape [1, 6, 8]
+//   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C0]], %[[C1]], %[[C0]], %[[C1]])
+//   CHECK-NOT:   linalg.generic
+func.func @generic_linear_constant_b(%weights: memref<?xi8> {vt.name = "weights"}, %a: memref<2x5x8xf32>, %c: memref<2x5x6xf32>) {
+  %c128 = arith.constant 128 : index
+  %cst = arith.constant 0.000000e+00 : f32
+  %w = memref.view %weights[%c128][] : memref<?xi8> to memref<6x8xf32>
+  linalg.fill ins(%cst : f32) outs(%c : memref<2x5x6xf32>)
+  linalg.generic {indexing_maps = [#lin_x, #lin_w, #lin_y], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<2x5x8xf32>, memref<6x8xf32>) outs(%c : memref<2x5x6xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A Linear layer on (T, B, C) as the importer lowers it: a generic
 // contraction with the weight shared by the leading dim. It becomes a
 // batch_matmul with B given a unit batch dim.
@@ -275,7 +339,7 @@ func.func @conv_constant_filter(%weights: memref<?xi8> {vt.name = "weights"}, %x
 // CHECK-LABEL: func.func @generic_linear
 //   CHECK-NOT:   linalg.fill
 //       CHECK:   %[[B:.*]] = memref.expand_shape %{{.*}} {{\[\[}}0, 1], [2]] output_shape [1, 8, 6]
-//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C0:.*]], %[[C0]], %[[C0]])
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C0:.*]], %[[C0]], %[[C0]], %[[C0]])
 //   CHECK-NOT:   linalg.generic
 func.func @generic_linear(%a: memref<5x?x8xf32>, %b: memref<8x6xf32>, %c: memref<5x?x6xf32>) {
   %cst = arith.constant 0.000000e+00 : f32
@@ -301,7 +365,7 @@ func.func @generic_linear(%a: memref<5x?x8xf32>, %b: memref<8x6xf32>, %c: memref
 //   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : i64
 //   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
 //   CHECK-DAG:   memref.collapse_shape %{{.*}} {{\[\[}}0, 1], [2], [3]] : memref<?x4x7x16xf32> into memref<?x7x16xf32>
-//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C0]], %[[C1]], %[[C1]])
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C0]], %[[C1]], %[[C1]], %[[C0]])
 //   CHECK-NOT:   linalg.generic
 func.func @generic_attention_scores(%q: memref<?x4x7x16xf32>, %k: memref<?x4x9x16xf32>, %s: memref<?x4x7x9xf32>) {
   linalg.generic {indexing_maps = [#q, #k, #s], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}

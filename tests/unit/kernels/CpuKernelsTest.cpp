@@ -163,7 +163,8 @@ View as3d(View v) {
 
 /// `a`/`b` are the stored operands (transposed when the flag is set).
 void testMatmul2d(const std::string &name, Arena &arena, View a, View b,
-                  bool transA, bool transB, bool accumulate) {
+                  bool transA, bool transB, bool accumulate,
+                  bool constantB = false) {
   View la = transA ? a.permuted({1, 0}) : a;
   View lb = transB ? b.permuted({1, 0}) : b;
   View c = arena.random({la.shape[0], lb.shape[1]});
@@ -171,8 +172,49 @@ void testMatmul2d(const std::string &name, Arena &arena, View a, View b,
   View want3 = as3d(want);
   refMatmul(as3d(la), as3d(lb), want3, accumulate);
   auto da = a.desc<2>(), db = b.desc<2>(), dc = c.desc<2>();
-  _mlir_ciface_vitc_cpu_matmul_f32(&da, &db, &dc, transA, transB, accumulate);
+  _mlir_ciface_vitc_cpu_matmul_f32(&da, &db, &dc, transA, transB, accumulate,
+                                   constantB);
   expectClose(name, c, want);
+}
+
+/// Batched `a` x `b` (stored transposed if `transB`) into a fresh random C.
+void testBatchMatmul(const std::string &name, Arena &arena, View a, View b,
+                     bool transB, bool accumulate, bool constantB) {
+  View lb = transB ? b.permuted({0, 2, 1}) : b;
+  View c = arena.random({a.shape[0], a.shape[1], lb.shape[2]});
+  View want = arena.copy(c);
+  refMatmul(a, lb, want, accumulate);
+  auto da = a.desc<3>(), db = b.desc<3>(), dc = c.desc<3>();
+  _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, transB, accumulate,
+                                         constantB);
+  expectClose(name, c, want);
+}
+
+/// Constant B (a weight), which the kernel packs into oneDNN's layout once
+/// and caches by address. The constant promise requires that the values at
+/// a cached address never change, so the weights live (unchanged) for the
+/// whole process: the second round of testMatmuls then reads the packed
+/// copies from the cache, against fresh A and C.
+void testConstantB(Arena &arena) {
+  static Arena weightsArena;
+  static const View wT = weightsArena.random({96, 64});   // Linear (N, K).
+  static const View w = weightsArena.random({48, 80});    // (K, N).
+  static const View wShared = weightsArena.random({1, 40, 64}); // (1, N, K).
+  static const View wBatched = weightsArena.random({2, 32, 24});
+  testMatmul2d("matmul constant B transposed (x W^T)", arena,
+               arena.random({17, 64}), wT, false, true, false, true);
+  // The same weight at M = 1 (a batch of one image): another primitive,
+  // maybe another packed layout, of the same cached buffer.
+  testMatmul2d("matmul constant B transposed, M = 1", arena,
+               arena.random({1, 64}), wT, false, true, false, true);
+  testMatmul2d("matmul constant B, accumulate, strided A", arena,
+               arena.random({9, 60}).slice({0, 5}, {9, 48}), w, false, false,
+               true, true);
+  // (B, T, C) x W^T with W shared: the batch merges into M.
+  testBatchMatmul("batch_matmul constant shared B transposed", arena,
+                  arena.random({3, 7, 64}), wShared, true, false, true);
+  testBatchMatmul("batch_matmul constant batched B", arena,
+                  arena.random({2, 5, 32}), wBatched, false, true, true);
 }
 
 void testMatmuls() {
@@ -202,7 +244,7 @@ void testMatmuls() {
     View want = arena.copy(c);
     refMatmul(a, b.permuted({0, 2, 1}), want, false);
     auto da = a.desc<3>(), db = b.desc<3>(), dc = c.desc<3>();
-    _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, 1, 0);
+    _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, 1, 0, 0);
     expectClose("batch_matmul transposed B", c, want);
   }
   {
@@ -211,9 +253,10 @@ void testMatmuls() {
     View want = arena.copy(c);
     refMatmul(a, b, want, true);
     auto da = a.desc<3>(), db = b.desc<3>(), dc = c.desc<3>();
-    _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, 0, 1);
+    _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, 0, 1, 0);
     expectClose("batch_matmul broadcast B, accumulate", c, want);
   }
+  testConstantB(arena);
 }
 
 //===----------------------------------------------------------------------===//

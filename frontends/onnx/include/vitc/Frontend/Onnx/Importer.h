@@ -28,6 +28,11 @@ struct ImportOptions {
   /// Keep Dropout and training-mode BatchNormalization as training ops
   /// (training compilation); otherwise they import as inference ops.
   bool training = false;
+  /// Graph inputs to bake in as constants: {"axes", "axes.pb"}, the file a
+  /// serialized ONNX TensorProto. For inputs that define shapes (Reshape's
+  /// shape, Slice's starts, reduction axes), which a compiled artifact must
+  /// know at compile time.
+  std::vector<std::pair<std::string, std::string>> constantInputs;
 };
 
 /// Imports `path`. On failure, emits diagnostics on `context` (naming the
