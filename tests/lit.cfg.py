@@ -19,6 +19,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.vitc_tools_dir, append_path=True)
 
 config.substitutions.append(("%vitc_src", config.vitc_src_root))
+config.substitutions.append(("%mlir_include", config.mlir_include_dir))
 # use_default_substitutions() already maps %python to lit's own interpreter;
 # ours (the venv, with numpy and onnx) must win.
 config.substitutions.insert(0, ("%python", config.python_executable))
