@@ -456,6 +456,18 @@ FailureOr<Value> collapseLeading(OpBuilder &b, Location loc, Value memref,
       .getResult();
 }
 
+/// Whether an operand's last two loop dims are (row, col) (false) or
+/// (col, row) (true); nullopt if they are neither.
+static std::optional<bool> isTransposedPair(ArrayRef<unsigned> dims,
+                                            unsigned row, unsigned col) {
+  unsigned second = dims[dims.size() - 2], last = dims.back();
+  if (second == row && last == col)
+    return false;
+  if (second == col && last == row)
+    return true;
+  return std::nullopt;
+}
+
 /// A linalg.generic that is a matmul in disguise (what Gemm / MatMul on
 /// N-D operands and attention's Q.K^T lower to): a mul-add contraction with
 /// one reduction dim k, one n dim, and an output (L..., m, n) where the
@@ -516,24 +528,16 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
   if (aDims.size() != cDims.size() ||
       ArrayRef<unsigned>(aDims).drop_back(2) != lead)
     return failure();
-  bool transA;
-  if (aDims[aDims.size() - 2] == m && aDims.back() == k)
-    transA = false;
-  else if (aDims[aDims.size() - 2] == k && aDims.back() == m)
-    transA = true;
-  else
+  std::optional<bool> transA = isTransposedPair(aDims, m, k);
+  if (!transA)
     return failure();
   // B: (L..., k, n) / (L..., n, k), or without L (shared).
   bool sharedB = bDims.size() == 2;
   if (!sharedB && (bDims.size() != cDims.size() ||
                    ArrayRef<unsigned>(bDims).drop_back(2) != lead))
     return failure();
-  bool transB;
-  if (bDims[bDims.size() - 2] == k && bDims.back() == n)
-    transB = false;
-  else if (bDims[bDims.size() - 2] == n && bDims.back() == k)
-    transB = true;
-  else
+  std::optional<bool> transB = isTransposedPair(bDims, k, n);
+  if (!transB)
     return failure();
 
   OpBuilder b(op);
@@ -559,7 +563,7 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
        *dtype)
           .str();
   if (failed(calls.call(b, op, name, {aK, bK, cK},
-                        {calls.i64(b, loc, transA), calls.i64(b, loc, transB),
+                        {calls.i64(b, loc, *transA), calls.i64(b, loc, *transB),
                          calls.i64(b, loc, init == nullptr),
                          calls.i64(b, loc, isViewOfWeights(bMat))})))
     return failure();
