@@ -37,7 +37,7 @@ void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &) {
 
 void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createConvertVtToLinalg());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   bufferization::OneShotBufferizePassOptions bufferize;

@@ -8,9 +8,17 @@
 // Scalars are rank-0 constants that broadcast. Operands that were broadcast
 // get their gradient summed back to their shape (unbroadcastGradient).
 //
-// Not covered yet (the pass reports "no gradient rule"): conv2d, pools,
-// layer_norm and batch_norm (run vt-decompose first), slice, concat, pad,
-// gather, tile, hard_sigmoid/swish, 1-D matmul operands.
+// Convolution and pooling gradients are convolutions, strided slices and
+// pads of the result gradient; "dilating" a tensor by a stride (zeros between
+// its elements) is a reshape that adds a size-1 dim, a pad of that dim and a
+// reshape back, since vt has no interior padding. Gather's scatter-add is a
+// one-hot matmul (vt has no scatter op), fine for the small index ranges of
+// vision models (class token, position tables).
+//
+// Not covered yet (the pass reports "no gradient rule"): layer_norm and
+// batch_norm (run vt-decompose first), hard_sigmoid/swish, 1-D matmul
+// operands; conv2d and pools need static spatial dims, slice, concat and
+// tile static dims where they cut or repeat.
 //
 //===----------------------------------------------------------------------===//
 #include "vitc/Dialect/Vt/VtOps.h"
@@ -19,6 +27,7 @@
 #include "mlir/IR/TypeUtilities.h"
 
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using namespace mlir;
@@ -175,6 +184,121 @@ struct GradBuilder {
     }
     Value knownValue = scalar(x, known);
     return count ? mul(count, knownValue) : knownValue;
+  }
+  /// A constant of `elt` (integer) with `values`, shaped `shape`.
+  Value intConstant(ArrayRef<int64_t> shape, ArrayRef<int64_t> values,
+                    Type elt) {
+    auto type = RankedTensorType::get(shape, elt);
+    unsigned width = elt.getIntOrFloatBitWidth();
+    auto bits = llvm::map_to_vector(values, [&](int64_t v) {
+      return APInt(width, v, /*isSigned=*/true, /*implicitTrunc=*/true);
+    });
+    return ConstantOp::create(b, loc, DenseElementsAttr::get(type, bits),
+                              StringAttr());
+  }
+  /// Reshape with ONNX dims (0 copies the input dim at that position, -1 is
+  /// inferred); the result type is static wherever that can be told here.
+  Value reshapeTo(Value x, ArrayRef<int64_t> shape) {
+    auto xType = rankedOf(x);
+    SmallVector<int64_t> dims;
+    int64_t known = 1;
+    bool inferOne = false;
+    for (auto [i, d] : llvm::enumerate(shape)) {
+      int64_t s = d;
+      if (d == 0)
+        s = xType.getDimSize(i);
+      else if (d == -1)
+        s = ShapedType::kDynamic, inferOne = true;
+      if (!ShapedType::isDynamic(s))
+        known *= s;
+      dims.push_back(s);
+    }
+    // One -1 among static dims of a static input: its size is known.
+    if (inferOne && xType.hasStaticShape() && known != 0 &&
+        llvm::count(dims, ShapedType::kDynamic) == 1)
+      *llvm::find(dims, ShapedType::kDynamic) = xType.getNumElements() / known;
+    return reshape(x, shape,
+                   RankedTensorType::get(dims, xType.getElementType()));
+  }
+  /// Constant padding by `lo`/`hi` per dim; negative entries crop.
+  Value pad(Value x, ArrayRef<int64_t> lo, ArrayRef<int64_t> hi,
+            double value = 0.0) {
+    SmallVector<int64_t> pads(lo);
+    llvm::append_range(pads, hi);
+    if (llvm::all_of(pads, [](int64_t p) { return p == 0; }))
+      return x;
+    return PadOp::create(b, loc, x, b.getDenseI64ArrayAttr(pads),
+                         b.getF64FloatAttr(value));
+  }
+  Value slice(Value x, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+              ArrayRef<int64_t> steps) {
+    return SliceOp::create(b, loc, x, starts, ends, steps);
+  }
+  /// Spreads dim i of `x` by factors[i]: element j moves to j * factors[i]
+  /// with zeros between (the last element is followed by factors[i] - 1
+  /// zeros too). Null where the reshapes cannot name x's dynamic dims (only
+  /// dynamic dims before the first spread one, or a single other one, can).
+  Value dilate(Value x, ArrayRef<int64_t> factors) {
+    auto xType = rankedOf(x);
+    int64_t rank = xType.getRank();
+    int64_t first = rank;
+    for (int64_t i = rank - 1; i >= 0; --i)
+      if (factors[i] > 1)
+        first = i;
+    if (first == rank)
+      return x;
+    SmallVector<int64_t> split, merged, lo, hi;
+    bool inferred = false;
+    for (int64_t i = 0; i < rank; ++i) {
+      int64_t d = xType.getDimSize(i);
+      if (ShapedType::isDynamic(d)) {
+        if (factors[i] > 1)
+          return Value();
+        if (i < first) {
+          d = 0;
+        } else if (!inferred) {
+          d = -1, inferred = true;
+        } else {
+          return Value();
+        }
+      }
+      split.push_back(d);
+      merged.push_back(factors[i] > 1 ? d * factors[i] : d);
+      lo.push_back(0);
+      hi.push_back(0);
+      if (factors[i] > 1) {
+        split.push_back(1);
+        lo.push_back(0);
+        hi.push_back(factors[i] - 1);
+      }
+    }
+    return reshapeTo(pad(reshapeTo(x, split), lo, hi), merged);
+  }
+
+  /// The gradient of a convolution's input, [N, C, in], from the result
+  /// gradient `g`, [N, O, out]: a stride-1 convolution (dilation `dil`) of
+  /// `g` dilated by the stride and padded so that each input position meets
+  /// every filter tap that read it, with `flipped` the filter with taps
+  /// reversed and in/out channels swapped per group, [C, O / group, k].
+  /// Negative pads crop positions that only the forward padding reached.
+  Value convInputGrad(Value g, Value flipped, int64_t group,
+                      ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                      ArrayRef<int64_t> dil, ArrayRef<int64_t> k,
+                      ArrayRef<int64_t> in) {
+    auto gType = rankedOf(g);
+    Value spread = dilate(g, {1, 1, strides[0], strides[1]});
+    if (!spread)
+      return Value();
+    SmallVector<int64_t> lo = {0, 0}, hi = {0, 0};
+    for (int i = 0; i < 2; ++i) {
+      int64_t reach = dil[i] * (k[i] - 1);
+      lo.push_back(reach - pads[i]);
+      hi.push_back(in[i] + reach - lo.back() -
+                   gType.getDimSize(2 + i) * strides[i]);
+    }
+    int64_t ones[] = {1, 1}, noPads[] = {0, 0, 0, 0};
+    return Conv2dOp::create(b, loc, pad(spread, lo, hi), flipped, Value(),
+                            ones, noPads, dil, group);
   }
 };
 
@@ -496,6 +620,213 @@ LogicalResult MatmulOp::buildVjp(OpBuilder &b, ValueRange grads,
 }
 
 //===----------------------------------------------------------------------===//
+// Convolution and pooling
+//===----------------------------------------------------------------------===//
+
+/// An end that slices to the end of a dim of any size (ONNX clamps it).
+static constexpr int64_t kToEnd = std::numeric_limits<int64_t>::max();
+
+/// y = conv(x, w) + b, w [O, C/G, KH, KW], G groups.
+/// dx: the transposed convolution (convInputGrad) with w's taps flipped and,
+/// per group, its in/out channels swapped.
+/// dw[o, c, kh, kw] = sum_{n,i,j} g[n, o, i, j] xpad[n, c, i s + kh d, ...]:
+/// a convolution of x with g as the filter, the batch as its reduction
+/// (channel) dim, the forward dilation as stride and stride as dilation.
+/// Groups become the conv's groups: x [N, G, C/G, H, W] -> [C/G, G N, H, W],
+/// g [N, G, O/G, ...] -> [O, N, ...].
+/// db = sum of g over N, H, W.
+LogicalResult Conv2dOp::buildVjp(OpBuilder &b, ValueRange grads,
+                                 SmallVectorImpl<Value> &out) {
+  GradBuilder gb{b, getLoc()};
+  Value x = getInput(), w = getFilter(), g = grads[0];
+  auto xType = rankedOf(x), wType = rankedOf(w), gType = rankedOf(g);
+  ArrayRef<int64_t> strides = getStrides(), pads = getPads(),
+                    dil = getDilations();
+  int64_t group = getGroup();
+  if (xType.isDynamicDim(2) || xType.isDynamicDim(3) ||
+      wType.isDynamicDim(2) || wType.isDynamicDim(3))
+    return emitOpError(
+        "gradient of conv2d with dynamic spatial dims is not implemented");
+  if (group > 1 && (wType.isDynamicDim(0) || wType.isDynamicDim(1)))
+    return emitOpError("gradient of grouped conv2d needs static channels");
+  int64_t k[] = {wType.getDimSize(2), wType.getDimSize(3)};
+  int64_t in[] = {xType.getDimSize(2), xType.getDimSize(3)};
+  int64_t outHW[] = {gType.getDimSize(2), gType.getDimSize(3)};
+  int64_t o = wType.getDimSize(0), cg = wType.getDimSize(1);
+  int64_t n = xType.isDynamicDim(0) ? 0 : xType.getDimSize(0);
+
+  // d input.
+  Value wt;
+  if (group == 1) {
+    wt = TransposeOp::create(b, getLoc(), w, ArrayRef<int64_t>{1, 0, 2, 3});
+  } else {
+    wt = gb.reshapeTo(w, {group, o / group, cg, k[0], k[1]});
+    wt = TransposeOp::create(b, getLoc(), wt,
+                             ArrayRef<int64_t>{0, 2, 1, 3, 4});
+    wt = gb.reshapeTo(wt, {group * cg, o / group, k[0], k[1]});
+  }
+  Value flipped = gb.slice(wt, {0, 0, k[0] - 1, k[1] - 1},
+                           {kToEnd, kToEnd, -k[0] - 1, -k[1] - 1},
+                           {1, 1, -1, -1});
+  Value dx = gb.convInputGrad(g, flipped, group, strides, pads, dil, k, in);
+  if (!dx)
+    return emitOpError("gradient of conv2d: cannot spread the result "
+                       "gradient by the stride");
+
+  // d filter: pad x to exactly the span the windows read (the forward may
+  // leave a tail of the padded input unread).
+  SmallVector<int64_t> lo = {0, 0}, hi = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    int64_t used = strides[i] * (outHW[i] - 1) + dil[i] * (k[i] - 1) + 1;
+    lo.push_back(pads[i]);
+    hi.push_back(used - in[i] - pads[i]);
+  }
+  Value xt, gt;
+  if (group == 1) {
+    xt = TransposeOp::create(b, getLoc(), x, ArrayRef<int64_t>{1, 0, 2, 3});
+    gt = TransposeOp::create(b, getLoc(), g, ArrayRef<int64_t>{1, 0, 2, 3});
+  } else {
+    xt = gb.reshapeTo(x, {n, group, cg, in[0], in[1]});
+    xt = TransposeOp::create(b, getLoc(), xt,
+                             ArrayRef<int64_t>{2, 1, 0, 3, 4});
+    xt = gb.reshapeTo(xt, {cg, -1, in[0], in[1]});
+    gt = gb.reshapeTo(g, {n, group, o / group, outHW[0], outHW[1]});
+    gt = TransposeOp::create(b, getLoc(), gt,
+                             ArrayRef<int64_t>{1, 2, 0, 3, 4});
+    gt = gb.reshapeTo(gt, {o, -1, outHW[0], outHW[1]});
+  }
+  int64_t noPads[] = {0, 0, 0, 0};
+  Value dwt = Conv2dOp::create(b, getLoc(), gb.pad(xt, lo, hi), gt, Value(),
+                               dil, noPads, strides, group);
+  Value dw = TransposeOp::create(b, getLoc(), dwt, ArrayRef<int64_t>{1, 0, 2, 3});
+
+  out.assign({dx, dw});
+  if (getBias())
+    out.push_back(ReduceSumOp::create(b, getLoc(), g,
+                                      ArrayRef<int64_t>{0, 2, 3},
+                                      /*keepdims=*/false));
+  return success();
+}
+
+/// The gradient goes to the first element (row-major within the window)
+/// equal to the window's max: for each tap, the strided slice of the padded
+/// input it read is compared with y, taps already chosen are masked out,
+/// and g where it hit is spread back to the tap's input positions.
+LogicalResult MaxPool2dOp::buildVjp(OpBuilder &b, ValueRange grads,
+                                    SmallVectorImpl<Value> &out) {
+  GradBuilder gb{b, getLoc()};
+  Value x = getInput(), y = getResult(), g = grads[0];
+  auto xType = rankedOf(x), yType = rankedOf(y);
+  if (xType.isDynamicDim(2) || xType.isDynamicDim(3))
+    return emitOpError(
+        "gradient of max_pool2d with dynamic spatial dims is not implemented");
+  ArrayRef<int64_t> k = getKernel(), strides = getStrides(), pads = getPads(),
+                    dil = getDilations();
+  int64_t in[] = {xType.getDimSize(2), xType.getDimSize(3)};
+  int64_t outHW[] = {yType.getDimSize(2), yType.getDimSize(3)};
+  // -inf padding up to the span the windows read (ceil mode reads past the
+  // pads), so that every window is a plain strided slice.
+  SmallVector<int64_t> lo = {0, 0, pads[0], pads[1]}, hi = {0, 0};
+  for (int i = 0; i < 2; ++i)
+    hi.push_back(strides[i] * (outHW[i] - 1) + dil[i] * (k[i] - 1) + 1 -
+                 in[i] - pads[i]);
+  Value padded =
+      gb.pad(x, lo, hi, -std::numeric_limits<double>::infinity());
+  Type floatTy = xType.getElementType();
+  Value remaining, dx;
+  for (int64_t kh = 0; kh < k[0]; ++kh) {
+    for (int64_t kw = 0; kw < k[1]; ++kw) {
+      int64_t off[] = {kh * dil[0], kw * dil[1]};
+      Value window = gb.slice(
+          padded, {0, 0, off[0], off[1]},
+          {kToEnd, kToEnd, off[0] + strides[0] * (outHW[0] - 1) + 1,
+           off[1] + strides[1] * (outHW[1] - 1) + 1},
+          {1, 1, strides[0], strides[1]});
+      Value eq = EqualOp::create(b, getLoc(), window, y);
+      Value hit = CastOp::create(
+          b, getLoc(),
+          RankedTensorType::get(rankedOf(eq).getShape(), floatTy), eq);
+      if (remaining)
+        hit = gb.mul(hit, remaining);
+      bool last = kh == k[0] - 1 && kw == k[1] - 1;
+      if (!last)
+        remaining = gb.sub(remaining ? remaining : gb.scalar(hit, 1.0), hit);
+      Value spread = gb.dilate(gb.mul(g, hit), {1, 1, strides[0], strides[1]});
+      if (!spread)
+        return emitOpError("gradient of max_pool2d: cannot spread the result "
+                           "gradient by the stride");
+      SmallVector<int64_t> at = {0, 0}, rest = {0, 0};
+      for (int i = 0; i < 2; ++i) {
+        at.push_back(off[i] - pads[i]);
+        rest.push_back(in[i] - at.back() - outHW[i] * strides[i]);
+      }
+      Value placed = gb.pad(spread, at, rest);
+      dx = dx ? gb.add(dx, placed) : placed;
+    }
+  }
+  out.assign(1, dx);
+  return success();
+}
+
+/// g / count spread evenly over each window: the transposed convolution of
+/// every channel with an all-ones filter. count is k_h k_w unless windows
+/// are clipped (count_include_pad false with pads, or ceil mode), then one
+/// constant per output position, as the lowering computes it.
+LogicalResult AvgPool2dOp::buildVjp(OpBuilder &b, ValueRange grads,
+                                    SmallVectorImpl<Value> &out) {
+  GradBuilder gb{b, getLoc()};
+  Value x = getInput(), g = grads[0];
+  auto xType = rankedOf(x), gType = rankedOf(g);
+  if (xType.isDynamicDim(2) || xType.isDynamicDim(3))
+    return emitOpError(
+        "gradient of avg_pool2d with dynamic spatial dims is not implemented");
+  ArrayRef<int64_t> k = getKernel(), strides = getStrides(), pads = getPads();
+  int64_t in[] = {xType.getDimSize(2), xType.getDimSize(3)};
+  int64_t outHW[] = {gType.getDimSize(2), gType.getDimSize(3)};
+  Type elt = xType.getElementType();
+  bool hasPads = llvm::any_of(pads, [](int64_t p) { return p != 0; });
+  bool includePad = getCountIncludePad();
+  Value count;
+  if (!getCeilMode() && (!hasPads || includePad)) {
+    count = gb.scalar(x, (double)(k[0] * k[1]));
+  } else {
+    auto extent = [&](int i, int64_t o) {
+      int64_t start = o * strides[i] - pads[i];
+      int64_t lo = includePad ? start : std::max<int64_t>(start, 0);
+      int64_t bound = includePad ? in[i] + pads[i + 2] : in[i];
+      return std::min(start + k[i], bound) - lo;
+    };
+    SmallVector<Attribute> counts;
+    for (int64_t i = 0; i < outHW[0]; ++i)
+      for (int64_t j = 0; j < outHW[1]; ++j)
+        counts.push_back(
+            b.getFloatAttr(elt, (double)(extent(0, i) * extent(1, j))));
+    count = ConstantOp::create(
+        b, getLoc(),
+        DenseElementsAttr::get(
+            RankedTensorType::get({1, 1, outHW[0], outHW[1]}, elt), counts),
+        StringAttr());
+  }
+  // Channels as batch: [N C, 1, out] against a [1, 1, k] filter of ones.
+  Value perChannel =
+      gb.reshapeTo(gb.div(g, count), {-1, 1, outHW[0], outHW[1]});
+  Value ones = ConstantOp::create(
+      b, getLoc(),
+      DenseElementsAttr::get(RankedTensorType::get({1, 1, k[0], k[1]}, elt),
+                             b.getFloatAttr(elt, 1.0)),
+      StringAttr());
+  int64_t noDilation[] = {1, 1};
+  Value dx = gb.convInputGrad(perChannel, ones, /*group=*/1, strides, pads,
+                              noDilation, k, in);
+  if (!dx)
+    return emitOpError("gradient of avg_pool2d: cannot spread the result "
+                       "gradient by the stride");
+  out.assign(1, ReshapeOp::create(b, getLoc(), x.getType(), dx,
+                                  buildShapeOf(b, getLoc(), x)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
 
@@ -521,5 +852,175 @@ LogicalResult ReshapeOp::buildVjp(OpBuilder &b, ValueRange grads,
 LogicalResult ExpandOp::buildVjp(OpBuilder &b, ValueRange grads,
                                  SmallVectorImpl<Value> &out) {
   out.assign({unbroadcastGradient(b, getLoc(), grads[0], getInput()), Value()});
+  return success();
+}
+
+/// Zeros with g at the positions the slice read: g reversed along dims with
+/// negative steps (so that it runs in increasing index order), dilated by
+/// |step|, padded from the first read index.
+LogicalResult SliceOp::buildVjp(OpBuilder &b, ValueRange grads,
+                                SmallVectorImpl<Value> &out) {
+  GradBuilder gb{b, getLoc()};
+  Value x = getInput(), g = grads[0];
+  auto xType = rankedOf(x), gType = rankedOf(g);
+  ArrayRef<int64_t> starts = getStarts(), ends = getEnds(), steps = getSteps();
+  int64_t rank = xType.getRank();
+  SmallVector<int64_t> lo, hi, factors, revStarts, revEnds, revSteps;
+  bool reverse = false;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t dim = xType.getDimSize(d), step = steps[d];
+    revStarts.push_back(0);
+    revEnds.push_back(kToEnd);
+    revSteps.push_back(1);
+    if (ShapedType::isDynamic(dim)) {
+      // A dynamic dim taken whole (the importer's "to the end") passes.
+      if (step == 1 && starts[d] == 0 && ends[d] >= (int64_t)INT32_MAX) {
+        lo.push_back(0);
+        hi.push_back(0);
+        factors.push_back(1);
+        continue;
+      }
+      return emitOpError(
+          "gradient of slice along a dynamic dim is not implemented");
+    }
+    int64_t n = gType.getDimSize(d);
+    if (n == 0) {
+      // Nothing read: the gradient is zero.
+      noGradients(*this, out);
+      return success();
+    }
+    int64_t start = starts[d] < 0 ? starts[d] + dim : starts[d];
+    int64_t first = step > 0 ? std::clamp<int64_t>(start, 0, dim)
+                             : std::clamp<int64_t>(start, -1, dim - 1) +
+                                   (n - 1) * step;
+    if (step < 0) {
+      reverse = true;
+      revStarts.back() = n - 1;
+      revEnds.back() = -n - 1;
+      revSteps.back() = -1;
+    }
+    int64_t f = std::abs(step);
+    factors.push_back(f);
+    lo.push_back(first);
+    hi.push_back(dim - first - n * f);
+  }
+  if (reverse)
+    g = gb.slice(g, revStarts, revEnds, revSteps);
+  Value spread = gb.dilate(g, factors);
+  if (!spread)
+    return emitOpError("gradient of slice: cannot spread the result gradient "
+                       "by the steps");
+  out.assign(1, gb.pad(spread, lo, hi));
+  return success();
+}
+
+/// Each input's gradient is its slab of g along the axis.
+LogicalResult ConcatOp::buildVjp(OpBuilder &b, ValueRange grads,
+                                 SmallVectorImpl<Value> &out) {
+  GradBuilder gb{b, getLoc()};
+  int64_t axis = getAxis(), rank = rankedOf(getResult()).getRank();
+  int64_t offset = 0;
+  out.clear();
+  for (Value v : getInputs()) {
+    int64_t size = rankedOf(v).getDimSize(axis);
+    if (ShapedType::isDynamic(size))
+      return emitOpError(
+          "gradient of concat along a dynamic dim is not implemented");
+    SmallVector<int64_t> starts(rank, 0), ends(rank, kToEnd), steps(rank, 1);
+    starts[axis] = offset;
+    ends[axis] = offset + size;
+    offset += size;
+    out.push_back(gb.slice(grads[0], starts, ends, steps));
+  }
+  return success();
+}
+
+/// Padding's gradient crops what it added (and pads back what negative
+/// pads cropped): a pad by the negated amounts.
+LogicalResult PadOp::buildVjp(OpBuilder &b, ValueRange grads,
+                              SmallVectorImpl<Value> &out) {
+  GradBuilder gb{b, getLoc()};
+  int64_t rank = rankedOf(getInput()).getRank();
+  auto neg = llvm::map_to_vector(getPads(), [](int64_t p) { return -p; });
+  out.assign(1, gb.pad(grads[0], ArrayRef(neg).take_front(rank),
+                       ArrayRef(neg).drop_front(rank)));
+  return success();
+}
+
+/// Scatter-add of g into the gathered rows; repeated indices add up. vt has
+/// no scatter, so it is a matmul with the one-hot matrix [D, M] of the
+/// (wrapped) indices: dx [P, D, Q] = onehot x g [P, M, Q], with P, M, Q the
+/// dims before, of and after the gathered ones. O(D M) memory: right for
+/// vision's small tables, not for large embedding tables (those need a
+/// scatter op).
+LogicalResult GatherOp::buildVjp(OpBuilder &b, ValueRange grads,
+                                 SmallVectorImpl<Value> &out) {
+  GradBuilder gb{b, getLoc()};
+  Value x = getInput(), idx = getIndices(), g = grads[0];
+  auto xType = rankedOf(x), idxType = rankedOf(idx);
+  int64_t axis = getAxis();
+  if (!idxType.hasStaticShape() ||
+      llvm::any_of(xType.getShape().drop_front(axis),
+                   ShapedType::isDynamic))
+    return emitOpError("gradient of gather needs static indices and static "
+                       "dims from the axis on");
+  int64_t rows = xType.getDimSize(axis), m = idxType.getNumElements();
+  int64_t q = 1;
+  for (int64_t d : xType.getShape().drop_front(axis + 1))
+    q *= d;
+  Type idxElt = idxType.getElementType();
+  Value i = gb.reshapeTo(idx, {1, m});
+  Value zero = gb.intConstant({}, {0}, idxElt);
+  Value wrapped = gb.add(i, gb.intConstant({}, {rows}, idxElt));
+  i = SelectOp::create(b, getLoc(), LessOp::create(b, getLoc(), i, zero),
+                       wrapped, i);
+  Value range = gb.intConstant(
+      {rows, 1}, llvm::to_vector(llvm::seq<int64_t>(0, rows)), idxElt);
+  Value eq = EqualOp::create(b, getLoc(), range, i);
+  Value onehot = CastOp::create(
+      b, getLoc(), RankedTensorType::get({rows, m}, xType.getElementType()),
+      eq);
+  Value dx = MatmulOp::create(b, getLoc(), onehot, gb.reshapeTo(g, {-1, m, q}));
+  out.assign({ReshapeOp::create(b, getLoc(), x.getType(), dx,
+                                buildShapeOf(b, getLoc(), x)),
+              Value()});
+  return success();
+}
+
+/// The sum over the copies: g [r0 d0, r1 d1, ...] -> [r0, d0, r1, d1, ...],
+/// summed over the r dims.
+LogicalResult TileOp::buildVjp(OpBuilder &b, ValueRange grads,
+                               SmallVectorImpl<Value> &out) {
+  GradBuilder gb{b, getLoc()};
+  auto xType = rankedOf(getInput());
+  SmallVector<int64_t> shape, axes;
+  bool inferred = false;
+  for (auto [d, r] : llvm::enumerate(getRepeats())) {
+    int64_t dim = xType.getDimSize(d);
+    if (r == 0) {
+      // An empty result: nothing flows back.
+      noGradients(*this, out);
+      return success();
+    }
+    if (ShapedType::isDynamic(dim)) {
+      if (r != 1 || inferred)
+        return emitOpError("gradient of tile with dynamic dims is only "
+                           "implemented for one unrepeated dynamic dim");
+      inferred = true;
+      shape.push_back(-1);
+      continue;
+    }
+    if (r > 1) {
+      axes.push_back(shape.size());
+      shape.push_back(r);
+    }
+    shape.push_back(dim);
+  }
+  if (axes.empty()) {
+    out.assign(1, grads[0]);
+    return success();
+  }
+  out.assign(1, ReduceSumOp::create(b, getLoc(), gb.reshapeTo(grads[0], shape),
+                                    axes, /*keepdims=*/false));
   return success();
 }

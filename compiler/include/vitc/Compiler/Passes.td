@@ -101,6 +101,24 @@ def ConvertVtToLinalg : Pass<"convert-vt-to-linalg", "mlir::ModuleOp"> {
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
 }
 
+def FuseElementwise : Pass<"vitc-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse linalg elementwise ops into one loop nest per fused region";
+  let description = [{
+    Upstream elementwise fusion, whose default only fuses a producer with a
+    single use. A vt.fusion region often reuses a value (GELU reads x + b
+    twice), and the lowering queries result dims (tensor.dim), which counts
+    as a use too: both would leave a region as several loops with
+    temporaries in between. Here a cheap all-parallel producer (arith only: no math
+    functions, no division) is also fused into each all-parallel consumer
+    when it has several uses: recomputing an add is cheaper than a round
+    trip through memory. Reductions and contractions take single-use
+    producers only, so matmul-shaped generics stay library calls.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LinalgToLibrary : Pass<"vitc-linalg-to-library", "mlir::ModuleOp"> {
   let summary = "Replace bufferized matmul/conv/pool linalg ops by runtime library calls";
   let description = [{

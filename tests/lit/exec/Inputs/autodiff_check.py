@@ -54,6 +54,14 @@ def away_from_zero(rng, s):
     return np.where(np.abs(np.abs(v) - 0.5) < 0.05, v + 0.2, v)
 
 
+def distinct(rng, s):
+    # Values at least 0.05 apart, so that no max moves to another element
+    # within the finite-difference step (a random normal sample may hold two
+    # values closer than the step in the same window).
+    n = int(np.prod(s))
+    return ((rng.permutation(n) - n / 2) * 0.05).reshape(s)
+
+
 CASES = {}
 
 
@@ -154,6 +162,91 @@ case("reuse", [("x", [3, 4], normal(None))], [3, 4],
      f"""%0 = vt.mul %x, %x : {T([3, 4])}, {T([3, 4])} -> {T([3, 4])}
   %1 = vt.tanh %x : {T([3, 4])}
   %y = vt.sub %0, %1 : {T([3, 4])}, {T([3, 4])} -> {T([3, 4])}""")
+
+def conv2d(tag, x, w, out, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1),
+           group=1, bias=False, batch=None):
+    # Weights at their usual initial scale, 1 / sqrt(fan-in): with unit
+    # weights the loss of the wide layers grows so large that f32 rounding
+    # swamps the finite differences.
+    fan_in = w[1] * w[2] * w[3]
+    inputs = [("x", x, normal(None)),
+              ("w", w, lambda rng, s: rng.standard_normal(s) / np.sqrt(fan_in))]
+    b = ""
+    if bias:
+        inputs.append(("b", [w[0]], normal(None)))
+        b = f" bias %b : {T([w[0]])}"
+    arr = lambda v: "array<i64: " + ", ".join(map(str, v)) + ">"
+    case(f"conv2d_{tag}", inputs, out,
+         f"%y = vt.conv2d %x, %w{b} {{strides = {arr(strides)}, pads = {arr(pads)}, "
+         f"dilations = {arr(dilations)}, group = {group}}} : {T(x)}, {T(w)} -> {T(out)}",
+         batch)
+
+
+# MNIST's two convolutions (channel counts as in the model, smaller images),
+# a strided padded one, dilation with asymmetric pads and an unread tail,
+# groups, ViT's patch embedding (kernel = stride), a dynamic batch.
+conv2d("mnist1", [1, 1, 6, 6], [32, 1, 3, 3], [1, 32, 4, 4], bias=True)
+conv2d("mnist2", [1, 32, 6, 6], [64, 32, 3, 3], [1, 64, 4, 4], bias=True)
+conv2d("s2p1", [1, 3, 8, 8], [4, 3, 3, 3], [1, 4, 4, 4], strides=(2, 2),
+       pads=(1, 1, 1, 1), bias=True)
+conv2d("dilated", [1, 2, 11, 10], [3, 2, 3, 3], [1, 3, 4, 9], strides=(2, 1),
+       pads=(0, 1, 1, 0), dilations=(2, 1))
+conv2d("group", [1, 4, 6, 6], [6, 2, 3, 3], [1, 6, 6, 6], pads=(1, 1, 1, 1),
+       group=2, bias=True)
+conv2d("patch", [1, 3, 14, 14], [8, 3, 7, 7], [1, 8, 2, 2], strides=(7, 7),
+       bias=True)
+conv2d("dyn", [None, 1, 6, 6], [4, 1, 3, 3], [None, 4, 3, 3], strides=(2, 2),
+       pads=(1, 1, 0, 0), batch=2)
+
+
+def pool(op, tag, x, out, attrs, batch=None):
+    case(f"{op}_{tag}", [("x", x, distinct if op == "max_pool2d" else normal(None))], out,
+         f"%y = vt.{op} %x {{{attrs}}} : {T(x)} -> {T(out)}", batch)
+
+
+K2S2 = "kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>"
+K3S2P1 = "kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>"
+DIL1 = ", dilations = array<i64: 1, 1>"
+pool("max_pool2d", "k2s2", [2, 3, 6, 6], [2, 3, 3, 3], K2S2 + DIL1)
+pool("max_pool2d", "k3s2p1", [1, 2, 7, 7], [1, 2, 4, 4], K3S2P1 + DIL1)
+pool("max_pool2d", "ceil", [1, 2, 7, 7], [1, 2, 4, 4], K2S2 + DIL1 + ", ceil_mode = true")
+pool("max_pool2d", "dyn", [None, 2, 6, 6], [None, 2, 3, 3], K2S2 + DIL1, batch=2)
+pool("avg_pool2d", "k2s2", [2, 3, 6, 6], [2, 3, 3, 3], K2S2)
+pool("avg_pool2d", "k3s2p1", [1, 2, 7, 7], [1, 2, 4, 4], K3S2P1)
+pool("avg_pool2d", "k3s2p1_incl", [1, 2, 7, 7], [1, 2, 4, 4],
+     K3S2P1 + ", count_include_pad = true")
+pool("avg_pool2d", "ceil", [1, 2, 7, 7], [1, 2, 4, 4], K2S2 + ", ceil_mode = true")
+
+END = 9223372036854775807
+case("slice", [("x", [5, 6], normal(None))], [2, 3],
+     f"%y = vt.slice %x {{starts = array<i64: 1, 5>, ends = array<i64: 4, 0>, "
+     f"steps = array<i64: 2, -2>}} : {T([5, 6])} -> {T([2, 3])}")
+# ViT's class token: x[:, 0] of a dynamic batch.
+case("slice_dyn", [("x", [None, 5, 3], normal(None))], [None, 1, 3],
+     f"%y = vt.slice %x {{starts = array<i64: 0, 0, 0>, ends = array<i64: {END}, 1, {END}>, "
+     f"steps = array<i64: 1, 1, 1>}} : {T([None, 5, 3])} -> {T([None, 1, 3])}", batch=2)
+case("concat", [("a", [2, 3], normal(None)), ("b", [2, 4], normal(None))], [2, 7],
+     f"%y = vt.concat %a, %b {{axis = 1}} : ({T([2, 3])}, {T([2, 4])}) -> {T([2, 7])}")
+case("concat_dyn", [("a", [None, 1, 3], normal(None)), ("b", [None, 4, 3], normal(None))],
+     [None, 5, 3],
+     f"%y = vt.concat %a, %b {{axis = 1}} : ({T([None, 1, 3])}, {T([None, 4, 3])}) -> {T([None, 5, 3])}",
+     batch=2)
+case("pad", [("x", [3, 4], normal(None))], [6, 3],
+     f"%y = vt.pad %x {{pads = array<i64: 1, 0, 2, -1>, value = 1.5 : f64}} : {T([3, 4])} -> {T([6, 3])}")
+# Repeated and negative indices: their gradients add up.
+case("gather", [("x", [5, 4], normal(None))], [2, 2, 4],
+     f"""%i = vt.constant dense<[[0, 3], [3, -1]]> : tensor<2x2xi64>
+  %y = vt.gather %x, %i {{axis = 0}} : {T([5, 4])}, tensor<2x2xi64> -> {T([2, 2, 4])}""")
+case("gather_axis1_dyn", [("x", [None, 5, 3], normal(None))], [None, 3],
+     f"""%i = vt.constant dense<0> : tensor<i32>
+  %y = vt.gather %x, %i {{axis = 1}} : {T([None, 5, 3])}, tensor<i32> -> {T([None, 3])}""",
+     batch=2)
+case("tile", [("x", [2, 3], normal(None))], [4, 9],
+     f"%y = vt.tile %x {{repeats = array<i64: 2, 3>}} : {T([2, 3])} -> {T([4, 9])}")
+case("tile_dyn", [("x", [None, 3], normal(None))], [None, 6],
+     f"%y = vt.tile %x {{repeats = array<i64: 1, 2>}} : {T([None, 3])} -> {T([None, 6])}",
+     batch=3)
+
 
 # A small MLP on a dynamic batch: matmul + bias + relu + matmul + bias,
 # log-softmax, the picked class's log-probability (one-hot), mean over the batch.

@@ -225,7 +225,7 @@ def Vt_MatmulOp : Vt_Op<"matmul", [Pure,
 }
 
 def Vt_Conv2dOp : Vt_Op<"conv2d", [Pure,
-    InferTypeOpAdaptor, Vt_FusionKind<"Anchor">]> {
+    InferTypeOpAdaptor, Vt_FusionKind<"Anchor">, Vt_Differentiable]> {
   let summary = "2-D convolution, NCHW input, OIHW filter, optional bias";
   let description = [{
     `pads` is [top, left, bottom, right] as in ONNX; `group` splits channels.
@@ -244,7 +244,7 @@ def Vt_Conv2dOp : Vt_Op<"conv2d", [Pure,
 }
 
 class Vt_PoolOp<string mnemonic> : Vt_Op<mnemonic, [Pure,
-    InferTypeOpAdaptor, Vt_FusionKind<"Anchor">]> {
+    InferTypeOpAdaptor, Vt_FusionKind<"Anchor">, Vt_Differentiable]> {
   let results = (outs Vt_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
@@ -316,7 +316,7 @@ def Vt_TransposeOp : Vt_Op<"transpose", [Pure,
 }
 
 def Vt_ConcatOp : Vt_Op<"concat", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptor, Vt_Differentiable,
     Vt_FusionKind<"Movement">]> {
   let summary = "concatenate along `axis` (non-negative)";
   let arguments = (ins Variadic<Vt_Tensor>:$inputs, I64Attr:$axis);
@@ -326,7 +326,7 @@ def Vt_ConcatOp : Vt_Op<"concat", [Pure,
 }
 
 def Vt_SliceOp : Vt_Op<"slice", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptor, Vt_Differentiable,
     Vt_FusionKind<"Movement">]> {
   let summary = "strided slice with one start/end/step per dim";
   let description = [{
@@ -344,7 +344,7 @@ def Vt_SliceOp : Vt_Op<"slice", [Pure,
 }
 
 def Vt_GatherOp : Vt_Op<"gather", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptor, Vt_Differentiable,
     Vt_FusionKind<"Movement">]> {
   let summary = "ONNX Gather: take `indices` (negative wrap) along `axis`";
   let arguments = (ins Vt_Tensor:$input, Vt_IndexTensor:$indices,
@@ -359,7 +359,7 @@ def Vt_GatherOp : Vt_Op<"gather", [Pure,
 }
 
 def Vt_PadOp : Vt_Op<"pad", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptor, Vt_Differentiable,
     Vt_FusionKind<"Movement">]> {
   let summary = "constant padding: `pads` = [begin_0.., end_0..], may be < 0";
   let arguments = (ins Vt_Tensor:$input, DenseI64ArrayAttr:$pads,
@@ -369,7 +369,7 @@ def Vt_PadOp : Vt_Op<"pad", [Pure,
 }
 
 def Vt_TileOp : Vt_Op<"tile", [Pure,
-    InferTypeOpAdaptor,
+    InferTypeOpAdaptor, Vt_Differentiable,
     Vt_FusionKind<"Movement">]> {
   let summary = "repeat the tensor `repeats[i]` times along dim i";
   let arguments = (ins Vt_Tensor:$input, DenseI64ArrayAttr:$repeats);

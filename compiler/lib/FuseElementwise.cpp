@@ -1,0 +1,70 @@
+//===- FuseElementwise.cpp - one loop nest per fused region -----------------===//
+#include "vitc/Compiler/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace vitc {
+#define GEN_PASS_DEF_FUSEELEMENTWISE
+#include "vitc/Compiler/Passes.h.inc"
+
+using namespace mlir;
+
+namespace {
+
+bool allParallel(linalg::GenericOp op) {
+  return op.getNumLoops() == op.getNumParallelLoops();
+}
+
+/// A body worth recomputing instead of storing: plain arithmetic only.
+/// Transcendentals (math dialect) and divisions cost more than a load.
+bool isCheapToRecompute(linalg::GenericOp op) {
+  for (Operation &inner : op.getRegion().front().without_terminator()) {
+    if (inner.getDialect()->getNamespace() != "arith" ||
+        isa<arith::DivFOp, arith::DivSIOp, arith::DivUIOp, arith::RemFOp>(inner))
+      return false;
+  }
+  return true;
+}
+
+/// Upstream's rule (a single-use producer), plus: a cheap all-parallel
+/// producer fuses into all-parallel consumers whatever its use count.
+bool shouldFuse(OpOperand *fused) {
+  Operation *producerOp = fused->get().getDefiningOp();
+  if (!producerOp)
+    return false;
+  if (producerOp->hasOneUse())
+    return true;
+  auto producer = dyn_cast<linalg::GenericOp>(producerOp);
+  auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
+  return producer && consumer && allParallel(producer) && allParallel(consumer) &&
+         isCheapToRecompute(producer);
+}
+
+struct FuseElementwisePass : impl::FuseElementwiseBase<FuseElementwisePass> {
+  using Base::Base;
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
+    // The rest as upstream's pass has it, with upstream's single-use control.
+    linalg::ControlFusionFn singleUse = [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      return producer && producer->hasOneUse();
+    };
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, singleUse);
+    linalg::populateConstantFoldLinalgOperations(patterns, singleUse);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, ctx);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    ctx->getLoadedDialect<linalg::LinalgDialect>()->getCanonicalizationPatterns(patterns);
+    GreedyRewriteConfig config;
+    config.setUseTopDownTraversal(true);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
+      signalPassFailure();
+  }
+};
+} // namespace
+} // namespace vitc

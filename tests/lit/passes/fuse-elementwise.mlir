@@ -1,0 +1,112 @@
+// RUN: vitc-opt %s -split-input-file -vitc-fuse-elementwise -canonicalize | FileCheck %s
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+
+// Bias + exact GELU where upstream's fusion stops (taken from vitc's own
+// lowering): h = x + b is read twice, and tensor.dim queries on h and on
+// h * 0.5 count as uses. h is cheap, so it is recomputed in its consumer;
+// canonicalisation then reads the dims off the inits, and the region is one
+// loop nest.
+// CHECK-LABEL: func @bias_gelu
+// CHECK-COUNT-1: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @bias_gelu(%x: tensor<?x8xf32>, %b: tensor<8xf32>) -> tensor<?x8xf32> {
+  %one = arith.constant 1.000000e+00 : f32
+  %half = arith.constant 5.000000e-01 : f32
+  %c = arith.constant 0.707106769 : f32
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e0 = tensor.empty(%n) : tensor<?x8xf32>
+  %h = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %b : tensor<?x8xf32>, tensor<8xf32>) outs(%e0 : tensor<?x8xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %r = arith.addf %i, %j : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  %n1 = tensor.dim %h, %c0 : tensor<?x8xf32>
+  %e1 = tensor.empty(%n1) : tensor<?x8xf32>
+  %hh = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%h : tensor<?x8xf32>) outs(%e1 : tensor<?x8xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.mulf %i, %half : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  %n2 = tensor.dim %hh, %c0 : tensor<?x8xf32>
+  %e2 = tensor.empty(%n2) : tensor<?x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%hh, %h : tensor<?x8xf32>, tensor<?x8xf32>) outs(%e2 : tensor<?x8xf32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %s = arith.mulf %j, %c : f32
+    %t = math.erf %s : f32
+    %u = arith.addf %t, %one : f32
+    %v = arith.mulf %i, %u : f32
+    linalg.yield %v : f32
+  } -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// An expensive producer (exp) with two uses stays one loop of its own: it is
+// stored once rather than computed twice.
+// CHECK-LABEL: func @expensive_multi_use
+// CHECK: math.exp
+// CHECK-NOT: math.exp
+// CHECK: return
+func.func @expensive_multi_use(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %h = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.exp %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %p = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%h : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %q = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%h : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.mulf %a, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  return %p, %q : tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#red = affine_map<(d0, d1) -> (d0)>
+
+// A reduction consumer takes single-use producers only: the cheap producer
+// read by both the reduction and another op is not recomputed inside it.
+// CHECK-LABEL: func @no_multi_use_into_reduction
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: arith.subf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK-NOT: arith.subf
+// CHECK: arith.addf
+// CHECK-NOT: arith.subf
+// CHECK: return
+func.func @no_multi_use_into_reduction(%x: tensor<4x8xf32>, %init: tensor<4xf32>) -> (tensor<4xf32>, tensor<4x8xf32>) {
+  %e = tensor.empty() : tensor<4x8xf32>
+  %h = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.subf %a, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %s = linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "reduction"]}
+      ins(%h : tensor<4x8xf32>) outs(%init : tensor<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.addf %a, %acc : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  return %s, %h : tensor<4xf32>, tensor<4x8xf32>
+}
