@@ -393,6 +393,31 @@ Value expandBatch(OpBuilder &b, Location loc, Value memref) {
                                        reassociation);
 }
 
+/// Replaces `op` by the matmul kernel call: the one place that knows its ABI
+/// (a, b, c, transA, transB, accumulate, constantB). The output's zero fill
+/// is dropped when it is the op's init; otherwise the kernel accumulates.
+/// `out` and `weights` are C and B as the op wrote and read them, before any
+/// collapsing view: the fill and the weights view are found on those.
+static LogicalResult emitMatmulCall(OpBuilder &b, Operation *op,
+                                    CallBuilder &calls, bool batched,
+                                    StringRef dtype, Value a, Value bMat,
+                                    Value c, bool transA, bool transB,
+                                    Value out, Value weights) {
+  Location loc = op->getLoc();
+  Operation *init = findInitFill(op, out, Neutral::Zero);
+  std::string name =
+      (Twine("vitc_cpu_") + (batched ? "batch_matmul_" : "matmul_") + dtype).str();
+  if (failed(calls.call(b, op, name, {a, bMat, c},
+                        {calls.i64(b, loc, transA), calls.i64(b, loc, transB),
+                         calls.i64(b, loc, init == nullptr),
+                         calls.i64(b, loc, isViewOfWeights(weights))})))
+    return failure();
+  if (init)
+    init->erase();
+  op->erase();
+  return success();
+}
+
 LogicalResult convertMatmul(linalg::LinalgOp op, CallBuilder &calls) {
   bool batched = isa<linalg::BatchMatmulOp>(op);
   Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
@@ -420,20 +445,8 @@ LogicalResult convertMatmul(linalg::LinalgOp op, CallBuilder &calls) {
     a = expandBatch(b, loc, a);
   if (bLayout->broadcast)
     bMat = expandBatch(b, loc, bMat);
-  Operation *init = findInitFill(op, c, Neutral::Zero);
-  std::string name =
-      (Twine("vitc_cpu_") + (batched ? "batch_matmul_" : "matmul_") + *dtype)
-          .str();
-  if (failed(calls.call(b, op, name, {a, bMat, c},
-                        {calls.i64(b, loc, aLayout->transposed),
-                         calls.i64(b, loc, bLayout->transposed),
-                         calls.i64(b, loc, init == nullptr),
-                         calls.i64(b, loc, isViewOfWeights(bMat))})))
-    return failure();
-  if (init)
-    init->erase();
-  op->erase();
-  return success();
+  return emitMatmulCall(b, op, calls, batched, *dtype, a, bMat, c,
+                        aLayout->transposed, bLayout->transposed, c, bMat);
 }
 
 /// Collapses the leading `count` dims of `memref` into one, if its layout
@@ -557,20 +570,8 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
   Value aK = *a2, bK = *b2, cK = *c2;
   if (numLead > 0 && sharedB)
     bK = expandBatch(b, loc, bK);
-  Operation *init = findInitFill(op, c, Neutral::Zero);
-  std::string name =
-      (Twine("vitc_cpu_") + (numLead > 0 ? "batch_matmul_" : "matmul_") +
-       *dtype)
-          .str();
-  if (failed(calls.call(b, op, name, {aK, bK, cK},
-                        {calls.i64(b, loc, *transA), calls.i64(b, loc, *transB),
-                         calls.i64(b, loc, init == nullptr),
-                         calls.i64(b, loc, isViewOfWeights(bMat))})))
-    return failure();
-  if (init)
-    init->erase();
-  op->erase();
-  return success();
+  return emitMatmulCall(b, op, calls, /*batched=*/numLead > 0, *dtype, aK, bK,
+                        cK, *transA, *transB, c, bMat);
 }
 
 //===----------------------------------------------------------------------===//
