@@ -304,7 +304,9 @@ static LogicalResult addConstantInputs(
     ::onnx::GraphProto &graph,
     const std::vector<std::pair<std::string, std::string>> &constants,
     Location fileLoc) {
-  for (const auto &[name, tensorPath] : constants) {
+  for (const auto &constant : constants) {
+    // Named copies: C++17 lambdas cannot capture structured bindings.
+    const std::string &name = constant.first, &tensorPath = constant.second;
     bool isInput = llvm::any_of(graph.input(), [&](const auto &info) {
       return info.name() == name;
     });

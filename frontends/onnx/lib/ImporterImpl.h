@@ -186,6 +186,14 @@ public:
   /// Whether output `i` is used (listed and not "").
   bool hasOutput(unsigned i) const;
   void setResult(unsigned i, Value value);
+  /// Sets output `i` from a build that may have failed (and reported why):
+  /// the last line of most rules.
+  LogicalResult setResult(unsigned i, FailureOr<Value> value) {
+    if (failed(value))
+      return failure();
+    setResult(i, *value);
+    return success();
+  }
   /// Errors unless every output from `n` on is absent.
   LogicalResult expectOutputsUnused(unsigned n, llvm::StringRef why);
 

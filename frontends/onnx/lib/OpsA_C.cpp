@@ -44,10 +44,7 @@ static LogicalResult importAveragePool(NodeImporter &n) {
   auto result = n.build<vt::AvgPool2dOp>(
       x, w->kernel, w->strides, w->pads, n.attrInt("count_include_pad", 0) != 0,
       n.attrInt("ceil_mode", 0) != 0);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static LogicalResult importBatchNormalization(NodeImporter &n) {
@@ -159,10 +156,7 @@ static LogicalResult importConcat(NodeImporter &n) {
   if (failed(axis))
     return failure();
   auto result = n.build<vt::ConcatOp>(ins, (uint64_t)*axis);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static Value makeConstant(NodeImporter &n, Attribute value) {
@@ -258,10 +252,7 @@ static LogicalResult importConv(NodeImporter &n) {
   auto result = n.build<vt::Conv2dOp>(x, w, bias, win->strides, win->pads,
                                       win->dilations,
                                       (uint64_t)n.attrInt("group", 1));
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 void vitc::onnx_import::registerOpsAtoC(OpRegistry &r) {

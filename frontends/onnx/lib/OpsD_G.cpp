@@ -103,10 +103,7 @@ static LogicalResult importFlatten(NodeImporter &n) {
     return n.error() << "dynamic dims on both sides of axis " << axis
                      << " are not supported (" << type << ")";
   auto result = n.reshape(x, n.constI64(shape));
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static LogicalResult importGather(NodeImporter &n) {
@@ -120,10 +117,7 @@ static LogicalResult importGather(NodeImporter &n) {
     return n.error() << "indices must be int32 or int64, got "
                      << indices.getType();
   auto result = n.build<vt::GatherOp>(x, indices, (uint64_t)*axis);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static LogicalResult importGelu(NodeImporter &n) {
@@ -200,10 +194,7 @@ static LogicalResult importGlobalPool(NodeImporter &n) {
   for (int64_t d = 2; d < rank; ++d)
     axes.push_back(d);
   auto result = n.build<ReduceOp>(x, axes, /*keepdims=*/true);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 void vitc::onnx_import::registerOpsDtoG(OpRegistry &r) {

@@ -21,10 +21,7 @@ static LogicalResult importMaxPool(NodeImporter &n) {
   auto result = n.build<vt::MaxPool2dOp>(x, w->kernel, w->strides, w->pads,
                                          w->dilations,
                                          n.attrInt("ceil_mode", 0) != 0);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 /// Mean of N inputs: their broadcast sum divided by N.
@@ -150,10 +147,7 @@ static LogicalResult importPad(NodeImporter &n) {
     full[rank + ax] = pads[axes.size() + i];
   }
   auto result = n.build<vt::PadOp>(x, full, llvm::APFloat(value));
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 /// Pow allows an exponent of another type; vt.pow takes one type.
@@ -163,10 +157,7 @@ static LogicalResult importPow(NodeImporter &n) {
   Value base = n.input(0);
   Value exponent = n.castTo(n.input(1), tensorType(base).getElementType());
   auto result = n.build<vt::PowOp>(base, exponent);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static LogicalResult importRange(NodeImporter &n) {
@@ -225,10 +216,7 @@ static LogicalResult importReduce(NodeImporter &n) {
   }
   auto result =
       n.build<ReduceOp>(x, reduced, (bool)(n.attrInt("keepdims", 1) != 0));
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static LogicalResult importReshape(NodeImporter &n) {
@@ -236,10 +224,7 @@ static LogicalResult importReshape(NodeImporter &n) {
     return failure();
   auto result =
       n.reshape(n.input(0), n.input(1), n.attrInt("allowzero", 0) != 0);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 void vitc::onnx_import::registerOpsMtoR(OpRegistry &r) {

@@ -124,10 +124,7 @@ static LogicalResult importSlice(NodeImporter &n) {
       normalizeSliceBounds(type.getDimSize(d), allSteps[d], allStarts[d],
                            allEnds[d]);
   auto result = n.build<vt::SliceOp>(x, allStarts, allEnds, allSteps);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 LogicalResult vitc::onnx_import::importSoftmaxLike(NodeImporter &n, bool log) {
@@ -259,10 +256,7 @@ static LogicalResult importSqueeze(NodeImporter &n) {
     if (!llvm::is_contained(squeezed, d))
       dims.push_back(-(d + 1));
   auto result = n.reshapeToDims(x, dims);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static LogicalResult importTile(NodeImporter &n) {
@@ -274,10 +268,7 @@ static LogicalResult importTile(NodeImporter &n) {
   if (llvm::any_of(*repeats, [](int64_t r) { return r < 0; }))
     return n.error() << "repeats must be >= 0";
   auto result = n.build<vt::TileOp>(n.input(0), *repeats);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static LogicalResult importTranspose(NodeImporter &n) {
@@ -299,10 +290,7 @@ static LogicalResult importTranspose(NodeImporter &n) {
     seen[p] = true;
   }
   auto result = n.build<vt::TransposeOp>(x, perm);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 /// Unsqueeze-1 takes `axes` as an attribute, Unsqueeze-13 as an input; axes
@@ -327,10 +315,7 @@ static LogicalResult importUnsqueeze(NodeImporter &n) {
   for (int64_t d = 0; d < outRank; ++d)
     dims.push_back(llvm::is_contained(*norm, d) ? 1 : -(++next));
   auto result = n.reshapeToDims(x, dims);
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 static LogicalResult importWhere(NodeImporter &n) {
@@ -340,10 +325,7 @@ static LogicalResult importWhere(NodeImporter &n) {
   if (!tensorType(cond).getElementType().isInteger(1))
     return n.error() << "condition must be bool, got " << cond.getType();
   auto result = n.build<vt::SelectOp>(cond, n.input(1), n.input(2));
-  if (failed(result))
-    return failure();
-  n.setResult(0, *result);
-  return success();
+  return n.setResult(0, result);
 }
 
 void vitc::onnx_import::registerOpsStoZ(OpRegistry &r) {
