@@ -4,10 +4,15 @@ pretrained weights), with a dynamic batch dim: input "input" [N,...], output
 "logits" [N,10|1000].
 
   models/export_models.py --out models --which mnist_cnn,vit_tiny --exporter both
+  models/export_models.py --out models --which cnn_bn --training
   models/export_models.py --which resnet18,vit_b_16          # -> models/generated/
 
 TorchScript export (dynamo=False) writes <name>.onnx at opset 17; the dynamo
 exporter (dynamo=True, via onnxscript) writes <name>_dynamo.onnx at opset 18+.
+--training also writes <name>_train.onnx: the TorchScript export of the model
+in train mode (TrainingMode.TRAINING, no constant folding), which keeps
+Dropout and training-mode BatchNormalization in the graph for vitc --mode
+train. Its weights and BatchNorm statistics are those of <name>.onnx.
 Each export is loaded back into onnxruntime at batch 1 and 3 and its logits
 checked to be non-degenerate (a random ViT-B/16 head is zero-initialised by
 torchvision, and uncalibrated eval-mode batch-norm makes deep CNN activations
@@ -24,7 +29,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("mnist_cnn", "vit_tiny", "resnet18", "vit_b_16")
+MODELS = ("mnist_cnn", "cnn_bn", "vit_tiny", "resnet18", "vit_b_16")
+# Exported without constant folding, which would fuse each eval-mode
+# BatchNorm into the conv before it: the point of these models is to have
+# BatchNormalization nodes (that a training compile trains in batch mode).
+KEEP_BATCHNORM = ("cnn_bn",)
 SEED = 0
 
 
@@ -50,6 +59,22 @@ class MnistCnn(nn.Module):
         x = self.dropout2(x)
         x = self.fc2(x)
         return F.log_softmax(x, dim=1)
+
+
+class CnnBn(nn.Module):
+    """A small CNN with batch norm for the training tests: two blocks of
+    conv3x3-BatchNorm-ReLU-maxpool (16, 32 channels) and a linear head."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        def block(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout),
+                                 nn.ReLU(), nn.MaxPool2d(2))
+        self.features = nn.Sequential(block(1, 16), block(16, 32))
+        self.fc = nn.Linear(32 * 7 * 7, classes)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.features(x), 1))
 
 
 class Attention(nn.Module):
@@ -108,15 +133,19 @@ class VitTiny(nn.Module):
 
 def calibrate_bn(model, shape, batches=4):
     """Gives every BatchNorm running statistics of real activations (cumulative
-    average over a few random batches in train mode) instead of mean 0 / var 1."""
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None  # cumulative moving average
+    average over a few random batches in train mode) instead of mean 0 / var 1.
+    The momentum is restored afterwards: a training export trains with it."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
     model.train()
     with torch.no_grad():
         for _ in range(batches):
             model(torch.randn(*shape))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
     model.eval()
 
 
@@ -126,6 +155,10 @@ def build(name):
     torch.manual_seed(SEED)
     if name == "mnist_cnn":
         return MnistCnn().eval(), (1, 28, 28)
+    if name == "cnn_bn":
+        model = CnnBn()
+        calibrate_bn(model, (8, 1, 28, 28))
+        return model, (1, 28, 28)
     if name == "vit_tiny":
         return VitTiny().eval(), (1, 28, 28)
     import torchvision
@@ -141,10 +174,13 @@ def build(name):
     raise ValueError(name)
 
 
-def export(model, shape, path, exporter, opset):
+def export(model, shape, path, exporter, opset, fold=True):
     example = (torch.randn(2, *shape),)  # batch 2: a batch of 1 may get specialised
-    if exporter == "torchscript":
+    if exporter == "training":
+        export_training(model, example, path, opset)
+    elif exporter == "torchscript":
         torch.onnx.export(model, example, str(path), dynamo=False, opset_version=opset,
+                          do_constant_folding=fold,
                           input_names=["input"], output_names=["logits"],
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     else:
@@ -153,6 +189,27 @@ def export(model, shape, path, exporter, opset):
                                  input_names=["input"], output_names=["logits"],
                                  dynamic_shapes=({0: batch},), external_data=False)
         prog.save(str(path), external_data=False)
+
+
+def export_training(model, example, path, opset):
+    """TorchScript export in train mode. Tracing runs the model once, which
+    moves the BatchNorm running statistics; the file gets the statistics the
+    model had (those of the eval-mode export), not the moved ones."""
+    import onnx
+    from onnx import numpy_helper
+    buffers = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    torch.onnx.export(model, example, str(path), dynamo=False, opset_version=opset,
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    model.load_state_dict(buffers)
+    model.eval()
+    proto = onnx.load(str(path))
+    for init in proto.graph.initializer:
+        if init.name in buffers:
+            init.CopyFrom(numpy_helper.from_array(buffers[init.name].numpy(), init.name))
+    onnx.save(proto, str(path))
 
 
 def check_with_ort(path, shape):
@@ -177,6 +234,8 @@ def main():
     ap.add_argument("--out", default="models/generated", help="output directory")
     ap.add_argument("--which", default="mnist_cnn,vit_tiny", help=f"comma list of {','.join(MODELS)}")
     ap.add_argument("--exporter", choices=("torchscript", "dynamo", "both"), default="torchscript")
+    ap.add_argument("--training", action="store_true",
+                    help="also write <name>_train.onnx, the train-mode TorchScript export")
     ap.add_argument("--opset", type=int, default=17, help="TorchScript exporter opset")
     ap.add_argument("--dynamo-opset", type=int, default=18, help="dynamo exporter opset")
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime check")
@@ -186,6 +245,8 @@ def main():
     if bad := [n for n in names if n not in MODELS]:
         ap.error(f"unknown model(s) {bad}; known: {MODELS}")
     exporters = ("torchscript", "dynamo") if args.exporter == "both" else (args.exporter,)
+    if args.training:
+        exporters += ("training",)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     # nn.MultiheadAttention (ViT-B/16) would take its fused inference fast path,
@@ -198,11 +259,12 @@ def main():
         for exporter in exporters:
             with torch.no_grad():
                 model, shape = build(name)  # fresh, identically seeded model per export
-            path = out / (f"{name}.onnx" if exporter == "torchscript" else f"{name}_dynamo.onnx")
-            opset = args.opset if exporter == "torchscript" else args.dynamo_opset
+            suffix = {"torchscript": "", "dynamo": "_dynamo", "training": "_train"}[exporter]
+            path = out / f"{name}{suffix}.onnx"
+            opset = args.dynamo_opset if exporter == "dynamo" else args.opset
             tmp = path.with_suffix(".onnx.tmp")  # never leave a half-written model behind
             try:
-                export(model, shape, tmp, exporter, opset)
+                export(model, shape, tmp, exporter, opset, fold=name not in KEEP_BATCHNORM)
                 tmp.replace(path)
                 msg = ""
                 if not args.no_check:

@@ -11,7 +11,7 @@ build=${VITC_BUILD:-build}
 # Relative paths in ccache's hashes let every clone share one compiler cache.
 export CCACHE_BASEDIR="$root"
 
-packages=(cmake ninja-build ccache clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
+packages=(cmake ninja-build ccache zlib1g-dev libpng-dev clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
           mlir-22-tools libonnx-dev libprotobuf-dev protobuf-compiler libopenmpi-dev openmpi-bin
           libdnnl-dev libopenblas-dev dataset-fashion-mnist python3-venv)
 missing=()
@@ -42,9 +42,21 @@ ninja -C "$build"
 
 [ "${1:-}" = "--build-only" ] && exit 0
 
-# The main job: compile the bundled MNIST CNN, classify real Fashion-MNIST test
-# images with it, and check the result against onnxruntime.
+# The main job, part 1: compile the bundled MNIST CNN, classify real
+# Fashion-MNIST test images with it, and check the result against onnxruntime.
 echo "setup: main job: vitc models/mnist_cnn.onnx -> $build/mnist_cnn.vtc"
 "$build/bin/vitc" models/mnist_cnn.onnx -o "$build/mnist_cnn.vtc"
 .venv/bin/python tools/main_job.py --build "$build" --model models/mnist_cnn.onnx \
   --artifact "$build/mnist_cnn.vtc"
+
+# Part 2: compile its training step and train it for one epoch on
+# Fashion-MNIST (AdamW, cosine schedule), with a checkpoint, metrics, a plot,
+# and the trained weights exported back into the ONNX graph.
+job="$build/main-job"
+rm -rf "$job" && mkdir -p "$job"
+echo "setup: main job: vitc models/mnist_cnn.onnx --mode train -> $job/train"
+"$build/bin/vitc" models/mnist_cnn.onnx --mode train --optimizer adamw --lr 1e-3 -o "$job/train"
+"$build/bin/vitc-run" "$job/train" --dataset fashion-mnist --epochs 1 --batch-size 64 \
+  --schedule cosine --checkpoint-dir "$job/ckpt" --plot "$job/training.png" \
+  --export-onnx "$job/mnist_cnn_trained.onnx"
+echo "setup: main job done: metrics in $job/ckpt/metrics.jsonl, plot $job/training.png"

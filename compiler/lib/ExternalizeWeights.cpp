@@ -5,7 +5,9 @@
 // become LLVM IR constants: a 330 MB model would take minutes to compile and
 // end up in the code object. This pass moves them into a weights table on the
 // module, which the artifact writer stores as the (mmap-able) weights section,
-// and rewrites each use into a view of a new leading entry argument:
+// and rewrites each use into a view of a new leading argument of every entry
+// function (each public function: @main of an inference model, @train_step
+// and @eval_step of a training one; they share one weights section):
 //
 //   memref.global "private" constant @w : memref<4xf32> = dense_resource<..>
 //   %0 = memref.get_global @w : memref<4xf32>
@@ -34,6 +36,7 @@ using namespace mlir;
 
 constexpr llvm::StringLiteral kWeightsAttr = "vitc.weights";
 constexpr llvm::StringLiteral kWeightsSizeAttr = "vitc.weights_size";
+constexpr llvm::StringLiteral kInitialValuesAttr = "vitc.initial_values";
 constexpr uint64_t kWeightAlignment = 64;
 
 /// Bytes one element of `type` occupies in memory, as the LLVM lowering of
@@ -61,6 +64,38 @@ ElementsAttr getExternalizableValue(memref::GlobalOp global) {
   return value;
 }
 
+/// An entry function gains the weights argument, so a call to it would no
+/// longer match its signature; the artifact calls entries, code does not.
+LogicalResult rejectCallsToEntries(ModuleOp module,
+                                   ArrayRef<func::FuncOp> entries) {
+  for (func::FuncOp entry : entries) {
+    std::optional<SymbolTable::UseRange> uses =
+        SymbolTable::getSymbolUses(entry, module);
+    if (!uses)
+      continue;
+    for (const SymbolTable::SymbolUse &use : *uses)
+      return use.getUser()->emitError("vitc-externalize-weights: @")
+             << entry.getSymName()
+             << " is an entry point of the artifact (a public function) and "
+                "cannot be referenced; make the callee private";
+  }
+  return success();
+}
+
+/// One {name, offset, bytes, value} entry of the weights table.
+DictionaryAttr makeTableEntry(StringAttr name, uint64_t offset, uint64_t bytes,
+                              ElementsAttr value) {
+  MLIRContext *ctx = name.getContext();
+  auto i64 = IntegerType::get(ctx, 64);
+  return DictionaryAttr::get(
+      ctx, {NamedAttribute(StringAttr::get(ctx, "name"), name),
+            NamedAttribute(StringAttr::get(ctx, "offset"),
+                           IntegerAttr::get(i64, offset)),
+            NamedAttribute(StringAttr::get(ctx, "bytes"),
+                           IntegerAttr::get(i64, bytes)),
+            NamedAttribute(StringAttr::get(ctx, "value"), value)});
+}
+
 struct ExternalizeWeightsPass
     : impl::ExternalizeWeightsBase<ExternalizeWeightsPass> {
   using Base::Base;
@@ -70,29 +105,40 @@ struct ExternalizeWeightsPass
     // Running twice would add a second weights argument.
     if (module->hasAttr(kWeightsAttr))
       return;
-    auto main = module.lookupSymbol<func::FuncOp>("main");
-    if (!main || main.isExternal()) {
-      module.emitError("vitc-externalize-weights: the module has no "
-                       "func.func @main with a body");
+    // Every public function is an entry point of the artifact; they all
+    // share the one weights section.
+    SmallVector<func::FuncOp> entries;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func.isPublic() && !func.isExternal())
+        entries.push_back(func);
+    if (entries.empty()) {
+      module.emitError("vitc-externalize-weights: the module has no public "
+                       "func.func with a body");
       return signalPassFailure();
     }
+    if (failed(rejectCallsToEntries(module, entries)))
+      return signalPassFailure();
 
     MLIRContext *ctx = &getContext();
     auto weightsType = MemRefType::get({ShapedType::kDynamic},
                                        IntegerType::get(ctx, 8));
-    if (failed(main.insertArgument(0, weightsType,
-                                   DictionaryAttr::get(ctx, {NamedAttribute(
-                                       StringAttr::get(ctx, "vt.name"),
-                                       StringAttr::get(ctx, "weights"))}),
-                                   main.getLoc()))) {
-      main.emitError("vitc-externalize-weights: cannot add the weights "
-                     "argument to @main");
-      return signalPassFailure();
+    auto weightsAttrs = DictionaryAttr::get(
+        ctx, {NamedAttribute(StringAttr::get(ctx, "vt.name"),
+                             StringAttr::get(ctx, "weights"))});
+    llvm::DenseMap<Operation *, Value> weightsOf;
+    for (func::FuncOp entry : entries) {
+      if (failed(entry.insertArgument(0, weightsType, weightsAttrs,
+                                      entry.getLoc()))) {
+        entry.emitError("vitc-externalize-weights: cannot add the weights "
+                        "argument to @")
+            << entry.getSymName();
+        return signalPassFailure();
+      }
+      // The C interface passes memrefs as descriptor pointers, which the
+      // packed entry of the artifact forwards.
+      entry->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+      weightsOf[entry] = entry.getArgument(0);
     }
-    // The C interface passes memrefs as descriptor pointers, which the packed
-    // entry of the artifact forwards.
-    main->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-    Value weights = main.getArgument(0);
 
     SmallVector<Attribute> table;
     uint64_t sectionSize = 0;
@@ -107,13 +153,14 @@ struct ExternalizeWeightsPass
           type.getNumElements() * storageBytes(type.getElementType());
       if (bytes < static_cast<uint64_t>(minBytes))
         continue;
-      // Only uses inside @main can reach the weights argument; a global used
-      // elsewhere stays a global.
+      // Only uses inside entry functions can reach a weights argument; a
+      // global used elsewhere stays a global.
       std::optional<SymbolTable::UseRange> uses =
           SymbolTable::getSymbolUses(global, module);
       if (!uses || llvm::any_of(*uses, [&](const SymbolTable::SymbolUse &use) {
             return !isa<memref::GetGlobalOp>(use.getUser()) ||
-                   use.getUser()->getParentOfType<func::FuncOp>() != main;
+                   !weightsOf.count(
+                       use.getUser()->getParentOfType<func::FuncOp>());
           }))
         continue;
 
@@ -127,21 +174,34 @@ struct ExternalizeWeightsPass
         builder.setInsertionPoint(getGlobal);
         Value byteShift = arith::ConstantIndexOp::create(
             builder, getGlobal.getLoc(), static_cast<int64_t>(offset));
+        Value weights =
+            weightsOf.lookup(getGlobal->getParentOfType<func::FuncOp>());
         Value view = memref::ViewOp::create(builder, getGlobal.getLoc(), type,
                                             weights, byteShift, ValueRange{});
         getGlobal.replaceAllUsesWith(view);
         getGlobal.erase();
       }
-      auto i64 = IntegerType::get(ctx, 64);
-      table.push_back(DictionaryAttr::get(
-          ctx, {NamedAttribute(StringAttr::get(ctx, "name"),
-                               global.getSymNameAttr()),
-                NamedAttribute(StringAttr::get(ctx, "offset"),
-                               IntegerAttr::get(i64, offset)),
-                NamedAttribute(StringAttr::get(ctx, "bytes"),
-                               IntegerAttr::get(i64, bytes)),
-                NamedAttribute(StringAttr::get(ctx, "value"), value)}));
+      table.push_back(
+          makeTableEntry(global.getSymNameAttr(), offset, bytes, value));
       global.erase();
+    }
+    // Initial values of training parameters and buffers (vt-promote-params)
+    // are no constants of the code, but the trainer starts from them: they
+    // go to the same section, as entries named "init:<name>".
+    if (auto initial =
+            module->getAttrOfType<DictionaryAttr>(kInitialValuesAttr)) {
+      for (NamedAttribute entry : initial) {
+        auto value = cast<ElementsAttr>(entry.getValue());
+        auto type = cast<ShapedType>(value.getType());
+        uint64_t bytes =
+            type.getNumElements() * storageBytes(type.getElementType());
+        uint64_t offset = llvm::alignTo(sectionSize, kWeightAlignment);
+        sectionSize = offset + bytes;
+        table.push_back(makeTableEntry(
+            StringAttr::get(ctx, "init:" + entry.getName().getValue()),
+            offset, bytes, value));
+      }
+      module->removeAttr(kInitialValuesAttr);
     }
     module->setAttr(kWeightsAttr, ArrayAttr::get(ctx, table));
     module->setAttr(kWeightsSizeAttr,

@@ -9,7 +9,10 @@
 //
 // whose C symbols `_mlir_ciface_vitc_cpu_<op>_<dtype>` take memref
 // descriptors (runtime/kernels/cpu). Operands are cast to fully dynamic
-// shapes and layouts so one symbol serves every shape and stride.
+// shapes and layouts so one symbol serves every shape and stride. <dtype>
+// is f32, or bf16 for matmuls and convolutions with bf16 inputs that
+// accumulate into an f32 output (mixed precision: linalg widens each input
+// element to the output type, what the library does in its f32 accumulators).
 //
 // linalg accumulates into its output; the kernels overwrite it unless told to
 // accumulate. The zero (or -inf for max pooling) fill that initialises the
@@ -38,6 +41,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace vitc {
@@ -257,12 +261,28 @@ bool isViewOfWeights(Value v) {
 // Building the calls
 //===----------------------------------------------------------------------===//
 
-/// The kernel name suffix of an element type; f32 only for now (bf16 joins
-/// with mixed precision).
-std::optional<StringRef> getDtypeSuffix(Type type) {
-  if (type.isF32())
+/// The kernel name suffix for inputs of element type `input` and an output
+/// of `output`: f32 for f32 -> f32, bf16 for bf16 -> f32 (mixed precision);
+/// nullopt where the runtime has no kernel.
+std::optional<StringRef> getDtypeSuffix(Type input, Type output) {
+  if (!output.isF32())
+    return std::nullopt;
+  if (input.isF32())
     return StringRef("f32");
+  if (input.isBF16())
+    return StringRef("bf16");
   return std::nullopt;
+}
+
+/// The kernel suffix of an anchor reading `inputs` (of one element type)
+/// into `output`.
+std::optional<StringRef> getDtypeSuffix(ValueRange inputs, Value output) {
+  Type input = getElementTypeOrSelf(inputs.front().getType());
+  if (llvm::any_of(inputs, [&](Value v) {
+        return getElementTypeOrSelf(v.getType()) != input;
+      }))
+    return std::nullopt;
+  return getDtypeSuffix(input, getElementTypeOrSelf(output.getType()));
 }
 
 /// A memref type of the same rank and element type with every size, stride
@@ -422,9 +442,8 @@ LogicalResult convertMatmul(linalg::LinalgOp op, CallBuilder &calls) {
   bool batched = isa<linalg::BatchMatmulOp>(op);
   Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
         c = op.getDpsInits()[0];
-  auto dtype = getDtypeSuffix(getElementTypeOrSelf(c.getType()));
-  if (!dtype || getElementTypeOrSelf(a.getType()) != getElementTypeOrSelf(c.getType()) ||
-      getElementTypeOrSelf(bMat.getType()) != getElementTypeOrSelf(c.getType()))
+  auto dtype = getDtypeSuffix({a, bMat}, c);
+  if (!dtype)
     return failure();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   // Loop dims: matmul (m, n, k); batch_matmul (b, m, n, k).
@@ -449,24 +468,82 @@ LogicalResult convertMatmul(linalg::LinalgOp op, CallBuilder &calls) {
                         aLayout->transposed, bLayout->transposed, c, bMat);
 }
 
-/// Collapses the leading `count` dims of `memref` into one, if its layout
-/// allows it (always true of identity layouts).
-FailureOr<Value> collapseLeading(OpBuilder &b, Location loc, Value memref,
-                                 int64_t count) {
+/// The reassociation of a rank-`rank` shape that merges dims
+/// [start, start + count) into one.
+SmallVector<ReassociationIndices> mergeRun(int64_t rank, int64_t start,
+                                           int64_t count) {
+  SmallVector<ReassociationIndices> reassociation;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d > start && d < start + count)
+      reassociation.back().push_back(d);
+    else
+      reassociation.push_back({d});
+  }
+  return reassociation;
+}
+
+/// Whether `memref`'s dims [start, start + count) can be collapsed into one
+/// (always true of identity layouts).
+bool isCollapsible(Value memref, int64_t start, int64_t count) {
+  auto type = cast<MemRefType>(memref.getType());
+  return memref::CollapseShapeOp::isGuaranteedCollapsible(
+      type, mergeRun(type.getRank(), start, count));
+}
+
+/// Collapses dims [start, start + count) of `memref` into one, if its layout
+/// allows it.
+FailureOr<Value> collapseRun(OpBuilder &b, Location loc, Value memref,
+                             int64_t start, int64_t count) {
   if (count <= 1)
     return memref;
-  auto type = cast<MemRefType>(memref.getType());
-  SmallVector<ReassociationIndices> reassociation;
-  ReassociationIndices lead;
-  for (int64_t d = 0; d < count; ++d)
-    lead.push_back(d);
-  reassociation.push_back(lead);
-  for (int64_t d = count; d < type.getRank(); ++d)
-    reassociation.push_back({d});
-  if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type, reassociation))
+  if (!isCollapsible(memref, start, count))
     return failure();
-  return memref::CollapseShapeOp::create(b, loc, memref, reassociation)
+  auto rank = cast<MemRefType>(memref.getType()).getRank();
+  return memref::CollapseShapeOp::create(b, loc, memref,
+                                         mergeRun(rank, start, count))
       .getResult();
+}
+
+/// Collapses the leading `count` dims of `memref` into one, if its layout
+/// allows it.
+FailureOr<Value> collapseLeading(OpBuilder &b, Location loc, Value memref,
+                                 int64_t count) {
+  return collapseRun(b, loc, memref, 0, count);
+}
+
+/// Several reduction dims of a contraction, where they are one dim in
+/// disguise: a contiguous run, in the same order, in both inputs.
+struct ReductionRun {
+  int64_t aStart, bStart, length;
+};
+
+/// Matches `ks` (the reduction loop dims) as such a run of the inputs'
+/// dims `aDims` and `bDims`, which then name the run by its first dim
+/// only; nullopt if the runs differ or cannot be collapsed in `a` / `b`.
+std::optional<ReductionRun> matchReductionRun(SmallVectorImpl<unsigned> &aDims,
+                                              SmallVectorImpl<unsigned> &bDims,
+                                              ArrayRef<unsigned> ks, Value a,
+                                              Value bMat) {
+  auto start = [&](ArrayRef<unsigned> dims) -> int64_t {
+    auto it = llvm::find_if(
+        dims, [&](unsigned d) { return llvm::is_contained(ks, d); });
+    return it - dims.begin();
+  };
+  int64_t length = ks.size(), aStart = start(aDims), bStart = start(bDims);
+  if (aStart + length > (int64_t)aDims.size() ||
+      bStart + length > (int64_t)bDims.size())
+    return std::nullopt;
+  ArrayRef<unsigned> aRun = ArrayRef<unsigned>(aDims).slice(aStart, length);
+  ArrayRef<unsigned> bRun = ArrayRef<unsigned>(bDims).slice(bStart, length);
+  if (aRun != bRun ||
+      !llvm::all_of(aRun, [&](unsigned d) { return llvm::is_contained(ks, d); }))
+    return std::nullopt;
+  if (length > 1 && (!isCollapsible(a, aStart, length) ||
+                     !isCollapsible(bMat, bStart, length)))
+    return std::nullopt;
+  aDims.erase(aDims.begin() + aStart + 1, aDims.begin() + aStart + length);
+  bDims.erase(bDims.begin() + bStart + 1, bDims.begin() + bStart + length);
+  return ReductionRun{aStart, bStart, length};
 }
 
 /// Whether an operand's last two loop dims are (row, col) (false) or
@@ -487,7 +564,11 @@ static std::optional<bool> isTransposedPair(ArrayRef<unsigned> dims,
 /// leading dims L are batch dims or further m dims. A reads (L..., m, k) or
 /// (L..., k, m); B reads (L..., k, n) / (L..., n, k) or, shared by every
 /// leading index, (k, n) / (n, k). L is collapsed into one batch dim (the
-/// kernel merges it into m when B is shared and the layout allows).
+/// kernel merges it into m when B is shared and the layout allows). k may
+/// be several reduction dims that run contiguously, in the same order,
+/// through A and B (a reshape folded into the contraction: heads x head_dim
+/// in attention's output projection, batch x tokens in the weight gradient
+/// of a linear layer): they are collapsed into one.
 LogicalResult convertGenericContraction(linalg::GenericOp op,
                                         CallBuilder &calls) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
@@ -495,30 +576,35 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
     return failure();
   FailureOr<linalg::ContractionDimensions> dimsOr =
       linalg::inferContractionDims(op);
-  if (failed(dimsOr) || dimsOr->k.size() != 1 || dimsOr->n.size() != 1 ||
+  if (failed(dimsOr) || dimsOr->k.empty() || dimsOr->n.size() != 1 ||
       dimsOr->m.empty())
     return failure();
   Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
         c = op.getDpsInits()[0];
-  Type elementType = getElementTypeOrSelf(c.getType());
-  auto dtype = getDtypeSuffix(elementType);
-  if (!dtype || getElementTypeOrSelf(a.getType()) != elementType ||
-      getElementTypeOrSelf(bMat.getType()) != elementType)
+  auto dtype = getDtypeSuffix({a, bMat}, c);
+  if (!dtype)
     return failure();
-  // The body must be exactly out + a * b on floats (isaContraction also
-  // accepts other combiners, e.g. integer or max-plus ones).
+  // The body must be exactly out + a * b on floats, the inputs widened to
+  // the output type with mixed precision (isaContraction also accepts other
+  // combiners, e.g. integer or max-plus ones).
   Block *body = op.getBody();
   auto yield = cast<linalg::YieldOp>(body->getTerminator());
   auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add || body->getOperations().size() != 3)
+  int64_t widenings = *dtype == "bf16" ? 2 : 0;
+  if (!add || (int64_t)body->getOperations().size() != 3 + widenings)
     return failure();
+  auto input = [&](Value v) -> Value {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>(); ext && widenings)
+      return ext.getIn();
+    return v;
+  };
   auto isMul = [&](Value v, Value other) {
     auto mul = v.getDefiningOp<arith::MulFOp>();
-    return mul && other == body->getArgument(2) &&
-           ((mul.getLhs() == body->getArgument(0) &&
-             mul.getRhs() == body->getArgument(1)) ||
-            (mul.getLhs() == body->getArgument(1) &&
-             mul.getRhs() == body->getArgument(0)));
+    if (!mul || other != body->getArgument(2))
+      return false;
+    Value l = input(mul.getLhs()), r = input(mul.getRhs());
+    return (l == body->getArgument(0) && r == body->getArgument(1)) ||
+           (l == body->getArgument(1) && r == body->getArgument(0));
   };
   if (!isMul(add.getLhs(), add.getRhs()) && !isMul(add.getRhs(), add.getLhs()))
     return failure();
@@ -532,7 +618,11 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
   };
   SmallVector<unsigned> aDims = dimsOf(maps[0]), bDims = dimsOf(maps[1]),
                         cDims = dimsOf(maps[2]);
-  unsigned k = dimsOr->k[0], n = dimsOr->n[0];
+  std::optional<ReductionRun> kRun =
+      matchReductionRun(aDims, bDims, dimsOr->k, a, bMat);
+  if (!kRun)
+    return failure();
+  unsigned k = aDims[kRun->aStart], n = dimsOr->n[0];
   if (cDims.size() < 2 || cDims.back() != n)
     return failure();
   unsigned m = cDims[cDims.size() - 2];
@@ -555,16 +645,25 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
 
   OpBuilder b(op);
   Location loc = op.getLoc();
+  // The k runs (checked collapsible), then the leading dims.
+  Value aIn = *collapseRun(b, loc, a, kRun->aStart, kRun->length);
+  Value bIn = *collapseRun(b, loc, bMat, kRun->bStart, kRun->length);
   int64_t numLead = lead.size();
-  FailureOr<Value> a2 = collapseLeading(b, loc, a, numLead);
+  FailureOr<Value> a2 = collapseLeading(b, loc, aIn, numLead);
   FailureOr<Value> c2 = collapseLeading(b, loc, c, numLead);
-  FailureOr<Value> b2 = sharedB ? FailureOr<Value>(bMat)
-                                : collapseLeading(b, loc, bMat, numLead);
+  FailureOr<Value> b2 = sharedB ? FailureOr<Value>(bIn)
+                                : collapseLeading(b, loc, bIn, numLead);
   if (failed(a2) || failed(b2) || failed(c2)) {
-    // Drop the collapses already built: the op stays a loop nest.
-    for (FailureOr<Value> v : {a2, b2, c2})
+    // Drop the collapses already built, users first: the op stays a loop
+    // nest.
+    llvm::SetVector<Operation *> built;
+    for (FailureOr<Value> v : {FailureOr<Value>(aIn), FailureOr<Value>(bIn),
+                               a2, b2, c2})
       if (succeeded(v) && *v != a && *v != bMat && *v != c)
-        v->getDefiningOp()->erase();
+        built.insert(v->getDefiningOp());
+    for (Operation *collapse : llvm::reverse(built))
+      if (collapse->use_empty())
+        collapse->erase();
     return failure();
   }
   Value aK = *a2, bK = *b2, cK = *c2;
@@ -635,10 +734,8 @@ LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
                           CallBuilder &calls) {
   Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1],
         out = op.getDpsInits()[0];
-  Type elementType = getElementTypeOrSelf(out.getType());
-  auto dtype = getDtypeSuffix(elementType);
-  if (!dtype || getElementTypeOrSelf(input.getType()) != elementType ||
-      getElementTypeOrSelf(filter.getType()) != elementType)
+  auto dtype = getDtypeSuffix({input, filter}, out);
+  if (!dtype)
     return failure();
   // Grouped kernels view (N, G, C, H, W) as (N, G*C, H, W): the group and
   // channel dims must be contiguous. Identity layouts guarantee it.
@@ -679,11 +776,10 @@ LogicalResult convertPool(linalg::LinalgOp op, DenseIntElementsAttr strides,
                           CallBuilder &calls) {
   Value input = op.getDpsInputs()[0], window = op.getDpsInputs()[1],
         out = op.getDpsInits()[0];
-  Type elementType = getElementTypeOrSelf(out.getType());
-  auto dtype = getDtypeSuffix(elementType);
+  // Pooling kernels exist for f32 only.
+  auto dtype = getDtypeSuffix(input, out);
   auto windowType = cast<MemRefType>(window.getType());
-  if (!dtype || getElementTypeOrSelf(input.getType()) != elementType ||
-      !windowType.hasStaticShape())
+  if (!dtype || *dtype != "f32" || !windowType.hasStaticShape())
     return failure();
   Neutral neutral = isMax ? Neutral::NegInfinity : Neutral::Zero;
   // Pooling kernels overwrite their output: the init must be the identity.

@@ -5,6 +5,7 @@
 #include "vitc/Dialect/Vt/VtOps.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -26,13 +27,55 @@ using namespace mlir;
 
 namespace vitc {
 
-void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &) {
+void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+  if (opts.precision == "bf16")
+    pm.addNestedPass<func::FuncOp>(createVtAutocastBf16());
   pm.addPass(createVtInferShapes());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createVtDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createVtFuse());
+}
+
+void buildTrainingPipeline(OpPassManager &pm, const TrainingOptions &opts) {
+  // Weights become arguments first: canonicalisation folds small constants,
+  // and a folded weight would silently stop being trainable.
+  VtPromoteParamsOptions params;
+  params.functions = {kTrainStep, kEvalStep};
+  params.freeze.assign(opts.freeze.begin(), opts.freeze.end());
+  pm.addPass(createVtPromoteParams(params));
+  VtAppendLossOptions loss;
+  loss.functions = {kTrainStep, kEvalStep};
+  loss.loss = opts.loss;
+  loss.labelSmoothing = opts.labelSmoothing;
+  pm.addPass(createVtAppendLoss(loss));
+  // Autocast before autodiff: the backward products inherit bf16 through
+  // the gradient rules, the master weights stay f32 arguments.
+  if (opts.precision == "bf16")
+    pm.addNestedPass<func::FuncOp>(createVtAutocastBf16());
+  // Composite ops (layer_norm, batch_norm) differentiate once decomposed.
+  pm.addPass(createVtInferShapes());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createVtDecompose());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  VtAutodiffOptions autodiff;
+  autodiff.function = kTrainStep;
+  autodiff.wrtRole = "param";
+  autodiff.replace = true;
+  pm.addPass(createVtAutodiff(autodiff));
+  VtApplyOptimizerOptions optimizer;
+  optimizer.function = kTrainStep;
+  optimizer.optimizer = opts.optimizer;
+  optimizer.weightDecay = opts.weightDecay;
+  optimizer.momentum = opts.momentum;
+  optimizer.nesterov = opts.nesterov;
+  optimizer.beta1 = opts.beta1;
+  optimizer.beta2 = opts.beta2;
+  optimizer.epsilon = opts.epsilon;
+  optimizer.clipNorm = opts.clipNorm;
+  pm.addPass(createVtApplyOptimizer(optimizer));
 }
 
 void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &opts) {
@@ -68,6 +111,13 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  // bf16 (mixed precision) computes in f32 and converts with integer code:
+  // no CPU-specific instructions, no libcalls.
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  emulate.targetTypeStr = "f32";
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
+  pm.addPass(createExpandBf16());
   // Integer powers (math.ipowi) have no LLVM intrinsic: emit them as functions.
   pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLLVMPass());
@@ -149,6 +199,10 @@ void registerAllPasses() {
   PassPipelineRegistration<PipelineOptions>(
       "vitc-graph", "vt graph stage: shapes, decomposition, fusion",
       buildGraphPipeline);
+  PassPipelineRegistration<TrainingOptions>(
+      "vitc-training", "@train_step/@eval_step forward graphs -> training "
+      "and evaluation steps (params, loss, backward, optimizer) in vt",
+      buildTrainingPipeline);
   PassPipelineRegistration<PipelineOptions>(
       "vitc-lower", "vt -> linalg -> bufferized memrefs with a memory plan",
       buildLoweringPipeline);

@@ -183,7 +183,17 @@ struct VtAutodiffPass : impl::VtAutodiffBase<VtAutodiffPass> {
       return f.emitOpError("vt-autodiff expects a float scalar (rank 0 or one "
                            "element) first result");
     SmallVector<unsigned> args(wrt.begin(), wrt.end());
-    if (args.empty()) {
+    if (!wrtRole.empty()) {
+      if (!args.empty())
+        return f.emitOpError("vt-autodiff: give `wrt` or `wrt-role`, not both");
+      for (unsigned i = 0, e = type.getNumInputs(); i < e; ++i)
+        if (auto role = f.getArgAttrOfType<StringAttr>(i, "vt.role");
+            role && role.getValue() == wrtRole)
+          args.push_back(i);
+      if (args.empty())
+        return f.emitOpError("vt-autodiff: no argument has vt.role = \"")
+               << wrtRole << "\"";
+    } else if (args.empty()) {
       for (auto [i, t] : llvm::enumerate(type.getInputs()))
         if (isFloatTensor(t))
           args.push_back(i);

@@ -24,6 +24,7 @@
 #include "vitc/Compiler/Passes.h"
 #include "vitc/Dialect/Vt/VtOps.h"
 
+#include "mlir/Analysis/TopologicalSortUtils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -281,9 +282,12 @@ private:
     return true;
   }
 
-  /// Whether `op` transitively uses a result of an op in `set`. Ops before
-  /// `firstPos` cannot, so the walk stops there. `visited` holds outside ops
-  /// already known not to depend on the set.
+  /// Whether `op` transitively uses a result of an op in `set`. Another
+  /// group counts as one node (its fused op will read all its members'
+  /// inputs): two groups that each feed the other would otherwise be
+  /// convex one by one and still form a cycle once outlined. Ops before
+  /// `firstPos` cannot depend on the set, so the walk stops there.
+  /// `visited` holds outside ops already known not to depend on the set.
   bool dependsOn(Operation *op, const llvm::SmallPtrSetImpl<Operation *> &set,
                  unsigned firstPos,
                  llvm::SmallPtrSetImpl<Operation *> &visited) const {
@@ -292,8 +296,14 @@ private:
       Operation *cur = worklist.pop_back_val();
       if (set.contains(cur))
         return true;
-      if (cur->getBlock() != &block || position.lookup(cur) < firstPos ||
-          !visited.insert(cur).second)
+      if (cur->getBlock() != &block || !visited.insert(cur).second)
+        continue;
+      if (Operation *leader = groupOf.lookup(cur)) {
+        for (Operation *m : members.find(leader)->second)
+          if (m != cur && !set.contains(m))
+            worklist.push_back(m);
+      }
+      if (position.lookup(cur) < firstPos)
         continue;
       for (Value operand : cur->getOperands())
         if (Operation *def = operand.getDefiningOp())
@@ -447,6 +457,11 @@ struct VtFusePass : impl::VtFuseBase<VtFusePass> {
       }
       for (auto &[group, hasReduction] : groups)
         outlineGroup(group, hasReduction);
+      // Sinking ops below one fusion can leave them below a later-outlined
+      // fusion that reads them (backward graphs, where one group's members
+      // are spread over the whole step). The fused graph is acyclic
+      // (groups are convex), so a topological order always exists.
+      sortTopologically(&block, block.without_terminator());
     }
   }
 };

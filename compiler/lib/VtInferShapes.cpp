@@ -5,8 +5,8 @@
 //   1. canonicalisation of vt ops (folding Shape->Gather->Concat chains into
 //      constants wherever the dims are static), and
 //   2. a forward walk that re-infers each vt op's result type from its
-//      operands and, for reshape / expand / range, from their shape
-//      operands, which are read symbolically: a shape vector is a list of
+//      operands and, for reshape / expand / range / random_uniform, from
+//      their shape operands, read symbolically: a shape vector is a list of
 //      entries that are constants or "dim d of value v", so the exporter's
 //      Reshape(x, Concat(Shape(x)[0], -1)) with a dynamic batch still gets
 //      its static trailing dim,
@@ -125,6 +125,45 @@ static std::optional<ShapeEntries> shapeEntries(Value v, int depth = 0) {
     }
     return entries.size() == (size_t)n ? entries : unknown;
   }
+  // Where(Equal(shape, -1), 1, shape): what exporters write for
+  // expand(n, -1, -1). Elementwise, each condition decided where both sides
+  // are known, or where a dim (never negative) meets a negative constant.
+  if (auto select = dyn_cast<vt::SelectOp>(def)) {
+    auto eq = select.getCond().getDefiningOp<vt::EqualOp>();
+    if (!eq)
+      return unknown;
+    auto lhs = shapeEntries(eq.getLhs(), depth + 1);
+    auto rhs = shapeEntries(eq.getRhs(), depth + 1);
+    auto onTrue = shapeEntries(select.getLhs(), depth + 1);
+    auto onFalse = shapeEntries(select.getRhs(), depth + 1);
+    if (!lhs || !rhs || !onTrue || !onFalse)
+      return unknown;
+    auto at = [&](const ShapeEntries &e, int64_t i) -> std::optional<ShapeEntry> {
+      if (e.size() == 1)
+        return e[0];
+      if ((int64_t)e.size() == n)
+        return e[i];
+      return std::nullopt;
+    };
+    ShapeEntries entries;
+    for (int64_t i = 0; i < n; ++i) {
+      auto a = at(*lhs, i), c = at(*rhs, i), t = at(*onTrue, i),
+           f = at(*onFalse, i);
+      if (!a || !c || !t || !f)
+        return unknown;
+      std::optional<bool> equal;
+      if (a->constant && c->constant)
+        equal = *a->constant == *c->constant;
+      else if ((a->source && c->constant && *c->constant < 0) ||
+               (c->source && a->constant && *a->constant < 0))
+        equal = false;
+      if (!equal)
+        entries.push_back({});
+      else
+        entries.push_back(*equal ? *t : *f);
+    }
+    return entries;
+  }
   // Reshapes of a vector (Unsqueeze / Squeeze of a dim) and integer casts
   // keep the elements in order.
   if (isa<vt::ReshapeOp, vt::CastOp>(def)) {
@@ -226,6 +265,19 @@ static std::optional<SmallVector<int64_t>> expandShape(vt::ExpandOp op) {
   return shape;
 }
 
+/// The dims in a random_uniform's shape operand.
+static std::optional<SmallVector<int64_t>>
+randomUniformShape(vt::RandomUniformOp op) {
+  if (!op.getShape())
+    return std::nullopt;
+  auto entries = shapeEntries(op.getShape());
+  if (!entries)
+    return std::nullopt;
+  return llvm::map_to_vector(*entries, [](const ShapeEntry &e) {
+    return e.constant && *e.constant >= 0 ? *e.constant : kDyn;
+  });
+}
+
 /// The element count of a range with constant operands.
 static std::optional<SmallVector<int64_t>> rangeShape(vt::RangeOp op) {
   auto scalar = [](Value v) -> std::optional<double> {
@@ -278,6 +330,8 @@ inferredShapes(Operation *op) {
     shapes[0] = expandShape(expand);
   else if (auto range = dyn_cast<vt::RangeOp>(op))
     shapes[0] = rangeShape(range);
+  else if (auto random = dyn_cast<vt::RandomUniformOp>(op))
+    shapes[0] = randomUniformShape(random);
   else if (op->hasTrait<mlir::OpTrait::SameOperandsAndResultType>() ||
            op->hasTrait<mlir::OpTrait::SameOperandsAndResultShape>() ||
            isa<vt::LayerNormOp, vt::BatchNormOp>(op))

@@ -142,6 +142,9 @@ struct MatmulLowering : OpConversionPattern<vt::MatmulOp> {
     if (!elt.isIntOrFloat() || elt.isInteger(1))
       return op.emitOpError("cannot lower to linalg: unsupported element type ")
              << elt;
+    // The products accumulate in the result's type (f32 for bf16 operands);
+    // linalg's named ops widen their inputs to the output's type.
+    Type accElt = op.getType().getElementType();
     bool transposedB = false;
     if (auto t = b.getDefiningOp<linalg::TransposeOp>();
         t && swapsLastTwoDims(t.getPermutation())) {
@@ -181,7 +184,8 @@ struct MatmulLowering : OpConversionPattern<vt::MatmulOp> {
         lead.push_back(tensor::getMixedSize(rewriter, loc, a, d));
       Value rows = collapseLeading(rewriter, loc, a, ra - 1);
       Value acc = zeroAccumulator(
-          rewriter, loc, {tensor::getMixedSize(rewriter, loc, rows, 0), m}, elt);
+          rewriter, loc, {tensor::getMixedSize(rewriter, loc, rows, 0), m},
+          accElt);
       auto mm = linalg::MatmulOp::create(rewriter, loc, acc.getType(),
                                          ValueRange{rows, b}, acc);
       if (transposedB)
@@ -243,7 +247,7 @@ struct MatmulLowering : OpConversionPattern<vt::MatmulOp> {
       Value a3 = toBatch(a), b3 = toBatch(b);
       Value acc = zeroAccumulator(
           rewriter, loc, {tensor::getMixedSize(rewriter, loc, a3, 0), n, m},
-          elt);
+          accElt);
       auto bmm = linalg::BatchMatmulOp::create(rewriter, loc, acc.getType(),
                                                ValueRange{a3, b3}, acc);
       if (transposedB)
@@ -361,6 +365,8 @@ struct Conv2dLowering : OpConversionPattern<vt::Conv2dOp> {
     auto inType = cast<RankedTensorType>(input.getType());
     auto fType = cast<RankedTensorType>(filter.getType());
     Type elt = inType.getElementType();
+    // Accumulation (and the bias) in the result's type: f32 for bf16 inputs.
+    Type accElt = op.getType().getElementType();
     if (fType.isDynamicDim(2) || fType.isDynamicDim(3))
       return op.emitOpError("cannot lower to linalg: dynamic kernel size");
     int64_t group = op.getGroup();
@@ -375,7 +381,7 @@ struct Conv2dLowering : OpConversionPattern<vt::Conv2dOp> {
     Value result;
     if (group == 1) {
       Value acc = zeroAccumulator(rewriter, loc,
-                                  {batch, outC, w.outH, w.outW}, elt);
+                                  {batch, outC, w.outH, w.outW}, accElt);
       result = linalg::Conv2DNchwFchwOp::create(
                    rewriter, loc, acc.getType(), ValueRange{w.padded, filter},
                    acc, strides, dilations)
@@ -411,7 +417,8 @@ struct Conv2dLowering : OpConversionPattern<vt::Conv2dOp> {
                                  rewriter.getIndexAttr(kernel[1])});
       Value acc = zeroAccumulator(
           rewriter, loc,
-          {batch, g, rewriter.getIndexAttr(f / group), w.outH, w.outW}, elt);
+          {batch, g, rewriter.getIndexAttr(f / group), w.outH, w.outW},
+          accElt);
       Value conv = linalg::Conv2DNgchwGfchwOp::create(
                        rewriter, loc, acc.getType(), ValueRange{in5, f5}, acc,
                        strides, dilations)
@@ -424,13 +431,13 @@ struct Conv2dLowering : OpConversionPattern<vt::Conv2dOp> {
       auto bType = cast<RankedTensorType>(bias.getType());
       Value bias3 = tensor::ExpandShapeOp::create(
           rewriter, loc,
-          RankedTensorType::get({bType.getDimSize(0), 1, 1}, elt), bias,
+          RankedTensorType::get({bType.getDimSize(0), 1, 1}, accElt), bias,
           {{0, 1, 2}},
           ArrayRef<OpFoldResult>{tensor::getMixedSize(rewriter, loc, bias, 0),
                                  rewriter.getIndexAttr(1),
                                  rewriter.getIndexAttr(1)});
       result = buildElementwise(
-          rewriter, loc, ValueRange{result, bias3}, elt,
+          rewriter, loc, ValueRange{result, bias3}, accElt,
           [](OpBuilder &b, Location l, ValueRange args) -> Value {
             return arith::AddFOp::create(b, l, args[0], args[1]);
           });

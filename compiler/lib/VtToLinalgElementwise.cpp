@@ -8,6 +8,7 @@
 #include "VtToLinalg.h"
 
 #include "vitc/Dialect/Vt/VtOps.h"
+#include "vitc/Dialect/Vt/VtRandom.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -520,6 +521,107 @@ struct ElementwiseToGeneric : OpConversionPattern<OpTy> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// vt.random_uniform
+//===----------------------------------------------------------------------===//
+
+static Value i64Constant(OpBuilder &b, Location loc, uint64_t v) {
+  return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr((int64_t)v));
+}
+
+/// VtRandom.h's mix64 on an i64 value.
+static Value mix64(OpBuilder &b, Location loc, Value z) {
+  namespace r = vt::random;
+  auto xorShift = [&](Value v, unsigned shift) -> Value {
+    Value shifted =
+        arith::ShRUIOp::create(b, loc, v, i64Constant(b, loc, shift));
+    return arith::XOrIOp::create(b, loc, v, shifted);
+  };
+  z = arith::MulIOp::create(b, loc, xorShift(z, r::kShift1),
+                            i64Constant(b, loc, r::kMul1));
+  z = arith::MulIOp::create(b, loc, xorShift(z, r::kShift2),
+                            i64Constant(b, loc, r::kMul2));
+  return xorShift(z, r::kShift3);
+}
+
+/// One all-parallel linalg.generic computing VtRandom.h's uniform(key, i)
+/// from its own loop indices, i the row-major linear index (i64 arithmetic on
+/// every target, so the CPU and GPU kernels agree bit for bit). The seed is
+/// a rank-0 input; the stream key is recomputed per element (a dozen integer
+/// ops, hoisted by LLVM where it can) so the generic fuses like any
+/// elementwise op.
+struct RandomUniformLowering : OpConversionPattern<vt::RandomUniformOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(vt::RandomUniformOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    namespace r = vt::random;
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    // Dynamic dims come from the shape operand; the linear index needs every
+    // dim but the first as an i64 (captured by the body where dynamic).
+    SmallVector<Value> dynSizes, dimsI64(rank);
+    for (int64_t d = 0; d < rank; ++d) {
+      if (!type.isDynamicDim(d))
+        continue;
+      Value pos = arith::ConstantIndexOp::create(rewriter, loc, d);
+      Value dim = tensor::ExtractOp::create(rewriter, loc, adaptor.getShape(),
+                                            ValueRange{pos});
+      dimsI64[d] = dim;
+      dynSizes.push_back(arith::IndexCastOp::create(
+          rewriter, loc, rewriter.getIndexType(), dim));
+    }
+    Value init = emptyTensor(rewriter, loc, type.getShape(),
+                             type.getElementType(), dynSizes);
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(rank, 0, {}, ctx),
+        AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    int64_t stream = op.getStream();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, adaptor.getSeed(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value key = mix64(
+              b, l,
+              arith::XOrIOp::create(b, l, mix64(b, l, args[0]),
+                                    i64Constant(b, l, (uint64_t)stream)));
+          // Horner: ((i0 * d1 + i1) * d2 + i2) ...; 0 for a scalar.
+          Value linear;
+          for (int64_t d = 0; d < rank; ++d) {
+            Value idx = arith::IndexCastOp::create(
+                b, l, b.getI64Type(), linalg::IndexOp::create(b, l, d));
+            if (!linear) {
+              linear = idx;
+              continue;
+            }
+            Value size = dimsI64[d] ? dimsI64[d]
+                                    : i64Constant(b, l, type.getDimSize(d));
+            linear = arith::AddIOp::create(
+                b, l, arith::MulIOp::create(b, l, linear, size), idx);
+          }
+          if (!linear)
+            linear = i64Constant(b, l, 0);
+          Value counter = arith::MulIOp::create(
+              b, l, arith::AddIOp::create(b, l, linear, i64Constant(b, l, 1)),
+              i64Constant(b, l, r::kGamma));
+          Value bits = mix64(b, l, arith::AddIOp::create(b, l, key, counter));
+          Value top = arith::ShRUIOp::create(
+              b, l, bits, i64Constant(b, l, 64 - r::kMantissaBits));
+          Value f = arith::UIToFPOp::create(b, l, b.getF32Type(), top);
+          Value scale = scalarConstant(b, l, b.getF32Type(),
+                                       std::ldexp(1.0, -(int)r::kMantissaBits));
+          Value u = arith::MulFOp::create(b, l, f, scale);
+          linalg::YieldOp::create(b, l, u);
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateVtElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
@@ -541,6 +643,7 @@ void populateVtElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
       ElementwiseToGeneric<vt::LessOp>, ElementwiseToGeneric<vt::GreaterOp>,
       ElementwiseToGeneric<vt::AndOp>, ElementwiseToGeneric<vt::SelectOp>>(
       patterns.getContext());
+  patterns.add<RandomUniformLowering>(patterns.getContext());
 }
 
 } // namespace vitc

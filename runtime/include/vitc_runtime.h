@@ -1,7 +1,8 @@
 /*===- vitc_runtime.h - C API of the vitc runtime ------------------------===*\
  *
- * Load a compiled model (.vtc), inspect its inputs and outputs, run it on
- * caller tensors. vitc-run uses exactly this API.
+ * Load a compiled model (.vtc), inspect its functions and their inputs and
+ * outputs, run them on caller tensors, read a training artifact's
+ * hyperparameters and initial values. vitc-run uses exactly this API.
  *
  * Functions returning int return 0 on success and -1 on error; functions
  * returning pointers return NULL on error. vitc_last_error() then describes
@@ -46,6 +47,14 @@ typedef struct vitc_tensor_info {
   vitc_dtype dtype;
   int32_t rank;
   const int64_t *shape;
+  /* What the tensor is to a trainer, "" for a plain inference tensor.
+   * Inputs: "data", "label", "param", "buffer", "opt_state", "lr", "step",
+   * "seed"; outputs: "loss", "correct", "logits", "grad_norm", and "param",
+   * "buffer", "opt_state" for new values of inputs. */
+  const char *role;
+  /* For an output: the name of the input it replaces after a call (feed it
+   * back at the next call); "" otherwise. */
+  const char *updates;
 } vitc_tensor_info;
 
 typedef struct vitc_model vitc_model;
@@ -54,19 +63,80 @@ typedef struct vitc_model vitc_model;
 vitc_model *vitc_model_load(const char *path);
 void vitc_model_free(vitc_model *model);
 
+/* "inference" or "train"; NULL if model is NULL. */
+const char *vitc_model_mode(const vitc_model *model);
+
+/* The model file the artifact was compiled from, as given to vitc (may be
+ * relative to vitc's working directory; "" if unknown); NULL if model is
+ * NULL. */
+const char *vitc_model_source(const vitc_model *model);
+
+/* --- Functions -------------------------------------------------------------
+ * An artifact has one or more functions, numbered from 0 in manifest order:
+ * inference artifacts one, "main"; training artifacts "train_step" and
+ * "eval_step". */
+
+/* Number of functions; -1 if model is NULL. */
+int32_t vitc_model_num_functions(const vitc_model *model);
+/* Name of function `fn`, valid while the model lives; NULL if out of range. */
+const char *vitc_model_function_name(const vitc_model *model, int32_t fn);
+/* Index of the function called `name`; -1 (and an error) if there is none. */
+int32_t vitc_model_find_function(const vitc_model *model, const char *name);
+/* Number of inputs / outputs of function `fn`; -1 if out of range. */
+int32_t vitc_model_function_num_inputs(const vitc_model *model, int32_t fn);
+int32_t vitc_model_function_num_outputs(const vitc_model *model, int32_t fn);
+/* Describes input / output `index` of function `fn`. */
+int vitc_model_function_input_info(const vitc_model *model, int32_t fn,
+                                   int32_t index, vitc_tensor_info *info);
+int vitc_model_function_output_info(const vitc_model *model, int32_t fn,
+                                    int32_t index, vitc_tensor_info *info);
+
+/* Runs function `fn`. `inputs` (num_inputs, in the function's input order)
+ * are read only. On success each of the `num_outputs` (must equal the
+ * function's output count) tensors in `outputs` receives the result's data
+ * without a copy (the compiled code's own allocation, except for results
+ * that alias an input or the weights); release it with vitc_tensor_free. */
+int vitc_model_run_function(vitc_model *model, int32_t fn,
+                            const vitc_tensor *inputs, int32_t num_inputs,
+                            vitc_tensor *outputs, int32_t num_outputs);
+
+/* The same for function 0 (an inference model's "main"). */
 int32_t vitc_model_num_inputs(const vitc_model *model);
 int32_t vitc_model_num_outputs(const vitc_model *model);
 int vitc_model_input_info(const vitc_model *model, int32_t index,
                           vitc_tensor_info *info);
 int vitc_model_output_info(const vitc_model *model, int32_t index,
                            vitc_tensor_info *info);
-
-/* Runs the model. `inputs` are read only. On success each of the
- * `num_outputs` (must equal vitc_model_num_outputs) tensors in `outputs`
- * receives newly allocated data; release it with vitc_tensor_free. */
 int vitc_model_run(vitc_model *model, const vitc_tensor *inputs,
                    int32_t num_inputs, vitc_tensor *outputs,
                    int32_t num_outputs);
+
+/* --- Training artifacts ---------------------------------------------------- */
+
+/* How a training artifact was compiled. Strings are valid while the model
+ * lives. Hyperparameters the optimizer does not use are 0. */
+typedef struct vitc_training_info {
+  const char *loss;      /* "cross_entropy" or "mse" */
+  float label_smoothing;
+  const char *optimizer; /* "adamw" or "sgd" */
+  float weight_decay, momentum;
+  int nesterov;          /* 0 or 1 */
+  float beta1, beta2, epsilon;
+  float clip_norm;       /* gradient clipping by global norm; 0 = off */
+  float lr;              /* the learning rate given at compile time */
+  int64_t num_classes;
+} vitc_training_info;
+
+/* Fills `info`; an error if the model is not a training artifact. */
+int vitc_model_training_info(const vitc_model *model, vitc_training_info *info);
+
+/* The initial value of the "param" or "buffer" input `name` (optimizer
+ * state starts at zero): `view` gets its dtype and shape and a pointer into
+ * the model's mapped weights, which is read only (writing to it crashes)
+ * and valid while the model lives; do not pass it to vitc_tensor_free. An
+ * error if the model has no initial value of that name. */
+int vitc_model_initial_value(const vitc_model *model, const char *name,
+                             vitc_tensor *view);
 
 /* Frees the data of an output tensor and sets it to NULL. */
 void vitc_tensor_free(vitc_tensor *tensor);

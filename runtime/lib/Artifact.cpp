@@ -2,6 +2,8 @@
 #include "vitc/runtime/Artifact.h"
 #include "vitc/runtime/ArtifactFormat.h"
 
+#include "ManifestSpecs.h"
+
 #include "vitc/artifact/artifact.pb.h"
 #include <google/protobuf/stubs/logging.h>
 
@@ -28,26 +30,6 @@ struct FdCloser {
 bool inBounds(uint64_t offset, uint64_t size, uint64_t fileSize) {
   return offset <= fileSize && size <= fileSize - offset;
 }
-
-Status convertTensors(
-    const google::protobuf::RepeatedPtrField<artifact::TensorInfo> &infos,
-    const std::string &what, const std::string &path,
-    std::vector<TensorSpec> &specs) {
-  for (const artifact::TensorInfo &info : infos) {
-    std::optional<DType> dtype = parseDType(info.dtype());
-    if (!dtype)
-      return Status::error("'" + path + "': " + what + " '" + info.name() +
-                           "' has unsupported dtype '" + info.dtype() + "'");
-    for (int64_t dim : info.shape())
-      if (dim < -1)
-        return Status::error("'" + path + "': " + what + " '" + info.name() +
-                             "' has an invalid shape");
-    specs.push_back({info.name(), *dtype,
-                     std::vector<int64_t>(info.shape().begin(),
-                                          info.shape().end())});
-  }
-  return Status::ok();
-}
 } // namespace
 
 StatusOr<std::shared_ptr<Artifact>> Artifact::open(const std::string &path) {
@@ -68,6 +50,13 @@ const Section *Artifact::section(const std::string &kind) const {
     if (section.kind == kind)
       return &section;
   return nullptr;
+}
+
+std::optional<size_t> Artifact::findFunction(const std::string &name) const {
+  for (size_t i = 0; i < functions_.size(); ++i)
+    if (functions_[i].name == name)
+      return i;
+  return std::nullopt;
 }
 
 Status Artifact::parse(const std::string &path) {
@@ -130,14 +119,9 @@ Status Artifact::parse(const std::string &path) {
                       manifest.cpu_features().end());
   triple_ = manifest.triple();
   mode_ = manifest.mode();
+  source_ = manifest.source();
   precision_ = manifest.precision();
-  entry_ = manifest.entry();
-  if (entry_.empty())
-    return Status::error("'" + path + "' names no entry symbol");
-  Status status = convertTensors(manifest.inputs(), "input", path, inputs_);
-  if (!status.isOk())
-    return status;
-  status = convertTensors(manifest.outputs(), "output", path, outputs_);
+  Status status = readFunctions(manifest, path, functions_);
   if (!status.isOk())
     return status;
   for (const artifact::Section &section : manifest.sections()) {
@@ -154,9 +138,10 @@ Status Artifact::parse(const std::string &path) {
         {section.kind(), section.arch(), base + section.offset(),
          section.size()});
   }
-  if (!section("weights"))
+  const Section *weights = section("weights");
+  if (!weights)
     return Status::error("'" + path + "' has no weights section");
-  return Status::ok();
+  return readTraining(manifest, path, *weights, functions_, training_);
 }
 
 } // namespace vitc::rt

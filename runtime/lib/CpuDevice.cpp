@@ -18,7 +18,7 @@
 #include <mutex>
 #include <sys/mman.h>
 #include <unistd.h>
-
+#include <vector>
 
 namespace vitc::rt {
 namespace {
@@ -45,17 +45,19 @@ using PackedEntry = void (*)(void **);
 
 class SharedObjectExecutable final : public Executable {
 public:
-  SharedObjectExecutable(void *handle, PackedEntry entry)
-      : handle_(handle), entry_(entry) {}
+  SharedObjectExecutable(void *handle, std::vector<PackedEntry> entries)
+      : handle_(handle), entries_(std::move(entries)) {}
   ~SharedObjectExecutable() override { ::dlclose(handle_); }
-  Status invoke(void **args, Stream &) override {
-    entry_(args);
+  Status invoke(size_t function, void **args, Stream &) override {
+    if (function >= entries_.size())
+      return Status::error("no function #" + std::to_string(function));
+    entries_[function](args);
     return Status::ok();
   }
 
 private:
   void *handle_;
-  PackedEntry entry_;
+  std::vector<PackedEntry> entries_;
 };
 
 /// Makes this library's symbols visible to code loaded later.
@@ -147,15 +149,20 @@ public:
       return Status::error("cannot load the code of '" + artifact.path() +
                            "': " + (message ? message : "unknown error"));
     }
-    auto entry =
-        reinterpret_cast<PackedEntry>(::dlsym(handle, artifact.entry().c_str()));
-    if (!entry) {
-      ::dlclose(handle);
-      return Status::error("'" + artifact.path() + "' has no entry symbol '" +
-                           artifact.entry() + "'");
+    std::vector<PackedEntry> entries;
+    for (const FunctionSpec &function : artifact.functions()) {
+      auto entry = reinterpret_cast<PackedEntry>(
+          ::dlsym(handle, function.entry.c_str()));
+      if (!entry) {
+        ::dlclose(handle);
+        return Status::error("'" + artifact.path() + "' has no entry symbol '" +
+                             function.entry + "' (function '" +
+                             function.name + "')");
+      }
+      entries.push_back(entry);
     }
     return std::unique_ptr<Executable>(
-        new SharedObjectExecutable(handle, entry));
+        new SharedObjectExecutable(handle, std::move(entries)));
   }
 
   StatusOr<std::unique_ptr<Buffer>> allocate(size_t bytes) override {

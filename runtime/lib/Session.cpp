@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 namespace vitc::rt {
 namespace {
@@ -78,18 +79,24 @@ Session::create(std::shared_ptr<Artifact> artifact,
   return session;
 }
 
-Status Session::checkInputs(const std::vector<TensorView> &inputs) const {
-  const std::vector<TensorSpec> &specs = artifact_->inputs();
+Status Session::checkInputs(const FunctionSpec &function,
+                            const std::vector<TensorView> &inputs) const {
+  // Name the function only where there is a choice.
+  std::string where = artifact_->functions().size() > 1
+                          ? "function '" + function.name + "': "
+                          : "";
+  const std::vector<TensorSpec> &specs = function.inputs;
   if (inputs.size() != specs.size())
-    return Status::error("the model takes " + std::to_string(specs.size()) +
+    return Status::error(where + (where.empty() ? "the model" : "it") +
+                         " takes " + std::to_string(specs.size()) +
                          " input(s), got " + std::to_string(inputs.size()));
   for (size_t i = 0; i < specs.size(); ++i) {
     const TensorSpec &spec = specs[i];
     const TensorView &input = inputs[i];
     if (input.dtype != spec.dtype)
-      return Status::error("input '" + spec.name + "': expected dtype " +
-                           dtypeName(spec.dtype) + ", got " +
-                           dtypeName(input.dtype));
+      return Status::error(where + "input '" + spec.name +
+                           "': expected dtype " + dtypeName(spec.dtype) +
+                           ", got " + dtypeName(input.dtype));
     bool matches = input.shape.size() == spec.shape.size();
     for (size_t d = 0; matches && d < spec.shape.size(); ++d)
       matches = input.shape[d] >= 0 &&
@@ -98,20 +105,26 @@ Status Session::checkInputs(const std::vector<TensorView> &inputs) const {
       bool dynamic = false;
       for (int64_t dim : spec.shape)
         dynamic |= dim == -1;
-      return Status::error("input '" + spec.name + "': expected shape " +
-                           shapeString(spec.shape) +
+      return Status::error(where + "input '" + spec.name +
+                           "': expected shape " + shapeString(spec.shape) +
                            (dynamic ? " (-1 = any size)" : "") + ", got " +
                            shapeString(input.shape));
     }
     if (!input.data && product(input.shape) != 0)
-      return Status::error("input '" + spec.name + "' has no data");
+      return Status::error(where + "input '" + spec.name + "' has no data");
   }
   return Status::ok();
 }
 
-Status Session::run(const std::vector<TensorView> &inputs,
+Status Session::run(size_t functionIndex, const std::vector<TensorView> &inputs,
                     std::vector<OwnedTensor> &outputs) {
-  Status valid = checkInputs(inputs);
+  const std::vector<FunctionSpec> &functions = artifact_->functions();
+  if (functionIndex >= functions.size())
+    return Status::error("no function #" + std::to_string(functionIndex) +
+                         " (the model has " +
+                         std::to_string(functions.size()) + ")");
+  const FunctionSpec &function = functions[functionIndex];
+  Status valid = checkInputs(function, inputs);
   if (!valid.isOk())
     return valid;
 
@@ -123,7 +136,7 @@ Status Session::run(const std::vector<TensorView> &inputs,
   for (const TensorView &input : inputs)
     descriptors.push_back(makeDescriptor(input.data, input.shape));
 
-  const std::vector<TensorSpec> &specs = artifact_->outputs();
+  const std::vector<TensorSpec> &specs = function.outputs;
   size_t resultWords = 0;
   for (const TensorSpec &spec : specs)
     resultWords += 3 + 2 * spec.shape.size();
@@ -133,7 +146,7 @@ Status Session::run(const std::vector<TensorView> &inputs,
   args.push_back(results.data());
   for (Descriptor &descriptor : descriptors)
     args.push_back(descriptor.data());
-  Status status = executable_->invoke(args.data(), *stream_);
+  Status status = executable_->invoke(functionIndex, args.data(), *stream_);
   if (status.isOk())
     status = stream_->synchronize();
   if (!status.isOk())
@@ -141,7 +154,9 @@ Status Session::run(const std::vector<TensorView> &inputs,
 
   // Output memory normally comes from malloc in the compiled code and passes
   // to the caller. Memory the model does not own (a view of the weights or
-  // of an input) and non-contiguous results are copied instead.
+  // of an input), non-contiguous results and a second result in the same
+  // allocation are copied instead; allocations handed to no output are freed
+  // once all results are read.
   auto ownedByCaller = [&](const char *pointer) {
     auto inside = [&](const void *base, size_t bytes) {
       const char *begin = static_cast<const char *>(base);
@@ -154,6 +169,7 @@ Status Session::run(const std::vector<TensorView> &inputs,
         return false;
     return true;
   };
+  std::set<char *> handedOut, toFree;
   outputs.clear();
   const int64_t *words = results.data();
   for (const TensorSpec &spec : specs) {
@@ -173,7 +189,10 @@ Status Session::run(const std::vector<TensorView> &inputs,
         contiguous = false;
       expected *= shape[d];
     }
-    if (contiguous && data == allocated && ownedByCaller(allocated)) {
+    bool owned = allocated && ownedByCaller(allocated);
+    if (contiguous && data == allocated && owned &&
+        handedOut.insert(allocated).second) {
+      toFree.erase(allocated);
       outputs.emplace_back(spec.dtype, std::move(shape), allocated);
       continue;
     }
@@ -181,10 +200,12 @@ Status Session::run(const std::vector<TensorView> &inputs,
     char *copy = static_cast<char *>(std::malloc(bytes ? bytes : 1));
     size_t written = 0;
     copyStrided(data, copy, shape.data(), strides, rank, elemSize, written);
-    if (ownedByCaller(allocated))
-      std::free(allocated);
+    if (owned && !handedOut.count(allocated))
+      toFree.insert(allocated);
     outputs.emplace_back(spec.dtype, std::move(shape), copy);
   }
+  for (char *allocated : toFree)
+    std::free(allocated);
   return Status::ok();
 }
 

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Npy.h"
+#include "Trainer.h"
 
 #include "vitc_runtime.h"
 
@@ -24,9 +25,13 @@ namespace {
 
 constexpr const char *kUsage = R"(usage: vitc-run MODEL.vtc [options]
 
-Runs a model compiled by vitc on inputs read from .npy files.
+Runs a function of a model compiled by vitc on inputs read from .npy files.
+A training artifact (vitc --mode train) is trained instead: see
+`vitc-run TRAIN.vtc --help`.
 
 options:
+  --function NAME        the function to run (default: the first one, "main"
+                         of an inference model; see --info)
   --input NAME=FILE.npy  value of the input NAME; repeat for each input
   --input FILE.npy       value of the next input not given by name, in the
                          model's input order
@@ -36,9 +41,11 @@ options:
   --threads N            worker threads for kernels (OpenMP / oneDNN)
   --benchmark N          run N timed iterations and print one JSON line:
                          {"iters":N,"mean_ms":..,"p50_ms":..,"p90_ms":..,
-                          "p99_ms":..,"batch":B} (B = first dim of input 0)
+                          "p99_ms":..,"batch":B} (B = first dim of the
+                         "data" input, or else of input 0)
   --warmup K             untimed iterations before --benchmark (default 1)
-  --info                 print the model's inputs and outputs and exit
+  --info                 print the model's functions with their inputs and
+                         outputs (dtype, shape, role) and exit
   --help                 show this help
 
 Without --output-dir or --benchmark, prints each output's name, dtype and
@@ -53,6 +60,7 @@ float16, int64, int32, int8, uint8 or bool.
 
 struct Options {
   std::string model;
+  std::string function;
   std::vector<std::string> inputs;
   std::string outputDir;
   int threads = 0;
@@ -95,6 +103,8 @@ Options parseArgs(int argc, char **argv) {
     if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
+    } else if (flag == "--function") {
+      options.function = next();
     } else if (flag == "--input") {
       options.inputs.push_back(next());
     } else if (flag == "--output-dir") {
@@ -152,12 +162,36 @@ struct Inputs {
   std::vector<vitc_tensor> tensors;
 };
 
-/// Reads the --input files and matches them to the model's inputs.
-Inputs loadInputs(vitc_model *model, const Options &options) {
-  int32_t count = vitc_model_num_inputs(model);
+/// The function to run: --function, or function 0.
+struct Function {
+  int32_t index = 0;
+  /// "the model", or "function 'NAME'" where the model has several.
+  std::string subject;
+};
+
+Function selectFunction(vitc_model *model, const Options &options) {
+  Function function;
+  if (!options.function.empty()) {
+    function.index = vitc_model_find_function(model, options.function.c_str());
+    if (function.index < 0)
+      die("--function: " + std::string(vitc_last_error()));
+  }
+  function.subject =
+      vitc_model_num_functions(model) > 1
+          ? "function '" +
+                std::string(vitc_model_function_name(model, function.index)) +
+                "'"
+          : "the model";
+  return function;
+}
+
+/// Reads the --input files and matches them to the function's inputs.
+Inputs loadInputs(vitc_model *model, const Function &function,
+                  const Options &options) {
+  int32_t count = vitc_model_function_num_inputs(model, function.index);
   std::vector<vitc_tensor_info> infos(count);
   for (int32_t i = 0; i < count; ++i)
-    vitc_model_input_info(model, i, &infos[i]);
+    vitc_model_function_input_info(model, function.index, i, &infos[i]);
 
   std::vector<std::string> files(count);
   std::vector<std::string> positional;
@@ -174,7 +208,7 @@ Inputs loadInputs(vitc_model *model, const Options &options) {
       std::string names;
       for (const vitc_tensor_info &info : infos)
         names += (names.empty() ? "" : ", ") + std::string(info.name);
-      die("--input " + spec + ": the model has no input '" +
+      die("--input " + spec + ": " + function.subject + " has no input '" +
           spec.substr(0, eq) + "' (inputs: " + names + ")");
     }
     if (named >= 0) {
@@ -191,7 +225,8 @@ Inputs loadInputs(vitc_model *model, const Options &options) {
     if (files[i].empty() && nextPositional < positional.size())
       files[i] = positional[nextPositional++];
   if (nextPositional < positional.size())
-    die("too many --input values: the model takes " + std::to_string(count) +
+    die("too many --input values: " + function.subject + " takes " +
+        std::to_string(count) +
         " input(s)");
   for (int32_t i = 0; i < count; ++i)
     if (files[i].empty())
@@ -221,13 +256,15 @@ Inputs loadInputs(vitc_model *model, const Options &options) {
   return inputs;
 }
 
-/// Runs the model once; outputs are freed by the caller.
-std::vector<vitc_tensor> runOnce(vitc_model *model, const Inputs &inputs) {
-  std::vector<vitc_tensor> outputs(vitc_model_num_outputs(model));
-  if (vitc_model_run(model, inputs.tensors.data(),
-                     static_cast<int32_t>(inputs.tensors.size()),
-                     outputs.data(),
-                     static_cast<int32_t>(outputs.size())) != 0)
+/// Runs the function once; outputs are freed by the caller.
+std::vector<vitc_tensor> runOnce(vitc_model *model, const Function &function,
+                                 const Inputs &inputs) {
+  std::vector<vitc_tensor> outputs(
+      vitc_model_function_num_outputs(model, function.index));
+  if (vitc_model_run_function(model, function.index, inputs.tensors.data(),
+                              static_cast<int32_t>(inputs.tensors.size()),
+                              outputs.data(),
+                              static_cast<int32_t>(outputs.size())) != 0)
     die(vitc_last_error());
   return outputs;
 }
@@ -237,8 +274,8 @@ void freeOutputs(std::vector<vitc_tensor> &outputs) {
     vitc_tensor_free(&tensor);
 }
 
-void writeOutputs(vitc_model *model, std::vector<vitc_tensor> &outputs,
-                  const std::string &dir) {
+void writeOutputs(vitc_model *model, const Function &function,
+                  std::vector<vitc_tensor> &outputs, const std::string &dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
@@ -246,7 +283,7 @@ void writeOutputs(vitc_model *model, std::vector<vitc_tensor> &outputs,
   std::set<std::string> used;
   for (int32_t i = 0; i < static_cast<int32_t>(outputs.size()); ++i) {
     vitc_tensor_info info;
-    vitc_model_output_info(model, i, &info);
+    vitc_model_function_output_info(model, function.index, i, &info);
     std::string path =
         (std::filesystem::path(dir) / (sanitize(info.name, i, used) + ".npy"))
             .string();
@@ -262,18 +299,37 @@ void writeOutputs(vitc_model *model, std::vector<vitc_tensor> &outputs,
 
 void printInfo(vitc_model *model) {
   auto print = [](const char *kind, const vitc_tensor_info &info) {
-    std::printf("%s %s: %s %s\n", kind, info.name, vitc_dtype_name(info.dtype),
+    std::printf("  %s %s: %s %s", kind, info.name, vitc_dtype_name(info.dtype),
                 shapeString(info.shape, info.rank).c_str());
+    if (*info.role)
+      std::printf(" role=%s", info.role);
+    if (*info.updates)
+      std::printf(" updates=%s", info.updates);
+    std::printf("\n");
   };
-  for (int32_t i = 0; i < vitc_model_num_inputs(model); ++i) {
-    vitc_tensor_info info;
-    vitc_model_input_info(model, i, &info);
-    print("input", info);
-  }
-  for (int32_t i = 0; i < vitc_model_num_outputs(model); ++i) {
-    vitc_tensor_info info;
-    vitc_model_output_info(model, i, &info);
-    print("output", info);
+  std::printf("mode %s\n", vitc_model_mode(model));
+  vitc_training_info training;
+  if (vitc_model_training_info(model, &training) == 0)
+    std::printf("training loss=%s label_smoothing=%g optimizer=%s lr=%g "
+                "weight_decay=%g momentum=%g nesterov=%d beta1=%g beta2=%g "
+                "epsilon=%g clip_norm=%g num_classes=%lld\n",
+                training.loss, training.label_smoothing, training.optimizer,
+                training.lr, training.weight_decay, training.momentum,
+                training.nesterov, training.beta1, training.beta2,
+                training.epsilon, training.clip_norm,
+                static_cast<long long>(training.num_classes));
+  for (int32_t fn = 0; fn < vitc_model_num_functions(model); ++fn) {
+    std::printf("function %s\n", vitc_model_function_name(model, fn));
+    for (int32_t i = 0; i < vitc_model_function_num_inputs(model, fn); ++i) {
+      vitc_tensor_info info;
+      vitc_model_function_input_info(model, fn, i, &info);
+      print("input", info);
+    }
+    for (int32_t i = 0; i < vitc_model_function_num_outputs(model, fn); ++i) {
+      vitc_tensor_info info;
+      vitc_model_function_output_info(model, fn, i, &info);
+      print("output", info);
+    }
   }
 }
 
@@ -283,16 +339,37 @@ double percentile(const std::vector<double> &sorted, double p) {
   return sorted[std::min(sorted.size() - 1, rank ? rank - 1 : 0)];
 }
 
-void benchmark(vitc_model *model, const Inputs &inputs, const Options &options) {
+/// The batch size of a run: the first dim of the "data" input, or else of
+/// input 0; 1 without one.
+int64_t batchSize(vitc_model *model, const Function &function,
+                  const Inputs &inputs) {
+  size_t batchInput = 0;
+  for (size_t i = 0; i < inputs.tensors.size(); ++i) {
+    vitc_tensor_info info;
+    vitc_model_function_input_info(model, function.index,
+                                   static_cast<int32_t>(i), &info);
+    if (std::strcmp(info.role, "data") == 0) {
+      batchInput = i;
+      break;
+    }
+  }
+  if (batchInput < inputs.tensors.size() &&
+      inputs.tensors[batchInput].rank > 0)
+    return inputs.tensors[batchInput].shape[0];
+  return 1;
+}
+
+void benchmark(vitc_model *model, const Function &function,
+               const Inputs &inputs, const Options &options) {
   for (long i = 0; i < options.warmup; ++i) {
-    std::vector<vitc_tensor> outputs = runOnce(model, inputs);
+    std::vector<vitc_tensor> outputs = runOnce(model, function, inputs);
     freeOutputs(outputs);
   }
   std::vector<double> times;
   times.reserve(options.benchmark);
   for (long i = 0; i < options.benchmark; ++i) {
     auto start = std::chrono::steady_clock::now();
-    std::vector<vitc_tensor> outputs = runOnce(model, inputs);
+    std::vector<vitc_tensor> outputs = runOnce(model, function, inputs);
     auto stop = std::chrono::steady_clock::now();
     freeOutputs(outputs);
     times.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
@@ -301,14 +378,33 @@ void benchmark(vitc_model *model, const Inputs &inputs, const Options &options) 
   for (double t : times)
     mean += t / times.size();
   std::sort(times.begin(), times.end());
-  int64_t batch = 1;
-  if (!inputs.tensors.empty() && inputs.tensors[0].rank > 0)
-    batch = inputs.tensors[0].shape[0];
+  int64_t batch = batchSize(model, function, inputs);
   std::printf("{\"iters\":%ld,\"mean_ms\":%.4f,\"p50_ms\":%.4f,\"p90_ms\":%.4f,"
               "\"p99_ms\":%.4f,\"batch\":%lld}\n",
               options.benchmark, mean, percentile(times, 50),
               percentile(times, 90), percentile(times, 99),
               static_cast<long long>(batch));
+}
+
+/// The artifact argv[1] when it is a training one and no flag asks to run
+/// one of its functions by hand (--function, --input, --info, ...): then
+/// vitc-run trains it (Trainer.h).
+vitc_model *trainingArtifact(int argc, char **argv) {
+  if (argc < 2 || argv[1][0] == '-')
+    return nullptr;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string flag = arg.substr(0, arg.find('='));
+    for (const char *manual : {"--function", "--input", "--output-dir",
+                               "--info", "--benchmark", "--warmup"})
+      if (flag == manual)
+        return nullptr;
+  }
+  vitc_model *model = vitc_model_load(argv[1]);
+  if (model && std::strcmp(vitc_model_mode(model), "train") == 0)
+    return model;
+  vitc_model_free(model); // the inference path reports load errors
+  return nullptr;
 }
 
 } // namespace
@@ -323,10 +419,13 @@ int main(int argc, char **argv) {
   // lasting fix.)
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  if (vitc_model *model = trainingArtifact(argc, argv))
+    return vitc::train::runTrainer(model, argc, argv);
   Options options = parseArgs(argc, argv);
   vitc_model *model = vitc_model_load(options.model.c_str());
   if (!model)
     die(vitc_last_error());
+  Function function = selectFunction(model, options);
   if (options.info) {
     printInfo(model);
     vitc_model_free(model);
@@ -334,16 +433,16 @@ int main(int argc, char **argv) {
   }
   if (options.threads > 0)
     vitc_set_num_threads(options.threads);
-  Inputs inputs = loadInputs(model, options);
+  Inputs inputs = loadInputs(model, function, options);
 
   if (!options.outputDir.empty() || !options.benchmark) {
-    std::vector<vitc_tensor> outputs = runOnce(model, inputs);
+    std::vector<vitc_tensor> outputs = runOnce(model, function, inputs);
     if (!options.outputDir.empty()) {
-      writeOutputs(model, outputs, options.outputDir);
+      writeOutputs(model, function, outputs, options.outputDir);
     } else {
       for (int32_t i = 0; i < static_cast<int32_t>(outputs.size()); ++i) {
         vitc_tensor_info info;
-        vitc_model_output_info(model, i, &info);
+        vitc_model_function_output_info(model, function.index, i, &info);
         std::printf("output %s: %s %s\n", info.name,
                     vitc_dtype_name(outputs[i].dtype),
                     shapeString(outputs[i].shape, outputs[i].rank).c_str());
@@ -352,7 +451,7 @@ int main(int argc, char **argv) {
     freeOutputs(outputs);
   }
   if (options.benchmark)
-    benchmark(model, inputs, options);
+    benchmark(model, function, inputs, options);
   vitc_model_free(model);
   return 0;
 }

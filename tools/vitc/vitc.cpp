@@ -8,12 +8,15 @@
 // on failure nothing is written.
 //
 //===----------------------------------------------------------------------===//
+#include "TrainingImport.h"
+
 #include "vitc/Backend/Artifact.h"
 #include "vitc/Compiler/Passes.h"
 #include "vitc/Compiler/Pipelines.h"
 #include "vitc/Dialect/Vt/VtOps.h"
 #include "vitc/Frontend/Onnx/Importer.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -45,7 +48,8 @@ static cl::opt<std::string> cpuName("cpu", cl::desc("CPU to generate code for: n
                                     cl::init("native"), cl::cat(vitcCat));
 static cl::opt<std::string> precision("precision", cl::desc("fp32 (default) or bf16"),
                                       cl::init("fp32"), cl::cat(vitcCat));
-static cl::opt<std::string> mode("mode", cl::desc("inference (default) or train"),
+static cl::opt<std::string> mode("mode", cl::desc("inference (default) or train (compile a "
+                                                  "training step: see training options)"),
                                  cl::init("inference"), cl::cat(vitcCat));
 static cl::list<std::string> inputShapes(
     "input-shape", cl::desc("Pin an input's shape, e.g. input=8x3x224x224 (? or -1 keeps a dim "
@@ -57,6 +61,46 @@ static cl::list<std::string> constantInputs(
     cl::desc("Bake a graph input in as a constant, read from a serialized ONNX "
              "TensorProto (for shape-defining inputs: axes, pads, starts); repeatable"),
     cl::value_desc("name=tensor.pb"), cl::cat(vitcCat));
+
+// Testing: the ONNX import alone in training mode (`--emit=vt`), which
+// `--mode train` otherwise runs as part of building the training step.
+enum class ImportMode { Inference, Training };
+static cl::opt<ImportMode> importMode(
+    "import-mode", cl::desc("How Dropout and BatchNormalization import (testing)"),
+    cl::values(clEnumValN(ImportMode::Inference, "inference", "as inference ops (default)"),
+               clEnumValN(ImportMode::Training, "training",
+                          "in training mode (dropout with a seed, batch statistics)")),
+    cl::init(ImportMode::Inference), cl::Hidden, cl::cat(vitcCat));
+
+static cl::OptionCategory trainCat("training options (--mode train)");
+static cl::opt<std::string> lossKind("loss", cl::desc("cross_entropy (default; integer labels) or mse"),
+                                     cl::init("cross_entropy"), cl::cat(trainCat));
+static cl::opt<double> labelSmoothing("label-smoothing", cl::desc("Label smoothing of cross_entropy"),
+                                      cl::init(0.0), cl::cat(trainCat));
+static cl::opt<std::string> optimizerKind("optimizer", cl::desc("adamw (default) or sgd"),
+                                          cl::init("adamw"), cl::cat(trainCat));
+static cl::opt<double> learningRate("lr", cl::desc("Learning rate: vitc-run's default (default 1e-3)"),
+                                    cl::init(1e-3), cl::cat(trainCat));
+static cl::opt<double> weightDecay("weight-decay",
+                                   cl::desc("Weight decay (default: 0.01 for adamw, 0 for sgd)"),
+                                   cl::init(-1.0), cl::cat(trainCat));
+static cl::opt<double> momentum("momentum", cl::desc("SGD momentum (default 0)"), cl::init(0.0),
+                                cl::cat(trainCat));
+static cl::opt<bool> nesterov("nesterov", cl::desc("SGD with Nesterov momentum"), cl::init(false),
+                              cl::cat(trainCat));
+static cl::opt<double> beta1("beta1", cl::desc("AdamW beta1 (default 0.9)"), cl::init(0.9),
+                             cl::cat(trainCat));
+static cl::opt<double> beta2("beta2", cl::desc("AdamW beta2 (default 0.999)"), cl::init(0.999),
+                             cl::cat(trainCat));
+static cl::opt<double> adamEpsilon("eps", cl::desc("AdamW epsilon (default 1e-8)"), cl::init(1e-8),
+                                   cl::cat(trainCat));
+static cl::opt<double> clipGradNorm("clip-grad-norm",
+                                    cl::desc("Clip gradients to this global L2 norm (default: off)"),
+                                    cl::init(0.0), cl::cat(trainCat));
+static cl::list<std::string> freezePatterns(
+    "freeze", cl::desc("Keep the weights whose ONNX initializer names match this regular "
+                       "expression fixed (e.g. 'blocks\\..*' to fine-tune the head); repeatable"),
+    cl::value_desc("regex"), cl::cat(trainCat));
 
 enum class Emit { Vt, VtOpt, VtGraph, Memref, Llvm, Artifact };
 static cl::opt<Emit> emit(
@@ -121,10 +165,12 @@ static int fail(const Twine &msg) {
   return 1;
 }
 
+static bool isMlirInput() { return StringRef(inputPath).ends_with(".mlir"); }
+
 static OwningOpRef<ModuleOp> loadInput(MLIRContext &ctx,
                                        const vitc::onnx::ImportOptions &opts) {
   StringRef path = inputPath;
-  if (!path.ends_with(".mlir"))
+  if (!isMlirInput())
     return vitc::onnx::importModelFile(ctx, path, opts);
   std::string err;
   auto file = openInputFile(path, &err);
@@ -149,6 +195,57 @@ static LogicalResult writeIR(ModuleOp module) {
   return success();
 }
 
+/// Runs the vitc-training pipeline on the @train_step/@eval_step module
+/// and describes the result for the artifact's manifest.
+static FailureOr<vitc::backend::TrainingInfo> buildTrainingStep(ModuleOp module) {
+  vitc::TrainingOptions opts;
+  opts.loss = lossKind;
+  opts.labelSmoothing = labelSmoothing;
+  opts.optimizer = optimizerKind;
+  double decay = weightDecay >= 0 ? weightDecay : optimizerKind == "adamw" ? 0.01 : 0.0;
+  opts.weightDecay = decay;
+  opts.momentum = momentum;
+  opts.nesterov = nesterov;
+  opts.beta1 = beta1;
+  opts.beta2 = beta2;
+  opts.epsilon = adamEpsilon;
+  opts.clipNorm = clipGradNorm;
+  opts.freeze = ArrayRef<std::string>(
+      std::vector<std::string>(freezePatterns.begin(), freezePatterns.end()));
+  opts.precision = precision;
+
+  // The class count, before the loss replaces the logits.
+  auto step = module.lookupSymbol<func::FuncOp>(vitc::kTrainStep);
+  int64_t classes = 0;
+  if (step.getNumResults())
+    if (auto logits = dyn_cast<RankedTensorType>(step.getResultTypes()[0]);
+        logits && logits.getRank() == 2)
+      classes = logits.getDimSize(1);
+
+  PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  applyDefaultTimingPassManagerCLOptions(pm);
+  vitc::buildTrainingPipeline(pm, opts);
+  if (failed(pm.run(module)))
+    return failure();
+
+  vitc::backend::TrainingInfo info;
+  info.loss = lossKind;
+  info.labelSmoothing = labelSmoothing;
+  info.optimizer = optimizerKind;
+  info.weightDecay = decay;
+  info.momentum = momentum;
+  info.nesterov = nesterov;
+  info.beta1 = beta1;
+  info.beta2 = beta2;
+  info.epsilon = adamEpsilon;
+  info.clipNorm = clipGradNorm;
+  info.lr = learningRate;
+  info.numClasses = classes;
+  return info;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerMLIRContextCLOptions();
@@ -166,7 +263,7 @@ int main(int argc, char **argv) {
     if (auto it = opts.find(name); it != opts.end())
       it->second->addCategory(debugCat);
   }
-  cl::HideUnrelatedOptions({&vitcCat, &debugCat});
+  cl::HideUnrelatedOptions({&vitcCat, &trainCat, &debugCat});
   cl::ParseCommandLineOptions(argc, argv,
                               "vitc: compile ONNX vision models to a vitc artifact\n\n"
                               "  vitc model.onnx -o model.vtc\n"
@@ -174,10 +271,20 @@ int main(int argc, char **argv) {
 
   if (target != "cpu")
     return fail("--target=" + target + ": only 'cpu' is available in this build");
-  if (precision != "fp32")
-    return fail("--precision=" + precision + ": only 'fp32' is available in this build");
-  if (mode != "inference")
-    return fail("--mode=" + mode + ": only 'inference' is available in this build");
+  if (precision != "fp32" && precision != "bf16")
+    return fail("--precision=" + precision + ": expected 'fp32' or 'bf16'");
+  if (mode != "inference" && mode != "train")
+    return fail("--mode=" + mode + ": expected 'inference' or 'train'");
+  bool training = mode == "train";
+  // Every training option, not only some: a flag that silently does nothing
+  // (--label-smoothing on an inference build) hides a mistake.
+  if (!training)
+    for (auto &entry : cl::getRegisteredOptions())
+      if (cl::Option *opt = entry.second;
+          llvm::is_contained(opt->Categories, &trainCat) && opt->getNumOccurrences())
+        return fail("--" + opt->ArgStr + " needs --mode train");
+  if (learningRate <= 0)
+    return fail("--lr=" + std::to_string(learningRate) + ": expected a positive learning rate");
   if (emit == Emit::Artifact && outputPath == "-")
     return fail("no output file: pass -o <file.vtc>");
 
@@ -210,20 +317,55 @@ int main(int argc, char **argv) {
     return success();
   });
 
+  // Training imports the graph twice: in training mode for the step, in
+  // inference mode for evaluation (Dropout, BatchNormalization differ).
+  importOpts.training = training || importMode == ImportMode::Training;
   OwningOpRef<ModuleOp> module = loadInput(ctx, importOpts);
   if (!module)
     return 1;
+  std::optional<vitc::backend::TrainingInfo> trainingInfo;
+  if (training) {
+    OwningOpRef<ModuleOp> evalModule;
+    if (!isMlirInput()) {
+      importOpts.training = false;
+      evalModule = loadInput(ctx, importOpts);
+      if (!evalModule)
+        return 1;
+    }
+    if (failed(vitc::makeTrainingModule(*module, evalModule ? *evalModule : nullptr)))
+      return 1;
+  }
   if (emit == Emit::Vt)
     return failed(writeIR(*module)) ? 1 : 0;
 
-  // The entry signature is taken from the imported module, before lowering
-  // erases the ONNX names and tensor types.
-  auto signature = vitc::backend::getEntrySignature(*module);
-  if (failed(signature))
-    return 1;
+  if (training) {
+    auto info = buildTrainingStep(*module);
+    if (failed(info))
+      return 1;
+    trainingInfo = *info;
+    if (emit == Emit::VtOpt)
+      return failed(writeIR(*module)) ? 1 : 0;
+  }
+
+  // The signatures are taken before lowering erases the ONNX names and
+  // tensor types. A .mlir module exports every public function, an ONNX
+  // model its @main (inference) or its training and evaluation steps.
+  std::vector<std::string> names{"main"};
+  if (training)
+    names = {vitc::kTrainStep, vitc::kEvalStep};
+  else if (isMlirInput())
+    names = vitc::backend::getPublicFunctionNames(*module);
+  std::vector<vitc::backend::FunctionSig> functions;
+  for (const std::string &name : names) {
+    auto signature = vitc::backend::getFunctionSignature(*module, name);
+    if (failed(signature))
+      return 1;
+    functions.push_back(std::move(*signature));
+  }
 
   vitc::PipelineOptions pipeOpts;
   pipeOpts.target = target;
+  pipeOpts.precision = precision;
   PassManager pm(&ctx);
   if (failed(applyPassManagerCLOptions(pm)))
     return fail("bad pass manager options");
@@ -255,7 +397,7 @@ int main(int argc, char **argv) {
   artOpts.mode = mode;
   artOpts.precision = precision;
   artOpts.source = inputPath;
-  artOpts.inputs = signature->first;
-  artOpts.outputs = signature->second;
+  artOpts.functions = std::move(functions);
+  artOpts.training = trainingInfo;
   return failed(vitc::backend::writeArtifact(*module, artOpts, outputPath)) ? 1 : 0;
 }

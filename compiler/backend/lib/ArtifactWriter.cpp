@@ -23,6 +23,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
+#include <optional>
+#include <set>
 
 namespace vitc::backend {
 namespace {
@@ -58,11 +60,79 @@ private:
   bool kept = false;
 };
 
+/// Weights table entries named "init:<name>" hold the initial value of the
+/// training input <name>.
+constexpr llvm::StringLiteral kInitialValuePrefix = "init:";
+
 void fillTensor(artifact::TensorInfo *info, const TensorSig &sig) {
   info->set_name(sig.name);
   info->set_dtype(sig.dtype);
   for (int64_t dim : sig.shape)
     info->add_shape(dim);
+  info->set_role(sig.role);
+  info->set_updates(sig.updates);
+}
+
+void fillFunction(artifact::Function *function, const FunctionSig &sig) {
+  function->set_name(sig.name);
+  function->set_entry(artifact::kEntryPrefix + sig.name);
+  for (const TensorSig &input : sig.inputs)
+    fillTensor(function->add_inputs(), input);
+  for (const TensorSig &output : sig.outputs)
+    fillTensor(function->add_outputs(), output);
+}
+
+void fillWeight(artifact::Weight *weight, llvm::StringRef name,
+                const WeightEntry &entry) {
+  weight->set_name(name.str());
+  weight->set_offset(entry.offset);
+  weight->set_bytes(entry.bytes);
+  auto type = llvm::cast<mlir::ShapedType>(entry.value.getType());
+  weight->set_dtype(dtypeName(type.getElementType()));
+  for (int64_t dim : type.getShape())
+    weight->add_shape(dim);
+}
+
+/// The Training message; its initial values are the "init:" weights.
+void fillTraining(artifact::Training *training, const TrainingInfo &info,
+                  const WeightsTable &weights) {
+  training->set_loss(info.loss);
+  training->set_label_smoothing(info.labelSmoothing);
+  training->set_optimizer(info.optimizer);
+  training->set_weight_decay(info.weightDecay);
+  training->set_momentum(info.momentum);
+  training->set_nesterov(info.nesterov);
+  training->set_beta1(info.beta1);
+  training->set_beta2(info.beta2);
+  training->set_epsilon(info.epsilon);
+  training->set_clip_norm(info.clipNorm);
+  training->set_lr(info.lr);
+  training->set_num_classes(info.numClasses);
+  for (const WeightEntry &entry : weights.entries) {
+    llvm::StringRef name = entry.name;
+    if (name.consume_front(kInitialValuePrefix))
+      fillWeight(training->add_initial_values(), name, entry);
+  }
+}
+
+/// The options' functions and mode are consistent; the message says why not.
+std::optional<std::string> checkOptions(const ArtifactOptions &options) {
+  if (options.target != "cpu")
+    return "target '" + options.target + "' is not supported yet (cpu)";
+  if (options.functions.empty())
+    return std::string("the artifact exports no function");
+  std::set<std::string> names;
+  for (const FunctionSig &function : options.functions)
+    if (!names.insert(function.name).second)
+      return "function '" + function.name + "' is exported twice";
+  if (options.mode != "inference" && options.mode != "train")
+    return "mode '" + options.mode + "' is not 'inference' or 'train'";
+  if ((options.mode == "train") != options.training.has_value())
+    return std::string(options.training ? "training information is only for "
+                                          "mode 'train'"
+                                        : "mode 'train' needs training "
+                                          "information");
+  return std::nullopt;
 }
 
 void padTo(llvm::raw_ostream &os, uint64_t &position, uint64_t offset) {
@@ -79,8 +149,8 @@ void padTo(llvm::raw_ostream &os, uint64_t &position, uint64_t offset) {
 mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
                                   const ArtifactOptions &options,
                                   llvm::StringRef outPath) {
-  if (options.target != "cpu") {
-    reportError("target '" + options.target + "' is not supported yet (cpu)");
+  if (std::optional<std::string> error = checkOptions(options)) {
+    reportError(*error);
     return mlir::failure();
   }
   // Claim the destination first: an unwritable path fails before codegen.
@@ -99,8 +169,9 @@ mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
   }
   CpuCodeOptions codeOptions;
   codeOptions.cpu = options.cpu;
-  codeOptions.numInputs = options.inputs.size();
-  codeOptions.numOutputs = options.outputs.size();
+  for (const FunctionSig &function : options.functions)
+    codeOptions.entries.push_back(
+        {function.name, function.inputs.size(), function.outputs.size()});
   llvm::Expected<CpuCode> code = compileToSharedObject(module, codeOptions);
   if (!code) {
     reportError(llvm::toString(code.takeError()));
@@ -122,22 +193,13 @@ mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
   manifest.set_triple(code->triple);
   manifest.set_mode(options.mode);
   manifest.set_precision(options.precision);
-  manifest.set_entry(artifact::kEntrySymbol);
   manifest.set_source(options.source);
-  for (const TensorSig &sig : options.inputs)
-    fillTensor(manifest.add_inputs(), sig);
-  for (const TensorSig &sig : options.outputs)
-    fillTensor(manifest.add_outputs(), sig);
-  for (const WeightEntry &entry : weights->entries) {
-    artifact::Weight *weight = manifest.add_weights();
-    weight->set_name(entry.name);
-    weight->set_offset(entry.offset);
-    weight->set_bytes(entry.bytes);
-    auto type = llvm::cast<mlir::ShapedType>(entry.value.getType());
-    weight->set_dtype(dtypeName(type.getElementType()));
-    for (int64_t dim : type.getShape())
-      weight->add_shape(dim);
-  }
+  for (const FunctionSig &function : options.functions)
+    fillFunction(manifest.add_functions(), function);
+  if (options.training)
+    fillTraining(manifest.mutable_training(), *options.training, *weights);
+  for (const WeightEntry &entry : weights->entries)
+    fillWeight(manifest.add_weights(), entry.name, entry);
   artifact::Section *codeSection = manifest.add_sections();
   codeSection->set_kind("code");
   codeSection->set_offset(codeOffset);

@@ -1,16 +1,17 @@
 //===- CodeGen.cpp - LLVM dialect -> optimised native shared object -------===//
 //
-// The code section of a cpu artifact is an ELF shared object that exports one
-// symbol, the packed entry
+// The code section of a cpu artifact is an ELF shared object that exports,
+// for each function <name> of the artifact, one symbol, the packed entry
 //
-//   void vitc_entry_main(void **args);
+//   void vitc_entry_<name>(void **args);
 //   args[0]     -> storage for the result descriptors (the struct that
-//                  _mlir_ciface_main fills; unused when @main has no results)
+//                  _mlir_ciface_<name> fills; unused without results)
 //   args[1]     -> memref descriptor of the weights section (memref<?xi8>)
-//   args[2 ...] -> memref descriptors of the inputs, in graph order
+//   args[2 ...] -> memref descriptors of the inputs, in signature order
 //
-// so the runtime calls every model the same way, whatever its signature.
-// Everything else is internalised, which lets O3 inline @main into the entry.
+// so the runtime calls every function the same way, whatever its signature.
+// Everything else is internalised, which lets O3 inline each function into
+// its entry.
 //
 //===----------------------------------------------------------------------===//
 #include "vitc/Backend/CodeGen.h"
@@ -20,6 +21,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -81,43 +83,50 @@ createTargetMachine(llvm::StringRef cpuOption, const llvm::Triple &triple) {
   return machine;
 }
 
-/// Adds vitc_entry_main around _mlir_ciface_main (see the file comment).
-llvm::Error addPackedEntry(llvm::Module &module, const CpuCodeOptions &options) {
-  llvm::Function *ciface = module.getFunction("_mlir_ciface_main");
-  llvm::Function *main = module.getFunction("main");
-  if (!ciface || !main)
-    return makeError("the lowered module has no _mlir_ciface_main (is @main "
-                     "marked llvm.emit_c_interface by vitc-externalize-weights?)");
+/// Adds the packed entry of `function` around its C interface (see the file
+/// comment) and returns it.
+llvm::Expected<llvm::Function *> addPackedEntry(llvm::Module &module,
+                                                const EntryFunction &function) {
+  const std::string &name = function.name;
+  llvm::Function *ciface = module.getFunction("_mlir_ciface_" + name);
+  llvm::Function *func = module.getFunction(name);
+  if (!ciface || !func)
+    return makeError("the lowered module has no _mlir_ciface_" + name +
+                     " (is @" + name + " a public function, marked "
+                     "llvm.emit_c_interface by vitc-externalize-weights?)");
   // The C interface returns results through a leading pointer argument.
-  bool resultsByPointer = !main->getReturnType()->isVoidTy();
+  bool resultsByPointer = !func->getReturnType()->isVoidTy();
   unsigned numParams = ciface->arg_size();
   unsigned numArgs = numParams - (resultsByPointer ? 1 : 0);
-  if (numArgs != options.numInputs + 1)
-    return makeError("@main takes " + llvm::Twine(numArgs) +
+  if (numArgs != function.numInputs + 1)
+    return makeError("@" + name + " takes " + llvm::Twine(numArgs) +
                      " arguments, expected the weights and " +
-                     llvm::Twine(options.numInputs) + " inputs");
+                     llvm::Twine(function.numInputs) + " inputs");
   unsigned numResults = 0;
   if (resultsByPointer) {
     // One result is a descriptor struct; several are a struct of them.
-    auto *ret = llvm::cast<llvm::StructType>(main->getReturnType());
+    auto *ret = llvm::cast<llvm::StructType>(func->getReturnType());
     numResults = llvm::isa<llvm::StructType>(ret->getElementType(0))
                      ? ret->getNumElements()
                      : 1;
   }
-  if (numResults != options.numOutputs)
-    return makeError("@main returns " + llvm::Twine(numResults) +
-                     " results, expected " + llvm::Twine(options.numOutputs));
+  if (numResults != function.numOutputs)
+    return makeError("@" + name + " returns " + llvm::Twine(numResults) +
+                     " results, expected " +
+                     llvm::Twine(function.numOutputs));
   for (llvm::Argument &arg : ciface->args())
     if (!arg.getType()->isPointerTy())
-      return makeError("@main must take and return only memrefs");
+      return makeError("@" + name + " must take and return only memrefs");
 
+  std::string entryName = artifact::kEntryPrefix + name;
+  if (module.getNamedValue(entryName))
+    return makeError("the lowered module already defines '" + entryName + "'");
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptrType = llvm::PointerType::getUnqual(ctx);
   auto *entryType =
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrType}, false);
-  llvm::Function *entry =
-      llvm::Function::Create(entryType, llvm::GlobalValue::ExternalLinkage,
-                             artifact::kEntrySymbol, module);
+  llvm::Function *entry = llvm::Function::Create(
+      entryType, llvm::GlobalValue::ExternalLinkage, entryName, module);
   llvm::IRBuilder<> builder(llvm::BasicBlock::Create(ctx, "entry", entry));
   llvm::SmallVector<llvm::Value *> callArgs;
   for (unsigned i = 0; i < numParams; ++i) {
@@ -128,10 +137,25 @@ llvm::Error addPackedEntry(llvm::Module &module, const CpuCodeOptions &options) 
   }
   builder.CreateCall(ciface, callArgs);
   builder.CreateRetVoid();
+  return entry;
+}
 
-  // Only the entry is exported; runtime kernels stay external declarations.
+/// Adds every packed entry, then internalises all other definitions, which
+/// lets O3 inline each function into its entry and drop what is unused.
+llvm::Error addPackedEntries(llvm::Module &module,
+                             const CpuCodeOptions &options) {
+  if (options.entries.empty())
+    return makeError("no function to export");
+  llvm::SmallPtrSet<llvm::Function *, 4> entries;
+  for (const EntryFunction &function : options.entries) {
+    llvm::Expected<llvm::Function *> entry = addPackedEntry(module, function);
+    if (!entry)
+      return entry.takeError();
+    entries.insert(*entry);
+  }
+  // Runtime kernels stay external declarations.
   for (llvm::Function &function : module)
-    if (!function.isDeclaration() && &function != entry)
+    if (!function.isDeclaration() && !entries.contains(&function))
       function.setLinkage(llvm::GlobalValue::InternalLinkage);
   for (llvm::GlobalVariable &global : module.globals())
     if (!global.isDeclaration())
@@ -264,7 +288,7 @@ llvm::Expected<CpuCode> compileToSharedObject(mlir::ModuleOp module,
                      "(is it fully in the LLVM dialect?)");
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm.createDataLayout());
-  if (llvm::Error error = addPackedEntry(*llvmModule, options))
+  if (llvm::Error error = addPackedEntries(*llvmModule, options))
     return std::move(error);
   std::string verifierMessage;
   llvm::raw_string_ostream verifierStream(verifierMessage);

@@ -183,6 +183,19 @@ struct SliceOfShapeOf : OpRewritePattern<SliceOp> {
   }
 };
 
+/// A random_uniform of static shape needs no shape operand: dropping it lets
+/// the shape computation die.
+struct RandomUniformStaticShape : OpRewritePattern<RandomUniformOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RandomUniformOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getShape() || !op.getType().hasStaticShape())
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] { op.getShapeMutable().clear(); });
+    return success();
+  }
+};
+
 } // namespace
 
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -192,6 +205,10 @@ void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
 void ExpandOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                            MLIRContext *ctx) {
   results.add<StaticResultShape<ExpandOp>>(ctx);
+}
+void RandomUniformOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                  MLIRContext *ctx) {
+  results.add<RandomUniformStaticShape>(ctx);
 }
 void CastOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                          MLIRContext *ctx) {

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "vitc/Dialect/Vt/VtOps.h"
+#include "vitc/Dialect/Vt/VtRandom.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
@@ -215,6 +216,21 @@ OpFoldResult ShapeOfOp::fold(FoldAdaptor) {
   if (!in.hasStaticShape())
     return {};
   return DenseIntElementsAttr::get(getType(), in.getShape());
+}
+
+/// A constant seed and a small static result: the values themselves, from
+/// the reference generator (so a folded mask equals a computed one).
+OpFoldResult RandomUniformOp::fold(FoldAdaptor a) {
+  auto seed = dyn_cast_or_null<DenseIntElementsAttr>(a.getSeed());
+  auto type = getType();
+  if (!seed || !type.hasStaticShape() || type.getNumElements() > kFoldLimit)
+    return {};
+  int64_t seedValue = (*seed.getValues<APInt>().begin()).getSExtValue();
+  uint64_t key = random::streamKey(seedValue, getStream());
+  SmallVector<float> values;
+  for (int64_t i = 0; i < type.getNumElements(); ++i)
+    values.push_back(random::uniform(key, i));
+  return DenseElementsAttr::get(type, ArrayRef(values));
 }
 
 /// Re-lays out the elements of a small constant: result element i is

@@ -15,6 +15,13 @@
 // one-hot matmul (vt has no scatter op), fine for the small index ranges of
 // vision models (class token, position tables).
 //
+// Mixed precision (vt-autocast-bf16): a matmul or conv with bf16 operands
+// and an f32 result gets its operand gradients from products of the same
+// kind, bf16 in and f32 out; they are summed over broadcast dims in f32 and
+// rounded to the operand type only last. The rule of the cast that made the
+// bf16 operand passes such a gradient through unrounded (a rounding's
+// derivative is taken as the identity).
+//
 // Not covered yet (the pass reports "no gradient rule"): layer_norm and
 // batch_norm (run vt-decompose first), hard_sigmoid/swish, 1-D matmul
 // operands; conv2d and pools need static spatial dims, slice, concat and
@@ -55,7 +62,9 @@ Value vitc::vt::buildShapeOf(OpBuilder &b, Location loc, Value x) {
 Value vitc::vt::unbroadcastGradient(OpBuilder &b, Location loc, Value grad,
                                     Value operand) {
   auto gradType = rankedOf(grad);
-  auto type = rankedOf(operand);
+  // The operand's shape in the gradient's element type (a mixed-precision
+  // anchor's gradient is summed in its wider type before rounding).
+  auto type = rankedOf(operand).clone(gradType.getElementType());
   if (gradType == type)
     return grad;
   int64_t lead = gradType.getRank() - type.getRank();
@@ -109,6 +118,22 @@ struct GradBuilder {
   }
   Value unbroadcast(Value grad, Value operand) {
     return unbroadcastGradient(b, loc, grad, operand);
+  }
+  /// `x` converted to element type `elt` (itself if it has it).
+  Value castElements(Value x, Type elt) {
+    auto type = rankedOf(x);
+    if (type.getElementType() == elt)
+      return x;
+    return CastOp::create(b, loc, type.clone(elt), x);
+  }
+  /// Makes the product `anchor` (a matmul or conv just built, its result
+  /// inferred from its operands) accumulate and return in `acc`, the
+  /// forward op's result type: f32 for bf16 operands.
+  Value accumulateIn(Value anchor, Type acc) {
+    auto type = rankedOf(anchor);
+    if (type.getElementType() != acc)
+      anchor.setType(type.clone(acc));
+    return anchor;
   }
   /// Transposes the last two dims.
   Value transposeLast2(Value x) {
@@ -281,10 +306,11 @@ struct GradBuilder {
   /// every filter tap that read it, with `flipped` the filter with taps
   /// reversed and in/out channels swapped per group, [C, O / group, k].
   /// Negative pads crop positions that only the forward padding reached.
+  /// The convolution accumulates in `acc`.
   Value convInputGrad(Value g, Value flipped, int64_t group,
                       ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
                       ArrayRef<int64_t> dil, ArrayRef<int64_t> k,
-                      ArrayRef<int64_t> in) {
+                      ArrayRef<int64_t> in, Type acc) {
     auto gType = rankedOf(g);
     Value spread = dilate(g, {1, 1, strides[0], strides[1]});
     if (!spread)
@@ -297,8 +323,9 @@ struct GradBuilder {
                    gType.getDimSize(2 + i) * strides[i]);
     }
     int64_t ones[] = {1, 1}, noPads[] = {0, 0, 0, 0};
-    return Conv2dOp::create(b, loc, pad(spread, lo, hi), flipped, Value(),
-                            ones, noPads, dil, group);
+    return accumulateIn(Conv2dOp::create(b, loc, pad(spread, lo, hi), flipped,
+                                         Value(), ones, noPads, dil, group),
+                        acc);
   }
 };
 
@@ -319,12 +346,19 @@ LogicalResult ConstantOp::buildVjp(OpBuilder &, ValueRange,
   return success();
 }
 
-/// Float to float: cast the gradient back. From or to integers the function
-/// is piecewise constant: no gradient.
+/// Float to float: cast the gradient back; a gradient that a rule rounded
+/// from the input's type (a mixed-precision anchor's, see above) is taken
+/// before that rounding. From or to integers the function is piecewise
+/// constant: no gradient.
 LogicalResult CastOp::buildVjp(OpBuilder &b, ValueRange grads,
                                SmallVectorImpl<Value> &out) {
   noGradients(*this, out);
-  if (isFloatTensor(getInput()) && isFloatTensor(getResult()))
+  if (!isFloatTensor(getInput()) || !isFloatTensor(getResult()))
+    return success();
+  if (auto rounded = grads[0].getDefiningOp<CastOp>();
+      rounded && rounded.getInput().getType() == getInput().getType())
+    out[0] = rounded.getInput();
+  else
     out[0] = CastOp::create(b, getLoc(), getInput().getType(), grads[0]);
   return success();
 }
@@ -593,19 +627,23 @@ LogicalResult SoftmaxOp::buildVjp(OpBuilder &b, ValueRange grads,
 /// broadcast along. A 2-D weight under a batched A (the linear layers of a
 /// transformer) gets one 2-D matmul over the flattened batch instead of a
 /// batched product summed afterwards.
+/// Mixed precision (bf16 operands, f32 result): G is rounded to bf16 for
+/// the products, which accumulate in f32 like the forward one.
 LogicalResult MatmulOp::buildVjp(OpBuilder &b, ValueRange grads,
                                  SmallVectorImpl<Value> &out) {
   GradBuilder gb{b, getLoc()};
-  Value a = getLhs(), w = getRhs(), g = grads[0];
+  Value a = getLhs(), w = getRhs();
   auto aType = rankedOf(a), wType = rankedOf(w);
   if (aType.getRank() < 2 || wType.getRank() < 2)
     return emitOpError("gradient of 1-D matmul operands is not implemented");
-  Value da = MatmulOp::create(b, getLoc(), g, gb.transposeLast2(w));
+  Type elt = aType.getElementType(), acc = getType().getElementType();
+  Value g = gb.castElements(grads[0], elt);
+  Value da = gb.accumulateIn(
+      MatmulOp::create(b, getLoc(), g, gb.transposeLast2(w)), acc);
   Value dw;
   int64_t k = aType.getShape().back(), n = wType.getShape().back();
   if (aType.getRank() > 2 && wType.getRank() == 2 && !ShapedType::isDynamic(k) &&
       !ShapedType::isDynamic(n)) {
-    Type elt = aType.getElementType();
     auto flat = [&](Value v, int64_t cols) {
       return gb.reshape(v, {-1, cols},
                         RankedTensorType::get({ShapedType::kDynamic, cols}, elt));
@@ -615,7 +653,9 @@ LogicalResult MatmulOp::buildVjp(OpBuilder &b, ValueRange grads,
   } else {
     dw = MatmulOp::create(b, getLoc(), gb.transposeLast2(a), g);
   }
-  out.assign({gb.unbroadcast(da, a), gb.unbroadcast(dw, w)});
+  dw = gb.accumulateIn(dw, acc);
+  out.assign({gb.castElements(gb.unbroadcast(da, a), elt),
+              gb.castElements(gb.unbroadcast(dw, w), elt)});
   return success();
 }
 
@@ -634,12 +674,17 @@ static constexpr int64_t kToEnd = std::numeric_limits<int64_t>::max();
 /// (channel) dim, the forward dilation as stride and stride as dilation.
 /// Groups become the conv's groups: x [N, G, C/G, H, W] -> [C/G, G N, H, W],
 /// g [N, G, O/G, ...] -> [O, N, ...].
-/// db = sum of g over N, H, W.
+/// db = sum of g over N, H, W (in the result's type, like the bias).
+/// Mixed precision (bf16 x and w, f32 result): g is rounded to bf16 for the
+/// convolutions, which accumulate in f32 like the forward one.
 LogicalResult Conv2dOp::buildVjp(OpBuilder &b, ValueRange grads,
                                  SmallVectorImpl<Value> &out) {
   GradBuilder gb{b, getLoc()};
-  Value x = getInput(), w = getFilter(), g = grads[0];
-  auto xType = rankedOf(x), wType = rankedOf(w), gType = rankedOf(g);
+  Value x = getInput(), w = getFilter();
+  auto xType = rankedOf(x), wType = rankedOf(w);
+  Type elt = xType.getElementType(), acc = getType().getElementType();
+  Value g = gb.castElements(grads[0], elt);
+  auto gType = rankedOf(g);
   ArrayRef<int64_t> strides = getStrides(), pads = getPads(),
                     dil = getDilations();
   int64_t group = getGroup();
@@ -668,7 +713,8 @@ LogicalResult Conv2dOp::buildVjp(OpBuilder &b, ValueRange grads,
   Value flipped = gb.slice(wt, {0, 0, k[0] - 1, k[1] - 1},
                            {kToEnd, kToEnd, -k[0] - 1, -k[1] - 1},
                            {1, 1, -1, -1});
-  Value dx = gb.convInputGrad(g, flipped, group, strides, pads, dil, k, in);
+  Value dx =
+      gb.convInputGrad(g, flipped, group, strides, pads, dil, k, in, acc);
   if (!dx)
     return emitOpError("gradient of conv2d: cannot spread the result "
                        "gradient by the stride");
@@ -696,13 +742,15 @@ LogicalResult Conv2dOp::buildVjp(OpBuilder &b, ValueRange grads,
     gt = gb.reshapeTo(gt, {o, -1, outHW[0], outHW[1]});
   }
   int64_t noPads[] = {0, 0, 0, 0};
-  Value dwt = Conv2dOp::create(b, getLoc(), gb.pad(xt, lo, hi), gt, Value(),
-                               dil, noPads, strides, group);
+  Value dwt = gb.accumulateIn(
+      Conv2dOp::create(b, getLoc(), gb.pad(xt, lo, hi), gt, Value(), dil,
+                       noPads, strides, group),
+      acc);
   Value dw = TransposeOp::create(b, getLoc(), dwt, ArrayRef<int64_t>{1, 0, 2, 3});
 
-  out.assign({dx, dw});
+  out.assign({gb.castElements(dx, elt), gb.castElements(dw, elt)});
   if (getBias())
-    out.push_back(ReduceSumOp::create(b, getLoc(), g,
+    out.push_back(ReduceSumOp::create(b, getLoc(), grads[0],
                                       ArrayRef<int64_t>{0, 2, 3},
                                       /*keepdims=*/false));
   return success();
@@ -817,7 +865,7 @@ LogicalResult AvgPool2dOp::buildVjp(OpBuilder &b, ValueRange grads,
       StringAttr());
   int64_t noDilation[] = {1, 1};
   Value dx = gb.convInputGrad(perChannel, ones, /*group=*/1, strides, pads,
-                              noDilation, k, in);
+                              noDilation, k, in, elt);
   if (!dx)
     return emitOpError("gradient of avg_pool2d: cannot spread the result "
                        "gradient by the stride");
@@ -947,6 +995,33 @@ LogicalResult PadOp::buildVjp(OpBuilder &b, ValueRange grads,
   return success();
 }
 
+/// Gather of one constant index (ViT's qkv[0], x[:, 0]): the gradient is g
+/// put back at that index, zeros elsewhere, i.e. a pad along the axis,
+/// which, unlike the one-hot matmul below, allows dynamic dims (the batch).
+/// Null when the index is not one constant or more than one dim is dynamic.
+static Value gatherOneGradient(GradBuilder &gb, GatherOp op, Value g) {
+  auto xType = rankedOf(op.getInput());
+  int64_t axis = op.getAxis(), rows = xType.getDimSize(axis);
+  std::optional<SmallVector<int64_t>> index = getConstantInts(op.getIndices());
+  if (!index || index->size() != 1 || ShapedType::isDynamic(rows) ||
+      llvm::count_if(xType.getShape(), ShapedType::isDynamic) > 1)
+    return Value();
+  int64_t i = (*index)[0] < 0 ? (*index)[0] + rows : (*index)[0];
+  // g lacks the axis for a scalar index: give it back as a size-1 dim.
+  if (rankedOf(g).getRank() != xType.getRank()) {
+    SmallVector<int64_t> shape;
+    for (auto [d, size] : llvm::enumerate(xType.getShape()))
+      shape.push_back((int64_t)d == axis ? 1
+                      : ShapedType::isDynamic(size) ? -1
+                                                    : size);
+    g = gb.reshapeTo(g, shape);
+  }
+  SmallVector<int64_t> lo(xType.getRank(), 0), hi(xType.getRank(), 0);
+  lo[axis] = i;
+  hi[axis] = rows - i - 1;
+  return gb.pad(g, lo, hi);
+}
+
 /// Scatter-add of g into the gathered rows; repeated indices add up. vt has
 /// no scatter, so it is a matmul with the one-hot matrix [D, M] of the
 /// (wrapped) indices: dx [P, D, Q] = onehot x g [P, M, Q], with P, M, Q the
@@ -959,6 +1034,8 @@ LogicalResult GatherOp::buildVjp(OpBuilder &b, ValueRange grads,
   Value x = getInput(), idx = getIndices(), g = grads[0];
   auto xType = rankedOf(x), idxType = rankedOf(idx);
   int64_t axis = getAxis();
+  if (Value dx = gatherOneGradient(gb, *this, g))
+    return out.assign({dx, Value()}), success();
   if (!idxType.hasStaticShape() ||
       llvm::any_of(xType.getShape().drop_front(axis),
                    ShapedType::isDynamic))

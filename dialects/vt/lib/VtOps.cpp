@@ -89,6 +89,32 @@ LogicalResult SelectOp::inferReturnTypes(MLIRContext *,
 }
 
 //===----------------------------------------------------------------------===//
+// Random numbers
+//===----------------------------------------------------------------------===//
+
+LogicalResult RandomUniformOp::verify() {
+  auto type = getType();
+  Value shape = getShape();
+  if (!shape) {
+    if (!type.hasStaticShape())
+      return emitOpError("a result with dynamic dims needs a shape operand, "
+                         "got ")
+             << type;
+    return success();
+  }
+  auto shapeType = cast<RankedTensorType>(shape.getType());
+  if (!shapeType.isDynamicDim(0) && shapeType.getDimSize(0) != type.getRank())
+    return emitOpError("result rank ")
+           << type.getRank() << " != shape length " << shapeType.getDimSize(0);
+  if (auto dims = getConstantInts(shape))
+    for (auto [d, s] : llvm::enumerate(*dims))
+      if (s < 0 || (!type.isDynamicDim(d) && type.getDimSize(d) != s))
+        return emitOpError("shape entry ")
+               << d << " is " << s << ", but the result has " << type;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
 
@@ -126,6 +152,34 @@ VT_REDUCE(ReduceMaxOp)
 VT_REDUCE(ReduceMinOp)
 VT_REDUCE(ReduceMeanOp)
 #undef VT_REDUCE
+
+//===----------------------------------------------------------------------===//
+// Accumulating anchors (matmul, conv2d)
+//===----------------------------------------------------------------------===//
+
+/// The inferred result (the operands' element type) or the same shape in a
+/// wider float type, in which the products accumulate (mixed precision).
+static bool isInferredOrWider(TypeRange inferred, TypeRange actual) {
+  if (inferred.size() != 1 || actual.size() != 1)
+    return false;
+  if (inferred == actual)
+    return true;
+  auto l = dyn_cast<RankedTensorType>(inferred[0]);
+  auto r = dyn_cast<RankedTensorType>(actual[0]);
+  if (!l || !r || l.getShape() != r.getShape())
+    return false;
+  auto lf = dyn_cast<FloatType>(l.getElementType());
+  auto rf = dyn_cast<FloatType>(r.getElementType());
+  return lf && rf && lf.getWidth() < rf.getWidth();
+}
+
+bool MatmulOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return isInferredOrWider(l, r);
+}
+
+bool Conv2dOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return isInferredOrWider(l, r);
+}
 
 //===----------------------------------------------------------------------===//
 // Matmul
@@ -229,10 +283,14 @@ LogicalResult Conv2dOp::verify() {
            << c << " != filter channels " << wc << " x group " << g;
   if (o != kDyn && o % g != 0)
     return emitOpError("output channels ") << o << " not divisible by group " << g;
+  if (in.getElementType() != w.getElementType())
+    return emitOpError("input and filter element types differ");
   if (getBias()) {
     auto b = getBias().getType();
     if (b.getRank() != 1 || (b.getDimSize(0) != kDyn && o != kDyn && b.getDimSize(0) != o))
       return emitOpError("bias must be 1-D with one value per output channel");
+    if (b.getElementType() != getType().getElementType())
+      return emitOpError("bias element type must be the result's");
   }
   return success();
 }

@@ -11,6 +11,12 @@
 // registered for its (op type, opset). Initializers that are also graph
 // inputs are weights, not arguments.
 //
+// A training import (ImportOptions::training) may add to this signature: a
+// `tensor<i64> {vt.name = "seed", vt.role = "seed"}` argument when a Dropout
+// drops, and, after the graph outputs, one result per updated initializer
+// (BatchNormalization running statistics) with `vt.name` and `vt.updates`
+// naming the initializer and `vt.role = "buffer"`.
+//
 //===----------------------------------------------------------------------===//
 #include "vitc/Frontend/Onnx/Importer.h"
 #include "ImporterImpl.h"
@@ -89,6 +95,30 @@ FailureOr<Value> GraphImporter::materializeInitializer(llvm::StringRef name,
                                    builder.getStringAttr(name));
   values[name] = op.getResult();
   return op.getResult();
+}
+
+Value GraphImporter::seedArgument() {
+  if (seed)
+    return seed;
+  MLIRContext *ctx = module.getContext();
+  Builder b(ctx);
+  auto attrs = b.getDictionaryAttr(
+      {b.getNamedAttr("vt.name", b.getStringAttr("seed")),
+       b.getNamedAttr("vt.role", b.getStringAttr("seed"))});
+  unsigned index = mainFunc.getNumArguments();
+  (void)mainFunc.insertArgument(index,
+                                RankedTensorType::get({}, b.getI64Type()),
+                                attrs, locFor("seed"));
+  seed = mainFunc.getArgument(index);
+  return seed;
+}
+
+bool GraphImporter::addInitializerUpdate(llvm::StringRef name, Value value) {
+  for (const auto &update : initializerUpdates)
+    if (update.first == name)
+      return false;
+  initializerUpdates.push_back({name.str(), value});
+  return true;
 }
 
 Value GraphImporter::lookup(llvm::StringRef name, OpBuilder &builder) {
@@ -170,7 +200,7 @@ LogicalResult GraphImporter::importNode(const ::onnx::NodeProto &node,
     if (failed(materializeInitializer(in, builder)))
       return failure();
   }
-  NodeImporter importer(*this, node, opset, loc, builder);
+  NodeImporter importer(*this, node, index, opset, loc, builder);
   if (failed(rule(importer)))
     return failure();
   for (auto [i, out] : llvm::enumerate(node.output()))
@@ -236,6 +266,7 @@ LogicalResult GraphImporter::importGraph(
 
   auto func = func::FuncOp::create(builder, FileLineColLoc::get(ctx, file, 0, 0),
                                    "main", builder.getFunctionType(argTypes, {}));
+  mainFunc = func;
   Block *entry = func.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
     entry->getArgument(i).setLoc(argLocs[i]);
@@ -256,12 +287,22 @@ LogicalResult GraphImporter::importGraph(
              << "graph output '" << info.name() << "' is never computed";
     results.push_back(v);
   }
+  for (const auto &update : initializerUpdates)
+    results.push_back(update.second);
   func::ReturnOp::create(builder, FileLineColLoc::get(ctx, file, 0, 0),
                          results);
-  func.setFunctionType(
-      builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  // The arguments as they are now: a seed may have been added.
+  func.setFunctionType(builder.getFunctionType(
+      func.getArgumentTypes(), ValueRange(results).getTypes()));
   for (auto [i, info] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "vt.name", builder.getStringAttr(info.name()));
+  for (auto [i, update] : llvm::enumerate(initializerUpdates)) {
+    unsigned r = graph.output_size() + i;
+    StringAttr name = builder.getStringAttr(update.first);
+    func.setResultAttr(r, "vt.name", name);
+    func.setResultAttr(r, "vt.updates", name);
+    func.setResultAttr(r, "vt.role", builder.getStringAttr("buffer"));
+  }
   return success();
 }
 
@@ -358,7 +399,7 @@ vitc::onnx::importModelFile(MLIRContext &context, llvm::StringRef path,
   if (failed(addConstantInputs(*model.mutable_graph(), options.constantInputs,
                                fileLoc)))
     return nullptr;
-  GraphImporter importer(*module, path, modelDir);
+  GraphImporter importer(*module, path, modelDir, options.training);
   if (failed(importer.importGraph(*model.mutable_graph(), opsets,
                                   options.inputShapes)))
     return nullptr;

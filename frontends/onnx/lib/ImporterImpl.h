@@ -13,6 +13,7 @@
 
 #include "vitc/Dialect/Vt/VtOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -91,9 +92,12 @@ FailureOr<ElementsAttr> convertTensor(::onnx::TensorProto &tensor,
 class NodeImporter {
 public:
   NodeImporter(GraphImporter &graph, const ::onnx::NodeProto &node,
-               int64_t opset, Location loc, OpBuilder &builder);
+               unsigned index, int64_t opset, Location loc,
+               OpBuilder &builder);
 
   const ::onnx::NodeProto &node() const { return nodeProto; }
+  /// The node's position in the graph (distinct per node: dropout streams).
+  unsigned index() const { return nodeIndex; }
   llvm::StringRef opType() const { return nodeProto.op_type(); }
   int64_t opset() const { return opsetVersion; }
   Location loc() const { return location; }
@@ -197,11 +201,26 @@ public:
   /// Errors unless every output from `n` on is absent.
   LogicalResult expectOutputsUnused(unsigned n, llvm::StringRef why);
 
+  //--- Training import -------------------------------------------------------
+  /// Whether the model is imported for training (ImportOptions::training):
+  /// Dropout drops and BatchNormalization uses batch statistics.
+  bool training() const;
+  /// The model's random seed, a `tensor<i64>` argument of @main added on
+  /// first use.
+  Value seed();
+  /// Whether input `i` is an initializer (a weight or buffer, imported as a
+  /// named vt.constant).
+  bool isInitializer(unsigned i);
+  /// Returns `value` from @main as the new value of initializer input `i`
+  /// (a buffer such as a running mean). Errors if another node updates it too.
+  LogicalResult updateInitializer(unsigned i, Value value);
+
 private:
   FailureOr<Value> inferResultType(Operation *op);
 
   GraphImporter &graph;
   const ::onnx::NodeProto &nodeProto;
+  unsigned nodeIndex;
   int64_t opsetVersion;
   Location location;
   OpBuilder &b;
@@ -213,8 +232,12 @@ private:
 
 class GraphImporter {
 public:
-  GraphImporter(ModuleOp module, llvm::StringRef file, llvm::StringRef modelDir)
-      : module(module), file(file.str()), modelDir(modelDir.str()) {}
+  GraphImporter(ModuleOp module, llvm::StringRef file, llvm::StringRef modelDir,
+                bool training)
+      : module(module), file(file.str()), modelDir(modelDir.str()),
+        training(training) {}
+
+  bool isTraining() const { return training; }
 
   /// The value of an ONNX tensor name (materialising an initializer on first
   /// use), or null if it is not defined.
@@ -226,6 +249,11 @@ public:
   /// are never changed once built, so entries stay valid; the cache keeps
   /// evaluation linear on graphs that share subexpressions.
   llvm::DenseMap<Value, Attribute> &constantCache() { return constants; }
+  /// The seed argument of @main, appended on first use (NodeImporter::seed).
+  Value seedArgument();
+  /// Adds `value` as a result of @main that replaces initializer `name`
+  /// (`vt.updates`, role "buffer"); false if `name` already has one.
+  bool addInitializerUpdate(llvm::StringRef name, Value value);
 
   LogicalResult importGraph(::onnx::GraphProto &graph,
                             const llvm::StringMap<int64_t> &opsets,
@@ -241,6 +269,12 @@ private:
 
   ModuleOp module;
   std::string file, modelDir;
+  bool training;
+  func::FuncOp mainFunc;
+  Value seed;
+  /// New values of initializers (running statistics), returned after the
+  /// graph outputs, in the order the nodes produced them.
+  SmallVector<std::pair<std::string, Value>> initializerUpdates;
   llvm::StringMap<Value> values;
   llvm::DenseMap<Value, Attribute> constants;
   /// Initializers not yet materialised, by name. They become vt.constant

@@ -13,9 +13,10 @@ using namespace vitc::onnx_import;
 static constexpr int64_t kDyn = ShapedType::kDynamic;
 
 NodeImporter::NodeImporter(GraphImporter &graph, const ::onnx::NodeProto &node,
-                           int64_t opset, Location loc, OpBuilder &builder)
-    : graph(graph), nodeProto(node), opsetVersion(opset), location(loc),
-      b(builder) {}
+                           unsigned index, int64_t opset, Location loc,
+                           OpBuilder &builder)
+    : graph(graph), nodeProto(node), nodeIndex(index), opsetVersion(opset),
+      location(loc), b(builder) {}
 
 InFlightDiagnostic NodeImporter::error() {
   InFlightDiagnostic diag = emitError(location);
@@ -492,5 +493,26 @@ LogicalResult NodeImporter::expectOutputsUnused(unsigned n,
     if (hasOutput(i))
       return error() << "output " << i << " ('" << nodeProto.output(i)
                      << "') is not supported: " << why;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Training import
+//===----------------------------------------------------------------------===//
+
+bool NodeImporter::training() const { return graph.isTraining(); }
+
+Value NodeImporter::seed() { return graph.seedArgument(); }
+
+bool NodeImporter::isInitializer(unsigned i) {
+  Value v = input(i);
+  auto constant = v ? v.getDefiningOp<vt::ConstantOp>() : vt::ConstantOp();
+  return constant && constant.getName() == nodeProto.input(i);
+}
+
+LogicalResult NodeImporter::updateInitializer(unsigned i, Value value) {
+  if (!graph.addInitializerUpdate(nodeProto.input(i), value))
+    return error() << "initializer '" << nodeProto.input(i)
+                   << "' is already updated by another node";
   return success();
 }

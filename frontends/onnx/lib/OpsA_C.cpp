@@ -7,6 +7,8 @@ using namespace mlir;
 using namespace vitc;
 using namespace vitc::onnx_import;
 
+static constexpr int64_t kDyn = ShapedType::kDynamic;
+
 static LogicalResult importArgMax(NodeImporter &n) {
   if (failed(n.expectInputs(1)))
     return failure();
@@ -47,23 +49,169 @@ static LogicalResult importAveragePool(NodeImporter &n) {
   return n.setResult(0, result);
 }
 
-static LogicalResult importBatchNormalization(NodeImporter &n) {
+/// A per-channel vector [C] reshaped to broadcast against an N x C x ...
+/// tensor of rank `rank`: [C, 1, ...] (rank 2: [C] itself).
+static Value perChannel(NodeImporter &n, Value v, int64_t rank) {
+  if (rank == 2)
+    return v;
+  SmallVector<int64_t> dims(rank - 1, 1);
+  dims[0] = -1; // v's dim 0, C, stays in place: no shape arithmetic to fail
+  return *n.reshapeToDims(v, dims);
+}
+
+/// The number of elements each channel's statistics are taken over
+/// (N x spatial dims), as a scalar of `elt`: a constant where those dims are
+/// static, else computed from vt.shape_of for the dynamic batch.
+static Value countPerChannel(NodeImporter &n, Value x, Type elt) {
+  OpBuilder &b = n.builder();
+  auto type = tensorType(x);
+  auto shapeType = RankedTensorType::get({type.getRank()}, b.getI64Type());
+  double staticCount = 1;
+  Value count = nullptr;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (d == 1)
+      continue;
+    if (!type.isDynamicDim(d)) {
+      staticCount *= type.getDimSize(d);
+      continue;
+    }
+    Value shape = vt::ShapeOfOp::create(b, n.loc(), shapeType, x);
+    Value dim = *n.build<vt::GatherOp>(shape, n.scalar(b.getI64Type(), d),
+                                       b.getI64IntegerAttr(0));
+    dim = n.castTo(dim, elt);
+    count = count ? *n.build<vt::MulOp>(count, dim) : dim;
+  }
+  Value c = n.scalar(elt, staticCount);
+  return count ? *n.build<vt::MulOp>(count, c) : c;
+}
+
+/// BatchNormalization in a training import, PyTorch's model.train():
+/// normalises with the batch mean and biased batch variance over every dim
+/// but the channel (dim 1), built from differentiable vt ops, and computes the
+/// new running statistics
+///   mean' = momentum * mean + (1 - momentum) * batch_mean
+///   var'  = momentum * var  + (1 - momentum) * batch_var * n / (n - 1)
+/// (ONNX's momentum weighs the old value: PyTorch's 0.1 is exported as 0.9;
+/// the variance is PyTorch's unbiased one). Returns y, mean', var', and the
+/// batch mean and biased variance, all but y per channel ([C]). `params`
+/// (scale, bias, mean, variance) are 1-D of C elements.
+static SmallVector<Value> buildBatchNormTraining(NodeImporter &n, Value x,
+                                                 ArrayRef<Value> params,
+                                                 double epsilon,
+                                                 double momentum) {
+  OpBuilder &b = n.builder();
+  auto type = tensorType(x);
+  Type elt = type.getElementType();
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> axes = {0};
+  for (int64_t d = 2; d < rank; ++d)
+    axes.push_back(d);
+  // The shapes below broadcast by construction: the builds cannot fail.
+  Value mean = *n.build<vt::ReduceMeanOp>(x, axes, /*keepdims=*/true);
+  Value centered = *n.build<vt::SubOp>(x, mean);
+  Value var = *n.build<vt::ReduceMeanOp>(
+      *n.build<vt::MulOp>(centered, centered), axes, /*keepdims=*/true);
+  Value invStd =
+      vt::RsqrtOp::create(b, n.loc(), var.getType(),
+                          *n.build<vt::AddOp>(var, n.scalar(elt, epsilon)));
+  Value scale = perChannel(n, params[0], rank);
+  Value bias = perChannel(n, params[1], rank);
+  Value y = *n.build<vt::AddOp>(
+      *n.build<vt::MulOp>(centered, *n.build<vt::MulOp>(invStd, scale)), bias);
+
+  // [1, C, 1, ...] -> [C], the running statistics' shape.
+  Value batchMean = *n.reshapeToDims(mean, {-2});
+  Value batchVar = *n.reshapeToDims(var, {-2});
+  Value count = countPerChannel(n, x, elt);
+  Value unbiased = *n.build<vt::MulOp>(
+      batchVar, *n.build<vt::DivOp>(
+                    count, *n.build<vt::SubOp>(count, n.scalar(elt, 1.0))));
+  auto blend = [&](Value running, Value batch) {
+    return *n.build<vt::AddOp>(
+        *n.build<vt::MulOp>(running, n.scalar(elt, momentum)),
+        *n.build<vt::MulOp>(batch, n.scalar(elt, 1.0 - momentum)));
+  };
+  return {y, blend(params[2], batchMean), blend(params[3], unbiased),
+          batchMean, batchVar};
+}
+
+/// BatchNormalization with `numOutputs` outputs: Y, running mean and
+/// variance, and before opset 14 the saved (batch) mean and variance.
+/// Inputs: x, scale, bias, running mean, running variance. Outside a
+/// training import it normalises with the running statistics (eval mode,
+/// whatever the node's training_mode says) and the statistics outputs, if
+/// listed, are the running statistics unchanged. In a training import (see
+/// buildBatchNormTraining) the new running statistics that replace
+/// initializers become results of @main. Opset 15 lets scale/bias and
+/// mean/variance have their own float types: they are cast to x's type, and
+/// the new statistics back to theirs.
+static LogicalResult importBatchNorm(NodeImporter &n, unsigned numOutputs) {
   if (failed(n.expectInputs(5)))
     return failure();
-  if (n.attrInt("training_mode", 0) != 0)
-    return n.error() << "training_mode = 1 is not supported (inference import)";
-  if (failed(n.expectOutputsUnused(
-          1, "running mean/variance outputs exist only in training mode")))
+  if (failed(n.expectOutputsUnused(numOutputs, "not an output of this opset")))
     return failure();
   Value x = n.input(0);
-  if (tensorType(x).getRank() < 2)
+  auto type = tensorType(x);
+  if (type.getRank() < 2)
     return n.error() << "input must have a channel dim (rank >= 2), got "
                      << x.getType();
-  n.setResult(0, vt::BatchNormOp::create(
-                     n.builder(), n.loc(), x.getType(), x, n.input(1),
-                     n.input(2), n.input(3), n.input(4),
-                     n.builder().getF64FloatAttr(n.attrFloat("epsilon", 1e-5))));
+  int64_t channels = type.getDimSize(1);
+  SmallVector<Value> params;
+  for (unsigned i = 1; i < 5; ++i) {
+    auto t = tensorType(n.input(i));
+    if (t.getRank() != 1 || !isa<FloatType>(t.getElementType()) ||
+        (channels != kDyn && !t.isDynamicDim(0) && t.getDimSize(0) != channels))
+      return n.error() << "input " << i
+                       << " must be a 1-D float tensor with one value per "
+                          "channel of "
+                       << x.getType() << ", got " << t;
+    params.push_back(n.castTo(n.input(i), type.getElementType()));
+  }
+  double epsilon = n.attrFloat("epsilon", 1e-5);
+  Value runningMean = n.input(3), runningVar = n.input(4);
+  if (!n.training()) {
+    n.setResult(0, vt::BatchNormOp::create(
+                       n.builder(), n.loc(), x.getType(), x, params[0],
+                       params[1], params[2], params[3],
+                       n.builder().getF64FloatAttr(epsilon)));
+    for (unsigned i : {1u, 3u})
+      n.setResult(i, runningMean);
+    for (unsigned i : {2u, 4u})
+      n.setResult(i, runningVar);
+    return success();
+  }
+  SmallVector<Value> outs = buildBatchNormTraining(
+      n, x, params, epsilon, n.attrFloat("momentum", 0.9));
+  n.setResult(0, outs[0]);
+  n.setResult(3, outs[3]);
+  n.setResult(4, outs[4]);
+  for (unsigned i : {1u, 2u}) {
+    unsigned input = i + 2;
+    Value updated =
+        n.castTo(outs[i], tensorType(n.input(input)).getElementType());
+    n.setResult(i, updated);
+    if (n.isInitializer(input) && failed(n.updateInitializer(input, updated)))
+      return failure();
+  }
   return success();
+}
+
+/// BatchNormalization-7 also has `spatial` (removed in 9): 0 normalises
+/// per element of C x spatial, which vt does not express.
+static LogicalResult importBatchNormalization7(NodeImporter &n) {
+  if (n.attrInt("spatial", 1) != 1)
+    return n.error() << "spatial = 0 is not supported";
+  return importBatchNorm(n, 5);
+}
+
+static LogicalResult importBatchNormalization9(NodeImporter &n) {
+  return importBatchNorm(n, 5);
+}
+
+/// BatchNormalization-14: training_mode attribute (ignored: the import mode
+/// decides), and only the running statistics as extra outputs.
+static LogicalResult importBatchNormalization14(NodeImporter &n) {
+  return importBatchNorm(n, 3);
 }
 
 static LogicalResult importCast(NodeImporter &n) {
@@ -261,7 +409,9 @@ void vitc::onnx_import::registerOpsAtoC(OpRegistry &r) {
   r.add("And", 7, importBinary<vt::AndOp>);
   r.add("ArgMax", 1, importArgMax);
   r.add("AveragePool", 7, importAveragePool);
-  r.add("BatchNormalization", 7, importBatchNormalization);
+  r.add("BatchNormalization", 7, importBatchNormalization7);
+  r.add("BatchNormalization", 9, importBatchNormalization9);
+  r.add("BatchNormalization", 14, importBatchNormalization14);
   r.add("Cast", 6, importCast);
   r.add("CastLike", 15, importCastLike);
   r.add("Clip", 6, importClip6);

@@ -1,35 +1,96 @@
 //===- OpsD_G.cpp - import rules for ONNX ops Div .. Greater -----------------===//
 #include "OpHelpers.h"
 
+#include <cstdio>
+
 using namespace mlir;
 using namespace vitc;
 using namespace vitc::onnx_import;
 
 static constexpr int64_t kDyn = ShapedType::kDynamic;
 
-/// Dropout at inference is the identity; its optional mask is all true.
-static LogicalResult importDropout(NodeImporter &n) {
+/// Dropout's outputs: y and the optional mask (bool, or before opset 10 of
+/// x's type). Without `drop` (inference import, a node not in training mode,
+/// ratio 0) y = x and the mask is all true. With it, y = x * (u >= ratio) /
+/// (1 - ratio), u uniform in [0, 1) from vt.random_uniform keyed by the
+/// model's seed and, as the stream, the node's index: each Dropout draws its
+/// own mask, and the backward pass reuses the forward's.
+static LogicalResult buildDropout(NodeImporter &n, bool drop, double ratio,
+                                  bool boolMask) {
   if (failed(n.expectInputs(1)))
     return failure();
+  OpBuilder &b = n.builder();
   Value x = n.input(0);
-  if (Value training = n.input(2)) {
-    auto mode = n.constantScalar(training, "input 'training_mode'");
-    if (failed(mode))
-      return failure();
-    if (*mode != 0)
-      return n.error() << "training_mode = true is not supported (inference "
-                          "import)";
-  }
-  n.setResult(0, x);
-  if (n.hasOutput(1)) {
-    OpBuilder &b = n.builder();
-    auto type = tensorType(x);
-    Value shape = vt::ShapeOfOp::create(
+  auto type = tensorType(x);
+  Type elt = type.getElementType();
+  auto setMask = [&](Value keep) {
+    n.setResult(1, boolMask ? keep : n.castTo(keep, elt));
+  };
+  auto shapeOf = [&]() -> Value {
+    return vt::ShapeOfOp::create(
         b, n.loc(), RankedTensorType::get({type.getRank()}, b.getI64Type()), x);
-    n.setResult(1, vt::ExpandOp::create(b, n.loc(), type.clone(b.getI1Type()),
-                                        n.scalar(b.getI1Type(), 1), shape));
+  };
+  if (!drop) {
+    n.setResult(0, x);
+    if (n.hasOutput(1))
+      setMask(vt::ExpandOp::create(b, n.loc(), type.clone(b.getI1Type()),
+                                   n.scalar(b.getI1Type(), 1), shapeOf()));
+    return success();
   }
+  if (!isa<FloatType>(elt))
+    return n.error() << "expects a float input, got " << x.getType();
+  if (ratio < 0 || ratio >= 1) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%g", ratio);
+    return n.error() << "ratio " << text << " is not in [0, 1)";
+  }
+  Value u = vt::RandomUniformOp::create(
+      b, n.loc(), type.clone(b.getF32Type()), n.seed(),
+      type.hasStaticShape() ? Value() : shapeOf(), (int64_t)n.index());
+  Value dropped = *n.build<vt::LessOp>(u, n.scalar(b.getF32Type(), ratio));
+  Value scale = *n.build<vt::SelectOp>(dropped, n.scalar(elt, 0.0),
+                                       n.scalar(elt, 1.0 / (1.0 - ratio)));
+  auto y = n.build<vt::MulOp>(x, scale);
+  if (failed(y))
+    return failure();
+  n.setResult(0, *y);
+  if (n.hasOutput(1))
+    setMask(vt::NotOp::create(b, n.loc(), dropped.getType(), dropped));
   return success();
+}
+
+/// Dropout-7: the ratio is an attribute; the node is in training mode
+/// exactly when the model is imported for training. The mask has x's type.
+static LogicalResult importDropout7(NodeImporter &n) {
+  double ratio = n.attrFloat("ratio", 0.5);
+  return buildDropout(n, n.training() && ratio > 0, ratio, /*boolMask=*/false);
+}
+
+/// Dropout-10: Dropout-7 with a bool mask.
+static LogicalResult importDropout10(NodeImporter &n) {
+  double ratio = n.attrFloat("ratio", 0.5);
+  return buildDropout(n, n.training() && ratio > 0, ratio, /*boolMask=*/true);
+}
+
+/// Dropout-12 (13 and 22 only add types): ratio and training_mode are
+/// optional inputs (0.5, false), which must be constants when they matter,
+/// i.e. in a training import. An inference import ignores training_mode.
+static LogicalResult importDropout12(NodeImporter &n) {
+  bool nodeTraining = false;
+  if (Value mode = n.input(2); mode && n.training()) {
+    auto value = n.constantScalar(mode, "input 'training_mode'");
+    if (failed(value))
+      return failure();
+    nodeTraining = *value != 0;
+  }
+  double ratio = 0.5;
+  if (Value r = n.input(1); r && nodeTraining) {
+    auto value = n.constantScalar(r, "input 'ratio'");
+    if (failed(value))
+      return failure();
+    ratio = *value;
+  }
+  return buildDropout(n, nodeTraining && ratio > 0, ratio, /*boolMask=*/true);
 }
 
 /// ONNX Expand: bidirectional broadcast of the input with `shape`.
@@ -199,7 +260,9 @@ static LogicalResult importGlobalPool(NodeImporter &n) {
 
 void vitc::onnx_import::registerOpsDtoG(OpRegistry &r) {
   r.add("Div", 7, importBinary<vt::DivOp>);
-  r.add("Dropout", 7, importDropout);
+  r.add("Dropout", 7, importDropout7);
+  r.add("Dropout", 10, importDropout10);
+  r.add("Dropout", 12, importDropout12);
   r.add("Equal", 7, importBinary<vt::EqualOp>);
   r.add("Erf", 9, importUnary<vt::ErfOp>);
   r.add("Exp", 6, importUnary<vt::ExpOp>);

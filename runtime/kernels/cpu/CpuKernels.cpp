@@ -16,6 +16,11 @@
 // Matmuls keep A and C plain; a constant B gets the same treatment as a
 // constant filter.
 //
+// Matmul and convolution take bf16 inputs too (mixed precision, f32 output):
+// the same code with bf16 memory descriptors where the CPU has bf16
+// instructions (avx512_bf16, AMX). Elsewhere the bf16 entry points widen
+// their inputs to f32 and run the f32 kernels (see hasNativeBf16).
+//
 //===----------------------------------------------------------------------===//
 #include "CpuKernels.h"
 
@@ -98,8 +103,10 @@ std::shared_ptr<const T> getCached(const CacheKey &key, Build &&build) {
 /// only grow, so steady-state inference allocates nothing.
 class Scratch {
 public:
-  enum Slot { Src, Weights, Dst, NumSlots };
-  static float *get(Slot slot, size_t bytes) {
+  // Src/Weights/Dst: operands in oneDNN's layouts; WideA/WideB: bf16 inputs
+  // widened to f32 (which may then be reordered into Src/Weights).
+  enum Slot { Src, Weights, Dst, WideA, WideB, NumSlots };
+  static void *get(Slot slot, size_t bytes) {
     thread_local Scratch scratch;
     Buffer &b = scratch.buffers[slot];
     if (b.bytes < bytes) {
@@ -112,7 +119,7 @@ public:
         std::abort();
       }
     }
-    return static_cast<float *>(b.data);
+    return b.data;
   }
   ~Scratch() {
     for (Buffer &b : buffers)
@@ -137,14 +144,15 @@ void appendToKey(CacheKey &key, const dims &values) {
   key.insert(key.end(), values.begin(), values.end());
 }
 
-/// A plain f32 memory: logical dims with element strides, as oneDNN sees it.
+/// A plain memory: logical dims with element strides, as oneDNN sees it.
 struct Plain {
   dims shape;
   dims strides;
-  float *data;
+  void *data;
+  dnnl::memory::data_type type;
 
   dnnl::memory::desc desc() const {
-    return dnnl::memory::desc(shape, dnnl::memory::data_type::f32, strides);
+    return dnnl::memory::desc(shape, type, strides);
   }
   dnnl::memory memory() const {
     return dnnl::memory(desc(), getEngine(), data);
@@ -156,14 +164,24 @@ struct Plain {
     return n;
   }
   void appendTo(CacheKey &key) const {
+    key.push_back(static_cast<int64_t>(type));
     appendToKey(key, shape);
     appendToKey(key, strides);
   }
 };
 
-template <int N> Plain toPlain(const StridedMemRef<float, N> *m) {
+/// oneDNN's name for the element type of a descriptor (bf16 as its bits).
+template <typename T> constexpr dnnl::memory::data_type dataTypeOf();
+template <> constexpr dnnl::memory::data_type dataTypeOf<float>() {
+  return dnnl::memory::data_type::f32;
+}
+template <> constexpr dnnl::memory::data_type dataTypeOf<uint16_t>() {
+  return dnnl::memory::data_type::bf16;
+}
+
+template <typename T, int N> Plain toPlain(const StridedMemRef<T, N> *m) {
   Plain p{dims(m->sizes, m->sizes + N), dims(m->strides, m->strides + N),
-          m->data + m->offset};
+          m->data + m->offset, dataTypeOf<T>()};
   // Size-1 dims may carry any stride in MLIR; give them the dense one so
   // oneDNN recognises the layout (e.g. nchw with N = 1).
   for (int i = N - 1; i >= 0; --i)
@@ -172,23 +190,37 @@ template <int N> Plain toPlain(const StridedMemRef<float, N> *m) {
   return p;
 }
 
-/// Sets every element of a plain memory to zero (outputs of empty
-/// reductions).
-void zeroFill(const Plain &p) {
-  std::vector<int64_t> index(p.shape.size(), 0);
+/// Calls `fn(offset, length, stride)` for every row of `p` (its last dim),
+/// in row-major order: the element offset of the row's first element, its
+/// length and element stride. Rank 0 is one row of one element.
+template <typename Fn> void forEachRow(const Plain &p, Fn &&fn) {
   if (p.numElements() == 0)
     return;
+  size_t outer = p.shape.empty() ? 0 : p.shape.size() - 1;
+  int64_t length = p.shape.empty() ? 1 : p.shape.back();
+  int64_t stride = p.shape.empty() ? 1 : p.strides.back();
+  std::vector<int64_t> index(outer, 0);
   for (;;) {
     int64_t offset = 0;
-    for (size_t i = 0; i < index.size(); ++i)
+    for (size_t i = 0; i < outer; ++i)
       offset += index[i] * p.strides[i];
-    p.data[offset] = 0.f;
-    size_t d = index.size();
+    fn(offset, length, stride);
+    size_t d = outer;
     while (d > 0 && ++index[d - 1] == p.shape[d - 1])
       index[--d] = 0;
     if (d == 0)
       return;
   }
+}
+
+/// Sets every element of a plain f32 memory to zero (outputs of empty
+/// reductions).
+void zeroFill(const Plain &p) {
+  float *data = static_cast<float *>(p.data);
+  forEachRow(p, [&](int64_t offset, int64_t length, int64_t stride) {
+    for (int64_t j = 0; j < length; ++j)
+      data[offset + j * stride] = 0.f;
+  });
 }
 
 dnnl::primitive_attr accumulateAttr(bool accumulate) {
@@ -206,9 +238,8 @@ dnnl::primitive_attr accumulateAttr(bool accumulate) {
 //===----------------------------------------------------------------------===//
 
 /// A memory desc that lets the primitive choose the layout.
-dnnl::memory::desc anyLayout(const dims &shape) {
-  return dnnl::memory::desc(shape, dnnl::memory::data_type::f32,
-                            dnnl::memory::format_tag::any);
+dnnl::memory::desc anyLayout(const dims &shape, dnnl::memory::data_type type) {
+  return dnnl::memory::desc(shape, type, dnnl::memory::format_tag::any);
 }
 
 /// The reorder from `from` to `to`, or an empty primitive when the layouts
@@ -340,7 +371,7 @@ void matmul(const char *name, Plain a, Plain b, Plain c, bool transA,
       // implementation take the chosen layout, read B as given instead.
       std::optional<dnnl::matmul::primitive_desc> pd;
       if (constantB) {
-        pd = makePd(anyLayout(b.shape));
+        pd = makePd(anyLayout(b.shape, b.type));
         if (std::string(pd->impl_info_str()).rfind("ref", 0) == 0)
           pd.reset();
       }
@@ -444,9 +475,10 @@ void conv2d(const char *name, Plain input, Plain filter, Plain output,
     auto plan = getCached<ConvPlan>(key, [&] {
       dnnl::convolution_forward::desc desc(
           dnnl::prop_kind::forward_inference,
-          dnnl::algorithm::convolution_direct, anyLayout(input.shape),
-          anyLayout(filter.shape), anyLayout(output.shape), strides, dilations,
-          padL, padR);
+          dnnl::algorithm::convolution_direct,
+          anyLayout(input.shape, input.type),
+          anyLayout(filter.shape, filter.type),
+          anyLayout(output.shape, output.type), strides, dilations, padL, padR);
       dnnl::convolution_forward::primitive_desc pd(
           desc, accumulateAttr(accumulate), getEngine());
       auto p = std::make_shared<ConvPlan>();
@@ -546,9 +578,9 @@ void pool2d(const char *name, bool isMax, Plain input, Plain output,
       auto p = std::make_shared<PoolPlan>();
       if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0 &&
           input.shape.size() == 4) {
-        dnnl::memory::desc blocked(input.shape, dnnl::memory::data_type::f32,
+        dnnl::memory::desc blocked(input.shape, input.type,
                                    dnnl::memory::format_tag::nChw16c);
-        pd = makePd(blocked, anyLayout(output.shape));
+        pd = makePd(blocked, anyLayout(output.shape, output.type));
         p->srcIn = makeReorder(input.desc(), pd.src_desc());
         p->dstOut = makeReorder(pd.dst_desc(), output.desc());
       }
@@ -595,7 +627,80 @@ Plain mergeGroups(const char *name, Plain p) {
   int64_t channelStride = p.shape[2] > 1 ? p.strides[2] : p.strides[1];
   return Plain{{p.shape[0], p.shape[1] * p.shape[2], p.shape[3], p.shape[4]},
                {p.strides[0], channelStride, p.strides[3], p.strides[4]},
-               p.data};
+               p.data, p.type};
+}
+
+//===----------------------------------------------------------------------===//
+// bf16 inputs without oneDNN bf16 kernels
+//===----------------------------------------------------------------------===//
+
+/// Whether oneDNN computes in bf16 natively on this CPU (avx512_bf16, AMX).
+/// Elsewhere oneDNN 2.6 either has no bf16 kernels (AVX2: "unimplemented")
+/// or emulates them (AVX-512 without bf16) at up to twice the f32 kernels'
+/// time on convolutions; widening the inputs to f32, which is exact, and
+/// running the f32 kernels gives the same results faster.
+bool hasNativeBf16() {
+  static const bool native = [] {
+    auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+    return (isa & bf16) == bf16; // The ISA values nest as bit sets.
+  }();
+  return native;
+}
+
+/// A dense row-major f32 memory of `shape` at `data`.
+Plain denseF32(const dims &shape, float *data) {
+  Plain p{shape, dims(shape.size()), data, dnnl::memory::data_type::f32};
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    p.strides[i] = stride;
+    stride *= std::max<int64_t>(shape[i], 1);
+  }
+  return p;
+}
+
+/// Widens `p` (bf16) into `out` (dense, as denseF32): exact, a bf16 is the
+/// upper half of an f32.
+void widenInto(const Plain &p, float *out) {
+  const uint16_t *in = static_cast<const uint16_t *>(p.data);
+  auto *bits = reinterpret_cast<uint32_t *>(out);
+  forEachRow(p, [&](int64_t offset, int64_t length, int64_t stride) {
+    const uint16_t *row = in + offset;
+    if (stride == 1) // Dense rows (the usual case): a loop that vectorises.
+      for (int64_t j = 0; j < length; ++j)
+        bits[j] = static_cast<uint32_t>(row[j]) << 16;
+    else
+      for (int64_t j = 0; j < length; ++j)
+        bits[j] = static_cast<uint32_t>(row[j * stride]) << 16;
+    bits += length;
+  });
+}
+
+/// A bf16 input as the kernels take it on this CPU: as is where oneDNN
+/// computes in bf16 natively, else widened to f32, in per-thread scratch or, for a
+/// `constant` operand (same promise as getConstantWeights), in a copy kept
+/// for the process so the f32 kernel may cache its layout in turn.
+Plain widenBf16(const Plain &p, Scratch::Slot slot, bool constant) {
+  if (hasNativeBf16())
+    return p;
+  size_t elements = static_cast<size_t>(std::max<int64_t>(p.numElements(), 1));
+  if (!constant) {
+    auto *out = static_cast<float *>(Scratch::get(slot, elements * 4));
+    widenInto(p, out);
+    return denseF32(p.shape, out);
+  }
+  static std::mutex mutex;
+  static std::unordered_map<CacheKey, std::unique_ptr<float[]>, CacheKeyHash>
+      cache;
+  CacheKey key{static_cast<int64_t>(reinterpret_cast<intptr_t>(p.data))};
+  p.appendTo(key);
+  std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<float[]> &copy = cache[key];
+  if (!copy) {
+    copy.reset(new float[elements]);
+    widenInto(p, copy.get());
+  }
+  return denseF32(p.shape, copy.get());
 }
 
 } // namespace
@@ -648,6 +753,59 @@ void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
   // oneDNN's grouped weights are (G, F, C, KH, KW): linalg's gfchw as is.
   Plain f = toPlain(filter);
   conv2d(name, mergeGroups(name, toPlain(input)), f,
+         mergeGroups(name, toPlain(output)),
+         makeWindow(f.shape[3], f.shape[4], strideH, strideW, dilationH,
+                    dilationW, padTop, padLeft, padBottom, padRight),
+         accumulate, constantFilter);
+}
+
+void _mlir_ciface_vitc_cpu_matmul_bf16(VitcMemRef2BF16 *a, VitcMemRef2BF16 *b,
+                                       VitcMemRef2F32 *c, int64_t transA,
+                                       int64_t transB, int64_t accumulate,
+                                       int64_t constantB) {
+  matmul("vitc_cpu_matmul_bf16", widenBf16(toPlain(a), Scratch::WideA, false),
+         widenBf16(toPlain(b), Scratch::WideB, constantB), toPlain(c), transA,
+         transB, accumulate, constantB);
+}
+
+void _mlir_ciface_vitc_cpu_batch_matmul_bf16(VitcMemRef3BF16 *a,
+                                             VitcMemRef3BF16 *b,
+                                             VitcMemRef3F32 *c, int64_t transA,
+                                             int64_t transB,
+                                             int64_t accumulate,
+                                             int64_t constantB) {
+  matmul("vitc_cpu_batch_matmul_bf16",
+         widenBf16(toPlain(a), Scratch::WideA, false),
+         widenBf16(toPlain(b), Scratch::WideB, constantB), toPlain(c), transA,
+         transB, accumulate, constantB);
+}
+
+void _mlir_ciface_vitc_cpu_conv2d_bf16(VitcMemRef4BF16 *input,
+                                       VitcMemRef4BF16 *filter,
+                                       VitcMemRef4F32 *output, int64_t strideH,
+                                       int64_t strideW, int64_t dilationH,
+                                       int64_t dilationW, int64_t padTop,
+                                       int64_t padLeft, int64_t padBottom,
+                                       int64_t padRight, int64_t accumulate,
+                                       int64_t constantFilter) {
+  Plain f = toPlain(filter);
+  conv2d("vitc_cpu_conv2d_bf16", widenBf16(toPlain(input), Scratch::WideA, false),
+         widenBf16(f, Scratch::WideB, constantFilter), toPlain(output),
+         makeWindow(f.shape[2], f.shape[3], strideH, strideW, dilationH,
+                    dilationW, padTop, padLeft, padBottom, padRight),
+         accumulate, constantFilter);
+}
+
+void _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
+    VitcMemRef5BF16 *input, VitcMemRef5BF16 *filter, VitcMemRef5F32 *output,
+    int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
+    int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
+    int64_t accumulate, int64_t constantFilter) {
+  const char *name = "vitc_cpu_conv2d_grouped_bf16";
+  Plain f = toPlain(filter);
+  conv2d(name,
+         widenBf16(mergeGroups(name, toPlain(input)), Scratch::WideA, false),
+         widenBf16(f, Scratch::WideB, constantFilter),
          mergeGroups(name, toPlain(output)),
          makeWindow(f.shape[3], f.shape[4], strideH, strideW, dilationH,
                     dilationW, padTop, padLeft, padBottom, padRight),

@@ -9,6 +9,11 @@
 //
 // All kernels overwrite their output unless `accumulate` is non-zero, in
 // which case they add to it (linalg's accumulate-into-init semantics).
+//
+// `_bf16` kernels are mixed precision: bf16 inputs (raw bit patterns), f32
+// products, accumulation and output. On CPUs without bf16 instructions
+// (avx512_bf16 or AMX) the inputs are widened to f32, which is exact, and
+// the f32 kernels run: same results up to summation order.
 // Inputs are validated by the compiler; a oneDNN failure aborts with a
 // message naming the kernel and the oneDNN status.
 //
@@ -33,6 +38,11 @@ using VitcMemRef2F32 = vitc::kernels::StridedMemRef<float, 2>;
 using VitcMemRef3F32 = vitc::kernels::StridedMemRef<float, 3>;
 using VitcMemRef4F32 = vitc::kernels::StridedMemRef<float, 4>;
 using VitcMemRef5F32 = vitc::kernels::StridedMemRef<float, 5>;
+/// bf16 elements as their bits (the upper half of an f32's).
+using VitcMemRef2BF16 = vitc::kernels::StridedMemRef<uint16_t, 2>;
+using VitcMemRef3BF16 = vitc::kernels::StridedMemRef<uint16_t, 3>;
+using VitcMemRef4BF16 = vitc::kernels::StridedMemRef<uint16_t, 4>;
+using VitcMemRef5BF16 = vitc::kernels::StridedMemRef<uint16_t, 5>;
 
 /// C (MxN) (+)= op(A) op(B); A is stored MxK (KxM if transA), B KxN (NxK if
 /// transB). constantB != 0 makes the promise of constantFilter (below) for B:
@@ -69,6 +79,31 @@ void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,
 /// contiguous with each other (stride of G = C * stride of C).
 void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
     VitcMemRef5F32 *input, VitcMemRef5F32 *filter, VitcMemRef5F32 *output,
+    int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
+    int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
+    int64_t accumulate, int64_t constantFilter);
+
+/// Mixed precision: the kernels above with bf16 inputs and an f32 output.
+void _mlir_ciface_vitc_cpu_matmul_bf16(VitcMemRef2BF16 *a, VitcMemRef2BF16 *b,
+                                       VitcMemRef2F32 *c, int64_t transA,
+                                       int64_t transB, int64_t accumulate,
+                                       int64_t constantB);
+void _mlir_ciface_vitc_cpu_batch_matmul_bf16(VitcMemRef3BF16 *a,
+                                             VitcMemRef3BF16 *b,
+                                             VitcMemRef3F32 *c, int64_t transA,
+                                             int64_t transB,
+                                             int64_t accumulate,
+                                             int64_t constantB);
+void _mlir_ciface_vitc_cpu_conv2d_bf16(VitcMemRef4BF16 *input,
+                                       VitcMemRef4BF16 *filter,
+                                       VitcMemRef4F32 *output, int64_t strideH,
+                                       int64_t strideW, int64_t dilationH,
+                                       int64_t dilationW, int64_t padTop,
+                                       int64_t padLeft, int64_t padBottom,
+                                       int64_t padRight, int64_t accumulate,
+                                       int64_t constantFilter);
+void _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
+    VitcMemRef5BF16 *input, VitcMemRef5BF16 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
     int64_t accumulate, int64_t constantFilter);

@@ -52,20 +52,53 @@ func.func @main(%x: memref<2xf32> {vt.name = "x"}) -> memref<2xf32> {
 
 // -----
 
-// A global also used outside @main cannot be reached through the weights
-// argument and stays a global.
+// A global also used in a private function cannot be reached through a
+// weights argument and stays a global; the private function gets none.
 // CHECK: vitc.weights = []
 // CHECK: memref.global "private" constant @shared
-// CHECK-LABEL: func.func @helper
+// CHECK-LABEL: func.func private @helper()
 // CHECK: memref.get_global @shared
 // CHECK-LABEL: func.func @main
+// CHECK-SAME: memref<?xi8> {vt.name = "weights"}
 // CHECK: memref.get_global @shared
 memref.global "private" constant @shared : memref<128xf32> = dense<3.0>
-func.func @helper() -> memref<128xf32> {
+func.func private @helper() -> memref<128xf32> {
   %0 = memref.get_global @shared : memref<128xf32>
   return %0 : memref<128xf32>
 }
 func.func @main() -> memref<128xf32> {
   %0 = memref.get_global @shared : memref<128xf32>
+  %1 = call @helper() : () -> memref<128xf32>
+  return %0 : memref<128xf32>
+}
+
+// -----
+
+// Every public function is an entry (a training artifact's train_step and
+// eval_step): each gets its own weights argument, and a global used by
+// several of them is stored once and viewed in each. An unused global (a
+// trainer's "init:" initial value) goes to the section too.
+// CHECK: module attributes {vitc.weights = [{bytes = 512 : i64, name = "w", offset = 0 : i64, value = dense<1.000000e+00> : tensor<128xf32>}, {bytes = 256 : i64, name = "init:p", offset = 512 : i64, value = dense<2.000000e+00> : tensor<64xf32>}], vitc.weights_size = 768 : i64}
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: (%[[W1:.*]]: memref<?xi8> {vt.name = "weights"}, %{{.*}}: memref<64xf32> {vt.name = "p"}) -> memref<128xf32>
+// CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK: memref.view %[[W1]][%{{.*}}][] : memref<?xi8> to memref<128xf32>
+// CHECK-LABEL: func.func private @unused_helper
+// CHECK-NOT: memref<?xi8>
+// CHECK-LABEL: func.func @eval_step
+// CHECK-SAME: (%[[W2:.*]]: memref<?xi8> {vt.name = "weights"}) -> memref<128xf32>
+// CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK: memref.view %[[W2]][%{{.*}}][] : memref<?xi8> to memref<128xf32>
+memref.global "private" constant @w : memref<128xf32> = dense<1.0>
+memref.global "private" constant @"init:p" : memref<64xf32> = dense<2.0>
+func.func @train_step(%p: memref<64xf32> {vt.name = "p"}) -> memref<128xf32> {
+  %0 = memref.get_global @w : memref<128xf32>
+  return %0 : memref<128xf32>
+}
+func.func private @unused_helper(%x: memref<2xf32>) -> memref<2xf32> {
+  return %x : memref<2xf32>
+}
+func.func @eval_step() -> memref<128xf32> {
+  %0 = memref.get_global @w : memref<128xf32>
   return %0 : memref<128xf32>
 }

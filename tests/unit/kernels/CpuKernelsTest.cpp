@@ -5,13 +5,21 @@
 // and compares with a direct loop-nest reference. Exits non-zero on any
 // mismatch. Usage: vitc-kernels-test [seed]
 //
+// The bf16 (mixed precision) kernels get the same cases: their inputs are
+// rounded to bf16 first, in place, so that the f32 reference computes on
+// exactly the values the kernel reads; f32 accumulation then keeps them as
+// close to it as the f32 kernels. Run with DNNL_MAX_CPU_ISA=AVX2 (or on a
+// CPU without avx512_bf16), they take the path that widens to f32.
+//
 //===----------------------------------------------------------------------===//
 #include "CpuKernels.h"
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,9 +29,12 @@ namespace {
 std::mt19937 rng;
 int failures = 0;
 
+struct Arena;
+
 /// A strided view over shared storage, convertible to a memref descriptor.
 struct View {
   std::vector<float> *storage;
+  Arena *owner; // Owns the storage.
   int64_t offset = 0;
   std::vector<int64_t> shape, strides;
 
@@ -50,6 +61,8 @@ struct View {
     }
     return d;
   }
+  /// The same view of a bf16 copy of the storage (defined below).
+  template <int N> vitc::kernels::StridedMemRef<uint16_t, N> bf16Desc() const;
   View permuted(const std::vector<int> &perm) const {
     View v = *this;
     for (size_t i = 0; i < perm.size(); ++i) {
@@ -69,12 +82,38 @@ struct View {
   }
 };
 
+/// The bf16 nearest to `f` (ties to even) as bits; the test data has no NaN.
+uint16_t roundToBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
 /// Owns buffers so views stay valid for a test case.
 struct Arena {
   std::vector<std::vector<float> *> buffers;
+  std::map<std::vector<float> *, std::vector<uint16_t> *> bf16Copies;
   ~Arena() {
     for (auto *b : buffers)
       delete b;
+    for (auto &entry : bf16Copies)
+      delete entry.second;
+  }
+  /// The bf16 copy of `storage`, one per storage buffer (so a constant
+  /// operand keeps its address): every element is rounded to bf16 in place
+  /// first, so that the f32 reference reads exactly the kernel's inputs.
+  std::vector<uint16_t> *bf16Of(std::vector<float> *storage) {
+    std::vector<uint16_t> *&bits = bf16Copies[storage];
+    if (bits)
+      return bits;
+    bits = new std::vector<uint16_t>(storage->size());
+    for (size_t i = 0; i < bits->size(); ++i) {
+      (*bits)[i] = roundToBf16((*storage)[i]);
+      uint32_t wide = static_cast<uint32_t>((*bits)[i]) << 16;
+      std::memcpy(&(*storage)[i], &wide, sizeof(wide));
+    }
+    return bits;
   }
   View random(std::vector<int64_t> shape) {
     std::uniform_real_distribution<float> dist(-1.f, 1.f);
@@ -89,6 +128,7 @@ struct Arena {
     for (int64_t d : shape)
       n *= d;
     v.storage = new std::vector<float>(n);
+    v.owner = this;
     buffers.push_back(v.storage);
     for (float &x : *v.storage)
       x = next();
@@ -120,6 +160,20 @@ struct Arena {
     }
   }
 };
+
+template <int N>
+vitc::kernels::StridedMemRef<uint16_t, N> View::bf16Desc() const {
+  std::vector<uint16_t> *bits = owner->bf16Of(storage);
+  auto f = desc<N>();
+  vitc::kernels::StridedMemRef<uint16_t, N> d;
+  d.basePtr = d.data = bits->data();
+  d.offset = f.offset;
+  for (int i = 0; i < N; ++i) {
+    d.sizes[i] = f.sizes[i];
+    d.strides[i] = f.strides[i];
+  }
+  return d;
+}
 
 void expectClose(const std::string &name, const View &got, const View &want) {
   double maxErr = 0;
@@ -161,102 +215,124 @@ View as3d(View v) {
   return v;
 }
 
+/// Which kernels a test calls: f32, or bf16 inputs with an f32 output.
+enum class Precision { F32, BF16 };
+
+std::string named(const std::string &name, Precision p) {
+  return p == Precision::BF16 ? name + " [bf16]" : name;
+}
+
 /// `a`/`b` are the stored operands (transposed when the flag is set).
-void testMatmul2d(const std::string &name, Arena &arena, View a, View b,
-                  bool transA, bool transB, bool accumulate,
+void testMatmul2d(Precision p, const std::string &name, Arena &arena, View a,
+                  View b, bool transA, bool transB, bool accumulate,
                   bool constantB = false) {
   View la = transA ? a.permuted({1, 0}) : a;
   View lb = transB ? b.permuted({1, 0}) : b;
+  // bf16 descriptors first: they round a and b for the reference.
+  vitc::kernels::StridedMemRef<uint16_t, 2> ha{}, hb{};
+  if (p == Precision::BF16)
+    ha = a.bf16Desc<2>(), hb = b.bf16Desc<2>();
   View c = arena.random({la.shape[0], lb.shape[1]});
   View want = arena.copy(c);
   View want3 = as3d(want);
   refMatmul(as3d(la), as3d(lb), want3, accumulate);
   auto da = a.desc<2>(), db = b.desc<2>(), dc = c.desc<2>();
-  _mlir_ciface_vitc_cpu_matmul_f32(&da, &db, &dc, transA, transB, accumulate,
-                                   constantB);
-  expectClose(name, c, want);
+  if (p == Precision::BF16)
+    _mlir_ciface_vitc_cpu_matmul_bf16(&ha, &hb, &dc, transA, transB,
+                                      accumulate, constantB);
+  else
+    _mlir_ciface_vitc_cpu_matmul_f32(&da, &db, &dc, transA, transB, accumulate,
+                                     constantB);
+  expectClose(named(name, p), c, want);
 }
 
 /// Batched `a` x `b` (stored transposed if `transB`) into a fresh random C.
-void testBatchMatmul(const std::string &name, Arena &arena, View a, View b,
-                     bool transB, bool accumulate, bool constantB) {
+void testBatchMatmul(Precision p, const std::string &name, Arena &arena,
+                     View a, View b, bool transB, bool accumulate,
+                     bool constantB) {
   View lb = transB ? b.permuted({0, 2, 1}) : b;
+  vitc::kernels::StridedMemRef<uint16_t, 3> ha{}, hb{};
+  if (p == Precision::BF16)
+    ha = a.bf16Desc<3>(), hb = b.bf16Desc<3>();
   View c = arena.random({a.shape[0], a.shape[1], lb.shape[2]});
   View want = arena.copy(c);
   refMatmul(a, lb, want, accumulate);
   auto da = a.desc<3>(), db = b.desc<3>(), dc = c.desc<3>();
-  _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, transB, accumulate,
-                                         constantB);
-  expectClose(name, c, want);
+  if (p == Precision::BF16)
+    _mlir_ciface_vitc_cpu_batch_matmul_bf16(&ha, &hb, &dc, 0, transB,
+                                            accumulate, constantB);
+  else
+    _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, transB,
+                                           accumulate, constantB);
+  expectClose(named(name, p), c, want);
 }
 
 /// Constant B (a weight), which the kernel packs into oneDNN's layout once
 /// and caches by address. The constant promise requires that the values at
 /// a cached address never change, so the weights live (unchanged) for the
 /// whole process: the second round of testMatmuls then reads the packed
-/// copies from the cache, against fresh A and C.
-void testConstantB(Arena &arena) {
+/// copies from the cache, against fresh A and C. Each precision has its own
+/// weights: rounding to bf16 changes them in place.
+void testConstantB(Precision p, Arena &arena) {
+  struct Weights {
+    View wT, w, wShared, wBatched;
+  };
   static Arena weightsArena;
-  static const View wT = weightsArena.random({96, 64});   // Linear (N, K).
-  static const View w = weightsArena.random({48, 80});    // (K, N).
-  static const View wShared = weightsArena.random({1, 40, 64}); // (1, N, K).
-  static const View wBatched = weightsArena.random({2, 32, 24});
-  testMatmul2d("matmul constant B transposed (x W^T)", arena,
-               arena.random({17, 64}), wT, false, true, false, true);
+  auto make = [] {
+    return Weights{weightsArena.random({96, 64}),     // Linear (N, K).
+                   weightsArena.random({48, 80}),     // (K, N).
+                   weightsArena.random({1, 40, 64}),  // (1, N, K).
+                   weightsArena.random({2, 32, 24})};
+  };
+  static const Weights sets[2] = {make(), make()};
+  const Weights &ws = sets[p == Precision::BF16];
+  testMatmul2d(p, "matmul constant B transposed (x W^T)", arena,
+               arena.random({17, 64}), ws.wT, false, true, false, true);
   // The same weight at M = 1 (a batch of one image): another primitive,
   // maybe another packed layout, of the same cached buffer.
-  testMatmul2d("matmul constant B transposed, M = 1", arena,
-               arena.random({1, 64}), wT, false, true, false, true);
-  testMatmul2d("matmul constant B, accumulate, strided A", arena,
-               arena.random({9, 60}).slice({0, 5}, {9, 48}), w, false, false,
-               true, true);
+  testMatmul2d(p, "matmul constant B transposed, M = 1", arena,
+               arena.random({1, 64}), ws.wT, false, true, false, true);
+  testMatmul2d(p, "matmul constant B, accumulate, strided A", arena,
+               arena.random({9, 60}).slice({0, 5}, {9, 48}), ws.w, false,
+               false, true, true);
   // (B, T, C) x W^T with W shared: the batch merges into M.
-  testBatchMatmul("batch_matmul constant shared B transposed", arena,
-                  arena.random({3, 7, 64}), wShared, true, false, true);
-  testBatchMatmul("batch_matmul constant batched B", arena,
-                  arena.random({2, 5, 32}), wBatched, false, true, true);
+  testBatchMatmul(p, "batch_matmul constant shared B transposed", arena,
+                  arena.random({3, 7, 64}), ws.wShared, true, false, true);
+  testBatchMatmul(p, "batch_matmul constant batched B", arena,
+                  arena.random({2, 5, 32}), ws.wBatched, false, true, true);
 }
 
-void testMatmuls() {
+void testMatmuls(Precision p) {
   Arena arena;
-  testMatmul2d("matmul 17x33 * 33x9", arena, arena.random({17, 33}),
+  testMatmul2d(p, "matmul 17x33 * 33x9", arena, arena.random({17, 33}),
                arena.random({33, 9}), false, false, false);
-  testMatmul2d("matmul accumulate", arena, arena.random({8, 16}),
+  testMatmul2d(p, "matmul accumulate", arena, arena.random({8, 16}),
                arena.random({16, 24}), false, false, true);
-  testMatmul2d("matmul transposed B (x W^T)", arena, arena.random({5, 12}),
+  testMatmul2d(p, "matmul transposed B (x W^T)", arena, arena.random({5, 12}),
                arena.random({7, 12}), false, true, false);
-  testMatmul2d("matmul transposed A", arena, arena.random({12, 5}),
+  testMatmul2d(p, "matmul transposed A", arena, arena.random({12, 5}),
                arena.random({12, 7}), true, false, false);
   // Strided views with offsets: a column block of a wider matrix (the
   // q/k/v split of a fused projection), a row block of B.
   View wide = arena.random({6, 30});
   View tall = arena.random({40, 11});
-  testMatmul2d("matmul on strided subviews", arena,
+  testMatmul2d(p, "matmul on strided subviews", arena,
                wide.slice({0, 10}, {6, 10}), tall.slice({3, 0}, {10, 11}),
                false, false, false);
-  testMatmul2d("matmul K = 0", arena, arena.random({3, 0}),
+  testMatmul2d(p, "matmul K = 0", arena, arena.random({3, 0}),
                arena.random({0, 4}), false, false, false);
+  // A large K: f32 accumulation keeps bf16 products within tolerance.
+  testMatmul2d(p, "matmul 8x1024 * 1024x16", arena, arena.random({8, 1024}),
+               arena.random({1024, 16}), false, false, false);
 
   // Batched, transposed B (attention scores q k^T), broadcast B.
-  {
-    View a = arena.random({3, 4, 8}), b = arena.random({3, 5, 8});
-    View c = arena.random({3, 4, 5});
-    View want = arena.copy(c);
-    refMatmul(a, b.permuted({0, 2, 1}), want, false);
-    auto da = a.desc<3>(), db = b.desc<3>(), dc = c.desc<3>();
-    _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, 1, 0, 0);
-    expectClose("batch_matmul transposed B", c, want);
-  }
-  {
-    View a = arena.random({4, 6, 10}), b = arena.random({1, 10, 3});
-    View c = arena.random({4, 6, 3});
-    View want = arena.copy(c);
-    refMatmul(a, b, want, true);
-    auto da = a.desc<3>(), db = b.desc<3>(), dc = c.desc<3>();
-    _mlir_ciface_vitc_cpu_batch_matmul_f32(&da, &db, &dc, 0, 0, 1, 0);
-    expectClose("batch_matmul broadcast B, accumulate", c, want);
-  }
-  testConstantB(arena);
+  testBatchMatmul(p, "batch_matmul transposed B", arena,
+                  arena.random({3, 4, 8}), arena.random({3, 5, 8}), true,
+                  false, false);
+  testBatchMatmul(p, "batch_matmul broadcast B, accumulate", arena,
+                  arena.random({4, 6, 10}), arena.random({1, 10, 3}), false,
+                  true, false);
+  testConstantB(p, arena);
 }
 
 //===----------------------------------------------------------------------===//
@@ -298,23 +374,36 @@ void refConv(const View &in, const View &filter, View &out, const Window &w,
         }
 }
 
-void testConv(const std::string &name, int64_t n, int64_t c, int64_t h,
-              int64_t wd, int64_t f, int64_t groups, Window w,
+void testConv(Precision p, const std::string &name, int64_t n, int64_t c,
+              int64_t h, int64_t wd, int64_t f, int64_t groups, Window w,
               bool accumulate, bool stridedInput = false,
               bool constantFilter = false) {
   Arena arena;
   View in = arena.random({n, c, h, wd});
   if (stridedInput) // A window into a bigger image: offset + row strides.
     in = arena.random({n, c, h + 3, wd + 5}).slice({0, 0, 2, 1}, {n, c, h, wd});
-  View filter = arena.random({f, c / groups, w.kh, w.kw});
+  // A constant filter's address must never hold other values while the
+  // process runs (kernels cache it reordered): it lives as long.
+  static Arena constants;
+  View filter = (constantFilter ? constants : arena)
+                    .random({f, c / groups, w.kh, w.kw});
   View out = arena.random({n, f, w.outSize(h, true), w.outSize(wd, false)});
+  bool bf16 = p == Precision::BF16;
+  vitc::kernels::StridedMemRef<uint16_t, 4> hi{}, hf{};
+  if (bf16) // Rounds the inputs for the reference.
+    hi = in.bf16Desc<4>(), hf = filter.bf16Desc<4>();
   View want = arena.copy(out);
   refConv(in, filter, want, w, groups, accumulate);
   if (groups == 1) {
     auto di = in.desc<4>(), df = filter.desc<4>(), dout = out.desc<4>();
-    _mlir_ciface_vitc_cpu_conv2d_f32(&di, &df, &dout, w.sh, w.sw, w.dh, w.dw,
-                                     w.pt, w.pl, w.pb, w.pr, accumulate,
-                                     constantFilter);
+    if (bf16)
+      _mlir_ciface_vitc_cpu_conv2d_bf16(&hi, &hf, &dout, w.sh, w.sw, w.dh,
+                                        w.dw, w.pt, w.pl, w.pb, w.pr,
+                                        accumulate, constantFilter);
+    else
+      _mlir_ciface_vitc_cpu_conv2d_f32(&di, &df, &dout, w.sh, w.sw, w.dh,
+                                       w.dw, w.pt, w.pl, w.pb, w.pr,
+                                       accumulate, constantFilter);
   } else {
     // linalg's ngchw / gfchw / ngfhw views of the same buffers.
     auto split = [&](View v, int64_t g) {
@@ -330,42 +419,47 @@ void testConv(const std::string &name, int64_t n, int64_t c, int64_t h,
     gf.strides = {filter.strides[0] * (f / groups), filter.strides[0],
                   filter.strides[1], filter.strides[2], filter.strides[3]};
     auto di = gi.desc<5>(), df = gf.desc<5>(), dout = go.desc<5>();
-    _mlir_ciface_vitc_cpu_conv2d_grouped_f32(&di, &df, &dout, w.sh, w.sw,
-                                             w.dh, w.dw, w.pt, w.pl, w.pb,
-                                             w.pr, accumulate, constantFilter);
+    if (bf16) {
+      auto hgi = gi.bf16Desc<5>(), hgf = gf.bf16Desc<5>();
+      _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
+          &hgi, &hgf, &dout, w.sh, w.sw, w.dh, w.dw, w.pt, w.pl, w.pb, w.pr,
+          accumulate, constantFilter);
+    } else {
+      _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
+          &di, &df, &dout, w.sh, w.sw, w.dh, w.dw, w.pt, w.pl, w.pb, w.pr,
+          accumulate, constantFilter);
+    }
   }
-  expectClose(name, out, want);
+  expectClose(named(name, p), out, want);
 }
 
-void testConvs() {
-  testConv("conv 3x3 pad 1", 2, 3, 8, 8, 4, 1, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+void testConvs(Precision p) {
+  testConv(p, "conv 3x3 pad 1", 2, 3, 8, 8, 4, 1, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
            false);
-  testConv("conv 7x7 stride 2 pad 3 (resnet stem)", 1, 3, 15, 14, 8, 1,
+  testConv(p, "conv 7x7 stride 2 pad 3 (resnet stem)", 1, 3, 15, 14, 8, 1,
            {7, 7, 2, 2, 1, 1, 3, 3, 3, 3}, false);
-  testConv("conv patchify 4x4 stride 4 (vit)", 2, 3, 16, 16, 6, 1,
+  testConv(p, "conv patchify 4x4 stride 4 (vit)", 2, 3, 16, 16, 6, 1,
            {4, 4, 4, 4, 1, 1, 0, 0, 0, 0}, false);
-  testConv("conv stride 2 drops last row", 1, 2, 8, 9, 3, 1,
+  testConv(p, "conv stride 2 drops last row", 1, 2, 8, 9, 3, 1,
            {3, 3, 2, 2, 1, 1, 0, 0, 0, 0}, false);
-  testConv("conv dilated 2, asymmetric pads", 1, 4, 10, 9, 5, 1,
+  testConv(p, "conv dilated 2, asymmetric pads", 1, 4, 10, 9, 5, 1,
            {3, 2, 1, 2, 2, 2, 2, 0, 1, 3}, false);
-  testConv("conv accumulate (bias in init)", 2, 4, 6, 6, 3, 1,
+  testConv(p, "conv accumulate (bias in init)", 2, 4, 6, 6, 3, 1,
            {1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, true);
-  testConv("conv strided input view", 1, 3, 7, 6, 2, 1,
+  testConv(p, "conv strided input view", 1, 3, 7, 6, 2, 1,
            {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, true);
-  testConv("conv grouped 2", 2, 4, 7, 7, 6, 2, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+  testConv(p, "conv grouped 2", 2, 4, 7, 7, 6, 2, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
            false);
-  testConv("conv depthwise (groups = C) stride 2", 1, 8, 9, 9, 8, 8,
+  testConv(p, "conv depthwise (groups = C) stride 2", 1, 8, 9, 9, 8, 8,
            {3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, false);
-  testConv("conv grouped accumulate", 1, 6, 5, 5, 9, 3,
+  testConv(p, "conv grouped accumulate", 1, 6, 5, 5, 9, 3,
            {3, 3, 1, 1, 1, 1, 0, 0, 0, 0}, true);
-  // Constant filters are cached reordered, keyed by address and shape. Each
-  // shape below is used once: a later arena may reuse an address with other
-  // values, which the constant promise excludes.
-  testConv("conv constant filter, blocked channels, stride 2", 2, 32, 9, 9, 48,
+  // Constant filters are cached reordered, keyed by address and shape.
+  testConv(p, "conv constant filter, blocked channels, stride 2", 2, 32, 9, 9, 48,
            1, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, false, false, true);
-  testConv("conv constant filter, accumulate, strided input", 1, 16, 6, 7, 32,
+  testConv(p, "conv constant filter, accumulate, strided input", 1, 16, 6, 7, 32,
            1, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, true, true, true);
-  testConv("conv constant filter, grouped", 1, 32, 6, 6, 32, 2,
+  testConv(p, "conv constant filter, grouped", 1, 32, 6, 6, 32, 2,
            {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, true);
 }
 
@@ -424,11 +518,14 @@ void testPools() {
 
 int main(int argc, char **argv) {
   rng.seed(argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 1234);
-  testMatmuls();
-  testConvs();
+  for (Precision p : {Precision::F32, Precision::BF16}) {
+    testMatmuls(p);
+    testConvs(p);
+  }
   testPools();
   // A second call of every shape hits the primitive cache: run it again.
-  testMatmuls();
+  for (Precision p : {Precision::F32, Precision::BF16})
+    testMatmuls(p);
   if (failures)
     std::printf("%d kernel test(s) FAILED\n", failures);
   else

@@ -2,9 +2,12 @@
 //
 // Test tool for the backend alone, independent of the vt pipeline:
 //   vitc-pack-artifact SIGNATURE.mlir LOWERED.mlir -o OUT.vtc [--cpu NAME]
-// SIGNATURE.mlir is the tensor-level module (its @main gives the inputs and
-// outputs), LOWERED.mlir the same model in the LLVM dialect with the weights
-// table of vitc-externalize-weights.
+//                      [--mode train]
+// SIGNATURE.mlir is the tensor-level module (its public functions, with
+// their vt.name/vt.role/vt.updates attributes, are exported), LOWERED.mlir
+// the same model in the LLVM dialect with the weights table of
+// vitc-externalize-weights. --mode train records fixed, distinct
+// hyperparameters (below) so that tests can check each field arrives.
 //
 //===----------------------------------------------------------------------===//
 #include "vitc/Backend/Artifact.h"
@@ -25,6 +28,26 @@ static cl::opt<std::string> loweredPath(cl::Positional, cl::Required,
                                         cl::desc("<lowered.mlir>"));
 static cl::opt<std::string> outPath("o", cl::Required, cl::desc("output"));
 static cl::opt<std::string> cpu("cpu", cl::init("native"), cl::desc("CPU"));
+static cl::opt<std::string> mode("mode", cl::init("inference"),
+                                 cl::desc("inference or train"));
+
+/// Every field differs from its default and from the others.
+static vitc::backend::TrainingInfo testTrainingInfo() {
+  vitc::backend::TrainingInfo info;
+  info.loss = "cross_entropy";
+  info.labelSmoothing = 0.1f;
+  info.optimizer = "adamw";
+  info.weightDecay = 0.01f;
+  info.momentum = 0.9f;
+  info.nesterov = true;
+  info.beta1 = 0.8f;
+  info.beta2 = 0.95f;
+  info.epsilon = 1e-7f;
+  info.clipNorm = 2.5f;
+  info.lr = 0.003f;
+  info.numClasses = 10;
+  return info;
+}
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -39,13 +62,19 @@ int main(int argc, char **argv) {
   auto lowered = mlir::parseSourceFile<mlir::ModuleOp>(loweredPath, &context);
   if (!signatureModule || !lowered)
     return 1;
-  auto signature = vitc::backend::getEntrySignature(*signatureModule);
-  if (failed(signature))
-    return 1;
   vitc::backend::ArtifactOptions options;
   options.cpu = cpu;
+  options.mode = mode;
   options.source = signaturePath;
-  options.inputs = signature->first;
-  options.outputs = signature->second;
+  if (mode == "train")
+    options.training = testTrainingInfo();
+  for (const std::string &name :
+       vitc::backend::getPublicFunctionNames(*signatureModule)) {
+    auto signature =
+        vitc::backend::getFunctionSignature(*signatureModule, name);
+    if (failed(signature))
+      return 1;
+    options.functions.push_back(std::move(*signature));
+  }
   return failed(vitc::backend::writeArtifact(*lowered, options, outPath));
 }

@@ -6,6 +6,8 @@
 //   lowering:              convert-vt-to-linalg
 //   after bufferization:   vitc-linalg-to-library, vitc-plan-memory
 //   CUDA codegen:          vitc-gpu-map-parallel-loops
+//   mixed precision:       vt-autocast-bf16 (first in the graph stage),
+//                          vitc-expand-bf16 (CPU codegen)
 //
 //===----------------------------------------------------------------------===//
 #ifndef VITC_COMPILER_PASSES
@@ -75,9 +77,103 @@ def VtAutodiff : Pass<"vt-autodiff", "mlir::ModuleOp"> {
     Option<"replace", "replace", "bool", "false",
            "Erase F and give the gradient function F's name (for drivers "
            "that compile one entry point)">,
+    Option<"wrtRole", "wrt-role", "std::string", "\"\"",
+           "Differentiate the arguments whose vt.role is this (e.g. param), "
+           "instead of `wrt`">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Training step
+//===----------------------------------------------------------------------===//
+
+def VtPromoteParams : Pass<"vt-promote-params", "mlir::ModuleOp"> {
+  let summary = "Turn named float weights into function arguments";
+  let description = [{
+    The first step of compiling a training step: every named float
+    `vt.constant` (an ONNX float initializer) of the given functions becomes
+    a leading function argument, `vt.name` = its name, so that parameters
+    are explicit values that autodiff differentiates, the optimizer updates
+    and a partitioner can later shard. Roles (`vt.role`): "buffer" for a
+    weight that some function result replaces (`vt.updates`: BatchNorm
+    running statistics) or that matches a `freeze` pattern, "param"
+    otherwise. Every function gets the same arguments in the same order
+    (params, then buffers), whether it uses them or not, so a trainer feeds
+    all functions from one set of tensors. The initial values are kept in
+    the module attribute `vitc.initial_values` (name -> elements).
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "Functions to rewrite (default: every defined function)">,
+    ListOption<"freeze", "freeze", "std::string",
+               "Regular expressions (llvm::Regex, whole name) of weights to "
+               "keep fixed; each must match at least one weight">,
+  ];
+}
+
+def VtAppendLoss : Pass<"vt-append-loss", "mlir::ModuleOp"> {
+  let summary = "Replace a function's logits result by the loss and the hits";
+  let description = [{
+    @F(..., data, ...) -> (logits [N, C], others...) becomes
+    @F(..., data, label, ...) -> (loss, correct, others...): `label` (role
+    "label") is added after the data argument (role "data": the first
+    argument without a role), `loss` (f32 scalar, mean over the batch) and
+    `correct` (i64 scalar, top-1 hits; first index wins ties, as argmax)
+    replace the logits.
+    - cross_entropy: softmax cross-entropy on i64 class ids [N], with label
+      smoothing e: the target is (1 - e) one-hot + e / C (PyTorch's
+      CrossEntropyLoss(label_smoothing=e)).
+    - mse: mean squared error against f32 targets shaped like the logits;
+      `correct` counts rows whose argmax matches the target's argmax.
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "Functions to rewrite (default: every defined function)">,
+    Option<"loss", "loss", "std::string", "\"cross_entropy\"",
+           "cross_entropy or mse">,
+    Option<"labelSmoothing", "label-smoothing", "double", "0.0",
+           "Label smoothing of cross_entropy, in [0, 1)">,
+  ];
+}
+
+def VtApplyOptimizer : Pass<"vt-apply-optimizer", "mlir::ModuleOp"> {
+  let summary = "Append gradient clipping and the optimizer update";
+  let description = [{
+    Runs on the output of vt-autodiff over a function whose results are
+    (loss, correct, others..., grad_<p> for each "param" argument p, in
+    argument order). The gradients become, in the same function:
+    - `grad_norm`, the global L2 norm of all gradients (f32 scalar, before
+      clipping), and clipping by `clip-norm` (PyTorch clip_grad_norm_:
+      g *= min(1, clip / (norm + 1e-6))) when it is > 0;
+    - the update of every param, with its optimizer state as new arguments
+      (role "opt_state", zero at step 1) and new results, PyTorch's formulas:
+      AdamW (decoupled weight decay; state adamw_m.<p>, adamw_v.<p>) or SGD
+      (momentum, Nesterov, L2 weight decay; state sgd_momentum.<p>).
+    New arguments `lr` and `step` (f32 scalars: the trainer owns the
+    schedule and the 1-based step count used by Adam's bias correction).
+    Arguments become: params, buffers, opt_state, data, label, lr, step,
+    then any others (seed); results: loss, correct, grad_norm, then the new
+    params, buffers and opt_state, each naming the input it replaces in
+    `vt.updates`. The update is elementwise vt math: it fuses and lowers
+    like the rest of the step.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"train_step\"",
+           "The function to rewrite">,
+    Option<"optimizer", "optimizer", "std::string", "\"adamw\"",
+           "adamw or sgd">,
+    Option<"weightDecay", "weight-decay", "double", "0.01",
+           "Weight decay (AdamW: decoupled; SGD: added to the gradient)">,
+    Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
+    Option<"nesterov", "nesterov", "bool", "false", "SGD Nesterov momentum">,
+    Option<"beta1", "beta1", "double", "0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", "0.999", "AdamW beta2">,
+    Option<"epsilon", "epsilon", "double", "1e-8", "AdamW epsilon">,
+    Option<"clipNorm", "clip-norm", "double", "0.0",
+           "Clip gradients to this global L2 norm (0: off)">,
+  ];
 }
 
 //===----------------------------------------------------------------------===//
@@ -201,6 +297,55 @@ def GpuMapParallelLoops
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Mixed precision (vt -> vt)
+//===----------------------------------------------------------------------===//
+
+def VtAutocastBf16 : Pass<"vt-autocast-bf16", "mlir::func::FuncOp"> {
+  let summary = "Compute matmuls and convolutions in bf16, the rest in f32";
+  let description = [{
+    Mixed precision in the manner of torch.autocast, as a graph rewrite
+    that runs before vt-decompose and vt-fuse (and, for training, on the
+    forward graph before vt-autodiff, so that the backward graph inherits
+    bf16 products through the gradient rules). The f32 operands of each
+    `vt.matmul` and `vt.conv2d` (input and filter; a bias stays f32) are cast
+    to bf16, and the op keeps its f32 result: the products accumulate in f32
+    and are returned in f32, as oneDNN and cuBLASLt do, so no bf16 rounding
+    of the result is inserted and no cast back is needed. Everything else
+    (elementwise math, softmax, layer-norm, reductions, losses, optimizer
+    state) stays f32; f32 function arguments (the master weights in training)
+    are only cast inside the graph.
+
+    One cast per value, shared by all its autocast users; a value that is a
+    `vt.cast` from bf16 is used as is rather than rounded again. Constant
+    operands (inference weights), also where they reach the op through
+    transposes and reshapes, are converted at compile time, so the weights
+    section holds them in bf16 and kernels may cache their layouts.
+  }];
+  let options = [
+    ListOption<"ops", "ops", "std::string",
+               "The op kinds computed in bf16: matmul, conv2d (default: "
+               "both)">,
+    Option<"foldConstants", "fold-constants", "bool", "true",
+           "Convert constant operands to bf16 constants at compile time">,
+  ];
+}
+
+def ExpandBf16 : Pass<"vitc-expand-bf16"> {
+  let summary = "Expand bf16 conversions into integer code";
+  let description = [{
+    arith.extf from bf16 becomes a shift, arith.truncf to bf16 a round to
+    nearest even on the f32 bits (NaN stays NaN), so that bf16 code needs no
+    bf16 instructions: LLVM lowers `fptrunc float to bfloat` to a call of
+    `__truncsfbf2` on x86 CPUs without avx512_bf16, which the artifacts
+    cannot link against. Arithmetic on bf16 must have been widened to f32
+    first (arith-emulate-unsupported-floats). Only the bf16 patterns of
+    arith-expand: its other expansions (maximumf, ...) would replace ops
+    that LLVM lowers better.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 #endif // VITC_COMPILER_PASSES

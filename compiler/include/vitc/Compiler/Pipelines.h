@@ -12,6 +12,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
   Option<std::string> target{*this, "target",
                              llvm::cl::desc("cpu or cuda"),
                              llvm::cl::init("cpu")};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("fp32, or bf16: matmuls and convolutions in bf16 with "
+                     "f32 accumulation (vt-autocast-bf16), the rest in f32"),
+      llvm::cl::init("fp32")};
   // CUDA code generation.
   Option<std::string> gpuArch{*this, "gpu-arch",
                               llvm::cl::desc("CUDA SM architecture (sm_80, "
@@ -38,6 +43,54 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                                               "elementwise kernels"),
                                llvm::cl::init(256)};
 };
+
+/// How `--mode train` turns forward graphs into a training step.
+struct TrainingOptions : public mlir::PassPipelineOptions<TrainingOptions> {
+  Option<std::string> loss{*this, "loss",
+                           llvm::cl::desc("cross_entropy or mse"),
+                           llvm::cl::init("cross_entropy")};
+  Option<double> labelSmoothing{*this, "label-smoothing",
+                                llvm::cl::desc("Label smoothing of "
+                                               "cross_entropy"),
+                                llvm::cl::init(0.0)};
+  Option<std::string> optimizer{*this, "optimizer",
+                                llvm::cl::desc("adamw or sgd"),
+                                llvm::cl::init("adamw")};
+  Option<double> weightDecay{*this, "weight-decay",
+                             llvm::cl::desc("Weight decay"),
+                             llvm::cl::init(0.01)};
+  Option<double> momentum{*this, "momentum", llvm::cl::desc("SGD momentum"),
+                          llvm::cl::init(0.0)};
+  Option<bool> nesterov{*this, "nesterov", llvm::cl::desc("SGD Nesterov"),
+                        llvm::cl::init(false)};
+  Option<double> beta1{*this, "beta1", llvm::cl::desc("AdamW beta1"),
+                       llvm::cl::init(0.9)};
+  Option<double> beta2{*this, "beta2", llvm::cl::desc("AdamW beta2"),
+                       llvm::cl::init(0.999)};
+  Option<double> epsilon{*this, "epsilon", llvm::cl::desc("AdamW epsilon"),
+                         llvm::cl::init(1e-8)};
+  Option<double> clipNorm{*this, "clip-norm",
+                          llvm::cl::desc("Gradient clipping by global norm "
+                                         "(0: off)"),
+                          llvm::cl::init(0.0)};
+  ListOption<std::string> freeze{*this, "freeze",
+                                 llvm::cl::desc("Regexes of weights to keep "
+                                                "fixed")};
+  Option<std::string> precision{*this, "precision",
+                                llvm::cl::desc("fp32 or bf16 (autocast "
+                                               "before differentiation)"),
+                                llvm::cl::init("fp32")};
+};
+
+/// Names of the training functions (the driver imports the model twice:
+/// in training mode as @train_step and in inference mode as @eval_step).
+inline constexpr const char *kTrainStep = "train_step";
+inline constexpr const char *kEvalStep = "eval_step";
+
+/// @train_step, @eval_step (forward graphs) -> the training step (params,
+/// loss, backward, optimizer) and the evaluation step (params, loss, hits),
+/// still in vt, ready for the graph stage.
+void buildTrainingPipeline(mlir::OpPassManager &pm, const TrainingOptions &opts);
 
 /// Graph stage: shape inference, canonicalisation, decomposition, fusion.
 void buildGraphPipeline(mlir::OpPassManager &pm, const PipelineOptions &opts);

@@ -1,7 +1,7 @@
 //===- Artifact.h - a loaded .vtc file ---------------------------*- C++ -*-===//
 //
 // Opens and validates an artifact (magic, format version, section bounds,
-// manifest) and maps the file read-only: the weights section is used in
+// manifest: functions, roles, training information) and maps the file read-only: the weights section is used in
 // place, never copied. Device compatibility (target, CPU features) is checked
 // by the device that loads the code.
 //
@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,43 @@ struct TensorSpec {
   DType dtype;
   /// -1 marks a dynamic dimension.
   std::vector<int64_t> shape;
+  /// What the tensor is to a trainer ("param", "data", "loss", ...; see
+  /// TensorInfo in artifact.proto); empty for plain inference tensors.
+  std::string role;
+  /// For an output: the name of the input it replaces after a call.
+  std::string updates;
+};
+
+/// One callable function: "main" of an inference artifact, "train_step" and
+/// "eval_step" of a training one.
+struct FunctionSpec {
+  std::string name;
+  /// Symbol of its packed entry in the code section.
+  std::string entry;
+  std::vector<TensorSpec> inputs, outputs;
+};
+
+/// The initial value of a "param" or "buffer" input, in the mapped weights
+/// section (read-only memory, valid while the artifact lives).
+struct InitialValue {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  const void *data = nullptr;
+  uint64_t bytes = 0;
+};
+
+/// How a training artifact (mode "train") was built; see the Training
+/// message in artifact.proto.
+struct TrainingSpec {
+  std::string loss, optimizer;
+  float labelSmoothing = 0, weightDecay = 0, momentum = 0;
+  bool nesterov = false;
+  float beta1 = 0, beta2 = 0, epsilon = 0, clipNorm = 0, lr = 0;
+  int64_t numClasses = 0;
+  std::vector<InitialValue> initialValues;
+  /// The initial value of input `name`, or nullptr.
+  const InitialValue *findInitialValue(const std::string &name) const;
 };
 
 struct Section {
@@ -46,10 +84,14 @@ public:
   const std::vector<std::string> &cpuFeatures() const { return cpuFeatures_; }
   const std::string &triple() const { return triple_; }
   const std::string &mode() const { return mode_; }
+  const std::string &source() const { return source_; }
   const std::string &precision() const { return precision_; }
-  const std::string &entry() const { return entry_; }
-  const std::vector<TensorSpec> &inputs() const { return inputs_; }
-  const std::vector<TensorSpec> &outputs() const { return outputs_; }
+  /// The callable functions, in manifest order (at least one).
+  const std::vector<FunctionSpec> &functions() const { return functions_; }
+  /// The index of the function called `name`, if any.
+  std::optional<size_t> findFunction(const std::string &name) const;
+  /// Set for mode "train" only.
+  const std::optional<TrainingSpec> &training() const { return training_; }
   /// The first section of `kind` ("code", "weights"), or nullptr.
   const Section *section(const std::string &kind) const;
 
@@ -58,9 +100,10 @@ private:
   Status parse(const std::string &path);
 
   std::string path_, producer_, target_, cpu_, triple_, mode_, precision_,
-      entry_;
+      source_;
   std::vector<std::string> cpuFeatures_;
-  std::vector<TensorSpec> inputs_, outputs_;
+  std::vector<FunctionSpec> functions_;
+  std::optional<TrainingSpec> training_;
   std::vector<Section> sections_;
   void *mapping_ = nullptr;
   size_t mappingSize_ = 0;

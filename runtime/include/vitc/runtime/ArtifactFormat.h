@@ -13,13 +13,14 @@ namespace vitc::artifact {
 
 /// Bumped on any incompatible change of the header, the manifest's meaning
 /// or the entry ABI. Readers accept exactly this version.
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr char kMagic[8] = {'V', 'I', 'T', 'C', 'A', 'R', 'T', '\0'};
 /// Sections start at multiples of this, so the weights section can be
 /// mapped straight from the file.
 constexpr uint64_t kSectionAlignment = 4096;
-/// Symbol of the packed entry function in the code section.
-constexpr const char *kEntrySymbol = "vitc_entry_main";
+/// The packed entry of function <name> in the code section is the symbol
+/// kEntryPrefix + <name>, e.g. "vitc_entry_main", "vitc_entry_train_step".
+constexpr const char *kEntryPrefix = "vitc_entry_";
 
 /// The first bytes of every .vtc file, little-endian.
 struct FileHeader {

@@ -38,13 +38,15 @@ public:
   virtual Status synchronize() = 0;
 };
 
-/// The code of an artifact, loaded for one device.
+/// The code of an artifact, loaded for one device, with the entries of all
+/// its functions resolved.
 class Executable {
 public:
   virtual ~Executable() = default;
-  /// Runs the packed entry: args[0] -> result descriptors, args[1] ->
+  /// Runs the packed entry of function #`function` (an index into
+  /// Artifact::functions()): args[0] -> result descriptors, args[1] ->
   /// weights descriptor, args[2..] -> input descriptors.
-  virtual Status invoke(void **args, Stream &stream) = 0;
+  virtual Status invoke(size_t function, void **args, Stream &stream) = 0;
 };
 
 class Device {
@@ -56,6 +58,7 @@ public:
   /// Whether this device can run `artifact` (target, CPU features or GPU
   /// architecture); the error says what is missing.
   virtual Status checkCompatible(const Artifact &artifact) const = 0;
+  /// Loads the code; fails if an entry symbol is missing.
   virtual StatusOr<std::unique_ptr<Executable>>
   loadExecutable(const Artifact &artifact) = 0;
   virtual StatusOr<std::unique_ptr<Buffer>> allocate(size_t bytes) = 0;

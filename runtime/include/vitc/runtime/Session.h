@@ -52,14 +52,21 @@ public:
   const Artifact &artifact() const { return *artifact_; }
   Device &device() { return *device_; }
 
-  /// Checks the inputs against the manifest (count, dtype, static dims; a
-  /// dynamic dim binds to the given size) and runs the model.
-  Status run(const std::vector<TensorView> &inputs,
+  /// Checks the inputs against function #`function` of the manifest (count,
+  /// dtype, static dims; a dynamic dim binds to the given size) and runs it.
+  /// Outputs come in the function's output order.
+  Status run(size_t function, const std::vector<TensorView> &inputs,
              std::vector<OwnedTensor> &outputs);
+  /// Runs function #0 ("main" of an inference artifact).
+  Status run(const std::vector<TensorView> &inputs,
+             std::vector<OwnedTensor> &outputs) {
+    return run(0, inputs, outputs);
+  }
 
 private:
   Session() = default;
-  Status checkInputs(const std::vector<TensorView> &inputs) const;
+  Status checkInputs(const FunctionSpec &function,
+                     const std::vector<TensorView> &inputs) const;
 
   std::shared_ptr<Artifact> artifact_;
   std::shared_ptr<Device> device_;

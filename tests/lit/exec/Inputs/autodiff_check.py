@@ -9,6 +9,13 @@ vitc-run. For random directions v per argument, the directional derivative
 <grad, v> must match (L(x + eps v) - L(x - eps v)) / (2 eps) of the forward
 artifact, and the gradient artifact's loss must match the forward one.
 
+Mixed precision: for the matmul, convolution and MLP cases in BF16_CASES,
+vt-autocast-bf16 runs before vt-autodiff too (bf16 products, f32
+accumulation, f32 master values), and that gradient must match the f32
+gradient within bf16's precision: |g_bf16 - g_f32| <= 3e-2 |g_f32| (L2,
+per argument), and differ from it (or nothing ran in bf16). Printed as
+"PASS name_bf16".
+
 usage: autodiff_check.py --opt VITC-OPT --compiler VITC --runner VITC-RUN
                          --workdir DIR [-k SUBSTRING]
 Prints "PASS name" / "FAIL name: why" per case and "N passed, M failed".
@@ -33,6 +40,9 @@ DT = "f32"
 NP = np.float32
 EPS = 1e-2
 RTOL, ATOL = 2e-2, 2e-3
+BF16_RTOL = 3e-2
+BF16_CASES = ["matmul_2d", "matmul_weight_2d_dyn", "matmul_bcast_batch",
+              "conv2d_mnist2", "conv2d_s2p1", "conv2d_group", "conv2d_patch", "mlp"]
 
 
 def T(shape, dt=DT):
@@ -312,6 +322,7 @@ def check(name, inputs, out_shape, body, batch, rng):
     fwd, grad = os.path.join(d, "fwd.vtc"), os.path.join(d, "grad.vtc")
     run([args.compiler, fwd_mlir, "-o", fwd])
     run([args.compiler, grad_mlir, "-o", grad])
+    checks = []
 
     concrete = lambda s: tuple(batch if x is None else x for x in s)
     values = {n: smp(rng, concrete(s)).astype(NP) for n, s, smp in inputs}
@@ -337,23 +348,66 @@ def check(name, inputs, out_shape, body, batch, rng):
             ad = float(np.sum(g * v))
             if not np.isclose(ad, fd, rtol=RTOL, atol=ATOL):
                 return f"d loss/d {n} along a random direction: autodiff {ad:.6g}, finite differences {fd:.6g}"
+    if name in BF16_CASES:
+        checks.append((f"{name}_bf16", lambda: check_bf16(d, fwd_mlir, values, out, loss)))
+    return checks
+
+
+def check_bf16(d, fwd_mlir, values, out32, loss32):
+    """The gradient of the autocast graph against the (checked) f32 one."""
+    grad_mlir, grad = os.path.join(d, "grad_bf16.mlir"), os.path.join(d, "grad_bf16.vtc")
+    run([args.opt, fwd_mlir, "-vt-autocast-bf16", "-vt-autodiff=function=main replace=true",
+         "-o", grad_mlir])
+    run([args.compiler, grad_mlir, "-o", grad])
+    out = evaluate(grad, values, os.path.join(d, "grad_bf16_out"))
+    # The loss sums y * r: its error scales with sum |y r| (grad_r is y).
+    scale = float(np.sum(np.abs(out32("grad_r") * values["r"])))
+    loss = float(out("loss"))
+    if abs(loss - loss32) > BF16_RTOL * scale:
+        return f"bf16 loss {loss} vs f32 {loss32} (sum |y r| = {scale:.4g})"
+    largest = 0.0
+    for n in values:
+        g, g32 = out(f"grad_{n}").astype(np.float64), out32(f"grad_{n}").astype(np.float64)
+        if g.shape != g32.shape:
+            return f"bf16 grad_{n} has shape {g.shape}, f32 {g32.shape}"
+        rel = np.linalg.norm(g - g32) / max(np.linalg.norm(g32), 1e-30)
+        if not rel <= BF16_RTOL:
+            return f"bf16 grad_{n} is {rel:.3g} (L2, relative) from the f32 gradient"
+        largest = max(largest, rel)
+    if largest < 1e-5:
+        return f"bf16 gradients equal the f32 ones ({largest:.3g}): was anything in bf16?"
     return None
 
 
 rng = np.random.default_rng(0)
 passed = failed = 0
-for name, (inputs, out_shape, body, batch) in CASES.items():
-    if args.k not in name:
-        continue
-    try:
-        why = check(name, inputs, out_shape, body, batch, rng)
-    except RuntimeError as e:
-        why = str(e)
+
+
+def report(name, why):
+    global passed, failed
     if why:
         failed += 1
         print(f"FAIL {name}: {why}")
     else:
         passed += 1
         print(f"PASS {name}")
+
+
+for name, (inputs, out_shape, body, batch) in CASES.items():
+    if args.k not in name:
+        continue
+    try:
+        result = check(name, inputs, out_shape, body, batch, rng)
+    except RuntimeError as e:
+        result = str(e)
+    if isinstance(result, str):
+        report(name, result)
+        continue
+    report(name, None)
+    for derived, run_check in result:
+        try:
+            report(derived, run_check())
+        except RuntimeError as e:
+            report(derived, str(e))
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -366,27 +366,33 @@ def activations_ref(x):
     return np.maximum(((g + gt) * hs - lr) / sg, cl) + f
 
 
-def build_module(name, inputs, result_shape, body):
+def element_type(a):
+    return "i64" if a.dtype == np.int64 else "f32"
+
+
+def build_module(name, inputs, result_shape, body, result_dtype="f32"):
+    """Inputs are f32 or i64 arrays; the result (f32 or i64) is printed."""
     args = []
     for i, (a, dyn) in enumerate(inputs):
         shape = [None if d in dyn else s for d, s in enumerate(a.shape)]
-        args.append(f"%a{i}: {mlir_type(shape)}")
-    rtype = mlir_type(result_shape)
+        args.append(f"%a{i}: {mlir_type(shape, element_type(a))}")
+    rtype = mlir_type(result_shape, result_dtype)
+    printer = "printMemref" + result_dtype.upper()
     lines = [f"func.func @{name}({', '.join(args)}) -> {rtype} {{", body.strip("\n"),
              f"  return %r : {rtype}", "}", "",
-             "func.func private @printMemrefF32(tensor<*xf32>)", "",
+             f"func.func private @{printer}(tensor<*x{result_dtype}>)", "",
              "func.func @main() {"]
     call_args = []
     for i, (a, dyn) in enumerate(inputs):
         shape = [None if d in dyn else s for d, s in enumerate(a.shape)]
         lines.append(f"  %c{i} = arith.constant {dense(a)}")
-        lines.append(f"  %d{i} = tensor.cast %c{i} : {mlir_type(a.shape)} to "
-                     f"{mlir_type(shape)}")
-        call_args.append((f"%d{i}", mlir_type(shape)))
+        lines.append(f"  %d{i} = tensor.cast %c{i} : {mlir_type(a.shape, element_type(a))}"
+                     f" to {mlir_type(shape, element_type(a))}")
+        call_args.append((f"%d{i}", mlir_type(shape, element_type(a))))
     lines.append(f"  %r = call @{name}({', '.join(v for v, _ in call_args)}) : "
                  f"({', '.join(t for _, t in call_args)}) -> {rtype}")
-    lines.append(f"  %u = tensor.cast %r : {rtype} to tensor<*xf32>")
-    lines.append("  call @printMemrefF32(%u) : (tensor<*xf32>) -> ()")
+    lines.append(f"  %u = tensor.cast %r : {rtype} to tensor<*x{result_dtype}>")
+    lines.append(f"  call @{printer}(%u) : (tensor<*x{result_dtype}>) -> ()")
     lines.append("  return")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -403,11 +409,12 @@ LOWER = [
 ]
 
 
-def run_case(args, name, inputs, result_shape, body, ref, tmp):
-    src = os.path.join(tmp, name + ".mlir")
-    with open(src, "w") as f:
-        f.write(build_module(name, inputs, result_shape, body))
-    lowered = subprocess.run([args.vitc_opt, src] + LOWER, capture_output=True,
+def lower_and_run(args, source, path):
+    """Writes `source` (a module with @main) to `path`, lowers and runs it;
+    returns the printed memref as a float64 array, or an error string."""
+    with open(path, "w") as f:
+        f.write(source)
+    lowered = subprocess.run([args.vitc_opt, path] + LOWER, capture_output=True,
                              text=True)
     if lowered.returncode != 0:
         return f"lowering failed:\n{lowered.stderr}"
@@ -425,7 +432,31 @@ def run_case(args, name, inputs, result_shape, body, ref, tmp):
     sizes = [int(s) for s in m.group(1).split(",") if s.strip()]
     values = [float(v) for v in re.findall(r"-?(?:inf|nan|[0-9.]+(?:e[-+]?[0-9]+)?)",
                                            m.group(2))]
-    got = np.array(values).reshape(sizes)
+    return np.array(values).reshape(sizes)
+
+
+def add_runner_args(p):
+    p.add_argument("--vitc-opt", required=True)
+    p.add_argument("--runner", required=True)
+    p.add_argument("--runner-libs", default="",
+                   help="directory of libmlir_runner_utils.so; default: "
+                   "the lib/ next to the runner's bin/")
+    p.add_argument("--filter", default="")
+
+
+def resolve_runner_libs(args):
+    if not args.runner_libs:
+        import shutil
+        runner = os.path.realpath(shutil.which(args.runner) or args.runner)
+        args.runner_libs = os.path.join(os.path.dirname(os.path.dirname(runner)),
+                                        "lib")
+
+
+def run_case(args, name, inputs, result_shape, body, ref, tmp):
+    got = lower_and_run(args, build_module(name, inputs, result_shape, body),
+                        os.path.join(tmp, name + ".mlir"))
+    if isinstance(got, str):
+        return got
     want = np.asarray(ref(), np.float64)
     if got.shape != want.shape:
         return f"shape {got.shape} != reference {want.shape}"
@@ -437,18 +468,9 @@ def run_case(args, name, inputs, result_shape, body, ref, tmp):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--vitc-opt", required=True)
-    p.add_argument("--runner", required=True)
-    p.add_argument("--runner-libs", default="",
-                   help="directory of libmlir_runner_utils.so; default: "
-                   "the lib/ next to the runner's bin/")
-    p.add_argument("--filter", default="")
+    add_runner_args(p)
     args = p.parse_args()
-    if not args.runner_libs:
-        import shutil
-        runner = os.path.realpath(shutil.which(args.runner) or args.runner)
-        args.runner_libs = os.path.join(os.path.dirname(os.path.dirname(runner)),
-                                        "lib")
+    resolve_runner_libs(args)
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases():

@@ -10,12 +10,18 @@
 
 namespace vitc::backend {
 
+/// A function to export: its packed entry wraps _mlir_ciface_<name>.
+struct EntryFunction {
+  std::string name;
+  /// Number of inputs (excluding the weights argument) and outputs; checked
+  /// against the lowered signature of @<name>.
+  size_t numInputs = 0, numOutputs = 0;
+};
+
 struct CpuCodeOptions {
   /// "native" or an LLVM CPU name ("x86-64-v3", "znver4", ...).
   std::string cpu = "native";
-  /// Number of entry inputs (excluding the weights argument) and outputs;
-  /// checked against the signature of @main.
-  size_t numInputs = 0, numOutputs = 0;
+  std::vector<EntryFunction> entries;
 };
 
 struct CpuCode {
@@ -27,9 +33,10 @@ struct CpuCode {
   std::vector<std::string> features;
 };
 
-/// Translates the LLVM-dialect `module` to LLVM IR, adds the packed entry
-/// `void vitc_entry_main(void **args)` around `_mlir_ciface_main`, optimises
-/// at O3 for the chosen CPU, emits an object and links it with ld.lld into a
+/// Translates the LLVM-dialect `module` to LLVM IR, adds for each entry
+/// function <name> the packed entry `void vitc_entry_<name>(void **args)`
+/// around `_mlir_ciface_<name>`, internalises everything else, optimises at
+/// O3 for the chosen CPU, emits an object and links it with ld.lld into a
 /// shared object.
 llvm::Expected<CpuCode> compileToSharedObject(mlir::ModuleOp module,
                                               const CpuCodeOptions &options);

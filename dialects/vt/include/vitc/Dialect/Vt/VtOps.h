@@ -25,7 +25,8 @@ std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
 
 /// The gradient of a broadcasting op's operand: sums `grad` (shaped like the
 /// op's result) over the dims that broadcasting added or stretched, and
-/// reshapes it to `operand`'s type. Dynamic dims are taken as equal to the
+/// reshapes it to `operand`'s shape (in `grad`'s element type, which may be
+/// wider: mixed precision). Dynamic dims are taken as equal to the
 /// result's (the lowering does not stretch a dynamic dim either); a static
 /// 1 against a dynamic dim is summed. Returns `grad` if nothing to do.
 mlir::Value unbroadcastGradient(mlir::OpBuilder &b, mlir::Location loc,

@@ -143,6 +143,42 @@ def Vt_SelectOp : Vt_Op<"select", [Pure,
 }
 
 //===----------------------------------------------------------------------===//
+// Random numbers
+//===----------------------------------------------------------------------===//
+
+def Vt_RandomUniformOp : Vt_Op<"random_uniform", [Pure,
+    Vt_FusionKind<"Elementwise">]> {
+  let summary = "uniform f32 values in [0, 1), a pure function of the seed";
+  let description = [{
+    Element `i` (row-major linear index) is a counter-based hash of
+    (`seed`, `stream`, i): SplitMix64 keyed by the seed and the stream, 24
+    random bits scaled to [0, 1) (vitc/Dialect/Vt/VtRandom.h has the exact
+    definition). The values do not depend on loop order or threads, are the
+    same on every target, and the same op with the same seed gives the same
+    tensor: a dropout mask is computed once and reused by the backward pass.
+    Distinct `stream`s (one per dropout node) give independent tensors.
+
+    `shape` (1-D i64) gives the dims of a result with dynamic dims; a result
+    of static shape needs none. The op has no float operand, so it is never
+    differentiated.
+
+    ```mlir
+    %u = vt.random_uniform %seed, %shape {stream = 3 : i64}
+        : (tensor<i64>, tensor<2xi64>) -> tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins 0DTensorOf<[I64]>:$seed,
+                   Optional<1DTensorOf<[I64]>>:$shape, I64Attr:$stream);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $seed (`,` $shape^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Reductions and normalisations
 //===----------------------------------------------------------------------===//
 
@@ -213,9 +249,21 @@ def Vt_BatchNormOp : Vt_Op<"batch_norm", [Pure, Vt_FusionKind<"Elementwise">]> {
 // Anchors: matmul, convolution, pooling
 //===----------------------------------------------------------------------===//
 
-def Vt_MatmulOp : Vt_Op<"matmul", [Pure,
-    InferTypeOpAdaptor, Vt_FusionKind<"Anchor">, Vt_Differentiable]> {
+// Anchors that multiply and add (matmul, conv2d) may produce a wider float
+// than their operands: bf16 x bf16 -> f32 accumulates and returns in f32, as
+// oneDNN and cuBLASLt do (mixed precision, vt-autocast-bf16). Builders that
+// infer the result give it the operands' element type.
+class Vt_AccumulatingAnchor<string mnemonic, list<Trait> traits = []>
+    : Vt_Op<mnemonic, !listconcat([Pure, InferTypeOpAdaptorWithIsCompatible,
+                                   Vt_FusionKind<"Anchor">, Vt_Differentiable],
+                                  traits)>;
+
+def Vt_MatmulOp : Vt_AccumulatingAnchor<"matmul"> {
   let summary = "numpy matmul: batch dims broadcast, 1-D operands promoted";
+  let description = [{
+    The result has the operands' element type, or a wider float type in
+    which the products accumulate (bf16 operands, f32 result).
+  }];
   let arguments = (ins Vt_Tensor:$lhs, Vt_Tensor:$rhs);
   let results = (outs Vt_Tensor:$result);
   let assemblyFormat = [{
@@ -224,11 +272,13 @@ def Vt_MatmulOp : Vt_Op<"matmul", [Pure,
   let hasVerifier = 1;
 }
 
-def Vt_Conv2dOp : Vt_Op<"conv2d", [Pure,
-    InferTypeOpAdaptor, Vt_FusionKind<"Anchor">, Vt_Differentiable]> {
+def Vt_Conv2dOp : Vt_AccumulatingAnchor<"conv2d"> {
   let summary = "2-D convolution, NCHW input, OIHW filter, optional bias";
   let description = [{
     `pads` is [top, left, bottom, right] as in ONNX; `group` splits channels.
+    The result has the input's element type, or a wider float type in which
+    the products accumulate (bf16 input and filter, f32 result); the bias
+    has the result's element type.
   }];
   let arguments = (ins Vt_FloatTensor:$input, Vt_FloatTensor:$filter,
                    Optional<Vt_FloatTensor>:$bias,

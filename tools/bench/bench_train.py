@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""CPU training benchmark (issue #4): vitc vs PyTorch eager, same run, same
+machine, same thread count, same hyperparameters and the same initial weights.
+A benchmark, not a test: it never fails on a slow or inaccurate result, only
+on a tool that does not work.
+
+  tools/bench/bench_train.py [--models mnist_cnn,vit_tiny] [--threads 1] [--bf16]
+                             [--limit N] [--json results.json] [--work-dir DIR]
+
+For each model: one train-mode ONNX export (models/export_models.py's
+classes, TrainingMode.TRAINING, no constant folding, so initializer names are
+PyTorch's parameter names); PyTorch loads exactly those initializers into its
+module, vitc compiles that file (`vitc --mode train --optimizer adamw`, fp32,
+and bf16 with --bf16). Both train 1 epoch of Fashion-MNIST, shuffled, no
+augmentation, no validation split, batch 64, AdamW(lr 1e-3, weight decay 0.01,
+betas 0.9/0.999, eps 1e-8) at a constant rate, cross-entropy, dropout as in
+the model, then report the test accuracy. The pixels are normalised the way
+vitc-run does for fashion-mnist: (pixel/255 - 0.2860) / 0.3530.
+
+Throughput is images / seconds of the training epoch loop on each side:
+vitc-run's metrics `img_per_s` (its timer covers batch assembly, normalisation
+and train_step, not loading, compilation or evaluation), and for PyTorch the
+same span (batch gather from the preloaded tensor, forward, backward, step,
+loss/accuracy bookkeeping). The sides run one after the other, never at once;
+`cpu` is the process CPU time over wall time (1.0 per thread when the machine
+is not contended: vitc-run's covers its whole process, PyTorch's only the
+epoch), with the load average, to show how shared the machine was.
+"""
+import argparse
+import gzip
+import json
+import os
+import pathlib
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+# vitc-run's fashion-mnist default (tools/vitc-run/Trainer.cpp, --normalize).
+FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="mnist_cnn,vit_tiny")
+    ap.add_argument("--threads", type=int, default=1, help="threads of both sides (default 1)")
+    ap.add_argument("--bf16", action="store_true", help="also train vitc's --precision bf16 build")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--limit", type=int, help="train on the first N training images only")
+    ap.add_argument("--limit-test", type=int, help="evaluate on the first N test images only")
+    ap.add_argument("--seed", type=int, default=0, help="data order and dropout seed of both sides")
+    ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--sides", default="vitc,torch", help="which sides to run (vitc, torch or both)")
+    ap.add_argument("--json", help="also write the results as JSON to this file ('-': stdout)")
+    ap.add_argument("--work-dir", help="keep the ONNX exports and artifacts here (default: a temp dir)")
+    ap.add_argument("--build", default=os.environ.get("VITC_BUILD", "build"))
+    args = ap.parse_args()
+    if args.threads < 1 or args.epochs < 1 or args.batch_size < 1:
+        ap.error("--threads, --epochs and --batch-size must be >= 1")
+    if bad := set(args.sides.split(",")) - {"vitc", "torch"}:
+        ap.error(f"unknown --sides {sorted(bad)}")
+    return args
+
+
+ARGS = parse_args()
+# Before torch is imported: its OpenMP/MKL pools read these once.
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "models"))
+import export_models  # noqa: E402
+
+
+def read_idx(path):
+    """An MNIST-style idx file (gzipped): big-endian magic 0x0000 08 NN, NN
+    big-endian u32 sizes, then unsigned bytes in C order."""
+    data = gzip.open(path, "rb").read()
+    if data[:3] != b"\0\0\x08":
+        raise ValueError(f"{path}: not an unsigned-byte idx file")
+    rank = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(shape)
+
+
+def load_split(data_dir, prefix, limit):
+    """(images f32 [N,1,28,28] normalised as vitc-run does, labels i64 [N])."""
+    images = read_idx(pathlib.Path(data_dir) / f"{prefix}-images-idx3-ubyte.gz")[:limit]
+    labels = read_idx(pathlib.Path(data_dir) / f"{prefix}-labels-idx1-ubyte.gz")[:limit]
+    x = (images.astype(np.float32) / 255.0 - FASHION_MEAN) / FASHION_STD
+    return torch.from_numpy(x[:, None].copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+def export_train_onnx(name, work):
+    """The one train-mode export both sides start from."""
+    with torch.no_grad():
+        model, shape = export_models.build(name)
+    path = work / f"{name}_train.onnx"
+    export_models.export(model, shape, path, "training", 17, fold=False)
+    return path
+
+
+def torch_model_from_onnx(name, path):
+    """A fresh PyTorch module holding exactly the export's initializers: every
+    state_dict entry must be an initializer of the same shape, and the reverse."""
+    model, _ = export_models.build(name)
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    state = model.state_dict()
+    missing = sorted(set(state) - set(inits))
+    extra = sorted(set(inits) - set(state))
+    assert not missing and not extra, f"{name}: state_dict/initializer mismatch: " \
+        f"not in the ONNX file {missing}, not in the module {extra}"
+    for key, value in state.items():
+        assert tuple(value.shape) == inits[key].shape, f"{name}: {key} {tuple(value.shape)} vs {inits[key].shape}"
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in inits.items()}, strict=True)
+    return model
+
+
+def train_torch(model, train, test, args):
+    """One timed epoch loop per --epochs, then the test accuracy."""
+    torch.manual_seed(args.seed)  # dropout
+    order = torch.Generator().manual_seed(args.seed)
+    x_all, y_all = train
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8,
+                            weight_decay=0.01)
+    seconds = cpu = 0.0
+    samples = correct = 0
+    loss_sum = 0.0
+    for _ in range(args.epochs):
+        model.train()
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        for idx in torch.randperm(len(y_all), generator=order).split(args.batch_size):
+            x, y = x_all[idx], y_all[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            samples += len(y)
+        seconds += time.perf_counter() - wall0
+        cpu += time.process_time() - cpu0
+    model.eval()
+    hits = 0
+    with torch.no_grad():
+        for x, y in zip(test[0].split(256), test[1].split(256)):
+            hits += int((model(x).argmax(1) == y).sum())
+    return {"img_s": samples / seconds, "epoch_s": seconds, "cpu": cpu / seconds,
+            "train_loss": loss_sum / samples, "train_acc": correct / samples,
+            "test_acc": hits / len(test[1])}
+
+
+def first_error_line(text, fallback):
+    lines = [l for l in text.strip().splitlines() if "error" in l.lower()] or text.strip().splitlines()
+    return lines[0] if lines else fallback
+
+
+def compile_vitc(bindir, onnx_path, artifact, precision, args):
+    t = time.perf_counter()
+    p = subprocess.run([str(bindir / "vitc"), str(onnx_path), "--mode", "train", "--optimizer", "adamw",
+                        "--lr", repr(args.lr), "--precision", precision, "-o", str(artifact)],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"vitc --precision {precision}: "
+                           + first_error_line(p.stderr, f"exit {p.returncode}"))
+    return time.perf_counter() - t
+
+
+def train_vitc(bindir, artifact, metrics, train_images, args):
+    cmd = [str(bindir / "vitc-run"), str(artifact), "--dataset", "fashion-mnist",
+           "--data-dir", args.data_dir, "--epochs", str(args.epochs),
+           "--batch-size", str(args.batch_size), "--lr", repr(args.lr), "--schedule", "constant",
+           "--val-split", "0", "--seed", str(args.seed), "--threads", str(args.threads),
+           "--log-every", "1000000", "--metrics", str(metrics)]
+    if args.limit:
+        cmd += ["--limit-train", str(args.limit)]
+    if args.limit_test:
+        cmd += ["--limit-test", str(args.limit_test)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise RuntimeError("vitc-run: " + first_error_line(p.stderr, f"exit {p.returncode}"))
+    lines = [json.loads(l) for l in metrics.read_text().splitlines() if l.strip()]
+    epochs = [l for l in lines if "epoch" in l]
+    test = [l for l in lines if "test_acc" in l][-1]
+    seconds = sum(train_images / e["img_per_s"] for e in epochs)  # the loop, not evaluation
+    samples = train_images * len(epochs)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"img_s": samples / seconds, "epoch_s": seconds, "cpu": cpu / wall,
+            "train_loss": epochs[-1]["train_loss"], "train_acc": epochs[-1]["train_acc"],
+            "test_acc": test["test_acc"], "peak_rss_mb": epochs[-1]["peak_rss_mb"],
+            "command": " ".join(cmd)}
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}] {message}", file=sys.stderr, flush=True)
+
+
+def bench_model(name, work, bindir, train, test, args):
+    """Rows for one model: vitc fp32 (with the PyTorch side) and vitc bf16."""
+    sides = args.sides.split(",")
+    onnx_path = export_train_onnx(name, work)
+    torch_model = torch_model_from_onnx(name, onnx_path)
+    rows = []
+    for precision in ("fp32", "bf16") if args.bf16 else ("fp32",):
+        row = {"model": name, "precision": precision, "vitc": None, "torch": None, "error": None}
+        rows.append(row)
+        if "vitc" not in sides:
+            continue
+        try:
+            artifact = work / f"{name}_{precision}.vtc"
+            log(f"{name}: vitc compile ({precision})")
+            row["vitc_compile_s"] = compile_vitc(bindir, onnx_path, artifact, precision, args)
+            log(f"{name}: vitc-run ({precision})")
+            row["vitc"] = train_vitc(bindir, artifact, work / f"{name}_{precision}.jsonl",
+                                     len(train[1]), args)
+            row["vitc"]["load_after"] = os.getloadavg()[0]
+            log(f"{name}: vitc {precision} {row['vitc']['img_s']:.0f} img/s, "
+                f"test acc {100 * row['vitc']['test_acc']:.2f}%")
+        except RuntimeError as e:  # report and go on: a benchmark, not a test
+            row["error"] = str(e)
+            log(f"{name}: {e}")
+    if "torch" in sides:
+        log(f"{name}: PyTorch")
+        result = train_torch(torch_model, train, test, args)
+        result["load_after"] = os.getloadavg()[0]
+        log(f"{name}: PyTorch {result['img_s']:.0f} img/s, test acc {100 * result['test_acc']:.2f}%")
+        for row in rows:
+            row["torch"] = result
+    fp32 = rows[0]["vitc"]
+    for row in rows:
+        v, t = row["vitc"], row["torch"]
+        row["ratio"] = v["img_s"] / t["img_s"] if v and t else None
+        # The ratio had each side had its CPU share to itself: on a loaded
+        # machine a side that was descheduled more looks slower than it is.
+        row["ratio_cpu_adjusted"] = row["ratio"] * t["cpu"] / v["cpu"] if v and t else None
+        row["acc_delta_vs_torch"] = 100 * (v["test_acc"] - t["test_acc"]) if v and t else None
+        row["acc_delta_vs_fp32"] = (100 * (v["test_acc"] - fp32["test_acc"])
+                                    if v and fp32 and row["precision"] != "fp32" else None)
+    return rows
+
+
+def print_table(rows, args):
+    def fmt(x, spec, suffix=""):
+        return "n/a" if x is None else f"{x:{spec}}{suffix}"
+    print(f"\nTraining, Fashion-MNIST, {args.epochs} epoch(s) of "
+          f"{args.limit or 60000} images, batch {args.batch_size}, AdamW lr {args.lr:g}, "
+          f"{args.threads} thread(s), torch {torch.__version__} "
+          f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores)")
+    head = (f"{'model':<11}{'prec':<6}{'vitc img/s':>11}{'torch img/s':>12}{'ratio':>7}{'cpu-adj':>9}"
+            f"{'vitc acc':>10}{'torch acc':>10}{'d torch':>9}{'d fp32':>8}{'cpu v/t':>11}{'load v/t':>10}")
+    print(head)
+    for r in rows:
+        v, t = r["vitc"] or {}, r["torch"] or {}
+        cpu = f"{fmt(v.get('cpu'), '.2f')}/{fmt(t.get('cpu'), '.2f')}"
+        load = f"{fmt(v.get('load_after'), '.1f')}/{fmt(t.get('load_after'), '.1f')}"
+        print(f"{r['model']:<11}{r['precision']:<6}{fmt(v.get('img_s'), '.0f'):>11}"
+              f"{fmt(t.get('img_s'), '.0f'):>12}{fmt(r['ratio'], '.2f', 'x'):>7}"
+              f"{fmt(r['ratio_cpu_adjusted'], '.2f', 'x'):>9}"
+              f"{fmt(v.get('test_acc') and 100 * v['test_acc'], '.2f', '%'):>10}"
+              f"{fmt(t.get('test_acc') and 100 * t['test_acc'], '.2f', '%'):>10}"
+              f"{fmt(r['acc_delta_vs_torch'], '+.2f'):>9}{fmt(r['acc_delta_vs_fp32'], '+.2f'):>8}"
+              f"{cpu:>11}{load:>10}")
+    print("ratio = vitc img/s / PyTorch img/s (target >= 1.5); cpu-adj = ratio * torch cpu / vitc cpu; "
+          "d torch / d fp32 = test accuracy points vs PyTorch / vs vitc fp32 (target: within 1); "
+          "cpu = CPU time / wall time (vitc: whole vitc-run; torch: the epoch loop); "
+          "load = 1-min load average after the side ran")
+    for r in rows:
+        if r["error"]:
+            print(f"vitc {r['model']} {r['precision']}: {r['error']}")
+
+
+def main():
+    args = ARGS
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    warnings.filterwarnings("ignore")  # exporter chatter; failures still raise
+    bindir = pathlib.Path(args.build).resolve() / "bin"
+    if "vitc" in args.sides.split(","):
+        for tool in ("vitc", "vitc-run"):
+            if not (bindir / tool).exists():
+                sys.exit(f"bench_train: {bindir / tool} not found (build it, or pass --build DIR)")
+    train = load_split(args.data_dir, "train", args.limit)
+    test = load_split(args.data_dir, "t10k", args.limit_test)
+    with tempfile.TemporaryDirectory(prefix="vitc-bench-train-") as tmp:
+        work = pathlib.Path(args.work_dir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for name in args.models.split(","):
+            rows += bench_model(name, work, bindir, train, test, args)
+    print_table(rows, args)
+    if args.json:
+        text = json.dumps({"threads": args.threads, "epochs": args.epochs, "batch_size": args.batch_size,
+                           "lr": args.lr, "train_images": len(train[1]), "test_images": len(test[1]),
+                           "torch": torch.__version__, "cpu_count": os.cpu_count(),
+                           "results": rows}, indent=1)
+        if args.json == "-":
+            print(text)
+        else:
+            pathlib.Path(args.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

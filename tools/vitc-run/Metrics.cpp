@@ -1,0 +1,87 @@
+//===- Metrics.cpp - per-epoch training metrics and their JSON lines ------===//
+#include "Metrics.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <sys/resource.h>
+
+namespace vitc::train {
+
+std::array<double, EpochRecord::kFields> EpochRecord::toArray() const {
+  return {static_cast<double>(epoch), static_cast<double>(step), trainLoss,
+          trainAcc, valLoss, valAcc, lr, epochSeconds, imagesPerSecond,
+          peakRssMb};
+}
+
+EpochRecord EpochRecord::fromArray(const std::array<double, kFields> &v) {
+  EpochRecord r;
+  r.epoch = static_cast<int64_t>(v[0]);
+  r.step = static_cast<int64_t>(v[1]);
+  r.trainLoss = v[2];
+  r.trainAcc = v[3];
+  r.valLoss = v[4];
+  r.valAcc = v[5];
+  r.lr = v[6];
+  r.epochSeconds = v[7];
+  r.imagesPerSecond = v[8];
+  r.peakRssMb = v[9];
+  return r;
+}
+
+namespace {
+/// A JSON number with round-trip precision, or null for NaN/inf.
+std::string number(double value) {
+  if (!std::isfinite(value))
+    return "null";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+} // namespace
+
+std::string epochJson(const EpochRecord &r) {
+  return "{\"epoch\":" + std::to_string(r.epoch) +
+         ",\"step\":" + std::to_string(r.step) +
+         ",\"train_loss\":" + number(r.trainLoss) +
+         ",\"train_acc\":" + number(r.trainAcc) +
+         ",\"val_loss\":" + number(r.valLoss) +
+         ",\"val_acc\":" + number(r.valAcc) + ",\"lr\":" + number(r.lr) +
+         ",\"epoch_s\":" + number(r.epochSeconds) +
+         ",\"img_per_s\":" + number(r.imagesPerSecond) +
+         ",\"peak_rss_mb\":" + number(r.peakRssMb) + "}";
+}
+
+std::string testJson(double loss, double accuracy, int64_t step) {
+  return "{\"test_loss\":" + number(loss) + ",\"test_acc\":" +
+         number(accuracy) + ",\"step\":" + std::to_string(step) + "}";
+}
+
+double peakRssMb() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0; // Linux reports KiB
+}
+
+MetricsFile::~MetricsFile() {
+  if (file_)
+    std::fclose(file_);
+}
+
+bool MetricsFile::open(const std::string &path, std::string &error) {
+  path_ = path;
+  file_ = std::fopen(path.c_str(), "w");
+  if (!file_)
+    error = "--metrics: cannot write '" + path + "': " + std::strerror(errno);
+  return file_ != nullptr;
+}
+
+bool MetricsFile::append(const std::string &json, std::string &error) {
+  if (std::fputs((json + "\n").c_str(), file_) < 0 || std::fflush(file_) != 0) {
+    error = "--metrics: cannot write '" + path_ + "': " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+} // namespace vitc::train

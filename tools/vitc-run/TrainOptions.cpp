@@ -1,0 +1,245 @@
+//===- TrainOptions.cpp - command line of `vitc-run TRAIN.vtc` ------------===//
+#include "TrainOptions.h"
+
+#include "Trainer.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+namespace vitc::train {
+
+namespace {
+
+constexpr const char *kUsage = R"(usage: vitc-run TRAIN.vtc [options]
+
+Trains a model compiled with `vitc MODEL.onnx --mode train -o TRAIN.vtc`.
+
+data:
+  --dataset NAME         fashion-mnist (default), mnist or npy
+  --data-dir DIR         where the dataset lives (fashion-mnist default:
+                         /usr/share/datasets/fashion-mnist); npy: a directory
+                         of train_images*.npy, train_labels*.npy,
+                         test_images*.npy, test_labels*.npy
+  --val-split F          fraction of the training split held out for
+                         validation (default 0.1; 0 disables validation)
+  --limit-train N        use only the first N training samples (before the
+                         validation split)
+  --limit-test N         evaluate only the first N test samples
+  --resize               resize images to the model's input size (bilinear)
+  --replicate-channels   feed grey images to a 3-channel model
+  --normalize M,S        x = (pixel/255 - M) / S; 2C values give per-channel
+                         means then stds. Default: 0.1307,0.3081 for mnist,
+                         0.2860,0.3530 for fashion-mnist (their training-set
+                         statistics), none (0,1) for npy
+  --augment LIST         crop=P (random crop after P pixels of zero padding)
+                         and/or flip (random horizontal flip), e.g. crop=4,flip
+
+training:
+  --epochs N             epochs to train (default 1); 0 with --resume and
+                         --export-onnx only exports
+  --batch-size N         images per step (default 64)
+  --max-steps N          stop after global step N, as if interrupted (the
+                         schedule still spans all epochs)
+  --seed N               seed of the data order, augmentation and dropout
+                         (default 0)
+  --threads N            worker threads for kernels (OpenMP / oneDNN)
+
+learning rate (computed per step; steps are 1-based):
+  --lr X                 base rate (default: the one given to vitc)
+  --schedule KIND        constant (default), step or cosine
+  --step-size N          step: decay every N epochs (default 1)
+  --gamma X              step: decay factor (default 0.1)
+  --min-lr X             cosine: final rate (default 0)
+  --warmup-steps N       linear warm-up from lr/N to lr over N steps
+  --warmup-epochs X      the same, in epochs
+
+output:
+  --log-every N          log the loss every N batches and at the last
+                         (default 100)
+  --metrics FILE.jsonl   one JSON object per epoch and a final test line
+                         (default: CHECKPOINT_DIR/metrics.jsonl)
+  --plot FILE.png        loss and accuracy per epoch
+  --checkpoint-dir DIR   write DIR/checkpoint.vtck after every epoch
+  --checkpoint-every N   ... and every N steps
+  --resume DIR           continue from DIR/checkpoint.vtck (also the
+                         checkpoint directory unless --checkpoint-dir is given);
+                         pass the flags of the interrupted run
+  --export-onnx FILE     at the end, write the source ONNX model with the
+                         trained weights
+  --onnx-model PATH      the source ONNX model for --export-onnx (default:
+                         the model the artifact was compiled from)
+  --help                 show this help
+)";
+
+long long parseInt(const std::string &flag, const std::string &value,
+                   long long min) {
+  char *end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(value.c_str(), &end, 10);
+  if (value.empty() || *end || errno || n < min)
+    fatal("invalid value '" + value + "' for " + flag +
+          " (expected an integer >= " + std::to_string(min) + ")");
+  return n;
+}
+
+double parseReal(const std::string &flag, const std::string &value,
+                 bool positive) {
+  char *end = nullptr;
+  errno = 0;
+  double x = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end || errno || !std::isfinite(x) || x < 0 ||
+      (positive && x == 0))
+    fatal("invalid value '" + value + "' for " + flag + " (expected a " +
+          (positive ? "positive" : "non-negative") + " number)");
+  return x;
+}
+
+std::vector<std::string> splitList(const std::string &text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  for (std::string item; std::getline(stream, item, ',');)
+    items.push_back(item);
+  return items;
+}
+
+void parseAugment(const std::string &value, TrainOptions &o) {
+  for (const std::string &item : splitList(value)) {
+    if (item == "flip")
+      o.flip = true;
+    else if (item.rfind("crop=", 0) == 0)
+      o.cropPadding = parseInt("--augment crop", item.substr(5), 1);
+    else
+      fatal("invalid --augment item '" + item + "' (expected crop=P or flip)");
+  }
+}
+
+} // namespace
+
+TrainOptions parseTrainOptions(int argc, char **argv) {
+  TrainOptions o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string flag = arg, value;
+    bool hasValue = false;
+    if (arg.rfind("--", 0) == 0) {
+      size_t eq = arg.find('=');
+      if (eq != std::string::npos) {
+        flag = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+        hasValue = true;
+      }
+    }
+    auto next = [&]() -> std::string {
+      if (hasValue)
+        return value;
+      if (i + 1 >= argc)
+        fatal("missing value for " + flag);
+      return argv[++i];
+    };
+    auto path = [&]() {
+      std::string text = next();
+      if (text.empty())
+        fatal("empty value for " + flag);
+      return text;
+    };
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (flag == "--dataset") {
+      o.dataset = next();
+      if (o.dataset != "fashion-mnist" && o.dataset != "mnist" &&
+          o.dataset != "npy")
+        fatal("unknown --dataset '" + o.dataset +
+              "' (expected fashion-mnist, mnist or npy)");
+    } else if (flag == "--data-dir") {
+      o.dataDir = path();
+    } else if (flag == "--val-split") {
+      o.valSplit = parseReal(flag, next(), false);
+      if (o.valSplit >= 1)
+        fatal("invalid value for --val-split (expected a fraction in [0, 1))");
+    } else if (flag == "--limit-train") {
+      o.limitTrain = parseInt(flag, next(), 1);
+    } else if (flag == "--limit-test") {
+      o.limitTest = parseInt(flag, next(), 1);
+    } else if (flag == "--resize") {
+      o.resize = true;
+    } else if (flag == "--replicate-channels") {
+      o.replicateChannels = true;
+    } else if (flag == "--normalize") {
+      o.normalize.clear();
+      for (const std::string &item : splitList(next()))
+        o.normalize.push_back(static_cast<float>(parseReal(flag, item, false)));
+      if (o.normalize.size() < 2 || o.normalize.size() % 2)
+        fatal("invalid value for --normalize (expected MEAN,STD or C means "
+              "then C stds)");
+      for (size_t c = o.normalize.size() / 2; c < o.normalize.size(); ++c)
+        if (o.normalize[c] == 0)
+          fatal("invalid value for --normalize (a std is 0)");
+    } else if (flag == "--augment") {
+      parseAugment(next(), o);
+    } else if (flag == "--epochs") {
+      o.epochs = parseInt(flag, next(), 0);
+    } else if (flag == "--batch-size") {
+      o.batchSize = parseInt(flag, next(), 1);
+    } else if (flag == "--max-steps") {
+      o.maxSteps = parseInt(flag, next(), 1);
+    } else if (flag == "--seed") {
+      o.seed = static_cast<uint64_t>(parseInt(flag, next(), 0));
+    } else if (flag == "--threads") {
+      o.threads = static_cast<int>(parseInt(flag, next(), 1));
+    } else if (flag == "--lr") {
+      o.lr = parseReal(flag, next(), true);
+    } else if (flag == "--schedule") {
+      std::string kind = next();
+      if (!parseScheduleKind(kind, o.schedule))
+        fatal("unknown --schedule '" + kind +
+              "' (expected constant, step or cosine)");
+    } else if (flag == "--step-size") {
+      o.stepSize = parseInt(flag, next(), 1);
+    } else if (flag == "--gamma") {
+      o.gamma = parseReal(flag, next(), true);
+    } else if (flag == "--min-lr") {
+      o.minLr = parseReal(flag, next(), false);
+    } else if (flag == "--warmup-steps") {
+      o.warmupSteps = parseInt(flag, next(), 0);
+    } else if (flag == "--warmup-epochs") {
+      o.warmupEpochs = parseReal(flag, next(), false);
+    } else if (flag == "--log-every") {
+      o.logEvery = parseInt(flag, next(), 1);
+    } else if (flag == "--metrics") {
+      o.metrics = path();
+    } else if (flag == "--plot") {
+      o.plot = path();
+    } else if (flag == "--checkpoint-dir") {
+      o.checkpointDir = path();
+    } else if (flag == "--checkpoint-every") {
+      o.checkpointEvery = parseInt(flag, next(), 1);
+    } else if (flag == "--resume") {
+      o.resume = path();
+    } else if (flag == "--export-onnx") {
+      o.exportOnnx = path();
+    } else if (flag == "--onnx-model") {
+      o.onnxModel = path();
+    } else if (arg.rfind("-", 0) == 0 && arg != "-") {
+      fatal("unknown option '" + arg + "' for training (see --help)");
+    } else if (o.model.empty()) {
+      o.model = arg;
+    } else {
+      fatal("unexpected argument '" + arg + "'");
+    }
+  }
+  if (o.warmupSteps && o.warmupEpochs)
+    fatal("give --warmup-steps or --warmup-epochs, not both");
+  if (o.checkpointDir.empty())
+    o.checkpointDir = o.resume;
+  if (o.metrics.empty() && !o.checkpointDir.empty())
+    o.metrics = o.checkpointDir + "/metrics.jsonl";
+  if (o.checkpointEvery && o.checkpointDir.empty())
+    fatal("--checkpoint-every needs --checkpoint-dir");
+  return o;
+}
+
+} // namespace vitc::train

@@ -1,0 +1,338 @@
+//===- TrainState.cpp - a training artifact's functions and carried tensors ===//
+#include "TrainState.h"
+
+#include "Trainer.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+namespace vitc::train {
+
+namespace {
+
+const std::set<std::string> kCarriedRoles = {"param", "buffer", "opt_state"};
+
+std::string shapeText(const int64_t *shape, int32_t rank) {
+  std::string text = "[";
+  for (int32_t d = 0; d < rank; ++d)
+    text += (d ? ", " : "") + std::to_string(shape[d]);
+  return text + "]";
+}
+
+size_t byteSize(const vitc_tensor &t) {
+  size_t count = 1;
+  for (int32_t d = 0; d < t.rank; ++d)
+    count *= static_cast<size_t>(t.shape[d]);
+  return count * vitc_dtype_size(t.dtype);
+}
+
+StepFunction findFunction(vitc_model *model, const char *name,
+                          const std::string &path) {
+  StepFunction f;
+  f.name = name;
+  f.index = vitc_model_find_function(model, name);
+  if (f.index < 0)
+    fatal("'" + path + "' has no function '" + name +
+          "' (a training artifact has train_step and eval_step)");
+  f.inputs.resize(vitc_model_function_num_inputs(model, f.index));
+  for (int32_t i = 0; i < static_cast<int32_t>(f.inputs.size()); ++i)
+    vitc_model_function_input_info(model, f.index, i, &f.inputs[i]);
+  f.outputs.resize(vitc_model_function_num_outputs(model, f.index));
+  for (int32_t i = 0; i < static_cast<int32_t>(f.outputs.size()); ++i)
+    vitc_model_function_output_info(model, f.index, i, &f.outputs[i]);
+  return f;
+}
+
+/// Heap memory for a carried tensor, 64-byte aligned like the runtime's own
+/// buffers (a checkpoint's bytes have no useful alignment); free() frees it.
+void *allocateAligned(size_t bytes, const std::string &what) {
+  void *data = std::aligned_alloc(64, (std::max<size_t>(bytes, 1) + 63) / 64 * 64);
+  if (!data)
+    fatal("out of memory for " + what);
+  return data;
+}
+
+/// A scalar input (rank 0) holding one value of `dtype`.
+vitc_tensor scalar(vitc_dtype dtype, void *data) {
+  vitc_tensor t{};
+  t.dtype = dtype;
+  t.rank = 0;
+  t.data = data;
+  return t;
+}
+
+} // namespace
+
+int32_t StepFunction::inputWithRole(const std::string &role) const {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (role == inputs[i].role)
+      return static_cast<int32_t>(i);
+  return -1;
+}
+
+int32_t StepFunction::outputWithRole(const std::string &role) const {
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (role == outputs[i].role)
+      return static_cast<int32_t>(i);
+  return -1;
+}
+
+TrainState::TrainState(vitc_model *model, const std::string &path)
+    : model_(model), path_(path) {
+  if (vitc_model_training_info(model, &info_) != 0)
+    fatal("'" + path + "': " + vitc_last_error());
+  trainStep_ = findFunction(model, "train_step", path);
+  evalStep_ = findFunction(model, "eval_step", path);
+
+  const std::set<std::string> known = {"param", "buffer", "opt_state", "data",
+                                        "label", "lr",    "step",      "seed"};
+  for (const StepFunction *f : {&trainStep_, &evalStep_}) {
+    for (const vitc_tensor_info &in : f->inputs)
+      if (!known.count(in.role))
+        fatal("'" + path + "': " + f->name + " input '" + in.name +
+              "' has role '" + in.role + "', which vitc-run does not feed");
+    for (const char *role : {"data", "label"})
+      if (f->inputWithRole(role) < 0)
+        fatal("'" + path + "': " + f->name + " has no '" + role + "' input");
+    for (const char *role : {"loss", "correct"})
+      if (f->outputWithRole(role) < 0)
+        fatal("'" + path + "': " + f->name + " has no '" + role + "' output");
+  }
+
+  const vitc_tensor_info &data = trainStep_.inputs[trainStep_.inputWithRole("data")];
+  if (data.dtype != VITC_DTYPE_F32 || data.rank != 4 || data.shape[1] <= 0 ||
+      data.shape[2] <= 0 || data.shape[3] <= 0)
+    fatal("'" + path + "': the data input '" + data.name + "' is " +
+          vitc_dtype_name(data.dtype) + " " + shapeText(data.shape, data.rank) +
+          "; training needs f32 images [N, C, H, W] with static C, H, W");
+  std::copy(data.shape + 1, data.shape + 4, chw_);
+  const vitc_tensor_info &label =
+      trainStep_.inputs[trainStep_.inputWithRole("label")];
+  if (label.dtype != VITC_DTYPE_I64)
+    fatal("'" + path + "': the label input '" + label.name + "' is " +
+          vitc_dtype_name(label.dtype) +
+          "; vitc-run trains on class labels (i64) only");
+
+  for (const vitc_tensor_info &in : trainStep_.inputs) {
+    if (!kCarriedRoles.count(in.role))
+      continue;
+    Slot &slot = slots_[in.name];
+    slot.role = in.role;
+    order_.push_back(in.name);
+    if (slot.role == "opt_state") {
+      vitc_tensor zeros{};
+      zeros.dtype = in.dtype;
+      zeros.rank = in.rank;
+      for (int32_t d = 0; d < in.rank; ++d) {
+        if (in.shape[d] < 0)
+          fatal("'" + path + "': optimizer state '" + in.name +
+                "' has a dynamic shape");
+        zeros.shape[d] = in.shape[d];
+      }
+      zeros.data = allocateAligned(byteSize(zeros),
+                                   "optimizer state '" + std::string(in.name) + "'");
+      std::memset(zeros.data, 0, byteSize(zeros));
+      replace(slot, zeros, Slot::Owner::Heap);
+    } else {
+      vitc_tensor view{};
+      if (vitc_model_initial_value(model, in.name, &view) != 0)
+        fatal("'" + path + "': " + vitc_last_error());
+      replace(slot, view, Slot::Owner::Borrowed);
+    }
+  }
+  for (const StepFunction *f : {&trainStep_, &evalStep_})
+    for (const vitc_tensor_info &in : f->inputs)
+      if (kCarriedRoles.count(in.role) && !slots_.count(in.name))
+        fatal("'" + path + "': " + f->name + " input '" + in.name +
+              "' is not an input of train_step");
+  for (const vitc_tensor_info &out : trainStep_.outputs)
+    if (*out.updates && !slots_.count(out.updates))
+      fatal("'" + path + "': train_step output '" + out.name +
+            "' updates '" + out.updates + "', which is not a carried input");
+}
+
+TrainState::~TrainState() {
+  for (auto &[name, slot] : slots_)
+    replace(slot, vitc_tensor{}, Slot::Owner::Borrowed);
+}
+
+void TrainState::replace(Slot &slot, const vitc_tensor &tensor,
+                         Slot::Owner owner) {
+  if (slot.owner == Slot::Owner::Runtime)
+    vitc_tensor_free(&slot.tensor);
+  else if (slot.owner == Slot::Owner::Heap)
+    std::free(slot.tensor.data);
+  slot.tensor = tensor;
+  slot.owner = owner;
+}
+
+std::vector<vitc_tensor> TrainState::bindInputs(const StepFunction &f,
+                                                const BatchView &batch) const {
+  std::vector<vitc_tensor> inputs(f.inputs.size());
+  for (size_t i = 0; i < f.inputs.size(); ++i) {
+    const vitc_tensor_info &in = f.inputs[i];
+    vitc_tensor &t = inputs[i];
+    if (kCarriedRoles.count(in.role)) {
+      t = slots_.at(in.name).tensor;
+    } else if (!std::strcmp(in.role, "data")) {
+      t.dtype = VITC_DTYPE_F32;
+      t.rank = 4;
+      t.shape[0] = batch.size;
+      std::copy(chw_, chw_ + 3, t.shape + 1);
+      t.data = const_cast<float *>(batch.images);
+    } else if (!std::strcmp(in.role, "label")) {
+      t.dtype = VITC_DTYPE_I64;
+      t.rank = 1;
+      t.shape[0] = batch.size;
+      t.data = const_cast<int64_t *>(batch.labels);
+    }
+    // lr, step and seed: set by train().
+  }
+  return inputs;
+}
+
+std::vector<vitc_tensor> TrainState::run(const StepFunction &f,
+                                         std::vector<vitc_tensor> inputs) {
+  std::vector<vitc_tensor> outputs(f.outputs.size());
+  if (vitc_model_run_function(model_, f.index, inputs.data(),
+                              static_cast<int32_t>(inputs.size()),
+                              outputs.data(),
+                              static_cast<int32_t>(outputs.size())) != 0)
+    fatal(f.name + ": " + vitc_last_error());
+  return outputs;
+}
+
+StepResult TrainState::readResult(const StepFunction &f,
+                                  const std::vector<vitc_tensor> &outputs) {
+  StepResult result;
+  const vitc_tensor &loss = outputs[f.outputWithRole("loss")];
+  const vitc_tensor &correct = outputs[f.outputWithRole("correct")];
+  result.loss = *static_cast<const float *>(loss.data);
+  result.correct = *static_cast<const int64_t *>(correct.data);
+  return result;
+}
+
+StepResult TrainState::train(const BatchView &batch, float lr, int64_t step,
+                             int64_t seed) {
+  std::vector<vitc_tensor> inputs = bindInputs(trainStep_, batch);
+  float stepValue = static_cast<float>(step);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const char *role = trainStep_.inputs[i].role;
+    if (!std::strcmp(role, "lr"))
+      inputs[i] = scalar(VITC_DTYPE_F32, &lr);
+    else if (!std::strcmp(role, "step"))
+      inputs[i] = scalar(VITC_DTYPE_F32, &stepValue);
+    else if (!std::strcmp(role, "seed"))
+      inputs[i] = scalar(VITC_DTYPE_I64, &seed);
+  }
+  std::vector<vitc_tensor> outputs = run(trainStep_, std::move(inputs));
+  StepResult result = readResult(trainStep_, outputs);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const char *updates = trainStep_.outputs[i].updates;
+    if (*updates)
+      replace(slots_.at(updates), outputs[i], Slot::Owner::Runtime);
+    else
+      vitc_tensor_free(&outputs[i]);
+  }
+  return result;
+}
+
+StepResult TrainState::eval(const BatchView &batch) {
+  std::vector<vitc_tensor> outputs =
+      run(evalStep_, bindInputs(evalStep_, batch));
+  StepResult result = readResult(evalStep_, outputs);
+  for (vitc_tensor &t : outputs)
+    vitc_tensor_free(&t);
+  return result;
+}
+
+std::string TrainState::identity() const {
+  // FNV-1a over a canonical description: what must match for a checkpoint's
+  // tensors and optimizer state to mean the same thing.
+  std::string text = std::string(info_.loss) + "|" + info_.optimizer + "|" +
+                     std::to_string(info_.num_classes);
+  for (const StepFunction *f : {&trainStep_, &evalStep_})
+    for (const auto *list : {&f->inputs, &f->outputs}) {
+      text += "|" + f->name;
+      for (const vitc_tensor_info &t : *list)
+        text += ";" + std::string(t.name) + "," + t.role + "," + t.updates +
+                "," + vitc_dtype_name(t.dtype) + shapeText(t.shape, t.rank);
+    }
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (unsigned char c : text)
+    hash = (hash ^ c) * 0x100000001b3ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
+std::vector<CheckpointTensor> TrainState::checkpointTensors() const {
+  std::vector<CheckpointTensor> tensors;
+  for (const std::string &name : order_) {
+    const vitc_tensor &t = slots_.at(name).tensor;
+    tensors.push_back({name, static_cast<int32_t>(t.dtype),
+                       std::vector<int64_t>(t.shape, t.shape + t.rank),
+                       static_cast<const char *>(t.data), byteSize(t)});
+  }
+  return tensors;
+}
+
+void TrainState::restore(const Checkpoint &checkpoint, const std::string &path) {
+  auto fail = [&](const std::string &problem) {
+    fatal("checkpoint '" + path + "': " + problem);
+  };
+  std::map<std::string, const CheckpointTensor *> stored;
+  for (const CheckpointTensor &t : checkpoint.tensors)
+    stored[t.name] = &t;
+  for (const std::string &name : order_) {
+    Slot &slot = slots_.at(name);
+    auto it = stored.find(name);
+    if (it == stored.end())
+      fail("has no tensor '" + name + "' (" + slot.role +
+           " of this artifact): it was written for another model");
+    const CheckpointTensor &t = *it->second;
+    const vitc_tensor &current = slot.tensor;
+    std::vector<int64_t> shape(current.shape, current.shape + current.rank);
+    if (t.dtype != current.dtype || t.shape != shape) {
+      const char *dtype = vitc_dtype_name(static_cast<vitc_dtype>(t.dtype));
+      fail("tensor '" + name + "' is " + (dtype ? dtype : "?") + " " +
+           shapeText(t.shape.data(), static_cast<int32_t>(t.shape.size())) +
+           ", the artifact's is " + vitc_dtype_name(current.dtype) + " " +
+           shapeText(current.shape, current.rank));
+    }
+    if (t.bytes != byteSize(current))
+      fail("tensor '" + name + "' holds " + std::to_string(t.bytes) +
+           " bytes, expected " + std::to_string(byteSize(current)));
+    stored.erase(it);
+  }
+  if (!stored.empty())
+    fail("has tensor '" + stored.begin()->first +
+         "', which this artifact does not have: it was written for another model");
+  if (checkpoint.identity != identity())
+    fail("was written for another artifact (train_step's signature or the "
+         "loss/optimizer differ)");
+  for (const CheckpointTensor &t : checkpoint.tensors) {
+    Slot &slot = slots_.at(t.name);
+    vitc_tensor copy = slot.tensor;
+    copy.data = allocateAligned(t.bytes, "tensor '" + t.name + "'");
+    std::memcpy(copy.data, t.data, t.bytes);
+    replace(slot, copy, Slot::Owner::Heap);
+  }
+}
+
+std::vector<TrainedTensor> TrainState::trainedTensors() const {
+  std::vector<TrainedTensor> tensors;
+  for (const std::string &name : order_) {
+    const Slot &slot = slots_.at(name);
+    if (slot.role == "opt_state")
+      continue;
+    tensors.push_back({name, static_cast<int32_t>(slot.tensor.dtype),
+                       std::vector<int64_t>(slot.tensor.shape,
+                                            slot.tensor.shape + slot.tensor.rank),
+                       slot.tensor.data});
+  }
+  return tensors;
+}
+
+} // namespace vitc::train

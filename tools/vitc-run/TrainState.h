@@ -1,0 +1,107 @@
+//===- TrainState.h - a training artifact's functions and carried tensors -===//
+//
+// Binds train_step and eval_step by their inputs' roles and owns the
+// tensors a run carries from step to step (params, buffers, optimizer
+// state, by name). A step's outputs that `update` an input replace it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef VITC_TOOLS_TRAINSTATE_H
+#define VITC_TOOLS_TRAINSTATE_H
+
+#include "Checkpoint.h"
+#include "OnnxExport.h"
+
+#include "vitc_runtime.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vitc::train {
+
+/// One function of the artifact with its signature.
+struct StepFunction {
+  int32_t index = -1;
+  std::string name;
+  std::vector<vitc_tensor_info> inputs, outputs;
+  /// Index of the first input / output with `role`, or -1.
+  int32_t inputWithRole(const std::string &role) const;
+  int32_t outputWithRole(const std::string &role) const;
+};
+
+/// A batch as the step functions take it: images [N,C,H,W], labels [N].
+struct BatchView {
+  int64_t size = 0;
+  const float *images = nullptr;
+  const int64_t *labels = nullptr;
+};
+
+struct StepResult {
+  double loss = 0;
+  int64_t correct = 0;
+};
+
+class TrainState {
+public:
+  /// Validates the artifact's training functions and sets params and
+  /// buffers to their initial values, optimizer state to zeros. Exits with
+  /// an error naming `path` if the artifact is not a usable training one.
+  TrainState(vitc_model *model, const std::string &path);
+  ~TrainState();
+  TrainState(const TrainState &) = delete;
+  TrainState &operator=(const TrainState &) = delete;
+
+  const vitc_training_info &info() const { return info_; }
+  /// The model's image input [C,H,W].
+  int64_t channels() const { return chw_[0]; }
+  int64_t height() const { return chw_[1]; }
+  int64_t width() const { return chw_[2]; }
+
+  /// One optimizer step; updates the carried tensors.
+  StepResult train(const BatchView &batch, float lr, int64_t step,
+                   int64_t seed);
+  /// Loss and hits on a batch with the current weights (eval mode).
+  StepResult eval(const BatchView &batch);
+
+  /// A hash of train_step's signature and the training setup: checkpoints
+  /// only resume an artifact with the same identity.
+  std::string identity() const;
+  /// The carried tensors (views of this state) for a checkpoint.
+  std::vector<CheckpointTensor> checkpointTensors() const;
+  /// Copies every carried tensor from `checkpoint` (read from `path`);
+  /// exits naming the file and the tensor on any missing or mismatched one.
+  void restore(const Checkpoint &checkpoint, const std::string &path);
+  /// The params and buffers, for ONNX export.
+  std::vector<TrainedTensor> trainedTensors() const;
+
+private:
+  /// A carried tensor. Its data is the runtime's (an output: freed with
+  /// vitc_tensor_free), ours (aligned_alloc'ed: free) or borrowed (the
+  /// artifact's initial values: not freed).
+  struct Slot {
+    vitc_tensor tensor{};
+    std::string role;
+    enum class Owner { Borrowed, Runtime, Heap } owner = Owner::Borrowed;
+  };
+  void replace(Slot &slot, const vitc_tensor &tensor, Slot::Owner owner);
+  std::vector<vitc_tensor> run(const StepFunction &function,
+                               std::vector<vitc_tensor> inputs);
+  std::vector<vitc_tensor> bindInputs(const StepFunction &function,
+                                      const BatchView &batch) const;
+  static StepResult readResult(const StepFunction &function,
+                               const std::vector<vitc_tensor> &outputs);
+
+  vitc_model *model_;
+  std::string path_;
+  vitc_training_info info_{};
+  StepFunction trainStep_, evalStep_;
+  int64_t chw_[3] = {0, 0, 0};
+  /// Carried tensors in train_step's input order.
+  std::map<std::string, Slot> slots_;
+  std::vector<std::string> order_;
+};
+
+} // namespace vitc::train
+
+#endif // VITC_TOOLS_TRAINSTATE_H
