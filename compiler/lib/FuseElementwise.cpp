@@ -28,11 +28,25 @@ bool isCheapToRecompute(linalg::GenericOp op) {
   return true;
 }
 
+/// Whether fusing `producer` into `consumer` would hide a contraction from
+/// vitc-linalg-to-library: the library kernels read their operands from
+/// memory, so a producer that computes (e.g. rounds a weight to bf16) must
+/// stay a loop nest of its own. Producers that only move data (transposes,
+/// broadcasts: bodies that yield an input) become indexing maps, which the
+/// kernels do read.
+bool computesIntoContraction(Operation *producer, Operation *consumer) {
+  auto contraction = dyn_cast<linalg::LinalgOp>(consumer);
+  auto generic = dyn_cast<linalg::GenericOp>(producer);
+  return contraction && linalg::isaContractionOpInterface(contraction) &&
+         !(generic && generic.getBody()->without_terminator().empty());
+}
+
 /// Upstream's rule (a single-use producer), plus: a cheap all-parallel
 /// producer fuses into all-parallel consumers whatever its use count.
+/// Computations stay out of contractions (computesIntoContraction).
 bool shouldFuse(OpOperand *fused) {
   Operation *producerOp = fused->get().getDefiningOp();
-  if (!producerOp)
+  if (!producerOp || computesIntoContraction(producerOp, fused->getOwner()))
     return false;
   if (producerOp->hasOneUse())
     return true;

@@ -129,6 +129,76 @@ def test_bad_flag_value(tmp_path, flag, value):
     vitc_fails(tmp_path, model, [flag.lstrip("-"), value], extra=[flag, value])
 
 
+# ---- vitc --mode train ----------------------------------------------------
+
+def linear_model(extra_nodes=(), extra_inits=(), head_output="logits"):
+    """logits = x @ fc.weight + fc.bias ([N, 4] -> [N, 3]), with trainable weights;
+    `extra_nodes` may rewrite `head_output` into "logits"."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
+    y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 3)).astype(np.float32), "fc.weight"),
+             numpy_helper.from_array(np.zeros(3, np.float32), "fc.bias"), *extra_inits]
+    nodes = [helper.make_node("Gemm", ["x", "fc.weight", "fc.bias"], [head_output], name="fc"),
+             *extra_nodes]
+    return helper.make_model(helper.make_graph(nodes, "g", [x], [y], inits),
+                             opset_imports=[helper.make_opsetid("", 17)])
+
+
+def range_offsets_model():
+    """The linear model plus offsets Range(s, s + 3, 1) with s = mean(fc.weight):
+    vt.range, which we import and run but cannot differentiate, on the path
+    from a parameter to the loss."""
+    scalar = lambda v, name: numpy_helper.from_array(np.array(v, np.float32), name)
+    nodes = [helper.make_node("ReduceMean", ["fc.weight"], ["start"], name="mean_weight", keepdims=0),
+             helper.make_node("Add", ["start", "three"], ["limit"], name="limit"),
+             helper.make_node("Range", ["start", "limit", "one"], ["offsets"], name="class_offsets"),
+             helper.make_node("Reshape", ["offsets", "row"], ["offsets_row"], name="as_row"),
+             helper.make_node("Add", ["z", "offsets_row"], ["logits"], name="add_offsets")]
+    inits = [scalar(3.0, "three"), scalar(1.0, "one"),
+             numpy_helper.from_array(np.array([1, 3], np.int64), "row")]
+    return linear_model(nodes, inits, head_output="z")
+
+
+def test_train_op_without_gradient_rule(tmp_path):
+    model = save(range_offsets_model(), tmp_path / "offsets.onnx")
+    # The op is supported for inference: only training needs its gradient.
+    check_ok(run_tool([tool("vitc"), model, "-o", str(tmp_path / "infer.vtc")]), "vitc (inference)")
+    out = tmp_path / "out.vtc"
+    out.write_bytes(b"an earlier artifact")
+    line = expect_error([tool("vitc"), model, "--mode", "train", "-o", str(out)], "vitc: error:",
+                        ["class_offsets"])
+    assert "offsets.onnx" in line and "no gradient rule" in line and "vt.range" in line, line
+    assert out.read_bytes() == b"an earlier artifact", "the existing output was overwritten"
+
+
+@pytest.mark.parametrize("flags,mentions", [
+    (["--mode", "train", "--freeze", "nomatch"], ["--freeze 'nomatch' matches no weight"]),
+    (["--mode", "train", "--freeze", "fc\\.("], ["--freeze 'fc\\.(': parentheses not balanced"]),
+    (["--mode", "train", "--loss", "bogus"], ["--loss=bogus"]),
+    (["--mode", "train", "--optimizer", "bogus"], ["--optimizer=bogus"]),
+    (["--mode", "train", "--label-smoothing", "1.5"], ["--label-smoothing"]),
+    (["--mode", "train", "--optimizer", "sgd", "--nesterov"], ["--nesterov needs --momentum"]),
+    (["--mode", "train", "--lr", "-1"], ["--lr=-1"]),
+    (["--mode", "learn"], ["--mode=learn"]),
+    (["--optimizer", "adamw"], ["--optimizer needs --mode train"]),
+    (["--lr", "0.1"], ["--lr needs --mode train"]),
+    (["--label-smoothing", "0.1"], ["--label-smoothing needs --mode train"]),
+    (["--momentum", "0.9"], ["--momentum needs --mode train"]),
+])
+def test_bad_training_flag(tmp_path, flags, mentions):
+    model = save(linear_model(), tmp_path / "linear.onnx")
+    vitc_fails(tmp_path, model, mentions, extra=flags)
+
+
+def test_training_flags_compile(tmp_path):
+    # The models and flags above fail for the flags alone.
+    model = save(linear_model(), tmp_path / "linear.onnx")
+    check_ok(run_tool([tool("vitc"), model, "--mode", "train", "--optimizer", "sgd", "--momentum", "0.9",
+                       "--nesterov", "--freeze", "fc\\.bias", "--label-smoothing", "0.1", "-o",
+                       str(tmp_path / "train.vtc")]), "vitc --mode train")
+
+
 # ---- vitc-run (run time) --------------------------------------------------
 
 @pytest.fixture(scope="module")

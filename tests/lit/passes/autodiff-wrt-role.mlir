@@ -16,6 +16,7 @@
 // d/dw sum((x * w - rm) * b) = x * b; d/db = x * w - rm.
 // CHECK:         %[[XW:.*]] = vt.mul %[[X]], %[[W]]
 // CHECK:         %[[D:.*]] = vt.sub %[[XW]], %[[RM]]
+// CHECK:         vt.reduce_sum
 // CHECK-DAG:     %[[DB:.*]] = vt.mul %{{.*}}, %[[D]]
 // CHECK-DAG:     %[[DXW:.*]] = vt.mul %{{.*}}, %[[B]]
 // CHECK-DAG:     %[[DW:.*]] = vt.mul %[[DXW]], %[[X]]

@@ -110,3 +110,50 @@ func.func @no_multi_use_into_reduction(%x: tensor<4x8xf32>, %init: tensor<4xf32>
   } -> tensor<4xf32>
   return %s, %h : tensor<4xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A contraction stays a contraction (a library call after bufferization):
+// the single-use rounding of its weight to bf16 is not fused into it, while
+// the transpose of the activation, which only moves data, becomes its
+// indexing map.
+// CHECK-LABEL: func @no_compute_into_contraction
+//       CHECK:   %[[W:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<8x16xf32>) outs(%{{.*}} : tensor<8x16xbf16>)
+//       CHECK:     arith.truncf
+//       CHECK:   linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[W]] : tensor<8x4xbf16>, tensor<8x16xbf16>)
+//   CHECK-NOT:     arith.truncf
+//       CHECK:     arith.extf
+#mk = affine_map<(m, n, k) -> (m, k)>
+#km = affine_map<(m, n, k) -> (k, m)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+#i = affine_map<(d0, d1) -> (d0, d1)>
+func.func @no_compute_into_contraction(%x: tensor<8x4xbf16>, %w: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ew = tensor.empty() : tensor<8x16xbf16>
+  %wb = linalg.generic {indexing_maps = [#i, #i], iterator_types = ["parallel", "parallel"]}
+      ins(%w : tensor<8x16xf32>) outs(%ew : tensor<8x16xbf16>) {
+  ^bb0(%a: f32, %o: bf16):
+    %r = arith.truncf %a : f32 to bf16
+    linalg.yield %r : bf16
+  } -> tensor<8x16xbf16>
+  %et = tensor.empty() : tensor<4x8xbf16>
+  %xt = linalg.generic {indexing_maps = [#t, #i], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x4xbf16>) outs(%et : tensor<4x8xbf16>) {
+  ^bb0(%a: bf16, %o: bf16):
+    linalg.yield %a : bf16
+  } -> tensor<4x8xbf16>
+  %e = tensor.empty() : tensor<4x16xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %y = linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xt, %wb : tensor<4x8xbf16>, tensor<8x16xbf16>) outs(%acc : tensor<4x16xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %o: f32):
+    %wa = arith.extf %a : bf16 to f32
+    %wb2 = arith.extf %b : bf16 to f32
+    %p = arith.mulf %wa, %wb2 : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}

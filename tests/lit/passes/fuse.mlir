@@ -255,3 +255,38 @@ func.func @dynamic_reshape(%x: tensor<?x8xf32>) -> tensor<?x2x4xf32> {
   %2 = vt.relu %1 : tensor<?x2x4xf32>
   return %2 : tensor<?x2x4xf32>
 }
+
+// -----
+
+// Two groups that would feed each other. Group A holds the row sum (%a1,
+// %t1), group B the column max (%b1, %t2) and %u, which reads %t1 from A.
+// %w sums %t2 (from B) over rows, the domain of A, and %z adds it to %t1:
+// merging %w and %z into A is convex op by op (no path leaves {%a1, %t1,
+// %w, %z} and comes back), but B reads A and A would read B, so the two
+// fused ops would each need the other's result first. Groups count as one
+// node in the convexity walk: %w and %z form a third kernel after both.
+// CHECK-LABEL: func.func @crossing_groups
+//       CHECK:   %[[A:.*]] = vt.fusion(%[[X:.*]]) attributes {kind = "reduction"} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+//       CHECK:     vt.reduce_sum %{{.*}} {axes = array<i64: 1>}
+//       CHECK:     vt.add
+//  CHECK-NEXT:     vt.yield
+//       CHECK:   %[[B:.*]]:2 = vt.fusion(%[[X]], %[[A]]) attributes {kind = "reduction"}
+//       CHECK:     vt.reduce_max %{{.*}} {axes = array<i64: 0>}
+//       CHECK:     vt.mul
+//       CHECK:     vt.sub
+//  CHECK-NEXT:     vt.yield
+//       CHECK:   %[[C:.*]] = vt.fusion(%[[B]]#0, %[[A]]) attributes {kind = "reduction"}
+//       CHECK:     vt.reduce_sum %{{.*}} {axes = array<i64: 1>}
+//       CHECK:     vt.add
+//  CHECK-NEXT:     vt.yield
+//       CHECK:   return %[[B]]#1, %[[C]]
+func.func @crossing_groups(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %a1 = vt.reduce_sum %x {axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
+  %b1 = vt.reduce_max %x {axes = array<i64: 0>} : tensor<4x8xf32> -> tensor<1x8xf32>
+  %t1 = vt.add %x, %a1 : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+  %t2 = vt.mul %x, %b1 : tensor<4x8xf32>, tensor<1x8xf32> -> tensor<4x8xf32>
+  %u = vt.sub %t1, %t2 : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+  %w = vt.reduce_sum %t2 {axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
+  %z = vt.add %t1, %w : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+  return %u, %z : tensor<4x8xf32>, tensor<4x8xf32>
+}

@@ -114,3 +114,51 @@ func.func @through_fusion(%x: tensor<2x4xf32>) -> tensor<?x4xf32> {
   }
   return %f : tensor<?x4xf32>
 }
+
+// -----
+
+// ViT's class token, cls.expand(B, -1, -1), as exporters write it: Expand
+// with shape Where(Equal(shape, -1), 1, shape), shape = Concat(Shape(x)[0],
+// [-1, -1]). A dim is never -1 and the constants compare as they are, so
+// the shape is [dim 0 of x, 1, 1]: the token is [?, 1, 64], and the concat
+// with the patches [?, 197, 64].
+// CHECK-LABEL: func.func @expand_class_token
+// CHECK-SAME: -> tensor<?x197x64xf32>
+// CHECK: vt.expand %{{.*}}, %{{.*}} : tensor<1x1x64xf32>, tensor<3xi64> -> tensor<?x1x64xf32>
+// CHECK: vt.concat {{.*}} -> tensor<?x197x64xf32>
+func.func @expand_class_token(%x: tensor<?x196x64xf32>) -> tensor<?x?x64xf32> {
+  %cls = vt.constant dense<0.5> : tensor<1x1x64xf32>
+  %s = vt.shape_of %x : tensor<?x196x64xf32> -> tensor<3xi64>
+  %i0 = vt.constant dense<0> : tensor<1xi64>
+  %n = vt.gather %s, %i0 {axis = 0} : tensor<3xi64>, tensor<1xi64> -> tensor<1xi64>
+  %m1 = vt.constant dense<[-1, -1]> : tensor<2xi64>
+  %shape = vt.concat %n, %m1 {axis = 0} : (tensor<1xi64>, tensor<2xi64>) -> tensor<3xi64>
+  %neg = vt.constant dense<-1> : tensor<3xi64>
+  %eq = vt.equal %shape, %neg : tensor<3xi64>, tensor<3xi64> -> tensor<3xi1>
+  %one = vt.constant dense<1> : tensor<3xi64>
+  %sel = vt.select %eq, %one, %shape : tensor<3xi1>, tensor<3xi64>, tensor<3xi64> -> tensor<3xi64>
+  %e = vt.expand %cls, %sel : tensor<1x1x64xf32>, tensor<3xi64> -> tensor<?x?x?xf32>
+  %c = vt.concat %e, %x {axis = 1} : (tensor<?x?x?xf32>, tensor<?x196x64xf32>) -> tensor<?x?x64xf32>
+  return %c : tensor<?x?x64xf32>
+}
+
+// -----
+
+// The same with scalar operands (broadcast to every entry), the -1 first.
+// CHECK-LABEL: func.func @expand_scalar_operands
+// CHECK-SAME: -> tensor<?x1x64xf32>
+// CHECK: vt.expand {{.*}} -> tensor<?x1x64xf32>
+func.func @expand_scalar_operands(%x: tensor<?x196x64xf32>) -> tensor<?x?x?xf32> {
+  %cls = vt.constant dense<0.5> : tensor<1x1x64xf32>
+  %s = vt.shape_of %x : tensor<?x196x64xf32> -> tensor<3xi64>
+  %i0 = vt.constant dense<0> : tensor<1xi64>
+  %n = vt.gather %s, %i0 {axis = 0} : tensor<3xi64>, tensor<1xi64> -> tensor<1xi64>
+  %m1 = vt.constant dense<[-1, -1]> : tensor<2xi64>
+  %shape = vt.concat %n, %m1 {axis = 0} : (tensor<1xi64>, tensor<2xi64>) -> tensor<3xi64>
+  %neg = vt.constant dense<-1> : tensor<i64>
+  %eq = vt.equal %neg, %shape : tensor<i64>, tensor<3xi64> -> tensor<3xi1>
+  %one = vt.constant dense<1> : tensor<i64>
+  %sel = vt.select %eq, %one, %shape : tensor<3xi1>, tensor<i64>, tensor<3xi64> -> tensor<3xi64>
+  %e = vt.expand %cls, %sel : tensor<1x1x64xf32>, tensor<3xi64> -> tensor<?x?x?xf32>
+  return %e : tensor<?x?x?xf32>
+}

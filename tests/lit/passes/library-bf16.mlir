@@ -118,3 +118,29 @@ func.func @no_kernel(%a: memref<4x8xbf16>, %b: memref<8x16xbf16>, %c: memref<4x1
   linalg.matmul ins(%h, %hb : memref<4x8xf16>, memref<8x16xf16>) outs(%d : memref<4x16xf32>)
   return
 }
+
+// -----
+
+// The weight gradient of a linear layer on (N, T, C) activations, dW =
+// x^T g over batch and tokens, as the folded flattening reshape leaves it:
+// two reduction dims, one k.
+// CHECK-LABEL: func.func @weight_gradient
+//  CHECK-SAME: (%[[X:.*]]: memref<64x?x17xbf16>, %[[G:.*]]: memref<?x17x192xbf16>, %[[DW:.*]]: memref<64x192xf32>)
+//   CHECK-DAG:   %[[X2:.*]] = memref.collapse_shape %[[X]] {{\[\[}}0], [1, 2]] : memref<64x?x17xbf16> into memref<64x?xbf16>
+//   CHECK-DAG:   %[[G2:.*]] = memref.collapse_shape %[[G]] {{\[\[}}0, 1], [2]] : memref<?x17x192xbf16> into memref<?x192xbf16>
+//       CHECK:   call @vitc_cpu_matmul_bf16(
+//   CHECK-NOT:   linalg.generic
+func.func @weight_gradient(%x: memref<64x?x17xbf16>, %g: memref<?x17x192xbf16>, %dw: memref<64x192xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%dw : memref<64x192xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, b, t) -> (m, b, t)>, affine_map<(m, n, b, t) -> (b, t, n)>, affine_map<(m, n, b, t) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %g : memref<64x?x17xbf16>, memref<?x17x192xbf16>) outs(%dw : memref<64x192xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: f32):
+    %wa = arith.extf %a : bf16 to f32
+    %wb = arith.extf %b : bf16 to f32
+    %p = arith.mulf %wa, %wb : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}

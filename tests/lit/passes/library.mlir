@@ -397,3 +397,56 @@ func.func @generic_not_mul_add(%a: memref<4x8xf32>, %b: memref<8x6xf32>, %c: mem
   }
   return
 }
+
+// -----
+
+// Attention's output projection after the head merge folded into it: two
+// reduction dims (heads x head_dim) that run contiguously through A and B
+// are one k. Both are collapsed; the leading batch dim becomes the kernel's
+// batch with a shared B.
+// CHECK-LABEL: func.func @generic_two_reduction_dims
+//  CHECK-SAME: (%[[A:.*]]: memref<2x5x4x16xf32>, %[[B:.*]]: memref<4x16x64xf32>, %[[C:.*]]: memref<2x5x64xf32>)
+//   CHECK-DAG:   %[[A3:.*]] = memref.collapse_shape %[[A]] {{\[\[}}0], [1], [2, 3]] : memref<2x5x4x16xf32> into memref<2x5x64xf32>
+//   CHECK-DAG:   %[[B2:.*]] = memref.collapse_shape %[[B]] {{\[\[}}0, 1], [2]] : memref<4x16x64xf32> into memref<64x64xf32>
+//       CHECK:   %[[B3:.*]] = memref.expand_shape %[[B2]] {{\[\[}}0, 1], [2]]
+//       CHECK:   call @vitc_cpu_batch_matmul_f32(
+//   CHECK-NOT:   linalg.generic
+func.func @generic_two_reduction_dims(%a: memref<2x5x4x16xf32>, %b: memref<4x16x64xf32>, %c: memref<2x5x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x5x64xf32>)
+  linalg.generic {indexing_maps = [affine_map<(b, m, n, h, d) -> (b, m, h, d)>, affine_map<(b, m, n, h, d) -> (h, d, n)>, affine_map<(b, m, n, h, d) -> (b, m, n)>], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b : memref<2x5x4x16xf32>, memref<4x16x64xf32>) outs(%c : memref<2x5x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Reduction dims in different orders in A and B, or not adjacent: not one
+// k; the op stays a loop nest.
+// CHECK-LABEL: func.func @generic_reduction_dims_mismatch
+//   CHECK-NOT:   call
+//       CHECK:   linalg.generic
+//       CHECK:   linalg.generic
+//   CHECK-NOT:   call
+func.func @generic_reduction_dims_mismatch(%a: memref<5x4x16xf32>, %b: memref<16x4x64xf32>, %a2: memref<4x5x16xf32>, %b2: memref<4x16x64xf32>, %c: memref<5x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, h, d) -> (m, h, d)>, affine_map<(m, n, h, d) -> (d, h, n)>, affine_map<(m, n, h, d) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b : memref<5x4x16xf32>, memref<16x4x64xf32>) outs(%c : memref<5x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n, h, d) -> (h, m, d)>, affine_map<(m, n, h, d) -> (h, d, n)>, affine_map<(m, n, h, d) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a2, %b2 : memref<4x5x16xf32>, memref<4x16x64xf32>) outs(%c : memref<5x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -251,6 +251,17 @@ case("gather_axis1_dyn", [("x", [None, 5, 3], normal(None))], [None, 3],
      f"""%i = vt.constant dense<0> : tensor<i32>
   %y = vt.gather %x, %i {{axis = 1}} : {T([None, 5, 3])}, tensor<i32> -> {T([None, 3])}""",
      batch=2)
+# One constant index with a dynamic dim after the axis (ViT's qkv[0] of
+# [3, B, ...], x[:, -1:]): the gradient is a pad, not the one-hot matmul,
+# which needs the dims after the axis static.
+case("gather_one_axis0_dyn", [("x", [3, None, 4], normal(None))], [None, 4],
+     f"""%i = vt.constant dense<0> : tensor<i64>
+  %y = vt.gather %x, %i {{axis = 0}} : {T([3, None, 4])}, tensor<i64> -> {T([None, 4])}""",
+     batch=2)
+case("gather_one_last_dyn", [("x", [None, 5, 3], normal(None))], [None, 1, 3],
+     f"""%i = vt.constant dense<[-1]> : tensor<1xi64>
+  %y = vt.gather %x, %i {{axis = 1}} : {T([None, 5, 3])}, tensor<1xi64> -> {T([None, 1, 3])}""",
+     batch=3)
 case("tile", [("x", [2, 3], normal(None))], [4, 9],
      f"%y = vt.tile %x {{repeats = array<i64: 2, 3>}} : {T([2, 3])} -> {T([4, 9])}")
 case("tile_dyn", [("x", [None, 3], normal(None))], [None, 6],
