@@ -175,7 +175,7 @@ def test_gradients_match_autograd(exported):
     assert sorted(params) == sorted(grads), "trainable parameters differ from PyTorch's"
     # A conv bias before training-mode BatchNorm has an exact gradient of 0:
     # both sides return rounding noise, compared against the largest gradient.
-    floor = 1e-3 * max(float(np.abs(g).max()) for g in grads.values())
+    floor = 1e-2 * max(float(np.abs(g).max()) for g in grads.values())
     for p in params:
         close(state[p] - out[p], grads[p], f"gradient of {p}", floor=floor)
     norm = np.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads.values()))

@@ -168,7 +168,14 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder builder(&machine);
+  // Fully unrolled loops of the many small static extents of a training
+  // step (17 tokens, 64 channels...) made basic blocks so large that the
+  // backend's schedulers, superlinear in block size, took two minutes for
+  // a tiny ViT. Without unrolling, loops stay loops, which the vectorizer
+  // still widens and interleaves.
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  llvm::PassBuilder builder(&machine, tuning);
   builder.registerModuleAnalyses(mam);
   builder.registerCGSCCAnalyses(cgam);
   builder.registerFunctionAnalyses(fam);
