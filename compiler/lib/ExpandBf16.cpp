@@ -1,4 +1,4 @@
-//===- ExpandBf16.cpp - bf16 conversions as integer code --------------------===//
+//===- ExpandBf16.cpp - bf16 conversions as integer code ------------------===//
 //
 // Upstream's bf16 expansion patterns (those of arith-expand with
 // include-bf16) without its other rewrites, applied greedily.
