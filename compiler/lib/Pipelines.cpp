@@ -27,14 +27,20 @@ using namespace mlir;
 
 namespace vitc {
 
-void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &opts) {
-  if (opts.precision == "bf16")
-    pm.addNestedPass<func::FuncOp>(createVtAutocastBf16());
+/// Shapes refined, exporter shape arithmetic folded, composite ops
+/// decomposed into the core that fusion and autodiff understand.
+static void addShapesAndDecomposition(OpPassManager &pm) {
   pm.addPass(createVtInferShapes());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createVtDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+
+void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+  if (opts.precision == "bf16")
+    pm.addNestedPass<func::FuncOp>(createVtAutocastBf16());
+  addShapesAndDecomposition(pm);
   pm.addNestedPass<func::FuncOp>(createVtFuse());
 }
 
@@ -55,11 +61,7 @@ void buildTrainingPipeline(OpPassManager &pm, const TrainingOptions &opts) {
   if (opts.precision == "bf16")
     pm.addNestedPass<func::FuncOp>(createVtAutocastBf16());
   // Composite ops (layer_norm, batch_norm) differentiate once decomposed.
-  pm.addPass(createVtInferShapes());
-  pm.addPass(createCanonicalizerPass());
-  pm.addNestedPass<func::FuncOp>(createVtDecompose());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addShapesAndDecomposition(pm);
   VtAutodiffOptions autodiff;
   autodiff.function = kTrainStep;
   autodiff.wrtRole = "param";

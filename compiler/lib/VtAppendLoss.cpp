@@ -6,6 +6,8 @@
 // vt.softmax {log} has a gradient rule) against a smoothed one-hot target.
 //
 //===----------------------------------------------------------------------===//
+#include "FunctionUtils.h"
+
 #include "vitc/Compiler/Passes.h"
 #include "vitc/Dialect/Vt/VtBuilder.h"
 
@@ -16,11 +18,6 @@ namespace vitc {
 #include "vitc/Compiler/Passes.h.inc"
 
 namespace {
-
-DictionaryAttr namedRole(Builder &b, StringRef name, StringRef role) {
-  return b.getDictionaryAttr({b.getNamedAttr("vt.name", b.getStringAttr(name)),
-                              b.getNamedAttr("vt.role", b.getStringAttr(role))});
-}
 
 struct VtAppendLossPass : impl::VtAppendLossBase<VtAppendLossPass> {
   using Base::Base;
@@ -36,16 +33,12 @@ struct VtAppendLossPass : impl::VtAppendLossBase<VtAppendLossPass> {
           << labelSmoothing << ": expected a value in [0, 1)";
       return signalPassFailure();
     }
-    for (const std::string &name : functions)
-      if (!module.lookupSymbol<func::FuncOp>(name)) {
-        module.emitError("vt-append-loss: no function @") << name;
+    auto funcs = selectFunctions(module, functions, "vt-append-loss");
+    if (failed(funcs))
+      return signalPassFailure();
+    for (func::FuncOp f : *funcs)
+      if (failed(append(f)))
         return signalPassFailure();
-      }
-    for (auto f : llvm::to_vector(module.getOps<func::FuncOp>()))
-      if (!f.isExternal() &&
-          (functions.empty() || llvm::is_contained(functions, f.getSymName())))
-        if (failed(append(f)))
-          return signalPassFailure();
   }
 
   LogicalResult append(func::FuncOp f) {
@@ -80,7 +73,7 @@ struct VtAppendLossPass : impl::VtAppendLossBase<VtAppendLossPass> {
                                    attrs.getI64Type())
            : Type(logitsType);
     if (failed(f.insertArgument(*data + 1, labelType,
-                                namedRole(attrs, "label", "label"),
+                                nameAndRole(attrs, "label", "label"),
                                 f.getArgument(*data).getLoc())))
       return failure();
     Value label = f.getArgument(*data + 1);
@@ -94,14 +87,11 @@ struct VtAppendLossPass : impl::VtAppendLossBase<VtAppendLossPass> {
 
     SmallVector<Value> results{lossValue, correct};
     llvm::append_range(results, ret.getOperands().drop_front());
-    SmallVector<DictionaryAttr> resultAttrs{namedRole(attrs, "loss", "loss"),
-                                            namedRole(attrs, "correct", "correct")};
+    SmallVector<DictionaryAttr> resultAttrs{nameAndRole(attrs, "loss", "loss"),
+                                            nameAndRole(attrs, "correct", "correct")};
     for (unsigned i = 1, e = f.getNumResults(); i < e; ++i)
       resultAttrs.push_back(f.getResultAttrDict(i));
-    ret->setOperands(results);
-    f.setType(FunctionType::get(f.getContext(), f.getArgumentTypes(),
-                                ValueRange(results).getTypes()));
-    f.setAllResultAttrs(resultAttrs);
+    setFunctionResults(f, results, resultAttrs);
     return success();
   }
 

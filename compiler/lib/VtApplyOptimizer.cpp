@@ -8,6 +8,8 @@
 // with PyTorch on the same weights and batches.
 //
 //===----------------------------------------------------------------------===//
+#include "FunctionUtils.h"
+
 #include "vitc/Compiler/Passes.h"
 #include "vitc/Dialect/Vt/VtBuilder.h"
 
@@ -103,9 +105,7 @@ struct VtApplyOptimizerPass
     Location loc = f.getLoc();
     auto scalarF32 = RankedTensorType::get({}, attrs.getF32Type());
     auto named = [&](StringRef name, StringRef role) {
-      return attrs.getDictionaryAttr(
-          {attrs.getNamedAttr("vt.name", attrs.getStringAttr(name)),
-           attrs.getNamedAttr("vt.role", attrs.getStringAttr(role))});
+      return nameAndRole(attrs, name, role);
     };
     if (failed(f.insertArgument(*labelIndex + 1, scalarF32,
                                 named("step", "step"), loc)) ||
@@ -183,10 +183,7 @@ struct VtApplyOptimizerPass
     }
     llvm::append_range(results, newStates);
     llvm::append_range(resultAttrs, stateAttrs);
-    ret->setOperands(results);
-    f.setType(FunctionType::get(f.getContext(), f.getArgumentTypes(),
-                                ValueRange(results).getTypes()));
-    f.setAllResultAttrs(resultAttrs);
+    setFunctionResults(f, results, resultAttrs);
     return success();
   }
 

@@ -10,6 +10,8 @@
 // and integer paths are never differentiated, so they need no rule.
 //
 //===----------------------------------------------------------------------===//
+#include "FunctionUtils.h"
+
 #include "vitc/Compiler/Passes.h"
 #include "vitc/Dialect/Vt/VtOps.h"
 
@@ -142,10 +144,7 @@ LogicalResult Differentiator::run() {
     resultAttrs.push_back(b.getDictionaryAttr(
         b.getNamedAttr("vt.name", b.getStringAttr(gradName))));
   }
-  ret->setOperands(results);
-  grad.setType(FunctionType::get(grad.getContext(), grad.getArgumentTypes(),
-                                 ValueRange(results).getTypes()));
-  grad.setAllResultAttrs(resultAttrs);
+  setFunctionResults(grad, results, resultAttrs);
 
   // Rules build gradients for every operand; those of inactive operands
   // (weights under `wrt`, constants) are dead.

@@ -7,6 +7,8 @@
 // train_step and eval_step alike.
 //
 //===----------------------------------------------------------------------===//
+#include "FunctionUtils.h"
+
 #include "vitc/Compiler/Passes.h"
 #include "vitc/Dialect/Vt/VtOps.h"
 
@@ -31,16 +33,10 @@ struct VtPromoteParamsPass : impl::VtPromoteParamsBase<VtPromoteParamsPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> funcs;
-    for (auto f : module.getOps<func::FuncOp>())
-      if (!f.isExternal() &&
-          (functions.empty() || llvm::is_contained(functions, f.getSymName())))
-        funcs.push_back(f);
-    for (const std::string &name : functions)
-      if (!module.lookupSymbol<func::FuncOp>(name)) {
-        module.emitError("vt-promote-params: no function @") << name;
-        return signalPassFailure();
-      }
+    auto selected = selectFunctions(module, functions, "vt-promote-params");
+    if (failed(selected))
+      return signalPassFailure();
+    SmallVector<func::FuncOp> funcs = std::move(*selected);
 
     // Weights in order of first use, with their roles.
     llvm::MapVector<StringAttr, Weight> weights;
@@ -122,12 +118,8 @@ struct VtPromoteParamsPass : impl::VtPromoteParamsBase<VtPromoteParamsPass> {
     DenseMap<StringAttr, BlockArgument> args;
     for (auto [i, name] : llvm::enumerate(order)) {
       const Weight &w = weights[name];
-      NamedAttribute attrs[] = {
-          b.getNamedAttr("vt.name", name),
-          b.getNamedAttr("vt.role",
-                         b.getStringAttr(w.buffer ? "buffer" : "param"))};
       if (failed(f.insertArgument(i, w.value.getType(),
-                                  b.getDictionaryAttr(attrs),
+                                  nameAndRole(b, name, w.buffer ? "buffer" : "param"),
                                   NameLoc::get(name))))
         llvm_unreachable("inserting an argument into a func.func");
       args[name] = f.getArgument(i);

@@ -207,6 +207,15 @@ def train_vitc(bindir, artifact, metrics, train_images, args):
             "command": " ".join(cmd)}
 
 
+def source_state():
+    """The commit the vitc build comes from, and whether the tree had edits."""
+    def git(*cmd):
+        p = subprocess.run(["git", "-C", str(ROOT), *cmd], capture_output=True, text=True)
+        return p.stdout.strip() if p.returncode == 0 else None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(status) if status is not None else None}
+
+
 def log(message):
     print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}] {message}", file=sys.stderr, flush=True)
 
@@ -308,6 +317,7 @@ def main():
         text = json.dumps({"threads": args.threads, "epochs": args.epochs, "batch_size": args.batch_size,
                            "lr": args.lr, "train_images": len(train[1]), "test_images": len(test[1]),
                            "torch": torch.__version__, "cpu_count": os.cpu_count(),
+                           "vitc_source": source_state(), "vitc_build": str(bindir.parent),
                            "results": rows}, indent=1)
         if args.json == "-":
             print(text)

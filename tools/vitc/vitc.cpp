@@ -365,7 +365,9 @@ int main(int argc, char **argv) {
 
   vitc::PipelineOptions pipeOpts;
   pipeOpts.target = target;
-  pipeOpts.precision = precision;
+  // Training autocasts in the training pipeline, before autodiff; doing it
+  // again here would also cast the f32 products the gradient rules add.
+  pipeOpts.precision = training ? std::string("fp32") : std::string(precision);
   PassManager pm(&ctx);
   if (failed(applyPassManagerCLOptions(pm)))
     return fail("bad pass manager options");
