@@ -245,7 +245,7 @@ def test_exported_onnx_runs_in_onnxruntime(tmp_path, artifact):
     ort = pytest.importorskip("onnxruntime")
     out = tmp_path / "trained.onnx"
     train(artifact, "--limit-train", 512, "--limit-test", 200, "--epochs", 1, "--batch-size", 32,
-          "--metrics", tmp_path / "m.jsonl", "--export-onnx", out, "--onnx-model", MODEL)
+          "--metrics", tmp_path / "m.jsonl", "--export-onnx", out)  # source: the manifest
     _, tests = metrics(tmp_path / "m.jsonl")
     source, trained = onnx.load(MODEL), onnx.load(out)
     assert [n.op_type for n in trained.graph.node] == [n.op_type for n in source.graph.node]
@@ -318,9 +318,16 @@ def test_image_size_mismatch(tmp_path, artifact):
     assert "28x28" in line and "--resize" in line
 
 
-def test_export_needs_the_source_model(tmp_path, artifact):
-    train_fails(artifact, ["--epochs", 0, "--export-onnx", tmp_path / "x.onnx"], ["--onnx-model"],
-                absent=[tmp_path / "x.onnx"])
+def test_export_needs_the_source_model(tmp_path):
+    """--export-onnx writes into the model the artifact was compiled from
+    (recorded in the manifest); when that file is gone, it says so and asks
+    for --onnx-model."""
+    model = tmp_path / "model.onnx"
+    shutil.copy(MODEL, model)
+    art = compile_train(model, tmp_path / "train.vtc")
+    model.unlink()
+    train_fails(art, ["--epochs", 0, "--export-onnx", tmp_path / "x.onnx"],
+                ["--onnx-model", str(model)], absent=[tmp_path / "x.onnx"])
 
 
 def test_checkpoint_of_another_artifact(tmp_path, artifact, checkpoint):
