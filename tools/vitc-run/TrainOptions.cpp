@@ -1,6 +1,7 @@
 //===- TrainOptions.cpp - command line of `vitc-run TRAIN.vtc` ------------===//
 #include "TrainOptions.h"
 
+#include "Flags.h"
 #include "Trainer.h"
 
 #include <cerrno>
@@ -122,23 +123,9 @@ TrainOptions parseTrainOptions(int argc, char **argv) {
   TrainOptions o;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    std::string flag = arg, value;
-    bool hasValue = false;
-    if (arg.rfind("--", 0) == 0) {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        flag = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        hasValue = true;
-      }
-    }
-    auto next = [&]() -> std::string {
-      if (hasValue)
-        return value;
-      if (i + 1 >= argc)
-        fatal("missing value for " + flag);
-      return argv[++i];
-    };
+    vitc::run::Flag parsed(arg);
+    const std::string &flag = parsed.name;
+    auto next = [&] { return parsed.takeValue(argc, argv, i, fatal); };
     auto path = [&]() {
       std::string text = next();
       if (text.empty())

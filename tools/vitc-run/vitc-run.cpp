@@ -4,6 +4,7 @@
 // deployment code can do the same way.
 //
 //===----------------------------------------------------------------------===//
+#include "Flags.h"
 #include "Npy.h"
 #include "Trainer.h"
 
@@ -83,23 +84,9 @@ Options parseArgs(int argc, char **argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    std::string flag = arg, value;
-    bool hasValue = false;
-    if (arg.rfind("--", 0) == 0) {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        flag = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        hasValue = true;
-      }
-    }
-    auto next = [&]() -> std::string {
-      if (hasValue)
-        return value;
-      if (i + 1 >= argc)
-        die("missing value for " + flag);
-      return argv[++i];
-    };
+    vitc::run::Flag parsed(arg);
+    const std::string &flag = parsed.name;
+    auto next = [&] { return parsed.takeValue(argc, argv, i, die); };
     if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
