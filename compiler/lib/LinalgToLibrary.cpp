@@ -484,9 +484,19 @@ SmallVector<ReassociationIndices> mergeRun(int64_t rank, int64_t start,
 
 /// Whether `memref`'s dims [start, start + count) can be collapsed into one
 /// (always true of identity layouts).
-bool isCollapsible(Value memref, int64_t start, int64_t count) {
-  auto type = cast<MemRefType>(memref.getType());
+bool isCollapsible(MemRefType type, int64_t start, int64_t count) {
   return memref::CollapseShapeOp::isGuaranteedCollapsible(
+      type, mergeRun(type.getRank(), start, count));
+}
+bool isCollapsible(Value memref, int64_t start, int64_t count) {
+  return isCollapsible(cast<MemRefType>(memref.getType()), start, count);
+}
+
+/// `type` with dims [start, start + count) collapsed into one.
+MemRefType collapsedType(MemRefType type, int64_t start, int64_t count) {
+  if (count <= 1)
+    return type;
+  return memref::CollapseShapeOp::computeCollapsedType(
       type, mergeRun(type.getRank(), start, count));
 }
 
@@ -517,13 +527,14 @@ struct ReductionRun {
   int64_t aStart, bStart, length;
 };
 
-/// Matches `ks` (the reduction loop dims) as such a run of the inputs'
-/// dims `aDims` and `bDims`, which then name the run by its first dim
-/// only; nullopt if the runs differ or cannot be collapsed in `a` / `b`.
+/// Matches `ks` (loop dims: the reduction dims, or the n dims) as such a
+/// run of two operands' dims `aDims` and `bDims`, which then name the run
+/// by its first dim only; nullopt if the runs differ or cannot be collapsed
+/// in operands of types `a` / `bMat`.
 std::optional<ReductionRun> matchReductionRun(SmallVectorImpl<unsigned> &aDims,
                                               SmallVectorImpl<unsigned> &bDims,
-                                              ArrayRef<unsigned> ks, Value a,
-                                              Value bMat) {
+                                              ArrayRef<unsigned> ks,
+                                              MemRefType a, MemRefType bMat) {
   auto start = [&](ArrayRef<unsigned> dims) -> int64_t {
     auto it = llvm::find_if(
         dims, [&](unsigned d) { return llvm::is_contained(ks, d); });
@@ -576,7 +587,7 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
     return failure();
   FailureOr<linalg::ContractionDimensions> dimsOr =
       linalg::inferContractionDims(op);
-  if (failed(dimsOr) || dimsOr->k.empty() || dimsOr->n.size() != 1 ||
+  if (failed(dimsOr) || dimsOr->k.empty() || dimsOr->n.empty() ||
       dimsOr->m.empty())
     return failure();
   Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
@@ -618,11 +629,21 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
   };
   SmallVector<unsigned> aDims = dimsOf(maps[0]), bDims = dimsOf(maps[1]),
                         cDims = dimsOf(maps[2]);
+  auto aType = cast<MemRefType>(a.getType()),
+       bType = cast<MemRefType>(bMat.getType()),
+       cType = cast<MemRefType>(c.getType());
   std::optional<ReductionRun> kRun =
-      matchReductionRun(aDims, bDims, dimsOr->k, a, bMat);
+      matchReductionRun(aDims, bDims, dimsOr->k, aType, bType);
   if (!kRun)
     return failure();
-  unsigned k = aDims[kRun->aStart], n = dimsOr->n[0];
+  // n may be a run as well, through B (already k-collapsed) and C: an
+  // output reshaped into heads (the weight gradient of a fused qkv layer).
+  std::optional<ReductionRun> nRun = matchReductionRun(
+      bDims, cDims, dimsOr->n,
+      collapsedType(bType, kRun->bStart, kRun->length), cType);
+  if (!nRun)
+    return failure();
+  unsigned k = aDims[kRun->aStart], n = bDims[nRun->aStart];
   if (cDims.size() < 2 || cDims.back() != n)
     return failure();
   unsigned m = cDims[cDims.size() - 2];
@@ -647,17 +668,20 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
   Location loc = op.getLoc();
   // The k runs (checked collapsible), then the leading dims.
   Value aIn = *collapseRun(b, loc, a, kRun->aStart, kRun->length);
-  Value bIn = *collapseRun(b, loc, bMat, kRun->bStart, kRun->length);
+  Value bKRun = *collapseRun(b, loc, bMat, kRun->bStart, kRun->length);
+  Value bIn = *collapseRun(b, loc, bKRun, nRun->aStart, nRun->length);
+  Value cIn = *collapseRun(b, loc, c, nRun->bStart, nRun->length);
   int64_t numLead = lead.size();
   FailureOr<Value> a2 = collapseLeading(b, loc, aIn, numLead);
-  FailureOr<Value> c2 = collapseLeading(b, loc, c, numLead);
+  FailureOr<Value> c2 = collapseLeading(b, loc, cIn, numLead);
   FailureOr<Value> b2 = sharedB ? FailureOr<Value>(bIn)
                                 : collapseLeading(b, loc, bIn, numLead);
   if (failed(a2) || failed(b2) || failed(c2)) {
     // Drop the collapses already built, users first: the op stays a loop
     // nest.
     llvm::SetVector<Operation *> built;
-    for (FailureOr<Value> v : {FailureOr<Value>(aIn), FailureOr<Value>(bIn),
+    for (FailureOr<Value> v : {FailureOr<Value>(aIn), FailureOr<Value>(bKRun),
+                               FailureOr<Value>(bIn), FailureOr<Value>(cIn),
                                a2, b2, c2})
       if (succeeded(v) && *v != a && *v != bMat && *v != c)
         built.insert(v->getDefiningOp());
