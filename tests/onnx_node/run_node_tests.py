@@ -56,7 +56,7 @@ _SEQUENCE_OPTIONAL_TYPE = "sequence/optional type"
 _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME = "shape-defining input given at run time"
 _STRING_DTYPE = "string dtype"
 _TRAINING_MODE_BATCHNORMALIZATION = "training-mode BatchNormalization"
-_TRAINING_MODE_DROPOUT = "training-mode Dropout"
+_TRAINING_MODE_DROPOUT = "training-mode Dropout with ratio > 0: the reference mask comes from numpy's RNG, vitc's from its own counter-based stream"
 _UNSIGNED_OR_16_BIT_INTEGER_DTYPE = "unsigned or 16-bit integer dtype"
 EXPECTED_FAILURES = {
     # 1-D/3-D convolution: 3
@@ -219,8 +219,6 @@ EXPECTED_FAILURES = {
     "test_training_dropout_default": _TRAINING_MODE_DROPOUT,
     "test_training_dropout_default_mask": _TRAINING_MODE_DROPOUT,
     "test_training_dropout_mask": _TRAINING_MODE_DROPOUT,
-    "test_training_dropout_zero_ratio": _TRAINING_MODE_DROPOUT,
-    "test_training_dropout_zero_ratio_mask": _TRAINING_MODE_DROPOUT,
     # unsigned or 16-bit integer dtype: 38
     "test_add_int16": _UNSIGNED_OR_16_BIT_INTEGER_DTYPE,
     "test_add_uint16": _UNSIGNED_OR_16_BIT_INTEGER_DTYPE,
