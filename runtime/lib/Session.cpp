@@ -40,13 +40,21 @@ int64_t product(const std::vector<int64_t> &shape) {
   return n;
 }
 
-/// Copies a strided memref into contiguous C-order memory.
+/// Copies a strided memref into contiguous C-order memory, a row at a time
+/// where the innermost dim is contiguous (outputs that are views into
+/// shared buffers: a training step's new parameters are megabytes).
 void copyStrided(const char *src, char *dst, const int64_t *sizes,
                  const int64_t *strides, size_t rank, size_t elemSize,
                  size_t &written) {
   if (rank == 0) {
     std::memcpy(dst + written, src, elemSize);
     written += elemSize;
+    return;
+  }
+  if (rank == 1 && strides[0] == 1) {
+    size_t bytes = static_cast<size_t>(sizes[0]) * elemSize;
+    std::memcpy(dst + written, src, bytes);
+    written += bytes;
     return;
   }
   for (int64_t i = 0; i < sizes[0]; ++i)
@@ -199,7 +207,10 @@ Status Session::run(size_t functionIndex, const std::vector<TensorView> &inputs,
     size_t bytes = static_cast<size_t>(product(shape)) * elemSize;
     char *copy = static_cast<char *>(std::malloc(bytes ? bytes : 1));
     size_t written = 0;
-    copyStrided(data, copy, shape.data(), strides, rank, elemSize, written);
+    if (contiguous)
+      std::memcpy(copy, data, bytes);
+    else
+      copyStrided(data, copy, shape.data(), strides, rank, elemSize, written);
     if (owned && !handedOut.count(allocated))
       toFree.insert(allocated);
     outputs.emplace_back(spec.dtype, std::move(shape), copy);
