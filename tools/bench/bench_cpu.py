@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import onnxruntime as ort
+from benchjson import write_json
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHAPES = {"resnet18": (3, 224, 224), "vit_b_16": (3, 224, 224),
@@ -130,12 +131,8 @@ def main():
         if r["error"]:
             print(f"vitc {r['model']} batch {r['batch']}: {r['error']}")
     if args.json:
-        text = json.dumps({"threads": args.threads, "iters": args.iters, "warmup": args.warmup,
-                           "results": rows}, indent=1)
-        if args.json == "-":
-            print(text)
-        else:
-            pathlib.Path(args.json).write_text(text + "\n")
+        write_json(args.json, {"threads": args.threads, "iters": args.iters, "warmup": args.warmup,
+                           "results": rows})
 
 
 if __name__ == "__main__":

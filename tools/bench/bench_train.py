@@ -78,6 +78,7 @@ import numpy as np  # noqa: E402
 import onnx  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from benchjson import write_json
 from onnx import numpy_helper  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "models"))
@@ -317,15 +318,11 @@ def main():
             rows += bench_model(name, work, bindir, train, test, args)
     print_table(rows, len(train[1]), args)
     if args.json:
-        text = json.dumps({"threads": args.threads, "epochs": args.epochs, "batch_size": args.batch_size,
+        write_json(args.json, {"threads": args.threads, "epochs": args.epochs, "batch_size": args.batch_size,
                            "lr": args.lr, "train_images": len(train[1]), "test_images": len(test[1]),
                            "torch": torch.__version__, "cpu_count": os.cpu_count(),
                            "vitc_source": source_state(), "vitc_build": str(bindir.parent),
-                           "results": rows}, indent=1)
-        if args.json == "-":
-            print(text)
-        else:
-            pathlib.Path(args.json).write_text(text + "\n")
+                           "results": rows})
 
 
 if __name__ == "__main__":
