@@ -205,7 +205,7 @@ def train_vitc(bindir, artifact, metrics, train_images, args):
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return {"img_s": samples / seconds, "epoch_s": seconds, "cpu": cpu / wall,
             "train_loss": epochs[-1]["train_loss"], "train_acc": epochs[-1]["train_acc"],
-            "test_acc": test["test_acc"], "peak_rss_mb": epochs[-1]["peak_rss_mb"],
+            "test_acc": test["test_acc"],
             "command": " ".join(cmd)}
 
 

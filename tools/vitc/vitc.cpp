@@ -283,6 +283,18 @@ int main(int argc, char **argv) {
       if (cl::Option *opt = entry.second;
           llvm::is_contained(opt->Categories, &trainCat) && opt->getNumOccurrences())
         return fail("--" + opt->ArgStr + " needs --mode train");
+  // Names are checked before the (long) import, and each optimizer's own
+  // flags are refused for the other one rather than ignored.
+  if (lossKind != "cross_entropy" && lossKind != "mse")
+    return fail("--loss=" + lossKind + ": expected cross_entropy or mse");
+  if (optimizerKind != "adamw" && optimizerKind != "sgd")
+    return fail("--optimizer=" + optimizerKind + ": expected adamw or sgd");
+  for (cl::Option *opt : {(cl::Option *)&momentum, (cl::Option *)&nesterov})
+    if (optimizerKind == "adamw" && opt->getNumOccurrences())
+      return fail("--" + opt->ArgStr + " is an SGD option; pass --optimizer sgd");
+  for (cl::Option *opt : {(cl::Option *)&beta1, (cl::Option *)&beta2, (cl::Option *)&adamEpsilon})
+    if (optimizerKind == "sgd" && opt->getNumOccurrences())
+      return fail("--" + opt->ArgStr + " is an AdamW option; use it with --optimizer adamw");
   if (learningRate <= 0)
     return fail("--lr=" + std::to_string(learningRate) + ": expected a positive learning rate");
   if (emit == Emit::Artifact && outputPath == "-")
