@@ -27,6 +27,11 @@ LogicalResult makeTrainingModule(ModuleOp trainModule, ModuleOp evalModule) {
   func::FuncOp train = lookupMain(trainModule);
   if (!train)
     return failure();
+  for (StringRef name : {kTrainStep, kEvalStep})
+    if (trainModule.lookupSymbol(name))
+      return trainModule.emitError("the module already has a symbol @")
+             << name << "; --mode train builds @" << kTrainStep << " and @"
+             << kEvalStep << " from @main";
   func::FuncOp eval;
   if (evalModule) {
     eval = lookupMain(evalModule);
