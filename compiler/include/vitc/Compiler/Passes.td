@@ -247,9 +247,13 @@ def ExternalizeWeights : Pass<"vitc-externalize-weights", "mlir::ModuleOp"> {
     `min-bytes` is removed from the module: its bytes are laid out (64-byte
     aligned) in a weights table recorded on the module (`vitc.weights`),
     each get_global becomes a memref.view at its offset into a new leading
-    entry argument `%weights: memref<?xi8>`. The artifact writer stores the
-    table as the weights section, which the runtime maps and passes in, so
-    a 330 MB model never becomes LLVM IR constants.
+    argument `%weights: memref<?xi8>` of every public function (each is an
+    entry point of the artifact; they share the one section). The initial
+    values of training parameters (`vitc.initial_values`, from
+    vt-promote-params) join the table as entries named `init:<name>`. The
+    artifact writer stores the table as the weights section, which the
+    runtime maps and passes in, so a 330 MB model never becomes LLVM IR
+    constants.
   }];
   let options = [Option<"minBytes", "min-bytes", "int64_t", "256",
                         "Globals at least this large are externalized">];
