@@ -322,8 +322,11 @@ private:
         members[target].push_back(m);
       }
       if (auto it = domains.find(leader); it != domains.end()) {
-        domains.try_emplace(target, it->second);
+        // Take the value out first: inserting may grow the map, which
+        // would leave `it` and its value dangling.
+        ReductionDomain domain = std::move(it->second);
         domains.erase(it);
+        domains.try_emplace(target, std::move(domain));
       }
       if (opaqueReductionGroups.erase(leader))
         opaqueReductionGroups.insert(target);

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <sys/resource.h>
 
@@ -58,6 +59,18 @@ std::string testJson(double loss, double accuracy, int64_t step) {
 }
 
 double peakRssMb() {
+  // VmHWM, this process image's own peak: ru_maxrss survives fork + exec,
+  // so under a large parent (a Python harness) it reported the parent's.
+  if (std::FILE *status = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof(line), status))
+      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+        break;
+    std::fclose(status);
+    if (kib >= 0)
+      return kib / 1024.0;
+  }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024.0; // Linux reports KiB
