@@ -120,6 +120,7 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   emulate.targetTypeStr = "f32";
   pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
   pm.addPass(createExpandBf16());
+  pm.addPass(createApproximateMath());
   // Integer powers (math.ipowi) have no LLVM intrinsic: emit them as functions.
   pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLLVMPass());

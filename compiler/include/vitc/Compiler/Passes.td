@@ -261,6 +261,19 @@ def ExternalizeWeights : Pass<"vitc-externalize-weights", "mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ApproximateMath : Pass<"vitc-approximate-math"> {
+  let summary = "Polynomial f32 erf and exp, so CPU loops vectorise";
+  let description = [{
+    Rewrites `math.erf` and `math.exp` on f32 (scalars and vectors) into
+    MLIR's polynomial approximations: arithmetic that LLVM vectorises with
+    the loop around it, where a libm call per element (erff, expf) keeps
+    GELU and softmax scalar. CPU code generation only: CUDA keeps libdevice.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def LowerStridedCopies : Pass<"vitc-lower-strided-copies", "mlir::func::FuncOp"> {
   let summary = "Turn memref.copy between strided memrefs into linalg.copy";
   let description = [{
