@@ -9,7 +9,7 @@
 #include "VtToLinalg.h"
 
 #include "vitc/Compiler/Passes.h"
-#include "vitc/Dialect/Vt/VtOps.h"
+#include "vitc/Dialect/Vt/VtBuilder.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -23,34 +23,13 @@ namespace vitc {
 
 namespace {
 
-/// Builds core vt ops at one location; result types are inferred.
-struct VtBuilder {
-  PatternRewriter &b;
-  Location loc;
+/// Builds core vt ops at one location (vt::VtBuilder), plus what the
+/// decompositions here need of the rewriter.
+struct DecomposeBuilder : vt::VtBuilder {
+  DecomposeBuilder(PatternRewriter &rewriter, Location loc)
+      : vt::VtBuilder{rewriter, loc}, rewriter(rewriter) {}
+  PatternRewriter &rewriter;
 
-  Value scalar(Type elt, double v) {
-    auto type = RankedTensorType::get({}, elt);
-    return vt::ConstantOp::create(b, loc,
-                                  DenseElementsAttr::get(type, b.getFloatAttr(elt, v)),
-                                  StringAttr());
-  }
-  Value add(Value x, Value y) { return vt::AddOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return vt::SubOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return vt::MulOp::create(b, loc, x, y); }
-  Value div(Value x, Value y) { return vt::DivOp::create(b, loc, x, y); }
-  Value reduceMax(Value x, ArrayRef<int64_t> axes) {
-    return vt::ReduceMaxOp::create(b, loc, x, axes, /*keepdims=*/true);
-  }
-  Value reduceSum(Value x, ArrayRef<int64_t> axes) {
-    return vt::ReduceSumOp::create(b, loc, x, axes, /*keepdims=*/true);
-  }
-  Value reduceMean(Value x, ArrayRef<int64_t> axes) {
-    return vt::ReduceMeanOp::create(b, loc, x, axes, /*keepdims=*/true);
-  }
-  template <typename OpTy>
-  Value unary(Value x) {
-    return OpTy::create(b, loc, x.getType(), x);
-  }
   /// max(0, min(1, alpha x + beta)).
   Value hardSigmoid(Value x, double alpha, double beta) {
     Type elt = getElementTypeOrSelf(x.getType());
@@ -66,7 +45,7 @@ struct VtBuilder {
     Type type = op->getResult(0).getType();
     if (v.getType() != type)
       v = tensor::CastOp::create(b, loc, type, v);
-    b.replaceOp(op, v);
+    rewriter.replaceOp(op, v);
   }
 };
 
@@ -107,7 +86,7 @@ struct DecomposeSoftmax : OpRewritePattern<vt::SoftmaxOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkDecomposable(op)))
       return rewriter.notifyMatchFailure(op, "not decomposable");
-    VtBuilder vb{rewriter, op.getLoc()};
+    DecomposeBuilder vb(rewriter, op.getLoc());
     int64_t axes[] = {(int64_t)op.getAxis()};
     Value shifted = vb.sub(op.getInput(), vb.reduceMax(op.getInput(), axes));
     Value e = vb.unary<vt::ExpOp>(shifted);
@@ -126,7 +105,7 @@ struct DecomposeLayerNorm : OpRewritePattern<vt::LayerNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(vt::LayerNormOp op,
                                 PatternRewriter &rewriter) const override {
-    VtBuilder vb{rewriter, op.getLoc()};
+    DecomposeBuilder vb(rewriter, op.getLoc());
     Value x = op.getInput();
     auto type = cast<RankedTensorType>(x.getType());
     int64_t axis = op.getAxis();
@@ -156,7 +135,7 @@ struct DecomposeBatchNorm : OpRewritePattern<vt::BatchNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(vt::BatchNormOp op,
                                 PatternRewriter &rewriter) const override {
-    VtBuilder vb{rewriter, op.getLoc()};
+    DecomposeBuilder vb(rewriter, op.getLoc());
     Value x = op.getInput();
     auto type = cast<RankedTensorType>(x.getType());
     if (failed(checkDecomposable(op)))
@@ -197,7 +176,7 @@ struct DecomposeGelu : OpRewritePattern<vt::GeluOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkDecomposable(op)))
       return rewriter.notifyMatchFailure(op, "not decomposable");
-    VtBuilder vb{rewriter, op.getLoc()};
+    DecomposeBuilder vb(rewriter, op.getLoc());
     Value x = op.getInput();
     Type elt = getElementTypeOrSelf(x.getType());
     Value inner;
@@ -221,7 +200,7 @@ struct DecomposeHardSigmoid : OpRewritePattern<vt::HardSigmoidOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkDecomposable(op)))
       return rewriter.notifyMatchFailure(op, "not decomposable");
-    VtBuilder vb{rewriter, op.getLoc()};
+    DecomposeBuilder vb(rewriter, op.getLoc());
     vb.replace(op, vb.hardSigmoid(op.getInput(), op.getAlpha().convertToDouble(),
                                   op.getBeta().convertToDouble()));
     return success();
@@ -235,7 +214,7 @@ struct DecomposeHardSwish : OpRewritePattern<vt::HardSwishOp> {
                                 PatternRewriter &rewriter) const override {
     if (failed(checkDecomposable(op)))
       return rewriter.notifyMatchFailure(op, "not decomposable");
-    VtBuilder vb{rewriter, op.getLoc()};
+    DecomposeBuilder vb(rewriter, op.getLoc());
     Value x = op.getInput();
     vb.replace(op, vb.mul(x, vb.hardSigmoid(x, 1.0 / 6.0, 0.5)));
     return success();

@@ -51,11 +51,14 @@ struct VtBuilder {
     auto type = mlir::cast<mlir::RankedTensorType>(x.getType());
     return CastOp::create(b, loc, type.clone(elt), x);
   }
-  mlir::Value reduceSum(mlir::Value x, llvm::ArrayRef<int64_t> axes, bool keepdims) {
+  mlir::Value reduceSum(mlir::Value x, llvm::ArrayRef<int64_t> axes, bool keepdims = true) {
     return ReduceSumOp::create(b, loc, x, axes, keepdims);
   }
-  mlir::Value reduceMean(mlir::Value x, llvm::ArrayRef<int64_t> axes, bool keepdims) {
+  mlir::Value reduceMean(mlir::Value x, llvm::ArrayRef<int64_t> axes, bool keepdims = true) {
     return ReduceMeanOp::create(b, loc, x, axes, keepdims);
+  }
+  mlir::Value reduceMax(mlir::Value x, llvm::ArrayRef<int64_t> axes, bool keepdims = true) {
+    return ReduceMaxOp::create(b, loc, x, axes, keepdims);
   }
   /// Sum of every element, as a rank-0 tensor.
   mlir::Value sumAll(mlir::Value x) {
