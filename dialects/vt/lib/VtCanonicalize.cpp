@@ -2,8 +2,9 @@
 //
 // Rewrites that clean up exporter noise and that the folders cannot express
 // (they create new ops): shape vectors made static from types, chains of
-// reshapes / casts / transposes collapsed into one op, and dims read from
-// shape_of where the type already knows them.
+// reshapes / casts / transposes collapsed into one op, dims read from
+// shape_of where the type already knows them, and zero padding folded into
+// the convolution that reads it.
 //
 //===----------------------------------------------------------------------===//
 #include "vitc/Dialect/Vt/VtOps.h"
@@ -196,6 +197,33 @@ struct RandomUniformStaticShape : OpRewritePattern<RandomUniformOp> {
   }
 };
 
+/// conv2d(pad(x, 0)) -> conv2d(x) with the padding in the convolution's
+/// pads, when only the spatial dims are padded, by non-negative amounts.
+/// The autodiff writes a convolution's input gradient this way (vt.conv2d's
+/// VJP); the library kernels pad on the fly instead of reading a padded
+/// copy that another loop wrote and zero-filled.
+struct PadIntoConv2d : OpRewritePattern<Conv2dOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Conv2dOp op,
+                                PatternRewriter &rewriter) const override {
+    auto pad = op.getInput().getDefiningOp<PadOp>();
+    if (!pad || pad.getValue().convertToDouble() != 0.0)
+      return failure();
+    // [begin_0..3, end_0..3]: N and C unpadded, H and W by >= 0.
+    ArrayRef<int64_t> p = pad.getPads();
+    if (p.size() != 8 || p[0] || p[1] || p[4] || p[5] ||
+        llvm::any_of(p, [](int64_t v) { return v < 0; }))
+      return failure();
+    ArrayRef<int64_t> c = op.getPads(); // [top, left, bottom, right]
+    int64_t pads[] = {c[0] + p[2], c[1] + p[3], c[2] + p[6], c[3] + p[7]};
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getInputMutable().assign(pad.getInput());
+      op.setPads(pads);
+    });
+    return success();
+  }
+};
+
 } // namespace
 
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -225,4 +253,8 @@ void GatherOp::getCanonicalizationPatterns(RewritePatternSet &results,
 void SliceOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                           MLIRContext *ctx) {
   results.add<SliceOfShapeOf>(ctx);
+}
+void Conv2dOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *ctx) {
+  results.add<PadIntoConv2d>(ctx);
 }

@@ -756,6 +756,53 @@ LogicalResult Conv2dOp::buildVjp(OpBuilder &b, ValueRange grads,
   return success();
 }
 
+/// max_pool2d's gradient when the windows tile the input without overlap or
+/// padding (kernel = stride, dense, the usual 2x2/2): x viewed as
+/// [N, C, OH, KH, OW, KW] holds each window in dims 3 and 5. The first tap
+/// (row-major) equal to the max is the smallest tap index among those that
+/// hit: one min-reduction and one select over x's size, where the general
+/// form spreads and pads a full-size tensor per tap. Rows and columns past
+/// the last window get zeros. Returns null where the shapes do not fit.
+static Value nonOverlappingMaxPoolGrad(GradBuilder &gb, Value x, Value y,
+                                       Value g, ArrayRef<int64_t> k,
+                                       ArrayRef<int64_t> strides,
+                                       ArrayRef<int64_t> pads,
+                                       ArrayRef<int64_t> dil,
+                                       ArrayRef<int64_t> in,
+                                       ArrayRef<int64_t> outHW) {
+  for (int i = 0; i < 2; ++i)
+    if (strides[i] != k[i] || dil[i] != 1 || pads[i] != 0 ||
+        pads[i + 2] != 0 || outHW[i] * k[i] > in[i])
+      return Value();
+  // Tap indices must be exact in x's element type (bf16: up to 256).
+  if (k[0] * k[1] > 256)
+    return Value();
+  Type elt = rankedOf(x).getElementType();
+  int64_t used[] = {outHW[0] * k[0], outHW[1] * k[1]};
+  Value windows = gb.reshapeTo(
+      gb.slice(x, {0, 0, 0, 0}, {kToEnd, kToEnd, used[0], used[1]},
+               {1, 1, 1, 1}),
+      {0, 0, outHW[0], k[0], outHW[1], k[1]});
+  SmallVector<int64_t> windowShape = {0, 0, outHW[0], 1, outHW[1], 1};
+  SmallVector<Attribute> taps;
+  for (int64_t t = 0; t < k[0] * k[1]; ++t)
+    taps.push_back(gb.b.getFloatAttr(elt, (double)t));
+  Value tap = ConstantOp::create(
+      gb.b, gb.loc,
+      DenseElementsAttr::get(
+          RankedTensorType::get({1, 1, 1, k[0], 1, k[1]}, elt), taps),
+      StringAttr());
+  Value hit = EqualOp::create(gb.b, gb.loc, windows, gb.reshapeTo(y, windowShape));
+  Value candidates = SelectOp::create(gb.b, gb.loc, hit, tap,
+                                      gb.scalar(tap, (double)(k[0] * k[1])));
+  Value first = ReduceMinOp::create(gb.b, gb.loc, candidates,
+                                    ArrayRef<int64_t>{3, 5}, /*keepdims=*/true);
+  Value chosen = EqualOp::create(gb.b, gb.loc, tap, first);
+  Value dx = gb.reshapeTo(gb.where(chosen, gb.reshapeTo(g, windowShape)),
+                          {0, 0, used[0], used[1]});
+  return gb.pad(dx, {0, 0, 0, 0}, {0, 0, in[0] - used[0], in[1] - used[1]});
+}
+
 /// The gradient goes to the first element (row-major within the window)
 /// equal to the window's max: for each tap, the strided slice of the padded
 /// input it read is compared with y, taps already chosen are masked out,
@@ -772,6 +819,11 @@ LogicalResult MaxPool2dOp::buildVjp(OpBuilder &b, ValueRange grads,
                     dil = getDilations();
   int64_t in[] = {xType.getDimSize(2), xType.getDimSize(3)};
   int64_t outHW[] = {yType.getDimSize(2), yType.getDimSize(3)};
+  if (Value dx = nonOverlappingMaxPoolGrad(gb, x, y, g, k, strides, pads, dil,
+                                           in, outHW)) {
+    out.assign(1, dx);
+    return success();
+  }
   // -inf padding up to the span the windows read (ceil mode reads past the
   // pads), so that every window is a plain strided slice.
   SmallVector<int64_t> lo = {0, 0, pads[0], pads[1]}, hi = {0, 0};

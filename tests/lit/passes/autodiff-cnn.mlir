@@ -29,8 +29,9 @@ func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf
 // -----
 
 // avg_pool2d: g / 4 spread by a transposed conv with a ones filter, the
-// channels as batch. max_pool2d: per tap, the strided slice of the input is
-// compared with the result; taps already hit are masked out (ties go to the
+// channels as batch. max_pool2d (a bottom pad, so not the non-overlapping
+// form below): per tap, the strided slice of the input is compared with the
+// result; taps already hit are masked out (ties go to the
 // first tap), g is spread back to the tap's positions.
 // CHECK-LABEL: func.func @pool_grad(
 // CHECK:         %[[Y:.*]] = vt.max_pool2d
@@ -54,10 +55,38 @@ func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf
 // CHECK:         %[[DX:.*]] = vt.add %{{.*}}, %[[AT1]] : tensor<1x2x4x4xf32>
 // CHECK:         return %{{.*}}, %[[DX]]
 func.func @pool(%x: tensor<1x2x4x4xf32>) -> tensor<f32> {
-  %0 = vt.max_pool2d %x {kernel = array<i64: 2, 1>, strides = array<i64: 2, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x2x4x4xf32> -> tensor<1x2x2x4xf32>
+  %0 = vt.max_pool2d %x {kernel = array<i64: 2, 1>, strides = array<i64: 2, 1>, pads = array<i64: 0, 0, 1, 0>, dilations = array<i64: 1, 1>} : tensor<1x2x4x4xf32> -> tensor<1x2x2x4xf32>
   %1 = vt.avg_pool2d %0 {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>} : tensor<1x2x2x4xf32> -> tensor<1x2x1x2xf32>
   %2 = vt.reduce_sum %1 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : tensor<1x2x1x2xf32> -> tensor<f32>
   return %2 : tensor<f32>
+}
+// -----
+
+// max_pool2d with windows that tile the input (2x2, stride 2; the odd last
+// row is unread): x is viewed as [N, C, OH, KH, OW, KW], the first tap equal
+// to the max is the least tap index among the hits, g goes to it, and the
+// unread row gets zeros.
+// CHECK-LABEL: func.func @pool_tiles_grad(
+// CHECK-SAME:    %[[X:.*]]: tensor<1x2x5x4xf32>
+// CHECK:         %[[Y:.*]] = vt.max_pool2d %[[X]]
+// CHECK:         %[[USED:.*]] = vt.slice %[[X]] {ends = array<i64: 9223372036854775807, 9223372036854775807, 4, 4>, starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x5x4xf32> -> tensor<1x2x4x4xf32>
+// CHECK:         %[[WIN:.*]] = vt.reshape %[[USED]], %{{.*}} -> tensor<1x2x2x2x2x2xf32>
+// CHECK:         %[[TAP:.*]] = vt.constant dense<{{\[\[\[\[\[\[}}0.000000e+00, 1.000000e+00]], {{\[\[}}2.000000e+00, 3.000000e+00]]]]]]> : tensor<1x1x1x2x1x2xf32>
+// CHECK:         %[[YW:.*]] = vt.reshape %[[Y]], %{{.*}} -> tensor<1x2x2x1x2x1xf32>
+// CHECK:         %[[HIT:.*]] = vt.equal %[[WIN]], %[[YW]]
+// CHECK:         %[[NONE:.*]] = vt.constant dense<4.000000e+00> : tensor<f32>
+// CHECK:         %[[CAND:.*]] = vt.select %[[HIT]], %[[TAP]], %[[NONE]]
+// CHECK:         %[[FIRST:.*]] = vt.reduce_min %[[CAND]] {axes = array<i64: 3, 5>} : tensor<1x2x2x2x2x2xf32> -> tensor<1x2x2x1x2x1xf32>
+// CHECK:         %[[CHOSEN:.*]] = vt.equal %[[TAP]], %[[FIRST]]
+// CHECK:         %[[GW:.*]] = vt.reshape %{{.*}}, %{{.*}} -> tensor<1x2x2x1x2x1xf32>
+// CHECK:         %[[DXW:.*]] = vt.select %[[CHOSEN]], %[[GW]], %{{.*}} -> tensor<1x2x2x2x2x2xf32>
+// CHECK:         %[[DXU:.*]] = vt.reshape %[[DXW]], %{{.*}} -> tensor<1x2x4x4xf32>
+// CHECK:         %[[DX:.*]] = vt.pad %[[DXU]] {pads = array<i64: 0, 0, 0, 0, 0, 0, 1, 0>} : tensor<1x2x4x4xf32> -> tensor<1x2x5x4xf32>
+// CHECK:         return %{{.*}}, %[[DX]]
+func.func @pool_tiles(%x: tensor<1x2x5x4xf32>) -> tensor<f32> {
+  %0 = vt.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x2x5x4xf32> -> tensor<1x2x2x2xf32>
+  %1 = vt.reduce_sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : tensor<1x2x2x2xf32> -> tensor<f32>
+  return %1 : tensor<f32>
 }
 // -----
 

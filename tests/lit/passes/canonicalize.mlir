@@ -157,3 +157,32 @@ func.func @fold_bool_casts() -> (tensor<2xf32>, tensor<3xi1>, tensor<2xi1>) {
   %ib = vt.cast %i : tensor<2xi64> -> tensor<2xi1>
   return %f, %xb, %ib : tensor<2xf32>, tensor<3xi1>, tensor<2xi1>
 }
+
+// -----
+
+// Zero padding of the spatial dims moves into the convolution's pads
+// ([top, left, bottom, right] added to [begin_2, begin_3, end_2, end_3]).
+// CHECK-LABEL: func.func @pad_into_conv
+// CHECK-SAME: (%[[X:.*]]: tensor<?x4x6x6xf32>, %[[W:.*]]: tensor<8x4x3x3xf32>)
+// CHECK-NOT: vt.pad
+// CHECK: vt.conv2d %[[X]], %[[W]] {dilations = array<i64: 1, 1>, pads = array<i64: 3, 1, 2, 2>, strides = array<i64: 1, 1>} : tensor<?x4x6x6xf32>, tensor<8x4x3x3xf32> -> tensor<?x8x9x7xf32>
+func.func @pad_into_conv(%x: tensor<?x4x6x6xf32>, %w: tensor<8x4x3x3xf32>) -> tensor<?x8x9x7xf32> {
+  %p = vt.pad %x {pads = array<i64: 0, 0, 2, 0, 0, 0, 1, 1>} : tensor<?x4x6x6xf32> -> tensor<?x4x9x7xf32>
+  %y = vt.conv2d %p, %w {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : tensor<?x4x9x7xf32>, tensor<8x4x3x3xf32> -> tensor<?x8x9x7xf32>
+  return %y : tensor<?x8x9x7xf32>
+}
+
+// -----
+
+// Not folded: a non-zero pad value, a padded channel dim, a crop.
+// CHECK-LABEL: func.func @pad_stays
+// CHECK-COUNT-3: vt.pad
+func.func @pad_stays(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>, %w5: tensor<8x5x3x3xf32>) -> (tensor<1x8x6x6xf32>, tensor<1x8x4x4xf32>, tensor<1x8x3x4xf32>) {
+  %p1 = vt.pad %x {pads = array<i64: 0, 0, 1, 1, 0, 0, 1, 1>, value = 1.0 : f64} : tensor<1x4x6x6xf32> -> tensor<1x4x8x8xf32>
+  %y1 = vt.conv2d %p1, %w {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : tensor<1x4x8x8xf32>, tensor<8x4x3x3xf32> -> tensor<1x8x6x6xf32>
+  %p2 = vt.pad %x {pads = array<i64: 0, 1, 0, 0, 0, 0, 0, 0>} : tensor<1x4x6x6xf32> -> tensor<1x5x6x6xf32>
+  %y2 = vt.conv2d %p2, %w5 {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : tensor<1x5x6x6xf32>, tensor<8x5x3x3xf32> -> tensor<1x8x4x4xf32>
+  %p3 = vt.pad %x {pads = array<i64: 0, 0, -1, 0, 0, 0, 0, 0>} : tensor<1x4x6x6xf32> -> tensor<1x4x5x6xf32>
+  %y3 = vt.conv2d %p3, %w {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : tensor<1x4x5x6xf32>, tensor<8x4x3x3xf32> -> tensor<1x8x3x4xf32>
+  return %y1, %y2, %y3 : tensor<1x8x6x6xf32>, tensor<1x8x4x4xf32>, tensor<1x8x3x4xf32>
+}

@@ -377,7 +377,7 @@ void refConv(const View &in, const View &filter, View &out, const Window &w,
 void testConv(Precision p, const std::string &name, int64_t n, int64_t c,
               int64_t h, int64_t wd, int64_t f, int64_t groups, Window w,
               bool accumulate, bool stridedInput = false,
-              bool constantFilter = false) {
+              bool constantFilter = false, bool swappedViews = false) {
   Arena arena;
   View in = arena.random({n, c, h, wd});
   if (stridedInput) // A window into a bigger image: offset + row strides.
@@ -387,6 +387,10 @@ void testConv(Precision p, const std::string &name, int64_t n, int64_t c,
   static Arena constants;
   View filter = (constantFilter ? constants : arena)
                     .random({f, c / groups, w.kh, w.kw});
+  if (swappedViews) { // x^T and g^T as the autodiff's filter gradient reads them.
+    in = arena.random({c, n, h, wd}).permuted({1, 0, 2, 3});
+    filter = arena.random({c, f, w.kh, w.kw}).permuted({1, 0, 2, 3});
+  }
   View out = arena.random({n, f, w.outSize(h, true), w.outSize(wd, false)});
   bool bf16 = p == Precision::BF16;
   vitc::kernels::StridedMemRef<uint16_t, 4> hi{}, hf{};
@@ -461,6 +465,26 @@ void testConvs(Precision p) {
            1, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, true, true, true);
   testConv(p, "conv constant filter, grouped", 1, 32, 6, 6, 32, 2,
            {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, true);
+  // Winograd where oneDNN has it (f32, 3x3, stride 1, >= 16 channels).
+  testConv(p, "conv 3x3 32 -> 32 channels (winograd)", 2, 32, 10, 10, 32, 1,
+           {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false);
+  // A window larger than the output: run as oneDNN's backward weights, on
+  // transposed views like the autodiff's x^T and g^T.
+  testConv(p, "conv filter-gradient form, transposed views", 16, 4, 12, 12, 32,
+           1, {10, 10, 1, 1, 1, 1, 0, 0, 0, 0}, false, false, false, true);
+  testConv(p, "conv filter-gradient form, dilation 2 (stride-2 forward)", 8, 3,
+           11, 11, 6, 1, {5, 5, 1, 1, 2, 2, 0, 0, 0, 0}, false, false, false,
+           true);
+  testConv(p, "conv filter-gradient form, padded", 4, 2, 7, 7, 5, 1,
+           {6, 6, 1, 1, 1, 1, 1, 1, 1, 1}, false);
+  // Padded by more than half the window: run as backward data with the
+  // filter flipped.
+  testConv(p, "conv input-gradient form (full padding)", 2, 32, 6, 6, 16, 1,
+           {3, 3, 1, 1, 1, 1, 2, 2, 2, 2}, false);
+  testConv(p, "conv input-gradient form, dilated, asymmetric", 1, 3, 5, 6, 4, 1,
+           {3, 2, 1, 1, 2, 1, 4, 1, 3, 1}, false);
+  testConv(p, "conv input-gradient form, strided input view", 1, 5, 4, 4, 3, 1,
+           {3, 3, 1, 1, 1, 1, 2, 2, 2, 2}, false, true);
 }
 
 //===----------------------------------------------------------------------===//

@@ -274,6 +274,23 @@ def ApproximateMath : Pass<"vitc-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def CloneFillInits : Pass<"vitc-clone-fill-inits", "mlir::func::FuncOp"> {
+  let summary = "Give each linalg op whose init is a shared linalg.fill its own fill";
+  let description = [{
+    CSE merges identical `linalg.fill`s, e.g. the zero inits of two
+    convolutions with the same result type. One-shot bufferization must then
+    keep the shared fill's buffer intact for all its readers: each op gets a
+    copy of the filled buffer (or writes into a buffer filled far earlier),
+    and vitc-linalg-to-library no longer sees a fill directly before the op,
+    so the kernel accumulates into zeros it must read. Run after CSE and
+    before bufferization, this clones the fill (not its tensor.empty)
+    right before every destination-style op that uses it as an init (and
+    drops the original once nothing else reads it), so that each init fill
+    has one use, next to it, and bufferizes in place.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def LowerStridedCopies : Pass<"vitc-lower-strided-copies", "mlir::func::FuncOp"> {
   let summary = "Turn memref.copy between strided memrefs into linalg.copy";
   let description = [{

@@ -217,7 +217,10 @@ def pool(op, tag, x, out, attrs, batch=None):
 K2S2 = "kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>"
 K3S2P1 = "kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>"
 DIL1 = ", dilations = array<i64: 1, 1>"
+# k2s2 (also k2s2_tail, with an unread last row and column, and dyn) takes
+# the non-overlapping windows form of the gradient; the others the general.
 pool("max_pool2d", "k2s2", [2, 3, 6, 6], [2, 3, 3, 3], K2S2 + DIL1)
+pool("max_pool2d", "k2s2_tail", [1, 2, 7, 7], [1, 2, 3, 3], K2S2 + DIL1)
 pool("max_pool2d", "k3s2p1", [1, 2, 7, 7], [1, 2, 4, 4], K3S2P1 + DIL1)
 pool("max_pool2d", "ceil", [1, 2, 7, 7], [1, 2, 4, 4], K2S2 + DIL1 + ", ceil_mode = true")
 pool("max_pool2d", "dyn", [None, 2, 6, 6], [None, 2, 3, 3], K2S2 + DIL1, batch=2)

@@ -291,6 +291,7 @@ def Vt_Conv2dOp : Vt_AccumulatingAnchor<"conv2d"> {
     type($input) `,` type($filter) `->` type($result)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 class Vt_PoolOp<string mnemonic> : Vt_Op<mnemonic, [Pure,
