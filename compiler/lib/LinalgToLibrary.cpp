@@ -66,6 +66,20 @@ Value getRootBuffer(Value v) {
 /// Whether `op` may access (or, with `writesOnly`, write) memory of `root`.
 /// Ops with unknown effects may access anything.
 bool mayAccess(Operation *op, Value root, bool writesOnly) {
+  // The library kernels this pass calls access their memref operands only,
+  // and write the last one (the output) only.
+  if (auto call = dyn_cast<func::CallOp>(op);
+      call && call.getCallee().starts_with("vitc_cpu_")) {
+    SmallVector<Value> memrefs;
+    for (Value v : call.getOperands())
+      if (isa<MemRefType>(v.getType()))
+        memrefs.push_back(v);
+    ArrayRef<Value> accessed = memrefs;
+    if (writesOnly && !accessed.empty())
+      accessed = accessed.take_back();
+    return llvm::any_of(accessed,
+                        [&](Value v) { return getRootBuffer(v) == root; });
+  }
   auto iface = dyn_cast<MemoryEffectOpInterface>(op);
   if (!iface) {
     if (!op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
@@ -239,6 +253,97 @@ std::optional<PaddedInput> matchPaddedInput(Operation *anchor, Value padded,
     return std::nullopt;
   return PaddedInput{alloc, source, offsets[rank - 2], offsets[rank - 1],
                      {copy, subview, fill, alloc}};
+}
+
+/// An input that a linalg.transpose wrote just for the anchor: the last
+/// write of `buffer` (an alloc) before the anchor is the transpose, nothing
+/// between them touches the buffer or writes the transpose's source, and
+/// after the anchor the buffer is overwritten whole (another transpose into
+/// it: bufferization reuses dead buffers) or never read again. The kernel
+/// can then read a transposed view of the source (memref.transpose:
+/// strides, no copy) instead; the autodiff's x^T and g^T of a filter
+/// gradient are such inputs, and the kernel swaps them back without touching
+/// memory.
+struct TransposedInput {
+  linalg::TransposeOp transpose;
+  memref::AllocOp alloc;
+};
+
+std::optional<TransposedInput> matchTransposedInput(Operation *anchor,
+                                                    Value buffer) {
+  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != anchor->getBlock())
+    return std::nullopt;
+  // Every access of the buffer must be visible to mayAccess in this block:
+  // through views of it, by ops with known effects or library calls; not
+  // returned or passed to another function.
+  SmallVector<Value> views{buffer};
+  while (!views.empty()) {
+    Value v = views.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v) {
+        llvm::append_range(views, user->getResults());
+        continue;
+      }
+      auto call = dyn_cast<func::CallOp>(user);
+      // Terminators (returns, yields) hand the buffer on: it escapes.
+      bool known = call ? call.getCallee().starts_with("vitc_cpu_")
+                        : isa<MemoryEffectOpInterface>(user) &&
+                              !user->hasTrait<OpTrait::IsTerminator>();
+      if (!known || user->getBlock() != anchor->getBlock())
+        return std::nullopt;
+    }
+  }
+  linalg::TransposeOp transpose;
+  for (Operation *op = anchor->getPrevNode(); op; op = op->getPrevNode()) {
+    if (!mayAccess(op, buffer, /*writesOnly=*/false))
+      continue;
+    auto t = dyn_cast<linalg::TransposeOp>(op);
+    if (!t || t.getInit() != buffer)
+      return std::nullopt;
+    transpose = t;
+    break;
+  }
+  if (!transpose ||
+      mayAccessBetween(transpose, anchor, getRootBuffer(transpose.getInput()),
+                       /*writesOnly=*/true))
+    return std::nullopt;
+  for (Operation *op = anchor->getNextNode(); op; op = op->getNextNode()) {
+    if (!mayAccess(op, buffer, /*writesOnly=*/false))
+      continue;
+    auto t = dyn_cast<linalg::TransposeOp>(op);
+    if (isa<memref::DeallocOp>(op) || (t && t.getInit() == buffer))
+      break;
+    return std::nullopt;
+  }
+  return TransposedInput{transpose, alloc};
+}
+
+/// The transposed view of `t`'s source, replacing the buffer it wrote.
+Value buildTransposedView(OpBuilder &b, TransposedInput t) {
+  auto map = AffineMap::getPermutationMap(
+      llvm::map_to_vector(t.transpose.getPermutation(),
+                          [](int64_t p) { return static_cast<unsigned>(p); }),
+      b.getContext());
+  return memref::TransposeOp::create(b, t.transpose.getLoc(),
+                                     t.transpose.getInput(),
+                                     AffineMapAttr::get(map));
+}
+
+/// Erases the transpose, and its buffer if nothing else uses it, once the
+/// anchor reads the view.
+void eraseTransposed(const std::optional<TransposedInput> &t) {
+  if (!t)
+    return;
+  t->transpose->erase();
+  memref::AllocOp alloc = t->alloc;
+  if (llvm::all_of(alloc->getUsers(),
+                   [](Operation *user) { return isa<memref::DeallocOp>(user); })) {
+    for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+      user->erase();
+    alloc->erase();
+  }
 }
 
 /// Whether `v` views the module's weights section (the `@main` argument that
@@ -786,12 +891,26 @@ LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
                       (grouped ? "grouped_" : "") + *dtype)
                          .str();
   Value kernelInput = padded ? padded->source : input;
-  if (failed(calls.call(b, op, name, {kernelInput, filter, out}, scalars)))
+  // Transposed inputs as strided views (the grouped kernels need identity
+  // layouts).
+  std::optional<TransposedInput> transposedInput, transposedFilter;
+  if (!grouped) {
+    transposedInput = matchTransposedInput(op, kernelInput);
+    transposedFilter = matchTransposedInput(op, filter);
+  }
+  Value kernelFilter = filter;
+  if (transposedInput)
+    kernelInput = buildTransposedView(b, *transposedInput);
+  if (transposedFilter)
+    kernelFilter = buildTransposedView(b, *transposedFilter);
+  if (failed(calls.call(b, op, name, {kernelInput, kernelFilter, out}, scalars)))
     return failure();
   if (init)
     init->erase();
   op->erase();
   erasePadding(padded);
+  eraseTransposed(transposedInput);
+  eraseTransposed(transposedFilter);
   return success();
 }
 

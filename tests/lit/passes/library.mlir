@@ -450,3 +450,54 @@ func.func @generic_reduction_dims_mismatch(%a: memref<5x4x16xf32>, %b: memref<16
   }
   return
 }
+
+// -----
+
+// A filter gradient's x^T and g^T, transposed just for the convolution: the
+// kernel reads strided views of x and g, the copies and their buffers go.
+// CHECK-LABEL: func.func @conv_transposed_inputs
+//  CHECK-SAME:   (%[[X:.*]]: memref<2x3x8x8xf32>, %[[G:.*]]: memref<2x4x6x6xf32>
+//   CHECK-NOT:   linalg.transpose
+//   CHECK-NOT:   memref.alloc
+//       CHECK:   %[[XT:.*]] = memref.transpose %[[X]] (d0, d1, d2, d3) -> (d1, d0, d2, d3) : memref<2x3x8x8xf32> to memref<3x2x8x8xf32, strided<[64, 192, 8, 1]>>
+//       CHECK:   %[[GT:.*]] = memref.transpose %[[G]] (d0, d1, d2, d3) -> (d1, d0, d2, d3)
+//       CHECK:   %[[XC:.*]] = memref.cast %[[XT]]
+//       CHECK:   %[[GC:.*]] = memref.cast %[[GT]]
+//       CHECK:   call @vitc_cpu_conv2d_f32(%[[XC]], %[[GC]],
+//   CHECK-NOT:   linalg.transpose
+func.func @conv_transposed_inputs(%x: memref<2x3x8x8xf32>, %g: memref<2x4x6x6xf32>, %dw: memref<3x4x3x3xf32>) {
+  %xt = memref.alloc() : memref<3x2x8x8xf32>
+  linalg.transpose ins(%x : memref<2x3x8x8xf32>) outs(%xt : memref<3x2x8x8xf32>) permutation = [1, 0, 2, 3]
+  %gt = memref.alloc() : memref<4x2x6x6xf32>
+  linalg.transpose ins(%g : memref<2x4x6x6xf32>) outs(%gt : memref<4x2x6x6xf32>) permutation = [1, 0, 2, 3]
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%xt, %gt : memref<3x2x8x8xf32>, memref<4x2x6x6xf32>) outs(%dw : memref<3x4x3x3xf32>)
+  return
+}
+
+// -----
+
+// The copy stays where the view would read other data: x is overwritten
+// after the transpose (bufferization reused its buffer), x^T is read again
+// after the convolution, or the transposed buffer is returned.
+// CHECK-LABEL: func.func @conv_transposed_copy_needed
+//  CHECK-COUNT-3: linalg.transpose
+//  CHECK-NOT:     memref.transpose
+func.func @conv_transposed_copy_needed(%x: memref<2x3x8x8xf32>, %g: memref<4x2x6x6xf32>, %dw: memref<3x4x3x3xf32>, %out: memref<3x2x8x8xf32>) -> memref<3x2x8x8xf32> {
+  %cst = arith.constant 0.0 : f32
+  %xt = memref.alloc() : memref<3x2x8x8xf32>
+  linalg.transpose ins(%x : memref<2x3x8x8xf32>) outs(%xt : memref<3x2x8x8xf32>) permutation = [1, 0, 2, 3]
+  linalg.fill ins(%cst : f32) outs(%x : memref<2x3x8x8xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%xt, %g : memref<3x2x8x8xf32>, memref<4x2x6x6xf32>) outs(%dw : memref<3x4x3x3xf32>)
+  %xt2 = memref.alloc() : memref<3x2x8x8xf32>
+  linalg.transpose ins(%x : memref<2x3x8x8xf32>) outs(%xt2 : memref<3x2x8x8xf32>) permutation = [1, 0, 2, 3]
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%xt2, %g : memref<3x2x8x8xf32>, memref<4x2x6x6xf32>) outs(%dw : memref<3x4x3x3xf32>)
+  memref.copy %xt2, %out : memref<3x2x8x8xf32> to memref<3x2x8x8xf32>
+  %xt3 = memref.alloc() : memref<3x2x8x8xf32>
+  linalg.transpose ins(%x : memref<2x3x8x8xf32>) outs(%xt3 : memref<3x2x8x8xf32>) permutation = [1, 0, 2, 3]
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%xt3, %g : memref<3x2x8x8xf32>, memref<4x2x6x6xf32>) outs(%dw : memref<3x4x3x3xf32>)
+  return %xt3 : memref<3x2x8x8xf32>
+}

@@ -274,6 +274,20 @@ def ApproximateMath : Pass<"vitc-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def SinkTransposes : Pass<"vitc-sink-transposes", "mlir::func::FuncOp"> {
+  let summary = "Move each tensor linalg.transpose right before its first user";
+  let description = [{
+    The autodiff and the graph stage leave transposes where their operand
+    was computed, e.g. x^T of a convolution's filter gradient right after
+    the forward convolution. Bufferized there, the copy is made early and
+    x's buffer is free to be reused before the gradient reads x^T, so
+    vitc-linalg-to-library cannot replace the copy by a strided view of x
+    and the copy's buffer lives across the whole backward pass. Sunk to its
+    first user (same block, operands already dominate), the transpose reads
+    x just before the kernel does.
+  }];
+}
+
 def CloneFillInits : Pass<"vitc-clone-fill-inits", "mlir::func::FuncOp"> {
   let summary = "Give each linalg op whose init is a shared linalg.fill its own fill";
   let description = [{
