@@ -255,6 +255,31 @@ std::optional<PaddedInput> matchPaddedInput(Operation *anchor, Value padded,
                      {copy, subview, fill, alloc}};
 }
 
+/// Whether every access of `buffer` is visible to mayAccess in `block`:
+/// through views of it, by ops with known effects or library calls; never
+/// returned, yielded or passed to another function.
+bool hasOnlyTrackedUsers(Value buffer, Block *block) {
+  SmallVector<Value> views{buffer};
+  while (!views.empty()) {
+    Value v = views.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v) {
+        llvm::append_range(views, user->getResults());
+        continue;
+      }
+      auto call = dyn_cast<func::CallOp>(user);
+      // Terminators (returns, yields) hand the buffer on: it escapes.
+      bool known = call ? call.getCallee().starts_with("vitc_cpu_")
+                        : isa<MemoryEffectOpInterface>(user) &&
+                              !user->hasTrait<OpTrait::IsTerminator>();
+      if (!known || user->getBlock() != block)
+        return false;
+    }
+  }
+  return true;
+}
+
 /// An input that a linalg.transpose wrote just for the anchor: the last
 /// write of `buffer` (an alloc) before the anchor is the transpose, nothing
 /// between them touches the buffer or writes the transpose's source, and
@@ -274,27 +299,8 @@ std::optional<TransposedInput> matchTransposedInput(Operation *anchor,
   auto alloc = buffer.getDefiningOp<memref::AllocOp>();
   if (!alloc || alloc->getBlock() != anchor->getBlock())
     return std::nullopt;
-  // Every access of the buffer must be visible to mayAccess in this block:
-  // through views of it, by ops with known effects or library calls; not
-  // returned or passed to another function.
-  SmallVector<Value> views{buffer};
-  while (!views.empty()) {
-    Value v = views.pop_back_val();
-    for (Operation *user : v.getUsers()) {
-      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
-          view && view.getViewSource() == v) {
-        llvm::append_range(views, user->getResults());
-        continue;
-      }
-      auto call = dyn_cast<func::CallOp>(user);
-      // Terminators (returns, yields) hand the buffer on: it escapes.
-      bool known = call ? call.getCallee().starts_with("vitc_cpu_")
-                        : isa<MemoryEffectOpInterface>(user) &&
-                              !user->hasTrait<OpTrait::IsTerminator>();
-      if (!known || user->getBlock() != anchor->getBlock())
-        return std::nullopt;
-    }
-  }
+  if (!hasOnlyTrackedUsers(buffer, anchor->getBlock()))
+    return std::nullopt;
   linalg::TransposeOp transpose;
   for (Operation *op = anchor->getPrevNode(); op; op = op->getPrevNode()) {
     if (!mayAccess(op, buffer, /*writesOnly=*/false))
@@ -329,6 +335,55 @@ Value buildTransposedView(OpBuilder &b, TransposedInput t) {
   return memref::TransposeOp::create(b, t.transpose.getLoc(),
                                      t.transpose.getInput(),
                                      AffineMapAttr::get(map));
+}
+
+/// The 2-D transpose that is the only reader of `anchor`'s output `buffer`
+/// (an alloc): the next op after the anchor that accesses the buffer is the
+/// transpose, which writes a buffer nothing touches in between, and the
+/// buffer is dead after it (overwritten whole, or never accessed again).
+linalg::TransposeOp matchTransposedOutput(Operation *anchor, Value buffer) {
+  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != anchor->getBlock() ||
+      !hasOnlyTrackedUsers(buffer, anchor->getBlock()))
+    return nullptr;
+  linalg::TransposeOp transpose;
+  Operation *op = anchor->getNextNode();
+  for (; op; op = op->getNextNode()) {
+    if (!mayAccess(op, buffer, /*writesOnly=*/false))
+      continue;
+    transpose = dyn_cast<linalg::TransposeOp>(op);
+    break;
+  }
+  if (!transpose || transpose.getInput() != buffer ||
+      transpose.getPermutation() != ArrayRef<int64_t>{1, 0} ||
+      mayAccessBetween(anchor, transpose, getRootBuffer(transpose.getInit()),
+                       /*writesOnly=*/false))
+    return nullptr;
+  // The destination must exist at the anchor: an alloc made in between moves
+  // up when its sizes are known there.
+  memref::AllocOp destToMove;
+  if (Operation *def = transpose.getInit().getDefiningOp();
+      def && def->getBlock() == anchor->getBlock() &&
+      anchor->isBeforeInBlock(def)) {
+    destToMove = dyn_cast<memref::AllocOp>(def);
+    if (!destToMove || llvm::any_of(destToMove->getOperands(), [&](Value v) {
+          Operation *sizeDef = v.getDefiningOp();
+          return sizeDef && sizeDef->getBlock() == anchor->getBlock() &&
+                 !sizeDef->isBeforeInBlock(anchor);
+        }))
+      return nullptr;
+  }
+  for (op = transpose->getNextNode(); op; op = op->getNextNode()) {
+    if (!mayAccess(op, buffer, /*writesOnly=*/false))
+      continue;
+    auto t = dyn_cast<linalg::TransposeOp>(op);
+    if (isa<memref::DeallocOp>(op) || (t && t.getInit() == buffer))
+      break;
+    return nullptr;
+  }
+  if (destToMove)
+    destToMove->moveBefore(anchor);
+  return transpose;
 }
 
 /// Erases the transpose, and its buffer if nothing else uses it, once the
@@ -530,16 +585,55 @@ static LogicalResult emitMatmulCall(OpBuilder &b, Operation *op,
                                     Value out, Value weights) {
   Location loc = op->getLoc();
   Operation *init = findInitFill(op, out, Neutral::Zero);
+  // Operands transposed just for this matmul: read them as strided views.
+  std::optional<TransposedInput> ta = matchTransposedInput(op, a),
+                                 tb = matchTransposedInput(op, bMat);
+  if (ta)
+    a = buildTransposedView(b, *ta);
+  if (tb)
+    bMat = buildTransposedView(b, *tb);
+  // A product that is only ever read transposed: write C^T = B^T A^T into
+  // the transpose's destination instead (e.g. a Linear weight's gradient,
+  // which the autodiff computes as x^T g and transposes to the weight's
+  // layout). Needs a fresh output (no accumulation).
+  linalg::TransposeOp outTranspose =
+      init && !batched ? matchTransposedOutput(op, c) : nullptr;
+  // The destination may reuse an operand's buffer (bufferization writes in
+  // place once an operand is dead): the kernel would then overwrite it.
+  if (outTranspose &&
+      llvm::is_contained({getRootBuffer(a), getRootBuffer(bMat)},
+                         getRootBuffer(outTranspose.getInit())))
+    outTranspose = nullptr;
+  if (outTranspose) {
+    std::swap(a, bMat);
+    std::tie(transA, transB) = std::make_pair(!transB, !transA);
+    c = outTranspose.getInit();
+  }
   std::string name =
       (Twine("vitc_cpu_") + (batched ? "batch_matmul_" : "matmul_") + dtype).str();
+  bool constantB = outTranspose ? false : isViewOfWeights(weights);
   if (failed(calls.call(b, op, name, {a, bMat, c},
                         {calls.i64(b, loc, transA), calls.i64(b, loc, transB),
                          calls.i64(b, loc, init == nullptr),
-                         calls.i64(b, loc, isViewOfWeights(weights))})))
+                         calls.i64(b, loc, constantB)})))
     return failure();
   if (init)
     init->erase();
   op->erase();
+  eraseTransposed(ta);
+  eraseTransposed(tb);
+  if (outTranspose) {
+    Value buffer = outTranspose.getInput();
+    outTranspose->erase();
+    if (auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+        alloc && llvm::all_of(alloc->getUsers(), [](Operation *user) {
+          return isa<memref::DeallocOp>(user);
+        })) {
+      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+        user->erase();
+      alloc->erase();
+    }
+  }
   return success();
 }
 

@@ -109,6 +109,7 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   // weights) become alloc + copy.
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopies());
+  pm.addNestedPass<func::FuncOp>(createReassociateReductions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());

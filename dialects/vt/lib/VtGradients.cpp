@@ -759,10 +759,12 @@ LogicalResult Conv2dOp::buildVjp(OpBuilder &b, ValueRange grads,
 /// max_pool2d's gradient when the windows tile the input without overlap or
 /// padding (kernel = stride, dense, the usual 2x2/2): x viewed as
 /// [N, C, OH, KH, OW, KW] holds each window in dims 3 and 5. The first tap
-/// (row-major) equal to the max is the smallest tap index among those that
-/// hit: one min-reduction and one select over x's size, where the general
-/// form spreads and pads a full-size tensor per tap. Rows and columns past
-/// the last window get zeros. Returns null where the shapes do not fit.
+/// (row-major) equal to the max is found elementwise over [N, C, OH, 1, OW, 1]
+/// from one slice of the view per tap (a select chain, no reduction), and g
+/// goes where the tap index equals it: two fused loops over x's size, where
+/// the general form spreads and pads a full-size tensor per tap. Rows and
+/// columns past the last window get zeros. Returns null where the shapes do
+/// not fit.
 static Value nonOverlappingMaxPoolGrad(GradBuilder &gb, Value x, Value y,
                                        Value g, ArrayRef<int64_t> k,
                                        ArrayRef<int64_t> strides,
@@ -774,8 +776,9 @@ static Value nonOverlappingMaxPoolGrad(GradBuilder &gb, Value x, Value y,
     if (strides[i] != k[i] || dil[i] != 1 || pads[i] != 0 ||
         pads[i + 2] != 0 || outHW[i] * k[i] > in[i])
       return Value();
-  // Tap indices must be exact in x's element type (bf16: up to 256).
-  if (k[0] * k[1] > 256)
+  // One slice per tap in the select chain; tap indices exact in bf16.
+  int64_t taps = k[0] * k[1];
+  if (taps > 16)
     return Value();
   Type elt = rankedOf(x).getElementType();
   int64_t used[] = {outHW[0] * k[0], outHW[1] * k[1]};
@@ -784,19 +787,26 @@ static Value nonOverlappingMaxPoolGrad(GradBuilder &gb, Value x, Value y,
                {1, 1, 1, 1}),
       {0, 0, outHW[0], k[0], outHW[1], k[1]});
   SmallVector<int64_t> windowShape = {0, 0, outHW[0], 1, outHW[1], 1};
-  SmallVector<Attribute> taps;
-  for (int64_t t = 0; t < k[0] * k[1]; ++t)
-    taps.push_back(gb.b.getFloatAttr(elt, (double)t));
+  Value ym = gb.reshapeTo(y, windowShape);
+  // first = the least tap whose value is the max; `taps` (none) if none is
+  // (a NaN max): then no element gets g.
+  Value first = gb.scalar(ym, (double)taps);
+  for (int64_t t = taps - 1; t >= 0; --t) {
+    int64_t a = t / k[1], c = t % k[1];
+    Value tapValue = gb.slice(windows, {0, 0, 0, a, 0, c},
+                              {kToEnd, kToEnd, kToEnd, a + 1, kToEnd, c + 1},
+                              {1, 1, 1, 1, 1, 1});
+    Value hit = EqualOp::create(gb.b, gb.loc, tapValue, ym);
+    first = SelectOp::create(gb.b, gb.loc, hit, gb.scalar(ym, (double)t), first);
+  }
+  SmallVector<Attribute> tapIndices;
+  for (int64_t t = 0; t < taps; ++t)
+    tapIndices.push_back(gb.b.getFloatAttr(elt, (double)t));
   Value tap = ConstantOp::create(
       gb.b, gb.loc,
       DenseElementsAttr::get(
-          RankedTensorType::get({1, 1, 1, k[0], 1, k[1]}, elt), taps),
+          RankedTensorType::get({1, 1, 1, k[0], 1, k[1]}, elt), tapIndices),
       StringAttr());
-  Value hit = EqualOp::create(gb.b, gb.loc, windows, gb.reshapeTo(y, windowShape));
-  Value candidates = SelectOp::create(gb.b, gb.loc, hit, tap,
-                                      gb.scalar(tap, (double)(k[0] * k[1])));
-  Value first = ReduceMinOp::create(gb.b, gb.loc, candidates,
-                                    ArrayRef<int64_t>{3, 5}, /*keepdims=*/true);
   Value chosen = EqualOp::create(gb.b, gb.loc, tap, first);
   Value dx = gb.reshapeTo(gb.where(chosen, gb.reshapeTo(g, windowShape)),
                           {0, 0, used[0], used[1]});

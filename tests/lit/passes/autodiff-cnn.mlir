@@ -63,20 +63,27 @@ func.func @pool(%x: tensor<1x2x4x4xf32>) -> tensor<f32> {
 // -----
 
 // max_pool2d with windows that tile the input (2x2, stride 2; the odd last
-// row is unread): x is viewed as [N, C, OH, KH, OW, KW], the first tap equal
-// to the max is the least tap index among the hits, g goes to it, and the
-// unread row gets zeros.
+// row is unread): x is viewed as [N, C, OH, KH, OW, KW]; a select chain over
+// one slice per tap (last tap first) finds the first tap equal to the max
+// (4: none), g goes where the tap index equals it, and the unread row gets
+// zeros.
 // CHECK-LABEL: func.func @pool_tiles_grad(
 // CHECK-SAME:    %[[X:.*]]: tensor<1x2x5x4xf32>
 // CHECK:         %[[Y:.*]] = vt.max_pool2d %[[X]]
 // CHECK:         %[[USED:.*]] = vt.slice %[[X]] {ends = array<i64: 9223372036854775807, 9223372036854775807, 4, 4>, starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x5x4xf32> -> tensor<1x2x4x4xf32>
 // CHECK:         %[[WIN:.*]] = vt.reshape %[[USED]], %{{.*}} -> tensor<1x2x2x2x2x2xf32>
-// CHECK:         %[[TAP:.*]] = vt.constant dense<{{\[\[\[\[\[\[}}0.000000e+00, 1.000000e+00]], {{\[\[}}2.000000e+00, 3.000000e+00]]]]]]> : tensor<1x1x1x2x1x2xf32>
 // CHECK:         %[[YW:.*]] = vt.reshape %[[Y]], %{{.*}} -> tensor<1x2x2x1x2x1xf32>
-// CHECK:         %[[HIT:.*]] = vt.equal %[[WIN]], %[[YW]]
 // CHECK:         %[[NONE:.*]] = vt.constant dense<4.000000e+00> : tensor<f32>
-// CHECK:         %[[CAND:.*]] = vt.select %[[HIT]], %[[TAP]], %[[NONE]]
-// CHECK:         %[[FIRST:.*]] = vt.reduce_min %[[CAND]] {axes = array<i64: 3, 5>} : tensor<1x2x2x2x2x2xf32> -> tensor<1x2x2x1x2x1xf32>
+// CHECK:         %[[T3:.*]] = vt.slice %[[WIN]] {{.*}}starts = array<i64: 0, 0, 0, 1, 0, 1>
+// CHECK:         %[[H3:.*]] = vt.equal %[[T3]], %[[YW]]
+// CHECK:         %[[F3:.*]] = vt.select %[[H3]], %{{.*}}, %[[NONE]]
+// CHECK:         vt.slice %[[WIN]] {{.*}}starts = array<i64: 0, 0, 0, 1, 0, 0>
+// CHECK:         vt.slice %[[WIN]] {{.*}}starts = array<i64: 0, 0, 0, 0, 0, 1>
+// CHECK:         %[[T0:.*]] = vt.slice %[[WIN]] {{.*}}starts = array<i64: 0, 0, 0, 0, 0, 0>
+// CHECK:         %[[H0:.*]] = vt.equal %[[T0]], %[[YW]]
+// CHECK:         %[[ZERO:.*]] = vt.constant dense<0.000000e+00> : tensor<f32>
+// CHECK:         %[[FIRST:.*]] = vt.select %[[H0]], %[[ZERO]], %{{.*}} -> tensor<1x2x2x1x2x1xf32>
+// CHECK:         %[[TAP:.*]] = vt.constant dense<{{\[\[\[\[\[\[}}0.000000e+00, 1.000000e+00]], {{\[\[}}2.000000e+00, 3.000000e+00]]]]]]> : tensor<1x1x1x2x1x2xf32>
 // CHECK:         %[[CHOSEN:.*]] = vt.equal %[[TAP]], %[[FIRST]]
 // CHECK:         %[[GW:.*]] = vt.reshape %{{.*}}, %{{.*}} -> tensor<1x2x2x1x2x1xf32>
 // CHECK:         %[[DXW:.*]] = vt.select %[[CHOSEN]], %[[GW]], %{{.*}} -> tensor<1x2x2x2x2x2xf32>

@@ -501,3 +501,57 @@ func.func @conv_transposed_copy_needed(%x: memref<2x3x8x8xf32>, %g: memref<4x2x6
       ins(%xt3, %g : memref<3x2x8x8xf32>, memref<4x2x6x6xf32>) outs(%dw : memref<3x4x3x3xf32>)
   return %xt3 : memref<3x2x8x8xf32>
 }
+
+// -----
+
+// A Linear weight's gradient as the autodiff writes it: x^T g, transposed
+// into the weight's layout. x^T becomes a view of x, and the product is
+// computed transposed, g^T x (operands swapped, transpose flags flipped),
+// straight into the destination: no copy is left.
+// CHECK-LABEL: func.func @matmul_transposed_in_and_out
+//  CHECK-SAME: (%[[X:.*]]: memref<4x8xf32>, %[[G:.*]]: memref<4x16xf32>
+//   CHECK-DAG:   %[[FALSE:.*]] = arith.constant 0 : i64
+//   CHECK-DAG:   %[[TRUE:.*]] = arith.constant 1 : i64
+//   CHECK-DAG:   %[[DW:.*]] = memref.alloc() : memref<16x8xf32>
+//   CHECK-DAG:   %[[XT:.*]] = memref.transpose %[[X]] (d0, d1) -> (d1, d0)
+//   CHECK-DAG:   %[[CG:.*]] = memref.cast %[[G]]
+//   CHECK-DAG:   %[[CXT:.*]] = memref.cast %[[XT]]
+//   CHECK-DAG:   %[[CDW:.*]] = memref.cast %[[DW]]
+//       CHECK:   call @vitc_cpu_matmul_f32(%[[CG]], %[[CXT]], %[[CDW]], %[[TRUE]], %[[TRUE]], %[[FALSE]], %[[FALSE]])
+//   CHECK-NOT:   linalg.transpose
+//       CHECK:   return %[[DW]]
+func.func @matmul_transposed_in_and_out(%x: memref<4x8xf32>, %g: memref<4x16xf32>) -> memref<16x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %xt = memref.alloc() : memref<8x4xf32>
+  linalg.transpose ins(%x : memref<4x8xf32>) outs(%xt : memref<8x4xf32>) permutation = [1, 0]
+  %c = memref.alloc() : memref<8x16xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x16xf32>)
+  linalg.matmul ins(%xt, %g : memref<8x4xf32>, memref<4x16xf32>) outs(%c : memref<8x16xf32>)
+  %dw = memref.alloc() : memref<16x8xf32>
+  linalg.transpose ins(%c : memref<8x16xf32>) outs(%dw : memref<16x8xf32>) permutation = [1, 0]
+  return %dw : memref<16x8xf32>
+}
+
+// -----
+
+// The product is read untransposed too, or the destination is an operand's
+// buffer: it stays as computed, and the transpose stays.
+// CHECK-LABEL: func.func @matmul_output_read_twice
+//       CHECK:   call @vitc_cpu_matmul_f32
+//       CHECK:   linalg.transpose
+//       CHECK:   call @vitc_cpu_matmul_f32
+//       CHECK:   linalg.transpose
+func.func @matmul_output_read_twice(%a: memref<8x8xf32>, %g: memref<8x8xf32>, %out: memref<8x8xf32>) -> memref<8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<8x8xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x8xf32>)
+  linalg.matmul ins(%a, %g : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>)
+  %t = memref.alloc() : memref<8x8xf32>
+  linalg.transpose ins(%c : memref<8x8xf32>) outs(%t : memref<8x8xf32>) permutation = [1, 0]
+  memref.copy %c, %out : memref<8x8xf32> to memref<8x8xf32>
+  %c2 = memref.alloc() : memref<8x8xf32>
+  linalg.fill ins(%zero : f32) outs(%c2 : memref<8x8xf32>)
+  linalg.matmul ins(%a, %g : memref<8x8xf32>, memref<8x8xf32>) outs(%c2 : memref<8x8xf32>)
+  linalg.transpose ins(%c2 : memref<8x8xf32>) outs(%a : memref<8x8xf32>) permutation = [1, 0]
+  return %t : memref<8x8xf32>
+}

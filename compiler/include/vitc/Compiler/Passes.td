@@ -274,6 +274,23 @@ def ApproximateMath : Pass<"vitc-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def ReassociateReductions
+    : Pass<"vitc-reassociate-reductions", "mlir::func::FuncOp"> {
+  let summary = "Let LLVM reorder the float sums and products of linalg reductions";
+  let description = [{
+    A reduction loop that adds floats in program order is one chain of
+    dependent adds: LLVM may neither vectorise it nor keep several partial
+    sums, so it runs at one add per add-latency (a bias gradient, the sum
+    over N, H and W of a [64, 64, 24, 24] tensor, took milliseconds). This
+    marks the float add/mul combiners of every linalg op with a reduction
+    iterator `reassoc` (fast-math), which lets the loop vectoriser split
+    the sum into vector lanes. The result changes by rounding only, and the
+    same code always sums in the same order: runs stay reproducible. CPU code
+    generation only; run before convert-linalg-to-loops.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def SinkTransposes : Pass<"vitc-sink-transposes", "mlir::func::FuncOp"> {
   let summary = "Move each tensor linalg.transpose right before its first user";
   let description = [{
