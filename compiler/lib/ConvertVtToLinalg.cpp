@@ -107,7 +107,8 @@ struct ConvertVtToLinalgPass
     // Fusions are inlined once their bodies are lowered.
     target.addLegalOp<vt::FusionOp, vt::YieldOp>();
     RewritePatternSet patterns(ctx);
-    populateVtElementwiseToLinalgPatterns(patterns);
+    populateVtElementwiseToLinalgPatterns(patterns,
+                                          this->target.getValue() == "cuda");
     populateVtReductionToLinalgPatterns(patterns);
     populateVtAnchorToLinalgPatterns(patterns);
     populateVtMovementToLinalgPatterns(patterns);

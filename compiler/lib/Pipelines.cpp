@@ -81,7 +81,9 @@ void buildTrainingPipeline(OpPassManager &pm, const TrainingOptions &opts) {
 }
 
 void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &opts) {
-  pm.addPass(createConvertVtToLinalg());
+  ConvertVtToLinalgOptions toLinalg;
+  toLinalg.target = opts.target;
+  pm.addPass(createConvertVtToLinalg(toLinalg));
   pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -74,7 +74,10 @@ bool swapsLastTwoDims(llvm::ArrayRef<int64_t> perm);
 /// B operand is stored transposed: [N, K] (or [batch, N, K]).
 mlir::ArrayAttr transposedBMatmulMaps(mlir::MLIRContext *ctx, bool batched);
 
-void populateVtElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// `keyPerElement`: vt.random_uniform computes its stream key inside the
+/// loop body (GPU kernels), not once before it (CPU).
+void populateVtElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                           bool keyPerElement);
 void populateVtReductionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtAnchorToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtMovementToLinalgPatterns(mlir::RewritePatternSet &patterns);

@@ -546,12 +546,17 @@ static Value mix64(OpBuilder &b, Location loc, Value z) {
 
 /// One all-parallel linalg.generic computing VtRandom.h's uniform(key, i)
 /// from its own loop indices, i the row-major linear index (i64 arithmetic on
-/// every target, so the CPU and GPU kernels agree bit for bit). The seed is
-/// a rank-0 input; the stream key is recomputed per element (a dozen integer
-/// ops, hoisted by LLVM where it can) so the generic fuses like any
-/// elementwise op.
+/// every target, so the CPU and GPU kernels agree bit for bit). On the CPU
+/// the stream key is computed once from the seed before the loop and
+/// captured by the body: read inside it, the seed is a load that LLVM cannot
+/// hoist past the output's stores (they might alias), which recomputed the
+/// key per element and kept the loop scalar. A GPU kernel cannot capture a
+/// value read on the host from a device buffer: with `keyPerElement` the
+/// seed is the generic's rank-0 input and every element computes the key.
 struct RandomUniformLowering : OpConversionPattern<vt::RandomUniformOp> {
-  using OpConversionPattern::OpConversionPattern;
+  RandomUniformLowering(MLIRContext *ctx, bool keyPerElement)
+      : OpConversionPattern(ctx), keyPerElement(keyPerElement) {}
+  bool keyPerElement;
 
   LogicalResult
   matchAndRewrite(vt::RandomUniformOp op, OpAdaptor adaptor,
@@ -576,19 +581,30 @@ struct RandomUniformLowering : OpConversionPattern<vt::RandomUniformOp> {
     Value init = emptyTensor(rewriter, loc, type.getShape(),
                              type.getElementType(), dynSizes);
     MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(rank, 0, {}, ctx),
-        AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx)};
     SmallVector<utils::IteratorType> iterators(rank,
                                                utils::IteratorType::parallel);
     int64_t stream = op.getStream();
+    auto streamKey = [&](OpBuilder &b, Location l, Value seed) {
+      return mix64(b, l,
+                   arith::XOrIOp::create(b, l, mix64(b, l, seed),
+                                         i64Constant(b, l, (uint64_t)stream)));
+    };
+    SmallVector<Value> inputs;
+    Value hoistedKey;
+    if (keyPerElement) {
+      inputs.push_back(adaptor.getSeed());
+      maps.insert(maps.begin(), AffineMap::get(rank, 0, {}, ctx));
+    } else {
+      hoistedKey = streamKey(
+          rewriter, loc,
+          tensor::ExtractOp::create(rewriter, loc, adaptor.getSeed(),
+                                    ValueRange{}));
+    }
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, type, adaptor.getSeed(), init, maps, iterators,
+        rewriter, loc, type, inputs, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value key = mix64(
-              b, l,
-              arith::XOrIOp::create(b, l, mix64(b, l, args[0]),
-                                    i64Constant(b, l, (uint64_t)stream)));
+          Value key = keyPerElement ? streamKey(b, l, args[0]) : hoistedKey;
           // Horner: ((i0 * d1 + i1) * d2 + i2) ...; 0 for a scalar.
           Value linear;
           for (int64_t d = 0; d < rank; ++d) {
@@ -624,7 +640,8 @@ struct RandomUniformLowering : OpConversionPattern<vt::RandomUniformOp> {
 
 } // namespace
 
-void populateVtElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
+void populateVtElementwiseToLinalgPatterns(RewritePatternSet &patterns,
+                                           bool keyPerElement) {
   patterns.add<
       ElementwiseToGeneric<vt::NegOp>, ElementwiseToGeneric<vt::ExpOp>,
       ElementwiseToGeneric<vt::LogOp>, ElementwiseToGeneric<vt::SqrtOp>,
@@ -643,7 +660,7 @@ void populateVtElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
       ElementwiseToGeneric<vt::LessOp>, ElementwiseToGeneric<vt::GreaterOp>,
       ElementwiseToGeneric<vt::AndOp>, ElementwiseToGeneric<vt::SelectOp>>(
       patterns.getContext());
-  patterns.add<RandomUniformLowering>(patterns.getContext());
+  patterns.add<RandomUniformLowering>(patterns.getContext(), keyPerElement);
 }
 
 } // namespace vitc

@@ -3,6 +3,7 @@
 // RUN: vitc-opt %s -split-input-file -vt-infer-shapes | FileCheck %s --check-prefix=SHAPES
 // RUN: vitc-opt %s -split-input-file -vt-fuse | FileCheck %s --check-prefix=FUSE
 // RUN: vitc-opt %s -split-input-file -convert-vt-to-linalg | FileCheck %s --check-prefix=LOWER
+// RUN: vitc-opt %s -split-input-file -convert-vt-to-linalg=target=cuda | FileCheck %s --check-prefix=GPU
 
 // A dropout on a dynamic batch: the mask's dims come from shape_of. The op
 // round-trips; it lowers to one generic computing the hash of (seed, stream,
@@ -19,30 +20,44 @@
 // FUSE: vt.mul
 // FUSE: vt.yield
 
-// LOWER-DAG: #[[SCALAR:.*]] = affine_map<(d0, d1) -> ()>
+// On the CPU the key is computed once, before the loop, and captured.
 // LOWER-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // LOWER-LABEL: func.func @dropout_dynamic_batch
 // LOWER-SAME: (%[[SEED:.*]]: tensor<i64>, %[[X:.*]]: tensor<?x5xf32>)
 // LOWER: %[[N:.*]] = tensor.extract %{{.*}}[%{{.*}}] : tensor<2xi64>
 // LOWER: %[[NI:.*]] = arith.index_cast %[[N]] : i64 to index
 // LOWER: %[[E:.*]] = tensor.empty(%[[NI]]) : tensor<?x5xf32>
-// LOWER: linalg.generic {indexing_maps = [#[[SCALAR]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
-// LOWER-SAME: ins(%[[SEED]] : tensor<i64>) outs(%[[E]] : tensor<?x5xf32>)
-// LOWER: ^bb0(%[[S:.*]]: i64, %{{.*}}: f32):
 //   key = mix64(mix64(seed) ^ stream)
+// LOWER: %[[S:.*]] = tensor.extract %[[SEED]][] : tensor<i64>
 // LOWER: arith.shrui %[[S]], %c30_i64
 // LOWER: arith.muli %{{.*}}, %c-4658895280553007687_i64
 // LOWER: arith.xori %{{.*}}, %c3_i64
+// LOWER: linalg.generic {indexing_maps = [#[[ID]]], iterator_types = ["parallel", "parallel"]}
+// LOWER-SAME: outs(%[[E]] : tensor<?x5xf32>)
+// LOWER: ^bb0(%{{.*}}: f32):
 //   linear index i0 * 5 + i1, counter (i + 1) * gamma
 // LOWER: %[[I0:.*]] = linalg.index 0
 // LOWER: %[[I1:.*]] = linalg.index 1
 // LOWER: arith.muli %{{.*}}, %c5_i64
-// LOWER: arith.muli %{{.*}}, %c-7046029254386353131_i64
+// LOWER: %[[CTR:.*]] = arith.muli %{{.*}}, %c-7046029254386353131_i64
+// LOWER: arith.addi %{{.*}}, %[[CTR]]
 //   the top 24 bits scaled by 2^-24
 // LOWER: %[[TOP:.*]] = arith.shrui %{{.*}}, %c40_i64
 // LOWER: %[[F:.*]] = arith.uitofp %[[TOP]] : i64 to f32
 // LOWER: %[[U:.*]] = arith.mulf %[[F]], %cst{{.*}} : f32
 // LOWER: linalg.yield %[[U]] : f32
+
+// A GPU kernel reads the seed itself: a rank-0 input, the key per element.
+// GPU-DAG: #[[SCALAR:.*]] = affine_map<(d0, d1) -> ()>
+// GPU-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// GPU-LABEL: func.func @dropout_dynamic_batch
+// GPU-SAME: (%[[SEED:.*]]: tensor<i64>, %[[X:.*]]: tensor<?x5xf32>)
+// GPU: linalg.generic {indexing_maps = [#[[SCALAR]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+// GPU-SAME: ins(%[[SEED]] : tensor<i64>)
+// GPU: ^bb0(%[[S:.*]]: i64, %{{.*}}: f32):
+// GPU: arith.shrui %[[S]], %c30_i64
+// GPU: arith.xori %{{.*}}, %c3_i64
+// GPU: linalg.index 0
 func.func @dropout_dynamic_batch(%seed: tensor<i64>, %x: tensor<?x5xf32>) -> tensor<?x5xf32> {
   %s = vt.shape_of %x : tensor<?x5xf32> -> tensor<2xi64>
   %u = vt.random_uniform %seed, %s {stream = 3 : i64} : (tensor<i64>, tensor<2xi64>) -> tensor<?x5xf32>

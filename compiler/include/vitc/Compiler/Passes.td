@@ -189,7 +189,14 @@ def ConvertVtToLinalg : Pass<"convert-vt-to-linalg", "mlir::ModuleOp"> {
     bufferization), data movement tensor ops. vt.fusion regions are lowered
     in place and inlined, then fused by linalg elementwise fusion. Large
     constants become views into the weights argument of the entry function.
+    For the CPU, `vt.random_uniform`'s stream key is computed from the seed
+    once, before the loop; GPU kernels must read the seed themselves (it is
+    a device buffer), so for `target=cuda` each element computes it.
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Code target: cpu or cuda">,
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
