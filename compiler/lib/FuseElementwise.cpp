@@ -41,12 +41,30 @@ bool computesIntoContraction(Operation *producer, Operation *consumer) {
          !(generic && generic.getBody()->without_terminator().empty());
 }
 
+/// Whether fusing `producer` into a consumer that reads it through a
+/// broadcasting map would recompute a sizeable body for every element it is
+/// broadcast to (e.g. the first-hit select chain of a max-pool gradient, read
+/// once per window tap): a producer with several inputs or a long body is
+/// cheaper stored once and loaded.
+bool recomputedPerBroadcast(OpOperand *fused) {
+  auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
+  auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+  if (!producer || !consumer ||
+      consumer.getMatchingIndexingMap(fused).isPermutation())
+    return false;
+  auto ops = producer.getRegion().front().without_terminator();
+  return producer.getNumDpsInputs() >= 3 ||
+         std::distance(ops.begin(), ops.end()) >= 6;
+}
+
 /// Upstream's rule (a single-use producer), plus: a cheap all-parallel
 /// producer fuses into all-parallel consumers whatever its use count.
-/// Computations stay out of contractions (computesIntoContraction).
+/// Computations stay out of contractions (computesIntoContraction) and out
+/// of consumers that would recompute them per broadcast element.
 bool shouldFuse(OpOperand *fused) {
   Operation *producerOp = fused->get().getDefiningOp();
-  if (!producerOp || computesIntoContraction(producerOp, fused->getOwner()))
+  if (!producerOp || computesIntoContraction(producerOp, fused->getOwner()) ||
+      recomputedPerBroadcast(fused))
     return false;
   if (producerOp->hasOneUse())
     return true;

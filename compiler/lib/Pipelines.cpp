@@ -112,6 +112,7 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createLowerStridedCopies());
   pm.addNestedPass<func::FuncOp>(createReassociateReductions());
+  pm.addNestedPass<func::FuncOp>(createReductionsToLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());

@@ -157,3 +157,40 @@ func.func @no_compute_into_contraction(%x: tensor<8x4xbf16>, %w: tensor<8x16xf32
   } -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+// A producer with three inputs, read by its consumer through a broadcasting
+// map (each element used twice), stays a loop nest of its own: fused, it
+// would be recomputed for every element it is broadcast to. A one-input
+// producer still fuses into the same consumer.
+// CHECK-LABEL: func @no_recompute_per_broadcast
+// CHECK:         %[[FIRST:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+// CHECK:           arith.select
+// CHECK:         linalg.generic {{.*}} ins(%[[FIRST]], %{{.*}} : tensor<4xf32>, tensor<4xf32>)
+// CHECK:           math.exp
+// CHECK-NOT:     linalg.generic
+func.func @no_recompute_per_broadcast(%a: tensor<4xf32>, %b: tensor<4xf32>, %c: tensor<4xf32>) -> tensor<4x2xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  %first = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>, affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%a, %b, %c : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%x: f32, %y: f32, %z: f32, %o: f32):
+    %eq = arith.cmpf oeq, %x, %y : f32
+    %s = arith.select %eq, %z, %x : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %ex = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>], iterator_types = ["parallel"]}
+      ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %r = math.exp %x : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  %e2 = tensor.empty() : tensor<4x2xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%first, %ex : tensor<4xf32>, tensor<4xf32>) outs(%e2 : tensor<4x2xf32>) {
+  ^bb0(%f: f32, %x: f32, %o: f32):
+    %s = arith.addf %f, %x : f32
+    linalg.yield %s : f32
+  } -> tensor<4x2xf32>
+  return %r : tensor<4x2xf32>
+}

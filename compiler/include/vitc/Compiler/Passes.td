@@ -298,6 +298,28 @@ def ReassociateReductions
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def ReductionsToLoops : Pass<"vitc-reductions-to-loops", "mlir::func::FuncOp"> {
+  let summary = "Lower innermost-reducing linalg reductions to loops that carry the accumulator";
+  let description = [{
+    convert-linalg-to-loops reads and writes a reduction's output element in
+    every iteration. The output and the inputs are views of one arena, so
+    LLVM cannot prove they do not alias: the accumulator stays in memory and
+    every add waits for the previous store (a bias gradient, 2.4M adds, took
+    a millisecond). For a single-output linalg.generic on buffers whose
+    innermost loop is a reduction, this emits the parallel loops outside,
+    then the reduction loops with the accumulator as an scf.for iter_arg:
+    loaded once, kept in a register, stored once. With
+    vitc-reassociate-reductions LLVM then vectorises the inner sum. The
+    output must not alias an input, which one-shot bufferization guarantees
+    for reductions (it never writes a reduction in place of its input).
+    Ops whose innermost loop is parallel (e.g. a sum over rows, which
+    vectorises across the output row) are left to convert-linalg-to-loops.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def SinkTransposes : Pass<"vitc-sink-transposes", "mlir::func::FuncOp"> {
   let summary = "Move each tensor linalg.transpose right before its first user";
   let description = [{
