@@ -280,6 +280,30 @@ bool hasOnlyTrackedUsers(Value buffer, Block *block) {
   return true;
 }
 
+/// Whether `buffer` holds nothing that is read after `from`: the next op
+/// that accesses it overwrites it whole (a transpose into it: bufferization
+/// reuses dead buffers) or deallocates it, or none does.
+bool isDeadAfter(Operation *from, Value buffer) {
+  for (Operation *op = from->getNextNode(); op; op = op->getNextNode()) {
+    if (!mayAccess(op, buffer, /*writesOnly=*/false))
+      continue;
+    auto t = dyn_cast<linalg::TransposeOp>(op);
+    return isa<memref::DeallocOp>(op) || (t && t.getInit() == buffer);
+  }
+  return true;
+}
+
+/// Erases `alloc` and its deallocations once nothing else uses it.
+void eraseIfUnused(memref::AllocOp alloc) {
+  if (!llvm::all_of(alloc->getUsers(), [](Operation *user) {
+        return isa<memref::DeallocOp>(user);
+      }))
+    return;
+  for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+    user->erase();
+  alloc->erase();
+}
+
 /// An input that a linalg.transpose wrote just for the anchor: the last
 /// write of `buffer` (an alloc) before the anchor is the transpose, nothing
 /// between them touches the buffer or writes the transpose's source, and
@@ -313,16 +337,9 @@ std::optional<TransposedInput> matchTransposedInput(Operation *anchor,
   }
   if (!transpose ||
       mayAccessBetween(transpose, anchor, getRootBuffer(transpose.getInput()),
-                       /*writesOnly=*/true))
+                       /*writesOnly=*/true) ||
+      !isDeadAfter(anchor, buffer))
     return std::nullopt;
-  for (Operation *op = anchor->getNextNode(); op; op = op->getNextNode()) {
-    if (!mayAccess(op, buffer, /*writesOnly=*/false))
-      continue;
-    auto t = dyn_cast<linalg::TransposeOp>(op);
-    if (isa<memref::DeallocOp>(op) || (t && t.getInit() == buffer))
-      break;
-    return std::nullopt;
-  }
   return TransposedInput{transpose, alloc};
 }
 
@@ -373,14 +390,8 @@ linalg::TransposeOp matchTransposedOutput(Operation *anchor, Value buffer) {
         }))
       return nullptr;
   }
-  for (op = transpose->getNextNode(); op; op = op->getNextNode()) {
-    if (!mayAccess(op, buffer, /*writesOnly=*/false))
-      continue;
-    auto t = dyn_cast<linalg::TransposeOp>(op);
-    if (isa<memref::DeallocOp>(op) || (t && t.getInit() == buffer))
-      break;
+  if (!isDeadAfter(transpose, buffer))
     return nullptr;
-  }
   if (destToMove)
     destToMove->moveBefore(anchor);
   return transpose;
@@ -392,13 +403,7 @@ void eraseTransposed(const std::optional<TransposedInput> &t) {
   if (!t)
     return;
   t->transpose->erase();
-  memref::AllocOp alloc = t->alloc;
-  if (llvm::all_of(alloc->getUsers(),
-                   [](Operation *user) { return isa<memref::DeallocOp>(user); })) {
-    for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
-      user->erase();
-    alloc->erase();
-  }
+  eraseIfUnused(t->alloc);
 }
 
 /// Whether `v` views the module's weights section (the `@main` argument that
@@ -625,14 +630,7 @@ static LogicalResult emitMatmulCall(OpBuilder &b, Operation *op,
   if (outTranspose) {
     Value buffer = outTranspose.getInput();
     outTranspose->erase();
-    if (auto alloc = buffer.getDefiningOp<memref::AllocOp>();
-        alloc && llvm::all_of(alloc->getUsers(), [](Operation *user) {
-          return isa<memref::DeallocOp>(user);
-        })) {
-      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
-        user->erase();
-      alloc->erase();
-    }
+    eraseIfUnused(buffer.getDefiningOp<memref::AllocOp>());
   }
   return success();
 }
