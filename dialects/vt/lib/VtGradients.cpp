@@ -629,15 +629,34 @@ LogicalResult SoftmaxOp::buildVjp(OpBuilder &b, ValueRange grads,
 /// batched product summed afterwards.
 /// Mixed precision (bf16 operands, f32 result): G is rounded to bf16 for
 /// the products, which accumulate in f32 like the forward one.
+/// numpy matmul: 1-D operands are promoted (lhs [K] -> [1, K], rhs [K] ->
+/// [K, 1]) and the inserted dim is dropped from the result, so the result
+/// gradient gets it back, the 2-D rule runs, and the operand gradients are
+/// reshaped to the 1-D operands.
 LogicalResult MatmulOp::buildVjp(OpBuilder &b, ValueRange grads,
                                  SmallVectorImpl<Value> &out) {
   GradBuilder gb{b, getLoc()};
   Value a = getLhs(), w = getRhs();
-  auto aType = rankedOf(a), wType = rankedOf(w);
-  if (aType.getRank() < 2 || wType.getRank() < 2)
-    return emitOpError("gradient of 1-D matmul operands is not implemented");
-  Type elt = aType.getElementType(), acc = getType().getElementType();
+  Type elt = rankedOf(a).getElementType(), acc = getType().getElementType();
   Value g = gb.castElements(grads[0], elt);
+  bool vecA = rankedOf(a).getRank() == 1, vecW = rankedOf(w).getRank() == 1;
+  int64_t gRank = rankedOf(g).getRank();
+  if (vecA && vecW) {
+    g = gb.reshapeTo(g, {1, 1});
+  } else if (vecA) { // [batch.., N] -> [batch.., 1, N]
+    SmallVector<int64_t> shape(gRank - 1, 0);
+    shape.append({1, -1});
+    g = gb.reshapeTo(g, shape);
+  } else if (vecW) { // [batch.., M] -> [batch.., M, 1]
+    SmallVector<int64_t> shape(gRank, 0);
+    shape.push_back(1);
+    g = gb.reshapeTo(g, shape);
+  }
+  if (vecA)
+    a = gb.reshapeTo(a, {1, -1});
+  if (vecW)
+    w = gb.reshapeTo(w, {-1, 1});
+  auto aType = rankedOf(a), wType = rankedOf(w);
   Value da = gb.accumulateIn(
       MatmulOp::create(b, getLoc(), g, gb.transposeLast2(w)), acc);
   Value dw;
@@ -654,8 +673,13 @@ LogicalResult MatmulOp::buildVjp(OpBuilder &b, ValueRange grads,
     dw = MatmulOp::create(b, getLoc(), gb.transposeLast2(a), g);
   }
   dw = gb.accumulateIn(dw, acc);
-  out.assign({gb.castElements(gb.unbroadcast(da, a), elt),
-              gb.castElements(gb.unbroadcast(dw, w), elt)});
+  da = gb.castElements(gb.unbroadcast(da, a), elt);
+  dw = gb.castElements(gb.unbroadcast(dw, w), elt);
+  if (vecA)
+    da = gb.reshapeTo(da, {-1});
+  if (vecW)
+    dw = gb.reshapeTo(dw, {-1});
+  out.assign({da, dw});
   return success();
 }
 

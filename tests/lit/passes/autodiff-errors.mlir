@@ -31,15 +31,6 @@ func.func @not_scalar(%x: tensor<3xf32>) -> tensor<3xf32> {
 
 // -----
 
-func.func @one_d_matmul(%x: tensor<4xf32>, %w: tensor<4x3xf32>) -> tensor<f32> {
-  // expected-error @+1 {{'vt.matmul' op gradient of 1-D matmul operands is not implemented}}
-  %0 = vt.matmul %x, %w : tensor<4xf32>, tensor<4x3xf32> -> tensor<3xf32>
-  %1 = vt.reduce_sum %0 {axes = array<i64: 0>, keepdims = false} : tensor<3xf32> -> tensor<f32>
-  return %1 : tensor<f32>
-}
-
-// -----
-
 // Convolution gradients need static spatial dims (the transposed
 // convolution's pads are computed from them).
 func.func @conv_dynamic_spatial(%x: tensor<1x1x?x?xf32>, %w: tensor<2x1x3x3xf32>) -> tensor<f32> {

@@ -96,3 +96,23 @@ func.func @inactive(%x: tensor<3xf32>, %unused: tensor<3xf32>, %i: tensor<3xi64>
   return %1, %i : tensor<f32>, tensor<3xi64>
 }
 
+
+// -----
+
+// A 1-D lhs is promoted to [1, K] and the result gradient to [1, N], as
+// numpy matmul does; the 2-D rule runs and dx is reshaped back to [K].
+// CHECK-LABEL: func.func @vec_matmul_grad(
+// CHECK-SAME:    %[[X:.*]]: tensor<4xf32>, %[[W:.*]]: tensor<4x3xf32>
+// CHECK:         %[[G:.*]] = vt.reshape %{{.*}}, %{{.*}} : tensor<3xf32>, tensor<2xi64> -> tensor<1x3xf32>
+// CHECK:         %[[X2:.*]] = vt.reshape %[[X]], %{{.*}} : tensor<4xf32>, tensor<2xi64> -> tensor<1x4xf32>
+// CHECK:         %[[WT:.*]] = vt.transpose %[[W]]
+// CHECK:         %[[DX2:.*]] = vt.matmul %[[G]], %[[WT]] : tensor<1x3xf32>, tensor<3x4xf32> -> tensor<1x4xf32>
+// CHECK:         %[[XT:.*]] = vt.transpose %[[X2]]
+// CHECK:         %[[DW:.*]] = vt.matmul %[[XT]], %[[G]] : tensor<4x1xf32>, tensor<1x3xf32> -> tensor<4x3xf32>
+// CHECK:         %[[DX:.*]] = vt.reshape %[[DX2]], %{{.*}} : tensor<1x4xf32>, tensor<1xi64> -> tensor<4xf32>
+// CHECK:         return %{{.*}}, %[[DX]], %[[DW]]
+func.func @vec_matmul(%x: tensor<4xf32>, %w: tensor<4x3xf32>) -> tensor<f32> {
+  %0 = vt.matmul %x, %w : tensor<4xf32>, tensor<4x3xf32> -> tensor<3xf32>
+  %1 = vt.reduce_sum %0 {axes = array<i64: 0>, keepdims = false} : tensor<3xf32> -> tensor<f32>
+  return %1 : tensor<f32>
+}

@@ -150,6 +150,11 @@ matmul("batched", [2, 3, 4], [2, 4, 5], [2, 3, 5])
 matmul("weight_2d", [2, 3, 4], [4, 5], [2, 3, 5])
 matmul("weight_2d_dyn", [None, 3, 4], [4, 5], [None, 3, 5], batch=2)
 matmul("bcast_batch", [2, 1, 3, 4], [3, 4, 5], [2, 3, 3, 5])
+# 1-D operands (numpy promotion): vector x matrix, batched matrix x vector
+# with a dynamic batch, vector x vector.
+matmul("vec_lhs", [4], [4, 5], [5])
+matmul("vec_rhs_dyn", [None, 3, 4], [4], [None, 3], batch=2)
+matmul("vec_vec", [4], [4], [])
 
 case("transpose", [("x", [2, 3, 4], normal(None))], [4, 2, 3],
      f"%y = vt.transpose %x {{perm = array<i64: 2, 0, 1>}} : {T([2, 3, 4])} -> {T([4, 2, 3])}")
