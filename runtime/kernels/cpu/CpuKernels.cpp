@@ -263,6 +263,66 @@ dnnl::memory reorderToScratch(const dnnl::primitive &reorder,
   return m;
 }
 
+/// Copies of convolution operands in oneDNN's layouts, kept between calls
+/// when the compiler's reorder hints say a later convolution reads the same
+/// memory unchanged (a forward convolution's x, read again by its filter
+/// gradient; g, read by both gradients). Per thread, keyed by address; a read
+/// without the `reuse` hint drops every copy of its address, so a copy only
+/// serves the chain of unchanged reads that made it (see the compiler's
+/// assignReorderHints). Buffers are kept for reuse: steady state allocates
+/// nothing.
+class ReorderCache {
+public:
+  /// Drops the copies of `address`: a convolution reads it without `reuse`
+  /// (its content may have changed since they were made). Every convolution
+  /// read does this, whatever its form, so a stale copy never survives into
+  /// a later chain of unchanged reads at the same address.
+  static void invalidate(const void *address) {
+    auto it = instance().byAddress.find(address);
+    if (it != instance().byAddress.end())
+      for (Entry &e : it->second)
+        e.valid = false;
+  }
+
+  /// `user` in `desc`'s layout: the kept copy where `reuse` allows and one
+  /// exists, else reordered now (into a kept copy with `keep`, else into
+  /// scratch `slot`).
+  static dnnl::memory get(const dnnl::primitive &reorder, dnnl::memory user,
+                          const dnnl::memory::desc &desc, Scratch::Slot slot,
+                          bool reuse, bool keep) {
+    std::vector<Entry> &entries = instance().byAddress[user.get_data_handle()];
+    dnnl::memory::desc from = user.get_desc();
+    for (Entry &e : entries)
+      if (e.valid && e.from == from && e.to == desc)
+        return e.copy;
+    if (!keep)
+      return reorderToScratch(reorder, user, desc, slot);
+    Entry *entry = nullptr;
+    for (Entry &e : entries)
+      if (e.from == from && e.to == desc)
+        entry = &e;
+    if (!entry) {
+      entries.push_back(Entry{from, desc, dnnl::memory(desc, getEngine()), false});
+      entry = &entries.back();
+    }
+    reorder.execute(getStream(), {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, entry->copy}});
+    entry->valid = true;
+    return entry->copy;
+  }
+
+private:
+  struct Entry {
+    dnnl::memory::desc from, to;
+    dnnl::memory copy; // Owns its buffer.
+    bool valid;
+  };
+  static ReorderCache &instance() {
+    thread_local ReorderCache cache;
+    return cache;
+  }
+  std::unordered_map<const void *, std::vector<Entry>> byAddress;
+};
+
 /// A constant filter reordered into `desc`, computed on first use and kept
 /// for the life of the process.
 ///
@@ -662,8 +722,12 @@ std::shared_ptr<const ConvPlan> planConv2d(const Plain &input,
   return p;
 }
 
+/// `hints`: the compiler's reorder hints (ReorderCache), two bits per read
+/// operand, input then filter: reuse, keep. Only for operands read where the
+/// caller's buffer is (not a widened or flipped copy).
 void conv2d(const char *name, Plain input, Plain filter, Plain output,
-            const WindowParams &w, bool accumulate, bool constantFilter) {
+            const WindowParams &w, bool accumulate, bool constantFilter,
+            int64_t hints) {
   if (output.numElements() == 0)
     return;
   dims padL, padR;
@@ -684,6 +748,9 @@ void conv2d(const char *name, Plain input, Plain filter, Plain output,
       return planConv2d(input, filter, output, strides, dilations, padL, padR,
                         accumulate);
     });
+    for (int i = 0; i < 2; ++i)
+      if (!(hints >> (2 * i) & 1))
+        ReorderCache::invalidate(i == 0 ? input.data : filter.data);
     if (plan->form == ConvForm::FilterGradient) {
       input = swapFirstTwo(input);
       filter = swapFirstTwo(filter);
@@ -698,9 +765,16 @@ void conv2d(const char *name, Plain input, Plain filter, Plain output,
     for (int i = 0; i < 2; ++i) {
       const ConvOperand &op = plan->inputs[i];
       dnnl::memory m = users[i]->memory();
+      bool reuse = hints >> (2 * i) & 1, keep = hints >> (2 * i + 1) & 1;
+      if (i == 1 && plan->form == ConvForm::InputGradient)
+        reuse = keep = false; // The filter is a flipped copy in scratch.
+      if (i == 1 && constantFilter)
+        reuse = keep = false; // Cached by getConstantWeights instead.
       if (op.reorder)
         m = i == 1 && constantFilter && plan->form == ConvForm::Forward
                 ? getConstantWeights(filter, op.reorder, op.desc)
+            : reuse || keep
+                ? ReorderCache::get(op.reorder, m, op.desc, slots[i], reuse, keep)
                 : reorderToScratch(op.reorder, m, op.desc, slots[i]);
       args[op.arg] = m;
     }
@@ -936,19 +1010,21 @@ void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,
                                       int64_t padLeft, int64_t padBottom,
                                       int64_t padRight,
                                       int64_t accumulate,
-                                      int64_t constantFilter) {
+                                      int64_t constantFilter,
+    int64_t reorderHints) {
   Plain f = toPlain(filter);
   conv2d("vitc_cpu_conv2d_f32", toPlain(input), f, toPlain(output),
          makeWindow(f.shape[2], f.shape[3], strideH, strideW, dilationH,
                     dilationW, padTop, padLeft, padBottom, padRight),
-         accumulate, constantFilter);
+         accumulate, constantFilter, reorderHints);
 }
 
 void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
     VitcMemRef5F32 *input, VitcMemRef5F32 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom,
-    int64_t padRight, int64_t accumulate, int64_t constantFilter) {
+    int64_t padRight, int64_t accumulate, int64_t constantFilter,
+    int64_t reorderHints) {
   const char *name = "vitc_cpu_conv2d_grouped_f32";
   // oneDNN's grouped weights are (G, F, C, KH, KW): linalg's gfchw as is.
   Plain f = toPlain(filter);
@@ -956,7 +1032,7 @@ void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
          mergeGroups(name, toPlain(output)),
          makeWindow(f.shape[3], f.shape[4], strideH, strideW, dilationH,
                     dilationW, padTop, padLeft, padBottom, padRight),
-         accumulate, constantFilter);
+         accumulate, constantFilter, reorderHints);
 }
 
 void _mlir_ciface_vitc_cpu_matmul_bf16(VitcMemRef2BF16 *a, VitcMemRef2BF16 *b,
@@ -987,20 +1063,22 @@ void _mlir_ciface_vitc_cpu_conv2d_bf16(VitcMemRef4BF16 *input,
                                        int64_t dilationW, int64_t padTop,
                                        int64_t padLeft, int64_t padBottom,
                                        int64_t padRight, int64_t accumulate,
-                                       int64_t constantFilter) {
+                                       int64_t constantFilter,
+    int64_t reorderHints) {
   Plain f = toPlain(filter);
   conv2d("vitc_cpu_conv2d_bf16", widenBf16(toPlain(input), Scratch::WideA, false),
          widenBf16(f, Scratch::WideB, constantFilter), toPlain(output),
          makeWindow(f.shape[2], f.shape[3], strideH, strideW, dilationH,
                     dilationW, padTop, padLeft, padBottom, padRight),
-         accumulate, constantFilter);
+         accumulate, constantFilter, hasNativeBf16() ? reorderHints : 0);
 }
 
 void _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
     VitcMemRef5BF16 *input, VitcMemRef5BF16 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
-    int64_t accumulate, int64_t constantFilter) {
+    int64_t accumulate, int64_t constantFilter,
+    int64_t reorderHints) {
   const char *name = "vitc_cpu_conv2d_grouped_bf16";
   Plain f = toPlain(filter);
   conv2d(name,
@@ -1009,7 +1087,7 @@ void _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
          mergeGroups(name, toPlain(output)),
          makeWindow(f.shape[3], f.shape[4], strideH, strideW, dilationH,
                     dilationW, padTop, padLeft, padBottom, padRight),
-         accumulate, constantFilter);
+         accumulate, constantFilter, hasNativeBf16() ? reorderHints : 0);
 }
 
 void _mlir_ciface_vitc_cpu_max_pool2d_f32(

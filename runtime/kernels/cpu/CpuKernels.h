@@ -65,6 +65,12 @@ void _mlir_ciface_vitc_cpu_batch_matmul_f32(VitcMemRef3F32 *a,
 /// constantFilter != 0 promises that the filter's buffer never changes while
 /// the process runs (a view of the artifact's weights section): the kernel
 /// then caches the filter reordered into oneDNN's layout, keyed by address.
+/// reorderHints: two bits per read operand (input bits 0-1, filter 2-3),
+/// promises from the compiler about the memory it reads. Bit 0 (reuse): the
+/// previous convolution that read this memory read it at the same address
+/// and nothing wrote it since. Bit 1 (keep): a later convolution reads it
+/// unchanged. The kernel then keeps its copy in oneDNN's layout from one
+/// read to the next instead of reordering again; 0 is always correct.
 void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,
                                       VitcMemRef4F32 *filter,
                                       VitcMemRef4F32 *output, int64_t strideH,
@@ -72,7 +78,8 @@ void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,
                                       int64_t dilationW, int64_t padTop,
                                       int64_t padLeft, int64_t padBottom,
                                       int64_t padRight, int64_t accumulate,
-                                      int64_t constantFilter);
+                                      int64_t constantFilter,
+                                      int64_t reorderHints);
 
 /// Grouped: NGCHW input, GFCHW filter, NGFHW output (linalg's
 /// conv_2d_ngchw_gfchw); the G and C dims of each operand must be
@@ -81,7 +88,8 @@ void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
     VitcMemRef5F32 *input, VitcMemRef5F32 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
-    int64_t accumulate, int64_t constantFilter);
+    int64_t accumulate, int64_t constantFilter,
+    int64_t reorderHints);
 
 /// Mixed precision: the kernels above with bf16 inputs and an f32 output.
 void _mlir_ciface_vitc_cpu_matmul_bf16(VitcMemRef2BF16 *a, VitcMemRef2BF16 *b,
@@ -101,12 +109,14 @@ void _mlir_ciface_vitc_cpu_conv2d_bf16(VitcMemRef4BF16 *input,
                                        int64_t dilationW, int64_t padTop,
                                        int64_t padLeft, int64_t padBottom,
                                        int64_t padRight, int64_t accumulate,
-                                       int64_t constantFilter);
+                                       int64_t constantFilter,
+                                      int64_t reorderHints);
 void _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
     VitcMemRef5BF16 *input, VitcMemRef5BF16 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
-    int64_t accumulate, int64_t constantFilter);
+    int64_t accumulate, int64_t constantFilter,
+    int64_t reorderHints);
 
 /// Max pooling over a kernelH x kernelW window, NCHW; padding never wins.
 void _mlir_ciface_vitc_cpu_max_pool2d_f32(

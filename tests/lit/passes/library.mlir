@@ -104,7 +104,7 @@ func.func @batch_matmuls(%q: memref<2x4x8xf32>, %k: memref<2x5x8xf32>, %s: memre
 //   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
 //   CHECK-DAG:   %[[C2:.*]] = arith.constant 2 : i64
 //   CHECK-DAG:   %[[CX:.*]] = memref.cast %[[X]] : memref<?x3x8x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
-//       CHECK:   call @vitc_cpu_conv2d_f32(%[[CX]], %{{.*}}, %{{.*}}, %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C0]], %[[C0]])
+//       CHECK:   call @vitc_cpu_conv2d_f32(%[[CX]], %{{.*}}, %{{.*}}, %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C0]], %[[C0]], %[[C0]])
 //   CHECK-NOT:   linalg.conv_2d_nchw_fchw
 func.func @conv_padded(%x: memref<?x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: memref<?x4x4x4xf32>) {
   %cst = arith.constant 0.000000e+00 : f32
@@ -144,7 +144,7 @@ func.func @conv_padded(%x: memref<?x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: mem
 //       CHECK:   %[[PB:.*]] = arith.subi %[[DH64]], %[[C2]] : i64
 //       CHECK:   %[[PR:.*]] = arith.subi %{{.*}}, %[[C1]] : i64
 //       CHECK:   %[[C0:.*]] = arith.constant 0 : i64
-//       CHECK:   call @vitc_cpu_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]], %[[C1]], %[[PB]], %[[PR]], %[[C0]], %[[C0]])
+//       CHECK:   call @vitc_cpu_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]], %[[C1]], %[[PB]], %[[PR]], %[[C0]], %[[C0]], %[[C0]])
 func.func @conv_padded_dynamic(%x: memref<1x2x?x?xf32>, %w: memref<3x2x3x3xf32>, %y: memref<1x3x?x?xf32>, %ph: index, %pw: index, %h: index, %wd: index) {
   %cst = arith.constant 0.000000e+00 : f32
   %padded = memref.alloc(%ph, %pw) : memref<1x2x?x?xf32>
@@ -183,7 +183,7 @@ func.func @conv_pad_not_zero(%x: memref<1x1x4x4xf32>, %w: memref<1x1x3x3xf32>, %
 
 // Grouped convolution (depthwise here: 4 groups of 1 channel).
 // CHECK-LABEL: func.func @conv_grouped
-//       CHECK:   call @vitc_cpu_conv2d_grouped_f32({{.*}}) : (memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+//       CHECK:   call @vitc_cpu_conv2d_grouped_f32({{.*}}) : (memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, memref<?x?x?x?x?xf32, strided<[?, ?, ?, ?, ?], offset: ?>>, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
 func.func @conv_grouped(%x: memref<1x4x1x8x8xf32>, %w: memref<4x1x1x3x3xf32>, %y: memref<1x4x1x6x6xf32>) {
   %cst = arith.constant 0.0 : f32
   linalg.fill ins(%cst : f32) outs(%y : memref<1x4x1x6x6xf32>)
@@ -257,7 +257,7 @@ func.func @matmul_f16(%a: memref<4x8xf16>, %b: memref<8x16xf16>, %c: memref<4x16
 // CHECK-LABEL: func.func @conv_constant_filter
 //   CHECK-DAG:   %[[C0:.*]] = arith.constant 0 : i64
 //   CHECK-DAG:   %[[C1:.*]] = arith.constant 1 : i64
-//       CHECK:   call @vitc_cpu_conv2d_f32({{.*}}, %[[C0]], %[[C0]], %[[C1]], %[[C1]])
+//       CHECK:   call @vitc_cpu_conv2d_f32({{.*}}, %[[C0]], %[[C0]], %[[C1]], %[[C1]], %[[C0]])
 func.func @conv_constant_filter(%weights: memref<?xi8> {vt.name = "weights"}, %x: memref<1x3x8x8xf32>, %y: memref<1x4x6x6xf32>) {
   %c64 = arith.constant 64 : index
   %w = memref.view %weights[%c64][] : memref<?xi8> to memref<4x3x3x3xf32>
@@ -554,4 +554,51 @@ func.func @matmul_output_read_twice(%a: memref<8x8xf32>, %g: memref<8x8xf32>, %o
   linalg.matmul ins(%a, %g : memref<8x8xf32>, memref<8x8xf32>) outs(%c2 : memref<8x8xf32>)
   linalg.transpose ins(%c2 : memref<8x8xf32>) outs(%a : memref<8x8xf32>) permutation = [1, 0]
   return %t : memref<8x8xf32>
+}
+
+// -----
+
+// Reorder hints (last argument): x is read by the forward convolution and
+// again, unchanged, by the filter gradient (through a transposed view of
+// the same address); g by both gradients. keep = 2 on the first reads,
+// reuse = 1 (input) | 4 (filter) on the second.
+// CHECK-LABEL: func.func @reorder_hints
+//       CHECK:   call @vitc_cpu_conv2d_f32({{.*}}, %c2_i64{{(_[0-9]+)?}}) :
+//       CHECK:   call @vitc_cpu_conv2d_f32({{.*}}, %c2_i64{{(_[0-9]+)?}}) :
+//       CHECK:   call @vitc_cpu_conv2d_f32({{.*}}, %c5_i64{{(_[0-9]+)?}}) :
+func.func @reorder_hints(%x: memref<2x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %g: memref<2x4x6x6xf32>, %wf: memref<3x4x3x3xf32>, %y: memref<2x4x6x6xf32>, %dx: memref<2x3x8x8xf32>, %dw: memref<3x4x3x3xf32>) {
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<2x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<2x4x6x6xf32>)
+  %cst = arith.constant 0.0 : f32
+  %gp = memref.alloc() : memref<2x4x10x10xf32>
+  linalg.fill ins(%cst : f32) outs(%gp : memref<2x4x10x10xf32>)
+  %inner = memref.subview %gp[0, 0, 2, 2] [2, 4, 6, 6] [1, 1, 1, 1] : memref<2x4x10x10xf32> to memref<2x4x6x6xf32, strided<[400, 100, 10, 1], offset: 22>>
+  memref.copy %g, %inner : memref<2x4x6x6xf32> to memref<2x4x6x6xf32, strided<[400, 100, 10, 1], offset: 22>>
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%gp, %wf : memref<2x4x10x10xf32>, memref<3x4x3x3xf32>) outs(%dx : memref<2x3x8x8xf32>)
+  %xt = memref.alloc() : memref<3x2x8x8xf32>
+  linalg.transpose ins(%x : memref<2x3x8x8xf32>) outs(%xt : memref<3x2x8x8xf32>) permutation = [1, 0, 2, 3]
+  %gt = memref.alloc() : memref<4x2x6x6xf32>
+  linalg.transpose ins(%g : memref<2x4x6x6xf32>) outs(%gt : memref<4x2x6x6xf32>) permutation = [1, 0, 2, 3]
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%xt, %gt : memref<3x2x8x8xf32>, memref<4x2x6x6xf32>) outs(%dw : memref<3x4x3x3xf32>)
+  return
+}
+
+// -----
+
+// x is written between two reads: no hints for it. The filter is read
+// twice unchanged: keep (8) on the first read, reuse (4) on the second.
+// CHECK-LABEL: func.func @reorder_hints_written
+//       CHECK:   call @vitc_cpu_conv2d_f32({{.*}}, %c8_i64{{(_[0-9]+)?}}) :
+//       CHECK:   linalg.fill
+//       CHECK:   call @vitc_cpu_conv2d_f32({{.*}}, %c4_i64{{(_[0-9]+)?}}) :
+func.func @reorder_hints_written(%x: memref<2x3x8x8xf32>, %w: memref<4x3x3x3xf32>, %y: memref<2x4x6x6xf32>, %y2: memref<2x4x6x6xf32>) {
+  %cst = arith.constant 1.0 : f32
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<2x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<2x4x6x6xf32>)
+  linalg.fill ins(%cst : f32) outs(%x : memref<2x3x8x8xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : memref<2x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y2 : memref<2x4x6x6xf32>)
+  return
 }

@@ -403,11 +403,11 @@ void testConv(Precision p, const std::string &name, int64_t n, int64_t c,
     if (bf16)
       _mlir_ciface_vitc_cpu_conv2d_bf16(&hi, &hf, &dout, w.sh, w.sw, w.dh,
                                         w.dw, w.pt, w.pl, w.pb, w.pr,
-                                        accumulate, constantFilter);
+                                        accumulate, constantFilter, 0);
     else
       _mlir_ciface_vitc_cpu_conv2d_f32(&di, &df, &dout, w.sh, w.sw, w.dh,
                                        w.dw, w.pt, w.pl, w.pb, w.pr,
-                                       accumulate, constantFilter);
+                                       accumulate, constantFilter, 0);
   } else {
     // linalg's ngchw / gfchw / ngfhw views of the same buffers.
     auto split = [&](View v, int64_t g) {
@@ -427,14 +427,39 @@ void testConv(Precision p, const std::string &name, int64_t n, int64_t c,
       auto hgi = gi.bf16Desc<5>(), hgf = gf.bf16Desc<5>();
       _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
           &hgi, &hgf, &dout, w.sh, w.sw, w.dh, w.dw, w.pt, w.pl, w.pb, w.pr,
-          accumulate, constantFilter);
+          accumulate, constantFilter, 0);
     } else {
       _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
           &di, &df, &dout, w.sh, w.sw, w.dh, w.dw, w.pt, w.pl, w.pb, w.pr,
-          accumulate, constantFilter);
+          accumulate, constantFilter, 0);
     }
   }
   expectClose(named(name, p), out, want);
+}
+
+/// The compiler's reorder hints: a kept copy of x in oneDNN's layout serves
+/// the next read that says `reuse`, and a read without it drops the copy
+/// (here x changes in between: a stale copy would give the old result).
+void testReorderHints() {
+  Arena arena;
+  Window w{3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+  View x = arena.random({2, 32, 10, 10});
+  View f1 = arena.random({32, 32, 3, 3}), f2 = arena.random({32, 32, 3, 3});
+  auto run = [&](const std::string &name, const View &filter, int64_t hints) {
+    View out = arena.zeros({2, 32, 10, 10});
+    View want = arena.copy(out);
+    refConv(x, filter, want, w, 1, false);
+    auto dx = x.desc<4>(), df = filter.desc<4>(), dout = out.desc<4>();
+    _mlir_ciface_vitc_cpu_conv2d_f32(&dx, &df, &dout, w.sh, w.sw, w.dh, w.dw,
+                                     w.pt, w.pl, w.pb, w.pr, 0, 0, hints);
+    expectClose(name, out, want);
+  };
+  run("conv hints: keep x", f1, 2);
+  run("conv hints: reuse kept x", f2, 1 | 2);
+  for (float &v : *x.storage) // x changes: the next read says no reuse.
+    v = -v + 0.25f;
+  run("conv hints: changed x, keep again", f1, 2);
+  run("conv hints: reuse the new copy", f2, 1);
 }
 
 void testConvs(Precision p) {
@@ -546,6 +571,7 @@ int main(int argc, char **argv) {
     testMatmuls(p);
     testConvs(p);
   }
+  testReorderHints();
   testPools();
   // A second call of every shape hits the primitive cache: run it again.
   for (Precision p : {Precision::F32, Precision::BF16})

@@ -11,9 +11,11 @@
 
 namespace vitc::artifact {
 
-/// Bumped on any incompatible change of the header, the manifest's meaning
-/// or the entry ABI. Readers accept exactly this version.
-constexpr uint32_t kFormatVersion = 2;
+/// Bumped on any incompatible change of the header, the manifest's meaning,
+/// the entry ABI or the runtime kernels' signatures that compiled code calls.
+/// Readers accept exactly this version. 3: convolution kernels take reorder
+/// hints.
+constexpr uint32_t kFormatVersion = 3;
 constexpr char kMagic[8] = {'V', 'I', 'T', 'C', 'A', 'R', 'T', '\0'};
 /// Sections start at multiples of this, so the weights section can be
 /// mapped straight from the file.
