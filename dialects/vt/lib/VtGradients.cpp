@@ -28,6 +28,7 @@
 // tile static dims where they cut or repeat.
 //
 //===----------------------------------------------------------------------===//
+#include "vitc/Dialect/Vt/VtBuilder.h"
 #include "vitc/Dialect/Vt/VtOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -87,29 +88,11 @@ Value vitc::vt::unbroadcastGradient(OpBuilder &b, Location loc, Value grad,
 
 namespace {
 
-/// Builds vt ops at one location; binary results are inferred, unary ones
-/// keep their operand's type.
-struct GradBuilder {
-  OpBuilder &b;
-  Location loc;
-
+/// VtBuilder plus the shapes and movement gradient rules need; binary
+/// results are inferred, unary ones keep their operand's type.
+struct GradBuilder : VtBuilder {
   /// A rank-0 constant of `like`'s element type.
-  Value scalar(Value like, double v) {
-    Type elt = getElementTypeOrSelf(like.getType());
-    auto type = RankedTensorType::get({}, elt);
-    return ConstantOp::create(
-        b, loc, DenseElementsAttr::get(type, b.getFloatAttr(elt, v)),
-        StringAttr());
-  }
-  Value add(Value x, Value y) { return AddOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return SubOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return MulOp::create(b, loc, x, y); }
-  Value div(Value x, Value y) { return DivOp::create(b, loc, x, y); }
-  Value mul(Value x, double c) { return mul(x, scalar(x, c)); }
-  template <typename OpTy>
-  Value unary(Value x) {
-    return OpTy::create(b, loc, x.getType(), x);
-  }
+  Value scalar(Value like, double v) { return scalarLike(like, v); }
   /// cond ? x : 0 (or 0 : x with `swap`), broadcast three ways.
   Value where(Value cond, Value x, bool swap = false) {
     Value zero = scalar(x, 0.0);
