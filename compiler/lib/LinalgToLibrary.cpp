@@ -63,15 +63,21 @@ Value getRootBuffer(Value v) {
   return v;
 }
 
+/// Whether `op` calls a library kernel this pass emits whose name starts
+/// with `prefix`.
+bool isKernelCall(Operation *op, StringRef prefix = "vitc_cpu_") {
+  auto call = dyn_cast<func::CallOp>(op);
+  return call && call.getCallee().starts_with(prefix);
+}
+
 /// Whether `op` may access (or, with `writesOnly`, write) memory of `root`.
 /// Ops with unknown effects may access anything.
 bool mayAccess(Operation *op, Value root, bool writesOnly) {
   // The library kernels this pass calls access their memref operands only,
   // and write the last one (the output) only.
-  if (auto call = dyn_cast<func::CallOp>(op);
-      call && call.getCallee().starts_with("vitc_cpu_")) {
+  if (isKernelCall(op)) {
     SmallVector<Value> memrefs;
-    for (Value v : call.getOperands())
+    for (Value v : op->getOperands())
       if (isa<MemRefType>(v.getType()))
         memrefs.push_back(v);
     ArrayRef<Value> accessed = memrefs;
@@ -268,11 +274,11 @@ bool hasOnlyTrackedUsers(Value buffer, Block *block) {
         llvm::append_range(views, user->getResults());
         continue;
       }
-      auto call = dyn_cast<func::CallOp>(user);
       // Terminators (returns, yields) hand the buffer on: it escapes.
-      bool known = call ? call.getCallee().starts_with("vitc_cpu_")
-                        : isa<MemoryEffectOpInterface>(user) &&
-                              !user->hasTrait<OpTrait::IsTerminator>();
+      bool known = isa<func::CallOp>(user)
+                       ? isKernelCall(user)
+                       : isa<MemoryEffectOpInterface>(user) &&
+                             !user->hasTrait<OpTrait::IsTerminator>();
       if (!known || user->getBlock() != block)
         return false;
     }
@@ -1052,11 +1058,6 @@ LogicalResult convertPool(linalg::LinalgOp op, DenseIntElementsAttr strides,
 // Reorder hints
 //===----------------------------------------------------------------------===//
 
-bool isConvCall(Operation *op) {
-  auto call = dyn_cast<func::CallOp>(op);
-  return call && call.getCallee().starts_with("vitc_cpu_conv2d_");
-}
-
 /// The value a kernel operand reads memory of, looking through views that
 /// keep its address (casts, transposes): two operands with the same origin
 /// start at the same address.
@@ -1071,7 +1072,8 @@ Value getOrigin(Value v) {
 
 /// Whether a convolution call reads `origin` as its input or filter.
 bool convReads(Operation *op, Value origin) {
-  return isConvCall(op) && (getOrigin(op->getOperand(0)) == origin ||
+  return isKernelCall(op, "vitc_cpu_conv2d_") &&
+         (getOrigin(op->getOperand(0)) == origin ||
                             getOrigin(op->getOperand(1)) == origin);
 }
 
@@ -1103,7 +1105,7 @@ bool convReadsUnchanged(Operation *call, Value origin, bool forward) {
 /// so a copy is only ever used by the chain of unchanged reads that made it.
 void assignReorderHints(ModuleOp module, CallBuilder &calls) {
   module.walk([&](func::CallOp call) {
-    if (!isConvCall(call))
+    if (!isKernelCall(call, "vitc_cpu_conv2d_"))
       return;
     int64_t hints = 0;
     for (unsigned i = 0; i < 2; ++i) {

@@ -206,6 +206,7 @@ struct PadIntoConv2d : OpRewritePattern<Conv2dOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(Conv2dOp op,
                                 PatternRewriter &rewriter) const override {
+    // Only a zero pad value: the convolution's own padding is zeros.
     auto pad = op.getInput().getDefiningOp<PadOp>();
     if (!pad || pad.getValue().convertToDouble() != 0.0)
       return failure();

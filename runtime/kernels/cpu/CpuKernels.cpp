@@ -284,12 +284,12 @@ public:
         e.valid = false;
   }
 
-  /// `user` in `desc`'s layout: the kept copy where `reuse` allows and one
-  /// exists, else reordered now (into a kept copy with `keep`, else into
-  /// scratch `slot`).
+  /// `user` in `desc`'s layout: a kept copy that is still valid (the caller
+  /// invalidated its address unless the read may reuse), else reordered now
+  /// into a kept copy with `keep`, else into scratch `slot`.
   static dnnl::memory get(const dnnl::primitive &reorder, dnnl::memory user,
                           const dnnl::memory::desc &desc, Scratch::Slot slot,
-                          bool reuse, bool keep) {
+                          bool keep) {
     std::vector<Entry> &entries = instance().byAddress[user.get_data_handle()];
     dnnl::memory::desc from = user.get_desc();
     for (Entry &e : entries)
@@ -765,17 +765,17 @@ void conv2d(const char *name, Plain input, Plain filter, Plain output,
     for (int i = 0; i < 2; ++i) {
       const ConvOperand &op = plan->inputs[i];
       dnnl::memory m = users[i]->memory();
-      bool reuse = hints >> (2 * i) & 1, keep = hints >> (2 * i + 1) & 1;
-      if (i == 1 && plan->form == ConvForm::InputGradient)
-        reuse = keep = false; // The filter is a flipped copy in scratch.
-      if (i == 1 && constantFilter)
-        reuse = keep = false; // Cached by getConstantWeights instead.
+      // A flipped filter is a copy in scratch; a constant one is cached by
+      // getConstantWeights: neither goes through the ReorderCache.
+      bool flipped = i == 1 && plan->form == ConvForm::InputGradient;
+      bool constant = i == 1 && constantFilter;
+      bool hinted = !flipped && !constant && (hints >> (2 * i) & 3);
       if (op.reorder)
-        m = i == 1 && constantFilter && plan->form == ConvForm::Forward
+        m = constant && plan->form == ConvForm::Forward
                 ? getConstantWeights(filter, op.reorder, op.desc)
-            : reuse || keep
-                ? ReorderCache::get(op.reorder, m, op.desc, slots[i], reuse, keep)
-                : reorderToScratch(op.reorder, m, op.desc, slots[i]);
+            : hinted ? ReorderCache::get(op.reorder, m, op.desc, slots[i],
+                                         hints >> (2 * i + 1) & 1)
+                     : reorderToScratch(op.reorder, m, op.desc, slots[i]);
       args[op.arg] = m;
     }
     dnnl::memory userDst = output.memory();
@@ -1011,7 +1011,7 @@ void _mlir_ciface_vitc_cpu_conv2d_f32(VitcMemRef4F32 *input,
                                       int64_t padRight,
                                       int64_t accumulate,
                                       int64_t constantFilter,
-    int64_t reorderHints) {
+                                      int64_t reorderHints) {
   Plain f = toPlain(filter);
   conv2d("vitc_cpu_conv2d_f32", toPlain(input), f, toPlain(output),
          makeWindow(f.shape[2], f.shape[3], strideH, strideW, dilationH,
@@ -1064,7 +1064,7 @@ void _mlir_ciface_vitc_cpu_conv2d_bf16(VitcMemRef4BF16 *input,
                                        int64_t padLeft, int64_t padBottom,
                                        int64_t padRight, int64_t accumulate,
                                        int64_t constantFilter,
-    int64_t reorderHints) {
+                                       int64_t reorderHints) {
   Plain f = toPlain(filter);
   conv2d("vitc_cpu_conv2d_bf16", widenBf16(toPlain(input), Scratch::WideA, false),
          widenBf16(f, Scratch::WideB, constantFilter), toPlain(output),
@@ -1077,8 +1077,7 @@ void _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
     VitcMemRef5BF16 *input, VitcMemRef5BF16 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
-    int64_t accumulate, int64_t constantFilter,
-    int64_t reorderHints) {
+    int64_t accumulate, int64_t constantFilter, int64_t reorderHints) {
   const char *name = "vitc_cpu_conv2d_grouped_bf16";
   Plain f = toPlain(filter);
   conv2d(name,

@@ -88,8 +88,7 @@ void _mlir_ciface_vitc_cpu_conv2d_grouped_f32(
     VitcMemRef5F32 *input, VitcMemRef5F32 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
-    int64_t accumulate, int64_t constantFilter,
-    int64_t reorderHints);
+    int64_t accumulate, int64_t constantFilter, int64_t reorderHints);
 
 /// Mixed precision: the kernels above with bf16 inputs and an f32 output.
 void _mlir_ciface_vitc_cpu_matmul_bf16(VitcMemRef2BF16 *a, VitcMemRef2BF16 *b,
@@ -110,13 +109,12 @@ void _mlir_ciface_vitc_cpu_conv2d_bf16(VitcMemRef4BF16 *input,
                                        int64_t padLeft, int64_t padBottom,
                                        int64_t padRight, int64_t accumulate,
                                        int64_t constantFilter,
-                                      int64_t reorderHints);
+                                       int64_t reorderHints);
 void _mlir_ciface_vitc_cpu_conv2d_grouped_bf16(
     VitcMemRef5BF16 *input, VitcMemRef5BF16 *filter, VitcMemRef5F32 *output,
     int64_t strideH, int64_t strideW, int64_t dilationH, int64_t dilationW,
     int64_t padTop, int64_t padLeft, int64_t padBottom, int64_t padRight,
-    int64_t accumulate, int64_t constantFilter,
-    int64_t reorderHints);
+    int64_t accumulate, int64_t constantFilter, int64_t reorderHints);
 
 /// Max pooling over a kernelH x kernelW window, NCHW; padding never wins.
 void _mlir_ciface_vitc_cpu_max_pool2d_f32(
