@@ -32,6 +32,16 @@ llvm_config.add_tool_substitutions(
 if shutil.which("nvidia-smi") and os.path.exists("/dev/nvidia0"):
     config.available_features.add("gpu")
 
+# oneDNN's AVX-512 kernels (winograd among them) need avx512_core: F, BW,
+# VL and DQ.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = set(next((l for l in cpuinfo if l.startswith("flags")), "").split())
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
+        config.available_features.add("avx512")
+except OSError:
+    pass
+
 # A CUDA toolkit (libdevice, ptxas) lets the CUDA codegen tests link
 # libdevice and build cubins; no GPU is needed for them.
 cuda_path = os.environ.get("CUDA_ROOT") or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
