@@ -74,6 +74,10 @@ int setShape(vitc_tensor &tensor, const std::vector<int64_t> &shape,
 }
 } // namespace
 
+namespace vitc::rt {
+void setLastError(std::string message) { lastError = std::move(message); }
+} // namespace vitc::rt
+
 extern "C" {
 
 vitc_model *vitc_model_load(const char *path) {

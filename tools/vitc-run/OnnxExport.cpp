@@ -1,7 +1,7 @@
 //===- OnnxExport.cpp - trained weights back into the source ONNX model ---===//
 #include "OnnxExport.h"
 
-#include "AtomicFile.h"
+#include "vitc/train/AtomicFile.h"
 
 #include "vitc_runtime.h"
 

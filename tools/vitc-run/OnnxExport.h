@@ -9,8 +9,8 @@
 // OUT.data, next to the output. Files are written atomically.
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_ONNXEXPORT_H
-#define VITC_TOOLS_ONNXEXPORT_H
+#ifndef VITC_RUN_ONNXEXPORT_H
+#define VITC_RUN_ONNXEXPORT_H
 
 #include <cstdint>
 #include <string>
@@ -33,4 +33,4 @@ bool exportOnnx(const std::string &source, const std::string &output,
 
 } // namespace vitc::train
 
-#endif // VITC_TOOLS_ONNXEXPORT_H
+#endif // VITC_RUN_ONNXEXPORT_H

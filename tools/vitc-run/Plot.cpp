@@ -1,7 +1,7 @@
 //===- Plot.cpp - training curves as a PNG --------------------------------===//
 #include "Plot.h"
 
-#include "AtomicFile.h"
+#include "vitc/train/AtomicFile.h"
 
 #include <algorithm>
 #include <cmath>
@@ -40,6 +40,47 @@ const Glyph *findGlyph(char c) {
 
 constexpr Rgb kWhite{255, 255, 255}, kBlack{0, 0, 0}, kGrid{225, 225, 225};
 constexpr Rgb kTrainColor{31, 119, 180}, kValColor{255, 127, 14};
+// A lighter train colour: the noisy per-step curve stays behind the epochs'.
+constexpr Rgb kStepColor{174, 199, 232};
+
+/// A point of a curve: x in epochs; a NaN y leaves a gap.
+struct Point {
+  double x, y;
+};
+
+/// Where each step lies on the epoch axis: the steps of a finished epoch
+/// spread evenly over it (so a resumed run's epochs of another length stay
+/// right), the steps after the last one at `stepsPerEpoch` to an epoch.
+std::vector<Point> stepPoints(const std::vector<EpochRecord> &history,
+                                  const StepLosses &steps) {
+  std::vector<Point> points;
+  double epochAtStart = 0;
+  int64_t stepAtStart = 0;
+  size_t next = 0; // the record of the epoch the step belongs to
+  int64_t tailLength = steps.stepsPerEpoch;
+  if (tailLength <= 0 && !history.empty())
+    tailLength = history.back().step -
+                 (history.size() > 1 ? history[history.size() - 2].step : 0);
+  for (size_t i = 0; i < steps.losses.size(); ++i) {
+    int64_t step = static_cast<int64_t>(i) + 1;
+    while (next < history.size() && step > history[next].step) {
+      epochAtStart = static_cast<double>(history[next].epoch);
+      stepAtStart = history[next].step;
+      ++next;
+    }
+    double x;
+    if (next < history.size())
+      x = epochAtStart + (history[next].epoch - epochAtStart) *
+                             static_cast<double>(step - stepAtStart) /
+                             static_cast<double>(history[next].step - stepAtStart);
+    else if (tailLength > 0)
+      x = epochAtStart + static_cast<double>(step - stepAtStart) / tailLength;
+    else
+      break; // no epoch length known: no curve
+    points.push_back({x, steps.losses[i]});
+  }
+  return points;
+}
 
 /// Axis ticks at multiples of 1, 2 or 5 x 10^k covering [lo, hi].
 struct Ticks {
@@ -82,7 +123,7 @@ void drawPanel(Image &image, int left, int top, int width, int height,
                const std::string &title,
                const std::vector<EpochRecord> &history,
                double EpochRecord::*train, double EpochRecord::*val,
-               bool legendAtBottom) {
+               bool legendAtBottom, const std::vector<Point> &steps = {}) {
   // The plot area inside the panel, leaving room for labels.
   int x0 = left + 70, x1 = left + width - 20;
   int y0 = top + 30, y1 = top + height - 50;
@@ -96,13 +137,21 @@ void drawPanel(Image &image, int left, int top, int width, int height,
         hi = std::max(hi, r.*field);
         hasVal |= field == val;
       }
+  for (const Point &p : steps)
+    if (std::isfinite(p.y)) {
+      lo = std::min(lo, p.y);
+      hi = std::max(hi, p.y);
+    }
   if (!std::isfinite(lo))
     lo = 0, hi = 1;
   Ticks yTicks = niceTicks(lo, hi, 6);
   double yMin = yTicks.first, yMax = yTicks.first + yTicks.step * (yTicks.count - 1);
   int64_t epochs = history.empty() ? 1 : history.back().epoch;
-  double xMin = history.empty() ? 0 : history.front().epoch;
+  // Steps start at the beginning of epoch 1.
+  double xMin = history.empty() || !steps.empty() ? 0 : history.front().epoch;
   double xMax = std::max<double>(epochs, xMin + 1);
+  if (!steps.empty())
+    xMax = std::max(xMax, std::ceil(steps.back().x));
   auto px = [&](double epoch) {
     return x0 + static_cast<int>(std::lround((epoch - xMin) / (xMax - xMin) * (x1 - x0)));
   };
@@ -131,25 +180,35 @@ void drawPanel(Image &image, int left, int top, int width, int height,
   image.line(x0, y0, x0, y1, kBlack);
   image.line(x0, y1, x1, y1, kBlack);
 
-  auto series = [&](double EpochRecord::*field, Rgb color) {
+  // A line through `points`, broken at NaN values; the epochs' series
+  // (thick) mark each point.
+  auto curve = [&](const std::vector<Point> &points, Rgb color, bool thick) {
     int lastX = 0, lastY = 0;
     bool havePoint = false;
-    for (const EpochRecord &r : history) {
-      if (!std::isfinite(r.*field)) {
+    for (const Point &p : points) {
+      if (!std::isfinite(p.y)) {
         havePoint = false;
         continue;
       }
-      int x = px(static_cast<double>(r.epoch)), y = py(r.*field);
+      int x = px(p.x), y = py(p.y);
       if (havePoint)
-        image.line(lastX, lastY, x, y, color, 2);
-      image.fill(x - 2, y - 2, x + 2, y + 2, color);
+        image.line(lastX, lastY, x, y, color, thick ? 2 : 1);
+      if (thick)
+        image.fill(x - 2, y - 2, x + 2, y + 2, color);
       lastX = x, lastY = y, havePoint = true;
     }
   };
-  series(train, kTrainColor);
-  series(val, kValColor);
+  auto series = [&](double EpochRecord::*field) {
+    std::vector<Point> points;
+    for (const EpochRecord &r : history)
+      points.push_back({static_cast<double>(r.epoch), r.*field});
+    return points;
+  };
+  curve(steps, kStepColor, /*thick=*/false);
+  curve(series(train), kTrainColor, /*thick=*/true);
+  curve(series(val), kValColor, /*thick=*/true);
 
-  int entries = hasVal ? 2 : 1;
+  int entries = 1 + hasVal + !steps.empty();
   int lx1 = x1 - 8, lx0 = lx1 - 80;
   int ly0 = legendAtBottom ? y1 - 16 - 18 * entries : y0 + 8;
   image.fill(lx0, ly0, lx1, ly0 + 8 + 18 * entries, kWhite);
@@ -165,6 +224,8 @@ void drawPanel(Image &image, int left, int top, int width, int height,
   entry(0, "TRAIN", kTrainColor);
   if (hasVal)
     entry(1, "VAL", kValColor);
+  if (!steps.empty())
+    entry(entries - 1, "STEP", kStepColor);
 }
 
 } // namespace
@@ -261,12 +322,13 @@ bool writePng(const std::string &path, const Image &image, std::string &error) {
   return true;
 }
 
-Image drawTrainingPlot(const std::vector<EpochRecord> &history) {
+Image drawTrainingPlot(const std::vector<EpochRecord> &history,
+                       const StepLosses &steps) {
   constexpr int kPanelWidth = 480, kHeight = 400;
   Image image(2 * kPanelWidth, kHeight, kWhite);
   drawPanel(image, 0, 0, kPanelWidth, kHeight, "LOSS", history,
             &EpochRecord::trainLoss, &EpochRecord::valLoss,
-            /*legendAtBottom=*/false);
+            /*legendAtBottom=*/false, stepPoints(history, steps));
   drawPanel(image, kPanelWidth, 0, kPanelWidth, kHeight, "ACCURACY", history,
             &EpochRecord::trainAcc, &EpochRecord::valAcc,
             /*legendAtBottom=*/true);

@@ -1,15 +1,16 @@
 //===- Plot.h - training curves as a PNG ----------------------------------===//
 //
-// Two panels (loss and accuracy per epoch, train and validation) drawn into
-// an RGB image with axes, ticks, labels and a legend, written with libpng.
+// Two panels (loss and accuracy per epoch, train and validation; the loss
+// panel also shows the loss of every step) drawn into an RGB image with axes,
+// ticks, labels and a legend, written with libpng.
 // Text uses a built-in 3x5 pixel font (digits, '.', '-', '%' and the
 // capitals the labels need).
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_PLOT_H
-#define VITC_TOOLS_PLOT_H
+#ifndef VITC_RUN_PLOT_H
+#define VITC_RUN_PLOT_H
 
-#include "Metrics.h"
+#include "vitc/train/EpochRecord.h"
 
 #include <cstdint>
 #include <string>
@@ -48,9 +49,18 @@ private:
 /// Encodes `image` as an 8-bit RGB PNG at `path` (atomically).
 bool writePng(const std::string &path, const Image &image, std::string &error);
 
-/// The loss and accuracy chart of `history`.
-Image drawTrainingPlot(const std::vector<EpochRecord> &history);
+/// The loss of every step, step s at s - 1 (NaN: unknown), drawn along the
+/// epoch axis: the steps of each finished epoch of the history spread over
+/// that epoch, later ones `stepsPerEpoch` to an epoch.
+struct StepLosses {
+  std::vector<float> losses;
+  int64_t stepsPerEpoch = 0;
+};
+
+/// The loss and accuracy chart of `history` (and `steps`).
+Image drawTrainingPlot(const std::vector<EpochRecord> &history,
+                       const StepLosses &steps = {});
 
 } // namespace vitc::train
 
-#endif // VITC_TOOLS_PLOT_H
+#endif // VITC_RUN_PLOT_H

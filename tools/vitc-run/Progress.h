@@ -1,6 +1,6 @@
 //===- Progress.h - the trainer's per-batch log lines and progress bar ----===//
-#ifndef VITC_TOOLS_PROGRESS_H
-#define VITC_TOOLS_PROGRESS_H
+#ifndef VITC_RUN_PROGRESS_H
+#define VITC_RUN_PROGRESS_H
 
 #include <chrono>
 #include <cstdint>
@@ -32,4 +32,4 @@ private:
 
 } // namespace vitc::train
 
-#endif // VITC_TOOLS_PROGRESS_H
+#endif // VITC_RUN_PROGRESS_H

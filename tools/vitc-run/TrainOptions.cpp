@@ -1,8 +1,8 @@
 //===- TrainOptions.cpp - command line of `vitc-run TRAIN.vtc` ------------===//
 #include "TrainOptions.h"
 
+#include "Diagnostics.h"
 #include "Flags.h"
-#include "Trainer.h"
 
 #include <cerrno>
 #include <cmath>
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <sstream>
 
-namespace vitc::train {
+namespace vitc::run {
 
 namespace {
 
@@ -62,7 +62,15 @@ output:
                          (default 100)
   --metrics FILE.jsonl   one JSON object per epoch and a final test line
                          (default: CHECKPOINT_DIR/metrics.jsonl)
-  --plot FILE.png        loss and accuracy per epoch
+  --tensorboard DIR      also write TensorBoard scalars to a new event file
+                         DIR/events.out.tfevents.<time>.<host> (view with
+                         `tensorboard --logdir DIR`): train/loss and train/lr
+                         every step; epoch/train_loss, epoch/train_accuracy,
+                         epoch/val_loss, epoch/val_accuracy,
+                         epoch/images_per_second, epoch/seconds and
+                         epoch/peak_rss_mb per epoch; test/loss and
+                         test/accuracy at the end. Not written by default
+  --plot FILE.png        loss per step and per epoch, accuracy per epoch
   --checkpoint-dir DIR   write DIR/checkpoint.vtck after every epoch
   --checkpoint-every N   ... and every N steps
   --resume DIR           continue from DIR/checkpoint.vtck (also the
@@ -106,12 +114,25 @@ std::vector<std::string> splitList(const std::string &text) {
   return items;
 }
 
+bool parseSchedule(const std::string &text, vitc_lr_schedule &schedule) {
+  static const std::pair<const char *, vitc_lr_schedule> kNames[] = {
+      {"constant", VITC_LR_CONSTANT},
+      {"step", VITC_LR_STEP},
+      {"cosine", VITC_LR_COSINE}};
+  for (const auto &[name, value] : kNames)
+    if (text == name) {
+      schedule = value;
+      return true;
+    }
+  return false;
+}
+
 void parseAugment(const std::string &value, TrainOptions &o) {
   for (const std::string &item : splitList(value)) {
     if (item == "flip")
-      o.flip = true;
+      o.trainer.flip = 1;
     else if (item.rfind("crop=", 0) == 0)
-      o.cropPadding = parseInt("--augment crop", item.substr(5), 1);
+      o.trainer.crop_padding = parseInt("--augment crop", item.substr(5), 1);
     else
       fatal("invalid --augment item '" + item + "' (expected crop=P or flip)");
   }
@@ -123,7 +144,7 @@ TrainOptions parseTrainOptions(int argc, char **argv) {
   TrainOptions o;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    vitc::run::Flag parsed(arg);
+    Flag parsed(arg);
     const std::string &flag = parsed.name;
     auto next = [&] { return parsed.takeValue(argc, argv, i, fatal); };
     auto path = [&]() {
@@ -144,17 +165,17 @@ TrainOptions parseTrainOptions(int argc, char **argv) {
     } else if (flag == "--data-dir") {
       o.dataDir = path();
     } else if (flag == "--val-split") {
-      o.valSplit = parseReal(flag, next(), false);
-      if (o.valSplit >= 1)
+      o.trainer.val_split = parseReal(flag, next(), false);
+      if (o.trainer.val_split >= 1)
         fatal("invalid value for --val-split (expected a fraction in [0, 1))");
     } else if (flag == "--limit-train") {
-      o.limitTrain = parseInt(flag, next(), 1);
+      o.trainer.limit_train = parseInt(flag, next(), 1);
     } else if (flag == "--limit-test") {
-      o.limitTest = parseInt(flag, next(), 1);
+      o.trainer.limit_test = parseInt(flag, next(), 1);
     } else if (flag == "--resize") {
-      o.resize = true;
+      o.trainer.resize = 1;
     } else if (flag == "--replicate-channels") {
-      o.replicateChannels = true;
+      o.trainer.replicate_channels = 1;
     } else if (flag == "--normalize") {
       o.normalize.clear();
       for (const std::string &item : splitList(next()))
@@ -168,42 +189,44 @@ TrainOptions parseTrainOptions(int argc, char **argv) {
     } else if (flag == "--augment") {
       parseAugment(next(), o);
     } else if (flag == "--epochs") {
-      o.epochs = parseInt(flag, next(), 0);
+      o.trainer.epochs = parseInt(flag, next(), 0);
     } else if (flag == "--batch-size") {
-      o.batchSize = parseInt(flag, next(), 1);
+      o.trainer.batch_size = parseInt(flag, next(), 1);
     } else if (flag == "--max-steps") {
-      o.maxSteps = parseInt(flag, next(), 1);
+      o.trainer.max_steps = parseInt(flag, next(), 1);
     } else if (flag == "--seed") {
-      o.seed = static_cast<uint64_t>(parseInt(flag, next(), 0));
+      o.trainer.seed = static_cast<uint64_t>(parseInt(flag, next(), 0));
     } else if (flag == "--threads") {
-      o.threads = static_cast<int>(parseInt(flag, next(), 1));
+      o.trainer.threads = static_cast<int32_t>(parseInt(flag, next(), 1));
     } else if (flag == "--lr") {
-      o.lr = parseReal(flag, next(), true);
+      o.trainer.lr = parseReal(flag, next(), true);
     } else if (flag == "--schedule") {
       std::string kind = next();
-      if (!parseScheduleKind(kind, o.schedule))
+      if (!parseSchedule(kind, o.trainer.schedule))
         fatal("unknown --schedule '" + kind +
               "' (expected constant, step or cosine)");
     } else if (flag == "--step-size") {
-      o.stepSize = parseInt(flag, next(), 1);
+      o.trainer.step_size = parseInt(flag, next(), 1);
     } else if (flag == "--gamma") {
-      o.gamma = parseReal(flag, next(), true);
+      o.trainer.gamma = parseReal(flag, next(), true);
     } else if (flag == "--min-lr") {
-      o.minLr = parseReal(flag, next(), false);
+      o.trainer.min_lr = parseReal(flag, next(), false);
     } else if (flag == "--warmup-steps") {
-      o.warmupSteps = parseInt(flag, next(), 0);
+      o.trainer.warmup_steps = parseInt(flag, next(), 0);
     } else if (flag == "--warmup-epochs") {
-      o.warmupEpochs = parseReal(flag, next(), false);
+      o.trainer.warmup_epochs = parseReal(flag, next(), false);
     } else if (flag == "--log-every") {
       o.logEvery = parseInt(flag, next(), 1);
     } else if (flag == "--metrics") {
       o.metrics = path();
+    } else if (flag == "--tensorboard") {
+      o.tensorboard = path();
     } else if (flag == "--plot") {
       o.plot = path();
     } else if (flag == "--checkpoint-dir") {
       o.checkpointDir = path();
     } else if (flag == "--checkpoint-every") {
-      o.checkpointEvery = parseInt(flag, next(), 1);
+      o.trainer.checkpoint_every = parseInt(flag, next(), 1);
     } else if (flag == "--resume") {
       o.resume = path();
     } else if (flag == "--export-onnx") {
@@ -218,15 +241,26 @@ TrainOptions parseTrainOptions(int argc, char **argv) {
       fatal("unexpected argument '" + arg + "'");
     }
   }
-  if (o.warmupSteps && o.warmupEpochs)
+  if (o.trainer.warmup_steps && o.trainer.warmup_epochs)
     fatal("give --warmup-steps or --warmup-epochs, not both");
   if (o.checkpointDir.empty())
     o.checkpointDir = o.resume;
   if (o.metrics.empty() && !o.checkpointDir.empty())
     o.metrics = o.checkpointDir + "/metrics.jsonl";
-  if (o.checkpointEvery && o.checkpointDir.empty())
+  if (o.trainer.checkpoint_every && o.checkpointDir.empty())
     fatal("--checkpoint-every needs --checkpoint-dir");
   return o;
 }
 
-} // namespace vitc::train
+vitc_train_options TrainOptions::trainerOptions() const {
+  vitc_train_options options = trainer;
+  auto text = [](const std::string &s) { return s.empty() ? nullptr : s.c_str(); };
+  options.normalize = normalize.empty() ? nullptr : normalize.data();
+  options.num_normalize = static_cast<int32_t>(normalize.size());
+  options.metrics_path = text(metrics);
+  options.tensorboard_dir = text(tensorboard);
+  options.checkpoint_dir = text(checkpointDir);
+  return options;
+}
+
+} // namespace vitc::run

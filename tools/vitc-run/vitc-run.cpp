@@ -4,9 +4,10 @@
 // deployment code can do the same way.
 //
 //===----------------------------------------------------------------------===//
+#include "Diagnostics.h"
 #include "Flags.h"
 #include "Npy.h"
-#include "Trainer.h"
+#include "TrainCommand.h"
 
 #include "vitc_runtime.h"
 
@@ -23,6 +24,8 @@
 #include <vector>
 
 namespace {
+
+using vitc::run::fatal;
 
 constexpr const char *kUsage = R"(usage: vitc-run MODEL.vtc [options]
 
@@ -54,11 +57,6 @@ shape. .npy files: format 1.0-3.0, C order, little-endian float32, float64,
 float16, int64, int32, int8, uint8 or bool.
 )";
 
-[[noreturn]] void die(const std::string &message) {
-  std::fprintf(stderr, "vitc-run: error: %s\n", message.c_str());
-  std::exit(1);
-}
-
 struct Options {
   std::string model;
   std::string function;
@@ -75,7 +73,7 @@ long parseCount(const std::string &flag, const std::string &value, long min) {
   errno = 0;
   long n = std::strtol(value.c_str(), &end, 10);
   if (value.empty() || *end || errno || n < min)
-    die("invalid value '" + value + "' for " + flag + " (expected an integer >= " +
+    fatal("invalid value '" + value + "' for " + flag + " (expected an integer >= " +
         std::to_string(min) + ")");
   return n;
 }
@@ -86,7 +84,7 @@ Options parseArgs(int argc, char **argv) {
     std::string arg = argv[i];
     vitc::run::Flag parsed(arg);
     const std::string &flag = parsed.name;
-    auto next = [&] { return parsed.takeValue(argc, argv, i, die); };
+    auto next = [&] { return parsed.takeValue(argc, argv, i, fatal); };
     if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
@@ -97,7 +95,7 @@ Options parseArgs(int argc, char **argv) {
     } else if (flag == "--output-dir") {
       options.outputDir = next();
       if (options.outputDir.empty())
-        die("empty value for --output-dir");
+        fatal("empty value for --output-dir");
     } else if (flag == "--threads") {
       options.threads = static_cast<int>(parseCount(flag, next(), 1));
     } else if (flag == "--benchmark") {
@@ -107,15 +105,15 @@ Options parseArgs(int argc, char **argv) {
     } else if (flag == "--info") {
       options.info = true;
     } else if (arg.rfind("-", 0) == 0 && arg != "-") {
-      die("unknown option '" + arg + "' (see --help)");
+      fatal("unknown option '" + arg + "' (see --help)");
     } else if (options.model.empty()) {
       options.model = arg;
     } else {
-      die("unexpected argument '" + arg + "' (inputs are given with --input)");
+      fatal("unexpected argument '" + arg + "' (inputs are given with --input)");
     }
   }
   if (options.model.empty())
-    die("no model given (usage: vitc-run MODEL.vtc --input ...; see --help)");
+    fatal("no model given (usage: vitc-run MODEL.vtc --input ...; see --help)");
   return options;
 }
 
@@ -161,7 +159,7 @@ Function selectFunction(vitc_model *model, const Options &options) {
   if (!options.function.empty()) {
     function.index = vitc_model_find_function(model, options.function.c_str());
     if (function.index < 0)
-      die("--function: " + std::string(vitc_last_error()));
+      fatal("--function: " + std::string(vitc_last_error()));
   }
   function.subject =
       vitc_model_num_functions(model) > 1
@@ -195,12 +193,12 @@ Inputs loadInputs(vitc_model *model, const Function &function,
       std::string names;
       for (const vitc_tensor_info &info : infos)
         names += (names.empty() ? "" : ", ") + std::string(info.name);
-      die("--input " + spec + ": " + function.subject + " has no input '" +
+      fatal("--input " + spec + ": " + function.subject + " has no input '" +
           spec.substr(0, eq) + "' (inputs: " + names + ")");
     }
     if (named >= 0) {
       if (!files[named].empty())
-        die("--input: input '" + std::string(infos[named].name) +
+        fatal("--input: input '" + std::string(infos[named].name) +
             "' is given twice");
       files[named] = spec.substr(eq + 1);
     } else {
@@ -212,12 +210,12 @@ Inputs loadInputs(vitc_model *model, const Function &function,
     if (files[i].empty() && nextPositional < positional.size())
       files[i] = positional[nextPositional++];
   if (nextPositional < positional.size())
-    die("too many --input values: " + function.subject + " takes " +
+    fatal("too many --input values: " + function.subject + " takes " +
         std::to_string(count) +
         " input(s)");
   for (int32_t i = 0; i < count; ++i)
     if (files[i].empty())
-      die("no value for input '" + std::string(infos[i].name) + "' " +
+      fatal("no value for input '" + std::string(infos[i].name) + "' " +
           shapeString(infos[i].shape, infos[i].rank) + " " +
           vitc_dtype_name(infos[i].dtype) + " (use --input " + infos[i].name +
           "=FILE.npy)");
@@ -227,10 +225,10 @@ Inputs loadInputs(vitc_model *model, const Function &function,
   for (int32_t i = 0; i < count; ++i) {
     std::string error;
     if (!vitc::npy::readNpy(files[i], inputs.arrays[i], error))
-      die("input '" + std::string(infos[i].name) + "': " + error);
+      fatal("input '" + std::string(infos[i].name) + "': " + error);
     const vitc::npy::Array &array = inputs.arrays[i];
     if (array.shape.size() > VITC_MAX_RANK)
-      die("input '" + std::string(infos[i].name) + "': '" + files[i] +
+      fatal("input '" + std::string(infos[i].name) + "': '" + files[i] +
           "' has rank " + std::to_string(array.shape.size()) +
           ", more than " + std::to_string(VITC_MAX_RANK));
     vitc_tensor tensor{};
@@ -252,7 +250,7 @@ std::vector<vitc_tensor> runOnce(vitc_model *model, const Function &function,
                               static_cast<int32_t>(inputs.tensors.size()),
                               outputs.data(),
                               static_cast<int32_t>(outputs.size())) != 0)
-    die(vitc_last_error());
+    fatal(vitc_last_error());
   return outputs;
 }
 
@@ -266,7 +264,7 @@ void writeOutputs(vitc_model *model, const Function &function,
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
-    die("--output-dir: cannot create '" + dir + "': " + ec.message());
+    fatal("--output-dir: cannot create '" + dir + "': " + ec.message());
   std::set<std::string> used;
   for (int32_t i = 0; i < static_cast<int32_t>(outputs.size()); ++i) {
     vitc_tensor_info info;
@@ -280,7 +278,7 @@ void writeOutputs(vitc_model *model, const Function &function,
             path, static_cast<vitc::rt::DType>(tensor.dtype),
             std::vector<int64_t>(tensor.shape, tensor.shape + tensor.rank),
             tensor.data, error))
-      die("output '" + std::string(info.name) + "': " + error);
+      fatal("output '" + std::string(info.name) + "': " + error);
   }
 }
 
@@ -375,7 +373,7 @@ void benchmark(vitc_model *model, const Function &function,
 
 /// The artifact argv[1] when it is a training one and no flag asks to run
 /// one of its functions by hand (--function, --input, --info, ...): then
-/// vitc-run trains it (Trainer.h).
+/// vitc-run trains it (TrainCommand.h).
 vitc_model *trainingArtifact(int argc, char **argv) {
   if (argc < 2 || argv[1][0] == '-')
     return nullptr;
@@ -407,11 +405,11 @@ int main(int argc, char **argv) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (vitc_model *model = trainingArtifact(argc, argv))
-    return vitc::train::runTrainer(model, argc, argv);
+    return vitc::run::runTrainer(model, argc, argv);
   Options options = parseArgs(argc, argv);
   vitc_model *model = vitc_model_load(options.model.c_str());
   if (!model)
-    die(vitc_last_error());
+    fatal(vitc_last_error());
   Function function = selectFunction(model, options);
   if (options.info) {
     printInfo(model);

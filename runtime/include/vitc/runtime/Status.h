@@ -39,6 +39,10 @@ private:
   Status status_;
 };
 
+/// Makes `message` this thread's vitc_last_error(): libraries layered on the
+/// C API (libvitc_train) report their errors the same way.
+void setLastError(std::string message);
+
 } // namespace vitc::rt
 
 #endif // VITC_RUNTIME_STATUS_H

@@ -5,16 +5,17 @@
 // state, by name). A step's outputs that `update` an input replace it.
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_TRAINSTATE_H
-#define VITC_TOOLS_TRAINSTATE_H
+#ifndef VITC_TRAIN_TRAINSTATE_H
+#define VITC_TRAIN_TRAINSTATE_H
 
 #include "Checkpoint.h"
-#include "OnnxExport.h"
 
+#include "vitc/runtime/Status.h"
 #include "vitc_runtime.h"
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,12 +43,21 @@ struct StepResult {
   int64_t correct = 0;
 };
 
+/// A param or buffer: a view of the state, valid until the next step or
+/// restore (the names while the state lives).
+struct Weight {
+  const char *name = nullptr, *role = nullptr;
+  vitc_tensor tensor{};
+  size_t bytes = 0;
+};
+
 class TrainState {
 public:
   /// Validates the artifact's training functions and sets params and
-  /// buffers to their initial values, optimizer state to zeros. Exits with
-  /// an error naming `path` if the artifact is not a usable training one.
-  TrainState(vitc_model *model, const std::string &path);
+  /// buffers to their initial values, optimizer state to zeros. An error
+  /// naming `path` if the artifact is not a usable training one.
+  static rt::StatusOr<std::unique_ptr<TrainState>>
+  create(vitc_model *model, const std::string &path);
   ~TrainState();
   TrainState(const TrainState &) = delete;
   TrainState &operator=(const TrainState &) = delete;
@@ -59,23 +69,28 @@ public:
   int64_t width() const { return chw_[2]; }
 
   /// One optimizer step; updates the carried tensors.
-  StepResult train(const BatchView &batch, float lr, int64_t step,
-                   int64_t seed);
+  rt::StatusOr<StepResult> train(const BatchView &batch, float lr,
+                                 int64_t step, int64_t seed);
   /// Loss and hits on a batch with the current weights (eval mode).
-  StepResult eval(const BatchView &batch);
+  rt::StatusOr<StepResult> eval(const BatchView &batch);
 
   /// A hash of train_step's signature and the training setup: checkpoints
   /// only resume an artifact with the same identity.
   std::string identity() const;
   /// The carried tensors (views of this state) for a checkpoint.
   std::vector<CheckpointTensor> checkpointTensors() const;
-  /// Copies every carried tensor from `checkpoint` (read from `path`);
-  /// exits naming the file and the tensor on any missing or mismatched one.
-  void restore(const Checkpoint &checkpoint, const std::string &path);
-  /// The params and buffers, for ONNX export.
-  std::vector<TrainedTensor> trainedTensors() const;
+  /// Copies every carried tensor from `checkpoint` (read from `path`); an
+  /// error naming the file and the tensor on any missing or mismatched one
+  /// (then nothing is copied).
+  rt::Status restore(const Checkpoint &checkpoint, const std::string &path);
+  /// The params and buffers, in train_step's input order.
+  int32_t numWeights() const { return static_cast<int32_t>(weights_.size()); }
+  Weight weight(int32_t index) const;
 
 private:
+  TrainState(vitc_model *model, const std::string &path)
+      : model_(model), path_(path) {}
+  rt::Status init();
   /// A carried tensor. Its data is the runtime's (an output: freed with
   /// vitc_tensor_free), ours (aligned_alloc'ed: free) or borrowed (the
   /// artifact's initial values: not freed).
@@ -85,8 +100,9 @@ private:
     enum class Owner { Borrowed, Runtime, Heap } owner = Owner::Borrowed;
   };
   void replace(Slot &slot, const vitc_tensor &tensor, Slot::Owner owner);
-  std::vector<vitc_tensor> run(const StepFunction &function,
-                               std::vector<vitc_tensor> inputs);
+  rt::Status run(const StepFunction &function,
+                 const std::vector<vitc_tensor> &inputs,
+                 std::vector<vitc_tensor> &outputs);
   std::vector<vitc_tensor> bindInputs(const StepFunction &function,
                                       const BatchView &batch) const;
   static StepResult readResult(const StepFunction &function,
@@ -100,8 +116,10 @@ private:
   /// Carried tensors in train_step's input order.
   std::map<std::string, Slot> slots_;
   std::vector<std::string> order_;
+  /// The entries of slots_ that are params or buffers, in order.
+  std::vector<const std::pair<const std::string, Slot> *> weights_;
 };
 
 } // namespace vitc::train
 
-#endif // VITC_TOOLS_TRAINSTATE_H
+#endif // VITC_TRAIN_TRAINSTATE_H

@@ -9,27 +9,6 @@
 
 namespace vitc::train {
 
-std::array<double, EpochRecord::kFields> EpochRecord::toArray() const {
-  return {static_cast<double>(epoch), static_cast<double>(step), trainLoss,
-          trainAcc, valLoss, valAcc, lr, epochSeconds, imagesPerSecond,
-          peakRssMb};
-}
-
-EpochRecord EpochRecord::fromArray(const std::array<double, kFields> &v) {
-  EpochRecord r;
-  r.epoch = static_cast<int64_t>(v[0]);
-  r.step = static_cast<int64_t>(v[1]);
-  r.trainLoss = v[2];
-  r.trainAcc = v[3];
-  r.valLoss = v[4];
-  r.valAcc = v[5];
-  r.lr = v[6];
-  r.epochSeconds = v[7];
-  r.imagesPerSecond = v[8];
-  r.peakRssMb = v[9];
-  return r;
-}
-
 namespace {
 /// A JSON number with round-trip precision, or null for NaN/inf.
 std::string number(double value) {

@@ -1,13 +1,15 @@
 //===- TrainState.cpp - a training artifact's functions and carried tensors ===//
 #include "TrainState.h"
 
-#include "Trainer.h"
-
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <set>
 
 namespace vitc::train {
+
+using rt::Status;
+using rt::StatusOr;
 
 namespace {
 
@@ -27,14 +29,15 @@ size_t byteSize(const vitc_tensor &t) {
   return count * vitc_dtype_size(t.dtype);
 }
 
-StepFunction findFunction(vitc_model *model, const char *name,
-                          const std::string &path) {
+StatusOr<StepFunction> findFunction(vitc_model *model, const char *name,
+                                    const std::string &path) {
   StepFunction f;
   f.name = name;
   f.index = vitc_model_find_function(model, name);
   if (f.index < 0)
-    fatal("'" + path + "' has no function '" + name +
-          "' (a training artifact has train_step and eval_step)");
+    return Status::error("'" + path + "' has no function '" + name +
+                         "' (a training artifact has train_step and "
+                         "eval_step)");
   f.inputs.resize(vitc_model_function_num_inputs(model, f.index));
   for (int32_t i = 0; i < static_cast<int32_t>(f.inputs.size()); ++i)
     vitc_model_function_input_info(model, f.index, i, &f.inputs[i]);
@@ -46,11 +49,13 @@ StepFunction findFunction(vitc_model *model, const char *name,
 
 /// Heap memory for a carried tensor, 64-byte aligned like the runtime's own
 /// buffers (a checkpoint's bytes have no useful alignment); free() frees it.
-void *allocateAligned(size_t bytes, const std::string &what) {
-  void *data = std::aligned_alloc(64, (std::max<size_t>(bytes, 1) + 63) / 64 * 64);
-  if (!data)
-    fatal("out of memory for " + what);
-  return data;
+/// nullptr when out of memory.
+void *allocateAligned(size_t bytes) {
+  return std::aligned_alloc(64, (std::max<size_t>(bytes, 1) + 63) / 64 * 64);
+}
+
+Status outOfMemory(const std::string &what) {
+  return Status::error("out of memory for " + what);
 }
 
 /// A scalar input (rank 0) holding one value of `dtype`.
@@ -78,41 +83,59 @@ int32_t StepFunction::outputWithRole(const std::string &role) const {
   return -1;
 }
 
-TrainState::TrainState(vitc_model *model, const std::string &path)
-    : model_(model), path_(path) {
-  if (vitc_model_training_info(model, &info_) != 0)
-    fatal("'" + path + "': " + vitc_last_error());
-  trainStep_ = findFunction(model, "train_step", path);
-  evalStep_ = findFunction(model, "eval_step", path);
+StatusOr<std::unique_ptr<TrainState>>
+TrainState::create(vitc_model *model, const std::string &path) {
+  std::unique_ptr<TrainState> state(new TrainState(model, path));
+  Status status = state->init();
+  if (!status.isOk())
+    return status;
+  return state;
+}
+
+Status TrainState::init() {
+  const std::string &path = path_;
+  auto fail = [&](const std::string &problem) {
+    return Status::error("'" + path + "': " + problem);
+  };
+  if (vitc_model_training_info(model_, &info_) != 0)
+    return fail(vitc_last_error());
+  for (auto [function, name] : {std::pair{&trainStep_, "train_step"},
+                                std::pair{&evalStep_, "eval_step"}}) {
+    StatusOr<StepFunction> found = findFunction(model_, name, path);
+    if (!found.isOk())
+      return found.status();
+    *function = std::move(*found);
+  }
 
   const std::set<std::string> known = {"param", "buffer", "opt_state", "data",
                                         "label", "lr",    "step",      "seed"};
   for (const StepFunction *f : {&trainStep_, &evalStep_}) {
     for (const vitc_tensor_info &in : f->inputs)
       if (!known.count(in.role))
-        fatal("'" + path + "': " + f->name + " input '" + in.name +
-              "' has role '" + in.role + "', which vitc-run does not feed");
+        return fail(f->name + " input '" + in.name + "' has role '" + in.role +
+                    "', which vitc-run does not feed");
     for (const char *role : {"data", "label"})
       if (f->inputWithRole(role) < 0)
-        fatal("'" + path + "': " + f->name + " has no '" + role + "' input");
+        return fail(f->name + " has no '" + role + "' input");
     for (const char *role : {"loss", "correct"})
       if (f->outputWithRole(role) < 0)
-        fatal("'" + path + "': " + f->name + " has no '" + role + "' output");
+        return fail(f->name + " has no '" + role + "' output");
   }
 
   const vitc_tensor_info &data = trainStep_.inputs[trainStep_.inputWithRole("data")];
   if (data.dtype != VITC_DTYPE_F32 || data.rank != 4 || data.shape[1] <= 0 ||
       data.shape[2] <= 0 || data.shape[3] <= 0)
-    fatal("'" + path + "': the data input '" + data.name + "' is " +
-          vitc_dtype_name(data.dtype) + " " + shapeText(data.shape, data.rank) +
-          "; training needs f32 images [N, C, H, W] with static C, H, W");
+    return fail("the data input '" + std::string(data.name) + "' is " +
+                vitc_dtype_name(data.dtype) + " " +
+                shapeText(data.shape, data.rank) +
+                "; training needs f32 images [N, C, H, W] with static C, H, W");
   std::copy(data.shape + 1, data.shape + 4, chw_);
   const vitc_tensor_info &label =
       trainStep_.inputs[trainStep_.inputWithRole("label")];
   if (label.dtype != VITC_DTYPE_I64)
-    fatal("'" + path + "': the label input '" + label.name + "' is " +
-          vitc_dtype_name(label.dtype) +
-          "; vitc-run trains on class labels (i64) only");
+    return fail("the label input '" + std::string(label.name) + "' is " +
+                vitc_dtype_name(label.dtype) +
+                "; vitc-run trains on class labels (i64) only");
 
   for (const vitc_tensor_info &in : trainStep_.inputs) {
     if (!kCarriedRoles.count(in.role))
@@ -126,30 +149,38 @@ TrainState::TrainState(vitc_model *model, const std::string &path)
       zeros.rank = in.rank;
       for (int32_t d = 0; d < in.rank; ++d) {
         if (in.shape[d] < 0)
-          fatal("'" + path + "': optimizer state '" + in.name +
-                "' has a dynamic shape");
+          return fail("optimizer state '" + std::string(in.name) +
+                      "' has a dynamic shape");
         zeros.shape[d] = in.shape[d];
       }
-      zeros.data = allocateAligned(byteSize(zeros),
-                                   "optimizer state '" + std::string(in.name) + "'");
+      zeros.data = allocateAligned(byteSize(zeros));
+      if (!zeros.data)
+        return outOfMemory("optimizer state '" + std::string(in.name) + "'");
       std::memset(zeros.data, 0, byteSize(zeros));
       replace(slot, zeros, Slot::Owner::Heap);
     } else {
       vitc_tensor view{};
-      if (vitc_model_initial_value(model, in.name, &view) != 0)
-        fatal("'" + path + "': " + vitc_last_error());
+      if (vitc_model_initial_value(model_, in.name, &view) != 0)
+        return fail(vitc_last_error());
       replace(slot, view, Slot::Owner::Borrowed);
     }
+  }
+  for (const std::string &name : order_) {
+    auto it = slots_.find(name);
+    if (it->second.role != "opt_state")
+      weights_.push_back(&*it);
   }
   for (const StepFunction *f : {&trainStep_, &evalStep_})
     for (const vitc_tensor_info &in : f->inputs)
       if (kCarriedRoles.count(in.role) && !slots_.count(in.name))
-        fatal("'" + path + "': " + f->name + " input '" + in.name +
-              "' is not an input of train_step");
+        return fail(f->name + " input '" + in.name +
+                    "' is not an input of train_step");
   for (const vitc_tensor_info &out : trainStep_.outputs)
     if (*out.updates && !slots_.count(out.updates))
-      fatal("'" + path + "': train_step output '" + out.name +
-            "' updates '" + out.updates + "', which is not a carried input");
+      return fail("train_step output '" + std::string(out.name) +
+                  "' updates '" + out.updates +
+                  "', which is not a carried input");
+  return Status::ok();
 }
 
 TrainState::~TrainState() {
@@ -192,15 +223,16 @@ std::vector<vitc_tensor> TrainState::bindInputs(const StepFunction &f,
   return inputs;
 }
 
-std::vector<vitc_tensor> TrainState::run(const StepFunction &f,
-                                         std::vector<vitc_tensor> inputs) {
-  std::vector<vitc_tensor> outputs(f.outputs.size());
+Status TrainState::run(const StepFunction &f,
+                       const std::vector<vitc_tensor> &inputs,
+                       std::vector<vitc_tensor> &outputs) {
+  outputs.assign(f.outputs.size(), vitc_tensor{});
   if (vitc_model_run_function(model_, f.index, inputs.data(),
                               static_cast<int32_t>(inputs.size()),
                               outputs.data(),
                               static_cast<int32_t>(outputs.size())) != 0)
-    fatal(f.name + ": " + vitc_last_error());
-  return outputs;
+    return Status::error(f.name + ": " + vitc_last_error());
+  return Status::ok();
 }
 
 StepResult TrainState::readResult(const StepFunction &f,
@@ -213,8 +245,8 @@ StepResult TrainState::readResult(const StepFunction &f,
   return result;
 }
 
-StepResult TrainState::train(const BatchView &batch, float lr, int64_t step,
-                             int64_t seed) {
+StatusOr<StepResult> TrainState::train(const BatchView &batch, float lr,
+                                       int64_t step, int64_t seed) {
   std::vector<vitc_tensor> inputs = bindInputs(trainStep_, batch);
   float stepValue = static_cast<float>(step);
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -226,7 +258,9 @@ StepResult TrainState::train(const BatchView &batch, float lr, int64_t step,
     else if (!std::strcmp(role, "seed"))
       inputs[i] = scalar(VITC_DTYPE_I64, &seed);
   }
-  std::vector<vitc_tensor> outputs = run(trainStep_, std::move(inputs));
+  std::vector<vitc_tensor> outputs;
+  if (Status status = run(trainStep_, inputs, outputs); !status.isOk())
+    return status;
   StepResult result = readResult(trainStep_, outputs);
   for (size_t i = 0; i < outputs.size(); ++i) {
     const char *updates = trainStep_.outputs[i].updates;
@@ -238,9 +272,11 @@ StepResult TrainState::train(const BatchView &batch, float lr, int64_t step,
   return result;
 }
 
-StepResult TrainState::eval(const BatchView &batch) {
-  std::vector<vitc_tensor> outputs =
-      run(evalStep_, bindInputs(evalStep_, batch));
+StatusOr<StepResult> TrainState::eval(const BatchView &batch) {
+  std::vector<vitc_tensor> outputs;
+  if (Status status = run(evalStep_, bindInputs(evalStep_, batch), outputs);
+      !status.isOk())
+    return status;
   StepResult result = readResult(evalStep_, outputs);
   for (vitc_tensor &t : outputs)
     vitc_tensor_free(&t);
@@ -278,9 +314,10 @@ std::vector<CheckpointTensor> TrainState::checkpointTensors() const {
   return tensors;
 }
 
-void TrainState::restore(const Checkpoint &checkpoint, const std::string &path) {
+Status TrainState::restore(const Checkpoint &checkpoint,
+                           const std::string &path) {
   auto fail = [&](const std::string &problem) {
-    fatal("checkpoint '" + path + "': " + problem);
+    return Status::error("checkpoint '" + path + "': " + problem);
   };
   std::map<std::string, const CheckpointTensor *> stored;
   for (const CheckpointTensor &t : checkpoint.tensors)
@@ -289,50 +326,55 @@ void TrainState::restore(const Checkpoint &checkpoint, const std::string &path) 
     Slot &slot = slots_.at(name);
     auto it = stored.find(name);
     if (it == stored.end())
-      fail("has no tensor '" + name + "' (" + slot.role +
-           " of this artifact): it was written for another model");
+      return fail("has no tensor '" + name + "' (" + slot.role +
+                  " of this artifact): it was written for another model");
     const CheckpointTensor &t = *it->second;
     const vitc_tensor &current = slot.tensor;
     std::vector<int64_t> shape(current.shape, current.shape + current.rank);
     if (t.dtype != current.dtype || t.shape != shape) {
       const char *dtype = vitc_dtype_name(static_cast<vitc_dtype>(t.dtype));
-      fail("tensor '" + name + "' is " + (dtype ? dtype : "?") + " " +
-           shapeText(t.shape.data(), static_cast<int32_t>(t.shape.size())) +
-           ", the artifact's is " + vitc_dtype_name(current.dtype) + " " +
-           shapeText(current.shape, current.rank));
+      return fail(
+          "tensor '" + name + "' is " + (dtype ? dtype : "?") + " " +
+          shapeText(t.shape.data(), static_cast<int32_t>(t.shape.size())) +
+          ", the artifact's is " + vitc_dtype_name(current.dtype) + " " +
+          shapeText(current.shape, current.rank));
     }
     if (t.bytes != byteSize(current))
-      fail("tensor '" + name + "' holds " + std::to_string(t.bytes) +
-           " bytes, expected " + std::to_string(byteSize(current)));
+      return fail("tensor '" + name + "' holds " + std::to_string(t.bytes) +
+                  " bytes, expected " + std::to_string(byteSize(current)));
     stored.erase(it);
   }
   if (!stored.empty())
-    fail("has tensor '" + stored.begin()->first +
-         "', which this artifact does not have: it was written for another model");
+    return fail("has tensor '" + stored.begin()->first +
+                "', which this artifact does not have: it was written for "
+                "another model");
   if (checkpoint.identity != identity())
-    fail("was written for another artifact (train_step's signature or the "
-         "loss/optimizer differ)");
+    return fail("was written for another artifact (train_step's signature or "
+                "the loss/optimizer differ)");
+  // Copy everything before replacing anything: out of memory, the state
+  // stays as it was.
+  std::vector<void *> copies;
   for (const CheckpointTensor &t : checkpoint.tensors) {
-    Slot &slot = slots_.at(t.name);
+    copies.push_back(allocateAligned(t.bytes));
+    if (!copies.back()) {
+      for (void *copy : copies)
+        std::free(copy);
+      return outOfMemory("tensor '" + t.name + "'");
+    }
+    std::memcpy(copies.back(), t.data, t.bytes);
+  }
+  for (size_t i = 0; i < copies.size(); ++i) {
+    Slot &slot = slots_.at(checkpoint.tensors[i].name);
     vitc_tensor copy = slot.tensor;
-    copy.data = allocateAligned(t.bytes, "tensor '" + t.name + "'");
-    std::memcpy(copy.data, t.data, t.bytes);
+    copy.data = copies[i];
     replace(slot, copy, Slot::Owner::Heap);
   }
+  return Status::ok();
 }
 
-std::vector<TrainedTensor> TrainState::trainedTensors() const {
-  std::vector<TrainedTensor> tensors;
-  for (const std::string &name : order_) {
-    const Slot &slot = slots_.at(name);
-    if (slot.role == "opt_state")
-      continue;
-    tensors.push_back({name, static_cast<int32_t>(slot.tensor.dtype),
-                       std::vector<int64_t>(slot.tensor.shape,
-                                            slot.tensor.shape + slot.tensor.rank),
-                       slot.tensor.data});
-  }
-  return tensors;
+Weight TrainState::weight(int32_t index) const {
+  const auto &[name, slot] = *weights_[index];
+  return {name.c_str(), slot.role.c_str(), slot.tensor, byteSize(slot.tensor)};
 }
 
 } // namespace vitc::train

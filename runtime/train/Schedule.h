@@ -14,8 +14,8 @@
 //             T = total steps of the run)
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_SCHEDULE_H
-#define VITC_TOOLS_SCHEDULE_H
+#ifndef VITC_TRAIN_SCHEDULE_H
+#define VITC_TRAIN_SCHEDULE_H
 
 #include <cstdint>
 #include <string>
@@ -47,4 +47,4 @@ double learningRate(const Schedule &schedule, int64_t step);
 
 } // namespace vitc::train
 
-#endif // VITC_TOOLS_SCHEDULE_H
+#endif // VITC_TRAIN_SCHEDULE_H

@@ -5,8 +5,8 @@
 // with a message naming the file.
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_NPY_H
-#define VITC_TOOLS_NPY_H
+#ifndef VITC_DATA_NPY_H
+#define VITC_DATA_NPY_H
 
 #include "vitc/runtime/DType.h"
 
@@ -32,4 +32,4 @@ bool writeNpy(const std::string &path, rt::DType dtype,
 
 } // namespace vitc::npy
 
-#endif // VITC_TOOLS_NPY_H
+#endif // VITC_DATA_NPY_H

@@ -1,4 +1,4 @@
-//===- Data.h - Training data pipeline for vitc-run -------------*- C++ -*-===//
+//===- Data.h - the training data pipeline ----------------------*- C++ -*-===//
 //
 // Loads image-classification datasets (idx / gzipped idx, numpy .npy shards),
 // converts them to a model's input layout and yields shuffled, augmented,
@@ -11,8 +11,8 @@
 // platforms (no std::*_distribution, whose output is implementation-defined).
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_VITC_RUN_DATA_H
-#define VITC_TOOLS_VITC_RUN_DATA_H
+#ifndef VITC_DATA_DATA_H
+#define VITC_DATA_DATA_H
 
 #include <condition_variable>
 #include <cstdint>
@@ -156,4 +156,4 @@ private:
 
 } // namespace vitc::data
 
-#endif // VITC_TOOLS_VITC_RUN_DATA_H
+#endif // VITC_DATA_DATA_H

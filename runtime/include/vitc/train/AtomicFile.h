@@ -1,4 +1,4 @@
-//===- AtomicFile.h - write a file so it is either complete or untouched --===//
+//===- AtomicFile.h - a file that is complete or untouched ------*- C++ -*-===//
 //
 // Data goes to a temporary file next to the destination; commit() fsyncs it,
 // renames it over the destination and fsyncs the directory. Until commit()
@@ -6,8 +6,8 @@
 // AtomicFile removes its temporary. Errors name the destination file.
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_ATOMICFILE_H
-#define VITC_TOOLS_ATOMICFILE_H
+#ifndef VITC_TRAIN_ATOMICFILE_H
+#define VITC_TRAIN_ATOMICFILE_H
 
 #include <cstddef>
 #include <string>
@@ -41,4 +41,4 @@ private:
 
 } // namespace vitc::train
 
-#endif // VITC_TOOLS_ATOMICFILE_H
+#endif // VITC_TRAIN_ATOMICFILE_H

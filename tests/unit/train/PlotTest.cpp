@@ -105,3 +105,28 @@ TEST(Plot, TextUsesTheBuiltInFont) {
   blank.text(1, 1, "#", {0, 0, 0}, 1);
   EXPECT_EQ(countColor(blank, {0, 0, 0}), 0);
 }
+
+TEST(Plot, DrawsTheLossOfEveryStep) {
+  const Rgb step{174, 199, 232};
+  std::vector<EpochRecord> records = history(true);
+  for (EpochRecord &r : records)
+    r.step = 10 * r.epoch;
+  StepLosses steps;
+  for (int s = 1; s <= 52; ++s) // two steps into a sixth epoch
+    steps.losses.push_back(static_cast<float>(1.2 / std::sqrt(s) +
+                                              0.05 * ((s * 7) % 5)));
+  steps.losses[20] = NAN; // an unknown step leaves a gap
+  steps.stepsPerEpoch = 10;
+  Image image = drawTrainingPlot(records, steps);
+  EXPECT_GT(countColor(image, step), 300);
+  EXPECT_EQ(countColor(drawTrainingPlot(records), step), 0);
+  // Without an epoch length the steps cannot be placed: no curve.
+  EXPECT_EQ(countColor(drawTrainingPlot({}, {steps.losses, 0}), step), 0);
+  std::string path = tempDir() + "/steps.png";
+  std::string error;
+  ASSERT_TRUE(writePng(path, image, error)) << error;
+  if (const char *keep = std::getenv("VITC_PLOT_TEST_KEEP"))
+    std::filesystem::copy_file(path, keep,
+                               std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}

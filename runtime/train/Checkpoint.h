@@ -13,6 +13,7 @@
 //   u32 n, n x (str key, str value)            settings
 //   f64 loss sum, i64 correct, i64 samples, f64 epoch seconds, f64 run seconds
 //   u32 n, n x 10 f64                          finished epochs (EpochRecord)
+//   u64 n, n x f32                             loss of each step (version 2)
 //   u32 n, n x (str name, i32 dtype, u32 rank, rank x i64 shape,
 //               u64 bytes, bytes of data)      tensors
 // with str = u32 length + bytes.
@@ -23,10 +24,10 @@
 // good checkpoint in place.
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_CHECKPOINT_H
-#define VITC_TOOLS_CHECKPOINT_H
+#ifndef VITC_TRAIN_CHECKPOINT_H
+#define VITC_TRAIN_CHECKPOINT_H
 
-#include "Metrics.h"
+#include "vitc/train/EpochRecord.h"
 
 #include <cstdint>
 #include <string>
@@ -36,7 +37,8 @@
 namespace vitc::train {
 
 constexpr const char *kCheckpointFile = "checkpoint.vtck";
-constexpr uint32_t kCheckpointVersion = 1;
+/// Version 2 added the step losses; version 1 files are still read.
+constexpr uint32_t kCheckpointVersion = 2;
 
 /// A named tensor. When writing, `data` points at the caller's memory; a
 /// checkpoint read from disk owns the bytes it points into.
@@ -68,6 +70,8 @@ struct Checkpoint {
   std::vector<std::pair<std::string, std::string>> settings;
   EpochProgress progress;
   std::vector<EpochRecord> history;
+  /// The loss of every step so far (step s at s - 1), for the plot.
+  std::vector<float> stepLosses;
   std::vector<CheckpointTensor> tensors;
 
   /// The value of setting `key`, or "" when absent.
@@ -89,4 +93,4 @@ bool readCheckpoint(const std::string &path, Checkpoint &checkpoint,
 
 } // namespace vitc::train
 
-#endif // VITC_TOOLS_CHECKPOINT_H
+#endif // VITC_TRAIN_CHECKPOINT_H

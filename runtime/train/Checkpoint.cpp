@@ -1,7 +1,7 @@
 //===- Checkpoint.cpp - the trainer's checkpoint file (.vtck) -------------===//
 #include "Checkpoint.h"
 
-#include "AtomicFile.h"
+#include "vitc/train/AtomicFile.h"
 
 #include <cerrno>
 #include <cstring>
@@ -20,6 +20,10 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the checkpoint format is little-endian; add byte swaps");
 
 uint32_t crc32Of(uint32_t crc, const void *data, uint64_t size) {
+  // Nothing to add; and zlib would answer a null buffer (an empty
+  // vector's data()) with its initial value, dropping `crc`.
+  if (size == 0)
+    return crc;
   return static_cast<uint32_t>(
       crc32_z(crc, static_cast<const Bytef *>(data), static_cast<z_size_t>(size)));
 }
@@ -43,7 +47,7 @@ public:
 
 private:
   AtomicFile &file_;
-  uint32_t crc_ = crc32Of(0, nullptr, 0);
+  uint32_t crc_ = 0; // crc32's initial value
   uint64_t size_ = 0;
 };
 
@@ -119,6 +123,8 @@ bool writeCheckpoint(const std::string &dir, const Checkpoint &c,
   for (const EpochRecord &record : c.history)
     for (double value : record.toArray())
       out.pod<double>(value);
+  out.pod<uint64_t>(c.stepLosses.size());
+  out.bytes(c.stepLosses.data(), c.stepLosses.size() * sizeof(float));
   out.pod<uint32_t>(static_cast<uint32_t>(c.tensors.size()));
   for (const CheckpointTensor &t : c.tensors) {
     out.str(t.name);
@@ -168,9 +174,9 @@ bool readCheckpoint(const std::string &path, Checkpoint &c,
   uint64_t payloadSize;
   std::memcpy(&version, file + 8, 4);
   std::memcpy(&payloadSize, file + 16, 8);
-  if (version != kCheckpointVersion)
+  if (version < 1 || version > kCheckpointVersion)
     return fail("format version " + std::to_string(version) +
-                ", this vitc-run reads version " +
+                ", this vitc reads versions 1 to " +
                 std::to_string(kCheckpointVersion));
   if (payloadSize != size - kHeaderSize - 4)
     return fail(payloadSize > size - kHeaderSize - 4
@@ -181,7 +187,7 @@ bool readCheckpoint(const std::string &path, Checkpoint &c,
   const char *payload = file + kHeaderSize;
   uint32_t storedCrc;
   std::memcpy(&storedCrc, payload + payloadSize, 4);
-  if (crc32Of(crc32Of(0, nullptr, 0), payload, payloadSize) != storedCrc)
+  if (crc32Of(0, payload, payloadSize) != storedCrc)
     return fail("corrupt (CRC32 mismatch)");
 
   // The CRC matched, so a structural error below means a writer bug or a
@@ -209,6 +215,16 @@ bool readCheckpoint(const std::string &path, Checkpoint &c,
     for (double &value : values)
       value = reader.pod<double>();
     c.history.push_back(EpochRecord::fromArray(values));
+  }
+  c.stepLosses.clear();
+  if (version >= 2) {
+    uint64_t numSteps = reader.pod<uint64_t>();
+    if (numSteps > payloadSize / sizeof(float)) // would overflow the size
+      reader.failed = true;
+    else if (const char *p = reader.bytes(numSteps * sizeof(float))) {
+      c.stepLosses.resize(numSteps);
+      std::memcpy(c.stepLosses.data(), p, numSteps * sizeof(float));
+    }
   }
   uint32_t numTensors = reader.pod<uint32_t>();
   c.tensors.clear();

@@ -1,5 +1,5 @@
 //===- AtomicFile.cpp - write a file so it is either complete or untouched ===//
-#include "AtomicFile.h"
+#include "vitc/train/AtomicFile.h"
 
 #include <atomic>
 #include <cerrno>

@@ -4,8 +4,8 @@
 // readers and the per-sample renderer shared by Data*.cpp.
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_TOOLS_VITC_RUN_DATAINTERNAL_H
-#define VITC_TOOLS_VITC_RUN_DATAINTERNAL_H
+#ifndef VITC_DATA_DATAINTERNAL_H
+#define VITC_DATA_DATAINTERNAL_H
 
 #include "Data.h"
 
@@ -113,4 +113,4 @@ private:
 
 } // namespace vitc::data::detail
 
-#endif // VITC_TOOLS_VITC_RUN_DATAINTERNAL_H
+#endif // VITC_DATA_DATAINTERNAL_H
