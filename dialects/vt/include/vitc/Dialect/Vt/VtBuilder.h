@@ -16,6 +16,10 @@
 
 namespace vitc::vt {
 
+/// `x`'s shape as a 1-D i64 tensor: a constant where static, vt.shape_of
+/// otherwise.
+mlir::Value buildShapeOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+
 struct VtBuilder {
   mlir::OpBuilder &b;
   mlir::Location loc;

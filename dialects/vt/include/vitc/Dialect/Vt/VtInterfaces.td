@@ -27,7 +27,7 @@ def Vt_GradientOpInterface : OpInterface<"GradientOpInterface"> {
     Reverse-mode differentiation (`vt-autodiff`): an op writes its
     vector-Jacobian product in vt ops, so the backward graph is ordinary vt
     that the graph passes fuse and lower like the forward one. Rules live in
-    dialects/vt/lib/VtGradients.cpp.
+    dialects/vt/lib/gradients/, one file per op family.
   }];
   let methods = [
     InterfaceMethod<[{

@@ -32,10 +32,6 @@ std::optional<llvm::SmallVector<int64_t>> getConstantInts(mlir::Value v);
 mlir::Value unbroadcastGradient(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value grad, mlir::Value operand);
 
-/// `x`'s shape as a 1-D i64 tensor: a constant where static, vt.shape_of
-/// otherwise.
-mlir::Value buildShapeOf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
-
 namespace OpTrait {
 template <typename ConcreteType>
 struct ElementwiseKind

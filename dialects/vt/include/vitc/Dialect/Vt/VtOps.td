@@ -20,7 +20,7 @@ class Vt_KindTrait<string name> : NativeOpTrait<name> {
 class Vt_FusionKind<string kind>
     : TraitList<[Vt_KindTrait<kind # "Kind">, Vt_FusionKindOpInterface]>;
 
-// Ops with a gradient rule (VtGradients.cpp) for vt-autodiff.
+// Ops with a gradient rule (dialects/vt/lib/gradients/) for vt-autodiff.
 defvar Vt_Differentiable = DeclareOpInterfaceMethods<Vt_GradientOpInterface>;
 
 def Vt_Tensor : RankedTensorOf<[AnyType]>;
