@@ -20,9 +20,10 @@ func.func @extend(%x: bf16) -> f32 {
 // would lower to a __truncsfbf2 libcall) is left.
 // CHECK-LABEL: func.func @truncate
 //   CHECK-NOT:   arith.truncf
-//       CHECK:   arith.bitcast %{{.*}} : f32 to i32
-//       CHECK:   arith.cmpf une
-//       CHECK:   arith.select
+//       CHECK:   %[[NAN:.*]] = arith.cmpf une, %[[X:.*]], %[[X]] : f32
+//       CHECK:   arith.bitcast %[[X]] : f32 to i32
+//       CHECK:   %[[R:.*]] = arith.trunci %{{.*}} : i32 to i16
+//       CHECK:   arith.select %[[NAN]], %{{.*}}, %[[R]] : i16
 //       CHECK:   %[[B:.*]] = arith.bitcast %{{.*}} : i16 to bf16
 //       CHECK:   return %[[B]]
 func.func @truncate(%x: f32) -> bf16 {
