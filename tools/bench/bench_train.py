@@ -43,7 +43,7 @@ import time
 import warnings
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-# vitc-run's fashion-mnist default (tools/vitc-run/Trainer.cpp, --normalize).
+# vitc-run's fashion-mnist default (runtime/train/TrainData.cpp, --normalize).
 FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
 
 

@@ -4,7 +4,7 @@
 // tests and for running any stage of the compiler by hand.
 //
 //===----------------------------------------------------------------------===//
-#include "vitc/Compiler/Pipelines.h"
+#include "compiler/Pipelines.h"
 
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 

@@ -8,11 +8,9 @@
 // on failure nothing is written.
 //
 //===----------------------------------------------------------------------===//
-#include "TrainingImport.h"
-
-#include "vitc/Backend/Artifact.h"
-#include "vitc/Compiler/Passes.h"
-#include "vitc/Compiler/Pipelines.h"
+#include "compiler/Backend/Artifact.h"
+#include "compiler/Pipelines.h"
+#include "compiler/Training/TrainingModule.h"
 #include "vitc/Dialect/Vt/VtOps.h"
 #include "vitc/Frontend/Onnx/Importer.h"
 
@@ -317,6 +315,7 @@ int main(int argc, char **argv) {
 
   DialectRegistry registry;
   vitc::registerAllDialects(registry);
+  vitc::registerCodegenTargets();
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
   // One line per error; notes and remarks stay quiet unless asked for.

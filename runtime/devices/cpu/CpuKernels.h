@@ -18,8 +18,8 @@
 // message naming the kernel and the oneDNN status.
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_RUNTIME_KERNELS_CPU_CPUKERNELS_H
-#define VITC_RUNTIME_KERNELS_CPU_CPUKERNELS_H
+#ifndef VITC_RUNTIME_DEVICES_CPU_CPUKERNELS_H
+#define VITC_RUNTIME_DEVICES_CPU_CPUKERNELS_H
 
 #include <cstdint>
 
@@ -131,4 +131,4 @@ void _mlir_ciface_vitc_cpu_sum_pool2d_f32(
     int64_t padRight);
 }
 
-#endif // VITC_RUNTIME_KERNELS_CPU_CPUKERNELS_H
+#endif // VITC_RUNTIME_DEVICES_CPU_CPUKERNELS_H

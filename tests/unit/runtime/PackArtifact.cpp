@@ -10,7 +10,7 @@
 // hyperparameters (below) so that tests can check each field arrives.
 //
 //===----------------------------------------------------------------------===//
-#include "vitc/Backend/Artifact.h"
+#include "compiler/Backend/Artifact.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"

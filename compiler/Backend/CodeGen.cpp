@@ -1,0 +1,334 @@
+//===- CodeGen.cpp - LLVM dialect -> optimised native shared object -------===//
+//
+// The code section of a cpu artifact is an ELF shared object that exports,
+// for each function <name> of the artifact, one symbol, the packed entry
+//
+//   void vitc_entry_<name>(void **args);
+//   args[0]     -> storage for the result descriptors (the struct that
+//                  _mlir_ciface_<name> fills; unused without results)
+//   args[1]     -> memref descriptor of the weights section (memref<?xi8>)
+//   args[2 ...] -> memref descriptors of the inputs, in signature order
+//
+// so the runtime calls every function the same way, whatever its signature.
+// Everything else is internalised, which lets O3 inline each function into
+// its entry.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Backend/CodeGen.h"
+#include "vitc/runtime/ArtifactFormat.h"
+#include "vitc/runtime/CpuFeatures.h"
+
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <mutex>
+
+namespace vitc::backend {
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// The target machine for `cpuOption` on the host architecture.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(llvm::StringRef cpuOption, const llvm::Triple &triple) {
+  static std::once_flag initOnce;
+  std::call_once(initOnce, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return makeError("no LLVM target for '" + triple.str() + "': " + error);
+
+  std::string cpu, features;
+  if (cpuOption == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      features += (feature.second ? "+" : "-") + feature.first().str() + ",";
+  } else {
+    cpu = cpuOption.str();
+    // Check first: the target machine only warns about unknown CPUs.
+    std::unique_ptr<llvm::MCSubtargetInfo> probe(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!probe || !probe->isCPUStringValid(cpu))
+      return makeError("unknown CPU '" + cpu + "' for --cpu (use 'native' or "
+                       "an LLVM CPU name such as x86-64-v3 or znver4)");
+  }
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, options, llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    return makeError("cannot create a target machine for CPU '" + cpu + "'");
+  return machine;
+}
+
+/// Adds the packed entry of `function` around its C interface (see the file
+/// comment) and returns it.
+llvm::Expected<llvm::Function *> addPackedEntry(llvm::Module &module,
+                                                const EntryFunction &function) {
+  const std::string &name = function.name;
+  llvm::Function *ciface = module.getFunction("_mlir_ciface_" + name);
+  llvm::Function *func = module.getFunction(name);
+  if (!ciface || !func)
+    return makeError("the lowered module has no _mlir_ciface_" + name +
+                     " (is @" + name + " a public function, marked "
+                     "llvm.emit_c_interface by vitc-externalize-weights?)");
+  // The C interface returns results through a leading pointer argument.
+  bool resultsByPointer = !func->getReturnType()->isVoidTy();
+  unsigned numParams = ciface->arg_size();
+  unsigned numArgs = numParams - (resultsByPointer ? 1 : 0);
+  if (numArgs != function.numInputs + 1)
+    return makeError("@" + name + " takes " + llvm::Twine(numArgs) +
+                     " arguments, expected the weights and " +
+                     llvm::Twine(function.numInputs) + " inputs");
+  unsigned numResults = 0;
+  if (resultsByPointer) {
+    // One result is a descriptor struct; several are a struct of them.
+    auto *ret = llvm::cast<llvm::StructType>(func->getReturnType());
+    numResults = llvm::isa<llvm::StructType>(ret->getElementType(0))
+                     ? ret->getNumElements()
+                     : 1;
+  }
+  if (numResults != function.numOutputs)
+    return makeError("@" + name + " returns " + llvm::Twine(numResults) +
+                     " results, expected " +
+                     llvm::Twine(function.numOutputs));
+  for (llvm::Argument &arg : ciface->args())
+    if (!arg.getType()->isPointerTy())
+      return makeError("@" + name + " must take and return only memrefs");
+
+  std::string entryName = artifact::kEntryPrefix + name;
+  if (module.getNamedValue(entryName))
+    return makeError("the lowered module already defines '" + entryName + "'");
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *ptrType = llvm::PointerType::getUnqual(ctx);
+  auto *entryType =
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrType}, false);
+  llvm::Function *entry = llvm::Function::Create(
+      entryType, llvm::GlobalValue::ExternalLinkage, entryName, module);
+  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(ctx, "entry", entry));
+  llvm::SmallVector<llvm::Value *> callArgs;
+  for (unsigned i = 0; i < numParams; ++i) {
+    unsigned slot = resultsByPointer ? i : i + 1;
+    llvm::Value *slotAddress =
+        builder.CreateConstInBoundsGEP1_64(ptrType, entry->getArg(0), slot);
+    callArgs.push_back(builder.CreateLoad(ptrType, slotAddress));
+  }
+  builder.CreateCall(ciface, callArgs);
+  builder.CreateRetVoid();
+  return entry;
+}
+
+/// Adds every packed entry, then internalises all other definitions, which
+/// lets O3 inline each function into its entry and drop what is unused.
+llvm::Error addPackedEntries(llvm::Module &module,
+                             const CpuCodeOptions &options) {
+  if (options.entries.empty())
+    return makeError("no function to export");
+  llvm::SmallPtrSet<llvm::Function *, 4> entries;
+  for (const EntryFunction &function : options.entries) {
+    llvm::Expected<llvm::Function *> entry = addPackedEntry(module, function);
+    if (!entry)
+      return entry.takeError();
+    entries.insert(*entry);
+  }
+  // Runtime kernels stay external declarations.
+  for (llvm::Function &function : module)
+    if (!function.isDeclaration() && !entries.contains(&function))
+      function.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &global : module.globals())
+    if (!global.isDeclaration())
+      global.setLinkage(llvm::GlobalValue::InternalLinkage);
+  return llvm::Error::success();
+}
+
+void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  // Fully unrolled loops of the many small static extents of a training
+  // step (17 tokens, 64 channels...) made basic blocks so large that the
+  // backend's schedulers, superlinear in block size, took two minutes for
+  // a tiny ViT. Without unrolling, loops stay loops, which the vectorizer
+  // still widens and interleaves.
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  llvm::PassBuilder builder(&machine, tuning);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager passes =
+      builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  passes.run(module, mam);
+}
+
+std::string findLinker() {
+  if (const char *env = std::getenv("VITC_LLD"))
+    return env;
+  if (llvm::sys::fs::can_execute(VITC_LLD_PATH))
+    return VITC_LLD_PATH;
+  for (const char *name : {"ld.lld-22", "ld.lld"})
+    if (llvm::ErrorOr<std::string> path = llvm::sys::findProgramByName(name))
+      return *path;
+  return "";
+}
+
+/// Links `object` into a shared object with ld.lld.
+///
+/// libm and libc are linked as needed libraries (DT_NEEDED), so the code
+/// object names its own dependencies and the dynamic loader binds math
+/// functions with their symbol versions, instead of relying on whatever
+/// the host process happens to have loaded. Symbols left undefined are the
+/// runtime's kernels (_mlir_ciface_vitc_cpu_*), which dlopen resolves from
+/// libvitc_runtime.so.
+llvm::Expected<std::vector<char>> linkSharedObject(llvm::ArrayRef<char> object,
+                                                   const llvm::Triple &triple) {
+  std::string lld = findLinker();
+  if (lld.empty())
+    return makeError("cannot find ld.lld (set VITC_LLD to its path)");
+
+  llvm::SmallString<128> objectPath, sharedPath, logPath;
+  int objectFd;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("vitc-code", "o", objectFd, objectPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover objectRemover(objectPath);
+  {
+    llvm::raw_fd_ostream os(objectFd, /*shouldClose=*/true);
+    os.write(object.data(), object.size());
+    os.close();
+    if (os.has_error())
+      return makeError("cannot write '" + objectPath + "': " +
+                       os.error().message());
+  }
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("vitc-code", "so", sharedPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover sharedRemover(sharedPath);
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("vitc-lld", "log", logPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover logRemover(logPath);
+
+  std::vector<std::string> args = {
+      lld,        "-shared", "--as-needed", "-z",     "noexecstack", "-z",
+      "relro",    "-z",      "now",         "-O1",    "--gc-sections",
+      "-o",       sharedPath.str().str(),   objectPath.str().str()};
+  // Debian/Ubuntu multiarch and the usual lib64 layouts.
+  std::string multiarch =
+      (triple.getArchName() + "-" + triple.getOSName() + "-gnu").str();
+  if (triple.isOSLinux())
+    multiarch = (triple.getArchName() + "-linux-gnu").str();
+  for (std::string dir : {"/usr/lib/" + multiarch, "/lib/" + multiarch,
+                          std::string("/usr/lib64"), std::string("/usr/lib")})
+    if (llvm::sys::fs::is_directory(dir))
+      args.push_back("-L" + dir);
+  args.push_back("-lm");
+  args.push_back("-lc");
+
+  llvm::SmallVector<llvm::StringRef> argRefs(args.begin(), args.end());
+  std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""),
+                                                logPath.str(), logPath.str()};
+  std::string execError;
+  int rc = llvm::sys::ExecuteAndWait(lld, argRefs, std::nullopt, redirects,
+                                     /*SecondsToWait=*/0, /*MemoryLimit=*/0,
+                                     &execError);
+  if (rc != 0) {
+    std::string log;
+    if (auto buffer = llvm::MemoryBuffer::getFile(logPath))
+      log = (*buffer)->getBuffer().trim().str();
+    return makeError("linking the code object with " + lld + " failed" +
+                     (execError.empty() ? "" : ": " + execError) +
+                     (log.empty() ? "" : "\n" + log));
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(sharedPath, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return makeError("cannot read the linked code object: " +
+                     buffer.getError().message());
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  return std::vector<char>(bytes.begin(), bytes.end());
+}
+
+} // namespace
+
+llvm::Expected<CpuCode> compileToSharedObject(mlir::ModuleOp module,
+                                              const CpuCodeOptions &options) {
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  auto machine = createTargetMachine(options.cpu, triple);
+  if (!machine)
+    return machine.takeError();
+  llvm::TargetMachine &tm = **machine;
+
+  mlir::MLIRContext *context = module.getContext();
+  mlir::registerBuiltinDialectTranslation(*context);
+  mlir::registerLLVMDialectTranslation(*context);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, llvmContext, "vitc");
+  if (!llvmModule)
+    return makeError("cannot translate the lowered module to LLVM IR "
+                     "(is it fully in the LLVM dialect?)");
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(tm.createDataLayout());
+  if (llvm::Error error = addPackedEntries(*llvmModule, options))
+    return std::move(error);
+  std::string verifierMessage;
+  llvm::raw_string_ostream verifierStream(verifierMessage);
+  if (llvm::verifyModule(*llvmModule, &verifierStream))
+    return makeError("invalid LLVM IR: " + verifierMessage);
+
+  optimize(*llvmModule, tm);
+
+  llvm::SmallVector<char, 0> object;
+  {
+    llvm::raw_svector_ostream os(object);
+    llvm::legacy::PassManager codegen;
+    if (tm.addPassesToEmitFile(codegen, os, nullptr,
+                               llvm::CodeGenFileType::ObjectFile))
+      return makeError("the target cannot emit object files");
+    codegen.run(*llvmModule);
+  }
+
+  auto shared = linkSharedObject(object, triple);
+  if (!shared)
+    return shared.takeError();
+
+  CpuCode code;
+  code.sharedObject = std::move(*shared);
+  code.cpu = tm.getTargetCPU().str();
+  code.triple = triple.str();
+  const llvm::MCSubtargetInfo *subtarget = tm.getMCSubtargetInfo();
+  for (const llvm::SubtargetFeatureKV &feature :
+       subtarget->getAllProcessorFeatures())
+    if (subtarget->getFeatureBits().test(feature.Value) &&
+        cpu::findFeature(feature.Key))
+      code.features.push_back(feature.Key);
+  return code;
+}
+
+} // namespace vitc::backend

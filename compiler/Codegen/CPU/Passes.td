@@ -1,0 +1,119 @@
+//===- Passes.td - CPU code generation ---------------------*- tablegen -*-===//
+//
+// CPU code generation: the library calls the lowering stage asks the target
+// for (vitc-linalg-to-library: oneDNN kernels), then loops, vectorisable
+// reductions, bf16 and math expansion on the way to the LLVM dialect.
+// Pipeline order:
+//   [lowering hook] vitc-linalg-to-library, vitc-reorder-hints
+//   [codegen] vitc-reassociate-reductions, vitc-reductions-to-loops,
+//   vitc-expand-bf16, vitc-approximate-math
+//
+// One pass per file in this folder, named after the pass.
+//
+//===----------------------------------------------------------------------===//
+#ifndef VITC_COMPILER_CODEGENCPU_PASSES
+#define VITC_COMPILER_CODEGENCPU_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def LinalgToLibrary : Pass<"vitc-linalg-to-library", "mlir::ModuleOp"> {
+  let summary = "Replace bufferized matmul/conv/pool linalg ops by runtime library calls";
+  let description = [{
+    After bufferization, linalg matmul / batch_matmul / convolution / pooling
+    ops on memrefs become calls to the runtime's CPU kernels (oneDNN),
+    declared `llvm.emit_c_interface` so they take memref descriptors. The
+    CPU target's hook in the lowering stage: vitc-lower runs it, for
+    target=cpu, between bufferization and the memory plan.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def ReorderHints : Pass<"vitc-reorder-hints", "mlir::ModuleOp"> {
+  let summary = "Tell each convolution call which operands to keep reordered";
+  let description = [{
+    Sets the last operand of every `vitc_cpu_conv2d_*` call (emitted by
+    vitc-linalg-to-library) to its reorder hints, two bits per read operand
+    (input: bits 0-1, filter: bits 2-3). The kernels reorder their operands
+    into oneDNN's blocked layouts, and a convolution and its gradients read
+    the same x and g two or three times in one training step:
+    - reuse (bit 0 / 2): the previous convolution that read this memory read
+      it at the same address (through casts and transposed views), and
+      nothing wrote it since: a copy it kept in the chosen layout still
+      holds the same values;
+    - keep (bit 1 / 3): a later convolution in the block reads it unchanged,
+      so keeping the reordered copy pays.
+    The kernel drops its copies of an address on any read without `reuse`,
+    so a copy is only ever used by the chain of unchanged reads that made it.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def ReassociateReductions
+    : Pass<"vitc-reassociate-reductions", "mlir::func::FuncOp"> {
+  let summary = "Let LLVM reorder the float sums and products of linalg reductions";
+  let description = [{
+    A reduction loop that adds floats in program order is one chain of
+    dependent adds: LLVM may neither vectorise it nor keep several partial
+    sums, so it runs at one add per add-latency (a bias gradient, the sum
+    over N, H and W of a [64, 64, 24, 24] tensor, took milliseconds). This
+    marks the float add/mul combiners of every linalg op with a reduction
+    iterator `reassoc` (fast-math), which lets the loop vectoriser split
+    the sum into vector lanes. The result changes by rounding only, and the
+    same code always sums in the same order: runs stay reproducible. CPU code
+    generation only; run before convert-linalg-to-loops.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def ReductionsToLoops : Pass<"vitc-reductions-to-loops", "mlir::func::FuncOp"> {
+  let summary = "Lower innermost-reducing linalg reductions to loops that carry the accumulator";
+  let description = [{
+    convert-linalg-to-loops reads and writes a reduction's output element in
+    every iteration. The output and the inputs are views of one arena, so
+    LLVM cannot prove they do not alias: the accumulator stays in memory and
+    every add waits for the previous store (a bias gradient, 2.4M adds, took
+    a millisecond). For a single-output linalg.generic on buffers whose
+    innermost loop is a reduction, this emits the parallel loops outside,
+    then the reduction loops with the accumulator as an scf.for iter_arg:
+    loaded once, kept in a register, stored once. With
+    vitc-reassociate-reductions LLVM then vectorises the inner sum. The
+    output must not alias an input, which one-shot bufferization guarantees
+    for reductions (it never writes a reduction in place of its input).
+    Ops whose innermost loop is parallel (e.g. a sum over rows, which
+    vectorises across the output row) are left to convert-linalg-to-loops.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def ExpandBf16 : Pass<"vitc-expand-bf16"> {
+  let summary = "Expand bf16 conversions into integer code";
+  let description = [{
+    arith.extf from bf16 becomes a shift, arith.truncf to bf16 a round to
+    nearest even on the f32 bits (NaN stays NaN), so that bf16 code needs no
+    bf16 instructions: LLVM lowers `fptrunc float to bfloat` to a call of
+    `__truncsfbf2` on x86 CPUs without avx512_bf16, which the artifacts
+    cannot link against. Arithmetic on bf16 must have been widened to f32
+    first (arith-emulate-unsupported-floats). Only the bf16 patterns of
+    arith-expand: its other expansions (maximumf, ...) would replace ops
+    that LLVM lowers better.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def ApproximateMath : Pass<"vitc-approximate-math"> {
+  let summary = "Polynomial f32 erf and exp, so CPU loops vectorise";
+  let description = [{
+    Rewrites `math.erf` and `math.exp` on f32 (scalars and vectors) into
+    MLIR's polynomial approximations: arithmetic that LLVM vectorises with
+    the loop around it, where a libm call per element (erff, expf) keeps
+    GELU and softmax scalar. CPU code generation only: CUDA keeps libdevice.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+#endif // VITC_COMPILER_CODEGENCPU_PASSES

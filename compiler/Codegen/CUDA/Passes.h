@@ -1,0 +1,41 @@
+//===- Passes.h - CUDA code generation: passes and pipeline ------*- C++ -*-===//
+//
+// Bufferized memrefs -> host functions launching outlined GPU kernels
+// (gpu.launch_func) whose code is in gpu.binary ops (PTX or cubin). The only
+// part of the compiler that links MLIR's GPU and NVVM libraries. Passes.td
+// in this folder declares the passes, one per file.
+//
+//===----------------------------------------------------------------------===//
+#ifndef VITC_COMPILER_CODEGEN_CUDA_PASSES_H
+#define VITC_COMPILER_CODEGEN_CUDA_PASSES_H
+
+#include "compiler/PipelineOptions.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace vitc {
+
+#define GEN_PASS_DECL
+#include "compiler/Codegen/CUDA/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "compiler/Codegen/CUDA/Passes.h.inc"
+
+/// CUDA code generation (`vitc-cuda-codegen`). Allocations and copies stay
+/// host operations on memrefs.
+void buildCudaCodegenPipeline(mlir::OpPassManager &pm,
+                              const PipelineOptions &opts);
+
+/// Registers the CUDA passes and the vitc-cuda-codegen pipeline. CUDA has no
+/// library-call hook yet: until the runtime has cuBLASLt and cuDNN kernels,
+/// matmuls and convolutions become generated kernels like the rest.
+void registerCudaCodegen();
+
+} // namespace vitc
+
+#endif // VITC_COMPILER_CODEGEN_CUDA_PASSES_H

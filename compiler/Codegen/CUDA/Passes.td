@@ -1,0 +1,42 @@
+//===- Passes.td - CUDA code generation --------------------*- tablegen -*-===//
+//
+// CUDA code generation: elementwise and fused loop nests become GPU
+// kernels (outlined, lowered to NVVM, compiled to PTX or cubin), launched
+// by host code. Pipeline order:
+//   vitc-gpu-map-parallel-loops
+//
+// One pass per file in this folder, named after the pass.
+//
+//===----------------------------------------------------------------------===//
+#ifndef VITC_COMPILER_CODEGENCUDA_PASSES
+#define VITC_COMPILER_CODEGENCUDA_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def GpuMapParallelLoops
+    : Pass<"vitc-gpu-map-parallel-loops", "mlir::func::FuncOp"> {
+  let summary = "Map the host's scf.parallel loop nests to a 1-D GPU grid";
+  let description = [{
+    Every outermost `scf.parallel` of the function (the loop nests that
+    convert-linalg-to-parallel-loops makes of elementwise and fused linalg
+    ops) is collapsed into one dimension, the innermost original dimension
+    varying fastest so that neighbouring threads touch neighbouring
+    elements, and tiled by `block-size`. The tile loop is mapped to
+    `block_x`, the intra-tile loop to `thread_x` with a bounds guard, and
+    loops nested inside run sequentially in each thread (reduction
+    dimensions become `scf.for` and stay so). convert-parallel-loops-to-gpu
+    then turns the mapped nests into `gpu.launch` regions; it must run right
+    after, since canonicalization merges the nested loops and drops the
+    mapping.
+
+    Memory accesses left outside any parallel loop would run on the host
+    against device buffers: they are reported as errors.
+  }];
+  let options = [Option<"blockSize", "block-size", "int64_t", "256",
+                        "Threads per block (a multiple of 32)">];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // VITC_COMPILER_CODEGENCUDA_PASSES

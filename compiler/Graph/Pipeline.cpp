@@ -1,0 +1,32 @@
+//===- Pipeline.cpp - the graph stage's pipeline, vitc-graph --------------===//
+#include "compiler/Graph/Passes.h"
+
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace vitc {
+
+void addShapesAndDecomposition(OpPassManager &pm) {
+  pm.addPass(createVtInferShapes());
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createVtDecompose());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+  if (opts.precision == "bf16")
+    pm.addNestedPass<func::FuncOp>(createVtAutocastBf16());
+  addShapesAndDecomposition(pm);
+  pm.addNestedPass<func::FuncOp>(createVtFuse());
+}
+
+void registerGraphPipeline() {
+  registerGraphPasses();
+  PassPipelineRegistration<PipelineOptions>(
+      "vitc-graph", "vt graph stage: shapes, decomposition, fusion",
+      buildGraphPipeline);
+}
+
+} // namespace vitc

@@ -1,0 +1,47 @@
+//===- Pipelines.cpp - the whole compiler ---------------------------------===//
+#include "compiler/Pipelines.h"
+
+#include "compiler/Codegen/Common/Passes.h"
+#include "vitc/Dialect/Vt/VtOps.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+using namespace mlir;
+
+namespace vitc {
+
+void buildFullPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+  buildGraphPipeline(pm, opts);
+  buildLoweringPipeline(pm, opts);
+  buildCpuCodegenPipeline(pm, opts);
+}
+
+void registerAllDialects(DialectRegistry &registry) {
+  registry.insert<vt::VtDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+}
+
+void registerCodegenTargets() {
+  // CUDA has no library calls yet (Codegen/CUDA/Passes.h).
+  registerCpuTarget();
+}
+
+void registerAllPasses() {
+  mlir::registerAllPasses();
+  registerGraphPipeline();
+  registerTrainingPipeline();
+  registerLoweringPipeline();
+  registerCodegenCommonPasses();
+  registerCpuCodegen();
+  registerCudaCodegen();
+  registerCodegenTargets();
+  PassPipelineRegistration<PipelineOptions>(
+      "vitc-full", "vt -> LLVM dialect: every stage", buildFullPipeline);
+}
+
+} // namespace vitc
