@@ -80,13 +80,25 @@ static LogicalResult checkDecomposable(Operation *op, bool diag = false) {
 
 /// softmax(x) = e / sum(e) with e = exp(x - max(x)): subtracting the max
 /// keeps exp from overflowing. log-softmax = (x - max) - log(sum(e)).
-struct DecomposeSoftmax : OpRewritePattern<vt::SoftmaxOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(vt::SoftmaxOp op,
-                                PatternRewriter &rewriter) const override {
+/// A decomposition of OpTy: patterns ask checkDecomposable silently (the
+/// greedy driver retries them), then build the replacement with a
+/// DecomposeBuilder.
+template <typename OpTy>
+struct DecomposePattern : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const final {
     if (failed(checkDecomposable(op)))
       return rewriter.notifyMatchFailure(op, "not decomposable");
     DecomposeBuilder vb(rewriter, op.getLoc());
+    return decompose(op, vb);
+  }
+  virtual LogicalResult decompose(OpTy op, DecomposeBuilder &vb) const = 0;
+};
+
+struct DecomposeSoftmax : DecomposePattern<vt::SoftmaxOp> {
+  using DecomposePattern::DecomposePattern;
+  LogicalResult decompose(vt::SoftmaxOp op, DecomposeBuilder &vb) const override {
     int64_t axes[] = {(int64_t)op.getAxis()};
     Value shifted = vb.sub(op.getInput(), vb.reduceMax(op.getInput(), axes));
     Value e = vb.unary<vt::ExpOp>(shifted);
@@ -101,16 +113,12 @@ struct DecomposeSoftmax : OpRewritePattern<vt::SoftmaxOp> {
 
 /// (x - mean) * rsqrt(var + eps) * scale + bias over dims axis..rank-1,
 /// with the biased variance mean((x - mean)^2).
-struct DecomposeLayerNorm : OpRewritePattern<vt::LayerNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(vt::LayerNormOp op,
-                                PatternRewriter &rewriter) const override {
-    DecomposeBuilder vb(rewriter, op.getLoc());
+struct DecomposeLayerNorm : DecomposePattern<vt::LayerNormOp> {
+  using DecomposePattern::DecomposePattern;
+  LogicalResult decompose(vt::LayerNormOp op, DecomposeBuilder &vb) const override {
     Value x = op.getInput();
     auto type = cast<RankedTensorType>(x.getType());
     int64_t axis = op.getAxis();
-    if (failed(checkDecomposable(op)))
-      return rewriter.notifyMatchFailure(op, "not decomposable");
     auto axes = llvm::to_vector(llvm::seq<int64_t>(axis, type.getRank()));
     Type elt = type.getElementType();
     Value centered = vb.sub(x, vb.reduceMean(x, axes));
@@ -131,15 +139,11 @@ struct DecomposeLayerNorm : OpRewritePattern<vt::LayerNormOp> {
 /// multiplier scale / sqrt(var + eps) and shift bias - mean * multiplier
 /// are vt ops on the [C] parameters (folded when small, else computed once
 /// per run), reshaped to [C, 1, ...] to broadcast over dim 1.
-struct DecomposeBatchNorm : OpRewritePattern<vt::BatchNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(vt::BatchNormOp op,
-                                PatternRewriter &rewriter) const override {
-    DecomposeBuilder vb(rewriter, op.getLoc());
+struct DecomposeBatchNorm : DecomposePattern<vt::BatchNormOp> {
+  using DecomposePattern::DecomposePattern;
+  LogicalResult decompose(vt::BatchNormOp op, DecomposeBuilder &vb) const override {
     Value x = op.getInput();
     auto type = cast<RankedTensorType>(x.getType());
-    if (failed(checkDecomposable(op)))
-      return rewriter.notifyMatchFailure(op, "not decomposable");
     Type elt = type.getElementType();
     Value mult = vb.mul(
         op.getScale(),
@@ -148,6 +152,7 @@ struct DecomposeBatchNorm : OpRewritePattern<vt::BatchNormOp> {
     Value shift = vb.sub(op.getBias(), vb.mul(op.getMean(), mult));
     int64_t trailing = type.getRank() - 2;
     if (trailing > 0) {
+      PatternRewriter &rewriter = vb.rewriter;
       // ONNX reshape: 0 keeps the channel count, the 1s broadcast.
       SmallVector<int64_t> dims(1 + trailing, 1);
       dims[0] = 0;
@@ -170,13 +175,9 @@ struct DecomposeBatchNorm : OpRewritePattern<vt::BatchNormOp> {
 
 /// gelu(x) = x/2 (1 + erf(x / sqrt 2)); the tanh approximation is
 /// x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-struct DecomposeGelu : OpRewritePattern<vt::GeluOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(vt::GeluOp op,
-                                PatternRewriter &rewriter) const override {
-    if (failed(checkDecomposable(op)))
-      return rewriter.notifyMatchFailure(op, "not decomposable");
-    DecomposeBuilder vb(rewriter, op.getLoc());
+struct DecomposeGelu : DecomposePattern<vt::GeluOp> {
+  using DecomposePattern::DecomposePattern;
+  LogicalResult decompose(vt::GeluOp op, DecomposeBuilder &vb) const override {
     Value x = op.getInput();
     Type elt = getElementTypeOrSelf(x.getType());
     Value inner;
@@ -194,13 +195,9 @@ struct DecomposeGelu : OpRewritePattern<vt::GeluOp> {
   }
 };
 
-struct DecomposeHardSigmoid : OpRewritePattern<vt::HardSigmoidOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(vt::HardSigmoidOp op,
-                                PatternRewriter &rewriter) const override {
-    if (failed(checkDecomposable(op)))
-      return rewriter.notifyMatchFailure(op, "not decomposable");
-    DecomposeBuilder vb(rewriter, op.getLoc());
+struct DecomposeHardSigmoid : DecomposePattern<vt::HardSigmoidOp> {
+  using DecomposePattern::DecomposePattern;
+  LogicalResult decompose(vt::HardSigmoidOp op, DecomposeBuilder &vb) const override {
     vb.replace(op, vb.hardSigmoid(op.getInput(), op.getAlpha().convertToDouble(),
                                   op.getBeta().convertToDouble()));
     return success();
@@ -208,13 +205,9 @@ struct DecomposeHardSigmoid : OpRewritePattern<vt::HardSigmoidOp> {
 };
 
 /// hard_swish(x) = x * hard_sigmoid(x) with alpha 1/6, beta 1/2.
-struct DecomposeHardSwish : OpRewritePattern<vt::HardSwishOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(vt::HardSwishOp op,
-                                PatternRewriter &rewriter) const override {
-    if (failed(checkDecomposable(op)))
-      return rewriter.notifyMatchFailure(op, "not decomposable");
-    DecomposeBuilder vb(rewriter, op.getLoc());
+struct DecomposeHardSwish : DecomposePattern<vt::HardSwishOp> {
+  using DecomposePattern::DecomposePattern;
+  LogicalResult decompose(vt::HardSwishOp op, DecomposeBuilder &vb) const override {
     Value x = op.getInput();
     vb.replace(op, vb.mul(x, vb.hardSigmoid(x, 1.0 / 6.0, 0.5)));
     return success();

@@ -10,17 +10,20 @@
 // of (seed, purpose, epoch[, sample position]); results are identical on all
 // platforms (no std::*_distribution, whose output is implementation-defined).
 //
+// Errors are values (rt::Status, rt::StatusOr), never exceptions: their
+// messages name the file, the flag or the sizes involved.
+//
 //===----------------------------------------------------------------------===//
 #ifndef VITC_DATA_DATA_H
 #define VITC_DATA_DATA_H
 
+#include "vitc/runtime/Status.h"
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <exception>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -59,19 +62,16 @@ struct Dataset {
 /// train_images*.npy/train_labels*.npy/test_images*.npy/test_labels*.npy
 /// (shards concatenated in sorted name order; images uint8 or float32, [N,H,W],
 /// [N,C,H,W] or [N,H,W,C] (C in {1,3}, NHWC detected when last dim is 1 or 3
-/// and dim1 is not); labels integer). Throws DataError with a message naming
-/// the file and what is wrong (bad magic, truncated, count mismatch between
-/// images and labels, ...).
-Dataset loadDataset(const DatasetSpec &spec);
-
-struct DataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+/// and dim1 is not); labels integer). Fails with a message naming the file
+/// and what is wrong (bad magic, truncated, count mismatch between images and
+/// labels, ...).
+rt::StatusOr<Dataset> loadDataset(const DatasetSpec &spec);
 
 /// Splits off the last `fraction` of a seeded permutation of `train` as
-/// validation (deterministic in seed). Returns {train, validation}.
-std::pair<Split, Split> splitValidation(const Split &train, double fraction,
-                                        uint64_t seed);
+/// validation (deterministic in seed). Returns {train, validation}; fails if
+/// `fraction` is not in [0, 1) or leaves no training sample.
+rt::StatusOr<std::pair<Split, Split>>
+splitValidation(const Split &train, double fraction, uint64_t seed);
 
 struct Transform {
   /// The model's input [C,H,W]. Images are converted to this: channels 1->3 by
@@ -89,11 +89,11 @@ struct Transform {
   bool flip = false;
 };
 
-/// Checks that `split` can be fed to a model taking [C,H,W] under `t`; throws
-/// DataError naming the dataset size and the model's expected size otherwise
-/// ("dataset images are 1x28x28 but the model takes 3x224x224 (CxHxW); use
-/// --resize ...").
-void checkFits(const Split &split, const Transform &t);
+/// Checks that `split` can be fed to a model taking [C,H,W] under `t`; fails
+/// naming the dataset size and the model's expected size otherwise ("dataset
+/// images are 1x28x28 but the model takes 3x224x224 (CxHxW); use --resize
+/// ...").
+rt::Status checkFits(const Split &split, const Transform &t);
 
 struct Batch {
   int64_t size = 0; // may be < batchSize for the last batch unless dropLast
@@ -109,8 +109,11 @@ struct Batch {
 /// waits when loading is faster.
 class Loader {
 public:
-  /// `split` is referenced, not copied: it must outlive the Loader.
-  Loader(const Split &split, Transform t, int64_t batchSize, bool shuffle,
+  /// A loader of `split`, which is referenced, not copied: it must outlive
+  /// the Loader. Fails if the batch size is not positive or `split` cannot
+  /// feed the model under `t` (checkFits).
+  static rt::StatusOr<std::unique_ptr<Loader>>
+  create(const Split &split, Transform t, int64_t batchSize, bool shuffle,
          bool augment, bool dropLast, uint64_t seed, int prefetch = 4);
   ~Loader(); // stops and joins the thread
   Loader(const Loader &) = delete;
@@ -118,18 +121,22 @@ public:
 
   int64_t numBatches() const;
   /// Starts epoch `epoch` at batch `firstBatch` (for resume). Cancels any epoch
-  /// in flight.
-  void startEpoch(int64_t epoch, int64_t firstBatch = 0);
-  /// Next batch of the current epoch; false at its end. Rethrows a
-  /// loader-thread error.
-  bool next(Batch &batch);
+  /// in flight. Fails if the epoch has no batch `firstBatch`.
+  rt::Status startEpoch(int64_t epoch, int64_t firstBatch = 0);
+  /// Next batch of the current epoch; false at its end. The error of the
+  /// loader thread, if it failed to prepare a batch (until startEpoch).
+  rt::StatusOr<bool> next(Batch &batch);
 
 private:
+  /// `split` and `t` have passed create()'s checks.
+  Loader(const Split &split, Transform t, int64_t batchSize, bool shuffle,
+         bool augment, bool dropLast, uint64_t seed, int prefetch);
   void workerLoop();
   /// Fills `batch` with batch `index` of `epoch`: depends only on the
-  /// arguments.
-  void prepare(int64_t epoch, int64_t index, const std::vector<int64_t> &order,
-               Batch &batch) const;
+  /// arguments. Runs on the worker thread; an error ends the epoch and is
+  /// handed to the caller by next().
+  rt::Status prepare(int64_t epoch, int64_t index,
+                     const std::vector<int64_t> &order, Batch &batch) const;
 
   const Split &split_;
   std::unique_ptr<const detail::SampleRenderer> renderer_;
@@ -150,7 +157,8 @@ private:
   std::deque<Batch> ready_;
   std::vector<Batch>
       spare_; // recycled buffers: the steady state allocates nothing
-  std::exception_ptr error_;
+  /// The worker's error: next() hands it out until startEpoch().
+  rt::Status error_;
   std::thread worker_;
 };
 

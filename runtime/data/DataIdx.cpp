@@ -20,14 +20,17 @@
 namespace vitc::data::detail {
 namespace {
 
+using rt::Status;
+using rt::StatusOr;
+
 std::string inQuotes(const std::string &path) { return "'" + path + "'"; }
 
-std::vector<uint8_t> readFile(const std::string &path) {
+StatusOr<std::vector<uint8_t>> readFile(const std::string &path) {
   std::unique_ptr<FILE, int (*)(FILE *)> file(std::fopen(path.c_str(), "rb"),
                                               &std::fclose);
   if (!file)
-    throw DataError("cannot open " + inQuotes(path) + ": " +
-                    std::strerror(errno));
+    return Status::error("cannot open " + inQuotes(path) + ": " +
+                         std::strerror(errno));
   std::vector<uint8_t> bytes;
   if (std::fseek(file.get(), 0, SEEK_END) == 0) {
     long size = std::ftell(file.get());
@@ -40,8 +43,8 @@ std::vector<uint8_t> readFile(const std::string &path) {
   while ((got = std::fread(chunk, 1, sizeof(chunk), file.get())) > 0)
     bytes.insert(bytes.end(), chunk, chunk + got);
   if (std::ferror(file.get()))
-    throw DataError("cannot read " + inQuotes(path) + ": " +
-                    std::strerror(errno));
+    return Status::error("cannot read " + inQuotes(path) + ": " +
+                         std::strerror(errno));
   return bytes;
 }
 
@@ -50,11 +53,12 @@ bool isGzip(const std::vector<uint8_t> &bytes) {
 }
 
 /// Inflates gzip data (several concatenated members allowed, as gzip -d).
-std::vector<uint8_t> gunzip(const std::vector<uint8_t> &in,
-                            const std::string &path) {
+StatusOr<std::vector<uint8_t>> gunzip(const std::vector<uint8_t> &in,
+                                      const std::string &path) {
   z_stream stream{};
   if (inflateInit2(&stream, 15 + 16) != Z_OK) // 15: max window, +16: gzip
-    throw DataError("cannot inflate " + inQuotes(path) + ": zlib init failed");
+    return Status::error("cannot inflate " + inQuotes(path) +
+                         ": zlib init failed");
   std::unique_ptr<z_stream, int (*)(z_stream *)> guard(&stream, &inflateEnd);
   // The last 4 bytes hold the uncompressed size mod 2^32: the usual exact
   // guess, but garbage if the file is truncated, so bounded by a generous
@@ -90,9 +94,9 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t> &in,
     if (ret == Z_OK || (ret == Z_BUF_ERROR && inLeft > 0))
       continue;
     if (ret == Z_BUF_ERROR)
-      throw DataError(inQuotes(path) +
-                      " is truncated (the gzip stream ends early)");
-    throw DataError(
+      return Status::error(inQuotes(path) +
+                           " is truncated (the gzip stream ends early)");
+    return Status::error(
         inQuotes(path) + " is not valid gzip data: " +
         (stream.msg ? stream.msg : "zlib error " + std::to_string(ret)));
   }
@@ -101,9 +105,11 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t> &in,
 }
 
 /// The file's bytes, inflated if it is gzip data (whatever its name).
-std::vector<uint8_t> readMaybeGzip(const std::string &path) {
-  std::vector<uint8_t> bytes = readFile(path);
-  return isGzip(bytes) ? gunzip(bytes, path) : bytes;
+StatusOr<std::vector<uint8_t>> readMaybeGzip(const std::string &path) {
+  StatusOr<std::vector<uint8_t>> bytes = readFile(path);
+  if (!bytes.isOk() || !isGzip(*bytes))
+    return bytes;
+  return gunzip(*bytes, path);
 }
 
 uint32_t bigEndian32(const uint8_t *p) {
@@ -113,10 +119,11 @@ uint32_t bigEndian32(const uint8_t *p) {
 
 /// Checks the idx header of an unsigned-byte array of `rank` dimensions,
 /// returns its dimensions and drops the header from `bytes`.
-std::vector<int64_t> takeIdxHeader(std::vector<uint8_t> &bytes, unsigned rank,
-                                   const std::string &path) {
+StatusOr<std::vector<int64_t>> takeIdxHeader(std::vector<uint8_t> &bytes,
+                                             unsigned rank,
+                                             const std::string &path) {
   if (bytes.size() < 4)
-    throw DataError(inQuotes(path) + " is truncated (no idx header)");
+    return Status::error(inQuotes(path) + " is truncated (no idx header)");
   uint32_t magic = bigEndian32(bytes.data());
   uint32_t expected = 0x800u | rank;
   if (magic != expected) {
@@ -125,11 +132,12 @@ std::vector<int64_t> takeIdxHeader(std::vector<uint8_t> &bytes, unsigned rank,
         message, sizeof(message),
         "bad idx magic 0x%08X (expected 0x%08X: unsigned bytes, %u dimensions)",
         magic, expected, rank);
-    throw DataError(inQuotes(path) + ": " + message);
+    return Status::error(inQuotes(path) + ": " + message);
   }
   size_t headerSize = 4 + 4 * size_t(rank);
   if (bytes.size() < headerSize)
-    throw DataError(inQuotes(path) + " is truncated (idx header cut short)");
+    return Status::error(inQuotes(path) +
+                         " is truncated (idx header cut short)");
   std::vector<int64_t> dims;
   uint64_t elements = 1;
   for (unsigned i = 0; i < rank; ++i) {
@@ -141,19 +149,22 @@ std::vector<int64_t> takeIdxHeader(std::vector<uint8_t> &bytes, unsigned rank,
   for (int64_t dim : dims)
     shape += (shape.empty() ? "" : "x") + std::to_string(dim);
   if (have < elements)
-    throw DataError(inQuotes(path) + " is truncated: a " + shape +
-                    " array needs " + std::to_string(elements) +
-                    " bytes of data, the file holds " + std::to_string(have));
+    return Status::error(inQuotes(path) + " is truncated: a " + shape +
+                         " array needs " + std::to_string(elements) +
+                         " bytes of data, the file holds " +
+                         std::to_string(have));
   if (have > elements)
-    throw DataError(inQuotes(path) + ": " + std::to_string(have - elements) +
-                    " unexpected bytes after the " + shape + " array");
+    return Status::error(inQuotes(path) + ": " +
+                         std::to_string(have - elements) +
+                         " unexpected bytes after the " + shape + " array");
   bytes.erase(bytes.begin(), bytes.begin() + headerSize);
   return dims;
 }
 
-/// `<dir>/<name>`, or `<dir>/<name>.gz`; a DataError naming both if neither
+/// `<dir>/<name>`, or `<dir>/<name>.gz`; an error naming both if neither
 /// exists.
-std::string findIdxFile(const std::string &dir, const std::string &name) {
+StatusOr<std::string> findIdxFile(const std::string &dir,
+                                  const std::string &name) {
   std::filesystem::path plain = std::filesystem::path(dir) / name;
   std::filesystem::path gz = plain.string() + ".gz";
   std::error_code ec;
@@ -161,31 +172,61 @@ std::string findIdxFile(const std::string &dir, const std::string &name) {
     return plain.string();
   if (std::filesystem::exists(gz, ec))
     return gz.string();
-  throw DataError("missing dataset file " + inQuotes(plain.string()) + " (or " +
-                  inQuotes(gz.string()) + ")");
+  return Status::error("missing dataset file " + inQuotes(plain.string()) +
+                       " (or " + inQuotes(gz.string()) + ")");
+}
+
+/// An idx array: its data in C order and its dimensions.
+struct IdxArray {
+  std::vector<uint8_t> data;
+  std::vector<int64_t> dims;
+};
+
+/// Reads the idx file `path` (plain or gzip) of an unsigned-byte array of
+/// `rank` dimensions.
+StatusOr<IdxArray> readIdx(const std::string &path, unsigned rank) {
+  StatusOr<std::vector<uint8_t>> bytes = readMaybeGzip(path);
+  if (!bytes.isOk())
+    return bytes.status();
+  IdxArray array;
+  array.data = std::move(*bytes);
+  StatusOr<std::vector<int64_t>> dims = takeIdxHeader(array.data, rank, path);
+  if (!dims.isOk())
+    return dims.status();
+  array.dims = std::move(*dims);
+  return array;
 }
 
 } // namespace
 
-Split loadIdxSplit(const std::string &dir, const std::string &prefix) {
-  std::string imagesPath = findIdxFile(dir, prefix + "-images-idx3-ubyte");
-  std::string labelsPath = findIdxFile(dir, prefix + "-labels-idx1-ubyte");
-  std::vector<uint8_t> images = readMaybeGzip(imagesPath);
-  std::vector<int64_t> imageDims = takeIdxHeader(images, 3, imagesPath);
-  std::vector<uint8_t> labels = readMaybeGzip(labelsPath);
-  std::vector<int64_t> labelDims = takeIdxHeader(labels, 1, labelsPath);
-  if (imageDims[0] != labelDims[0])
-    throw DataError(inQuotes(imagesPath) + " holds " +
-                    std::to_string(imageDims[0]) + " images but " +
-                    inQuotes(labelsPath) + " holds " +
-                    std::to_string(labelDims[0]) + " labels");
+StatusOr<Split> loadIdxSplit(const std::string &dir,
+                             const std::string &prefix) {
+  StatusOr<std::string> imagesPath =
+      findIdxFile(dir, prefix + "-images-idx3-ubyte");
+  if (!imagesPath.isOk())
+    return imagesPath.status();
+  StatusOr<std::string> labelsPath =
+      findIdxFile(dir, prefix + "-labels-idx1-ubyte");
+  if (!labelsPath.isOk())
+    return labelsPath.status();
+  StatusOr<IdxArray> images = readIdx(*imagesPath, 3);
+  if (!images.isOk())
+    return images.status();
+  StatusOr<IdxArray> labels = readIdx(*labelsPath, 1);
+  if (!labels.isOk())
+    return labels.status();
+  if (images->dims[0] != labels->dims[0])
+    return Status::error(inQuotes(*imagesPath) + " holds " +
+                         std::to_string(images->dims[0]) + " images but " +
+                         inQuotes(*labelsPath) + " holds " +
+                         std::to_string(labels->dims[0]) + " labels");
   Split split;
-  split.count = imageDims[0];
+  split.count = images->dims[0];
   split.channels = 1;
-  split.height = imageDims[1];
-  split.width = imageDims[2];
-  split.u8 = std::move(images);
-  split.labels.assign(labels.begin(), labels.end());
+  split.height = images->dims[1];
+  split.width = images->dims[2];
+  split.u8 = std::move(images->data);
+  split.labels.assign(labels->data.begin(), labels->data.end());
   return split;
 }
 

@@ -69,17 +69,19 @@ inline int64_t sampleSize(const Split &split) {
 }
 
 /// Reads the idx pair `<dir>/<prefix>-{images-idx3,labels-idx1}-ubyte[.gz]`.
-Split loadIdxSplit(const std::string &dir, const std::string &prefix);
+rt::StatusOr<Split> loadIdxSplit(const std::string &dir,
+                                 const std::string &prefix);
 
 /// Reads and concatenates the shards `<dir>/<prefix>_{images,labels}*.npy`.
-Split loadNpySplit(const std::string &dir, const std::string &prefix);
+rt::StatusOr<Split> loadNpySplit(const std::string &dir,
+                                 const std::string &prefix);
 
 /// Converts stored samples to the model's input: channel replication,
 /// bilinear resize, normalisation and the crop/flip of augmentation. Built
 /// once per Loader, so rendering a sample allocates nothing.
 class SampleRenderer {
 public:
-  /// Throws DataError (checkFits) if `split` cannot feed the model under `t`.
+  /// `split` must feed the model under `t` (checkFits).
   SampleRenderer(const Split &split, const Transform &t);
 
   const Transform &transform() const { return t_; }

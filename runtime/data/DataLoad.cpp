@@ -8,6 +8,9 @@
 namespace vitc::data {
 namespace {
 
+using rt::Status;
+using rt::StatusOr;
+
 constexpr const char *kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 /// The samples `indices` of `from`, in that order.
@@ -40,48 +43,58 @@ int64_t Split::numClasses() const {
                         : *std::max_element(labels.begin(), labels.end()) + 1;
 }
 
-Dataset loadDataset(const DatasetSpec &spec) {
-  Dataset dataset;
+StatusOr<Dataset> loadDataset(const DatasetSpec &spec) {
+  using LoadSplit =
+      StatusOr<Split> (*)(const std::string &, const std::string &);
+  LoadSplit load;
+  std::string dir = spec.dir, trainPrefix = "train", testPrefix = "test";
   if (spec.kind == "fashion-mnist" || spec.kind == "mnist") {
-    std::string dir = spec.dir;
     if (dir.empty() && spec.kind == "fashion-mnist")
       dir = kFashionMnistDir;
     if (dir.empty())
-      throw DataError("dataset '" + spec.kind +
-                      "' needs a directory of idx files");
-    dataset.train = detail::loadIdxSplit(dir, "train");
-    dataset.test = detail::loadIdxSplit(dir, "t10k");
+      return Status::error("dataset '" + spec.kind +
+                           "' needs a directory of idx files");
+    load = detail::loadIdxSplit;
+    testPrefix = "t10k";
   } else if (spec.kind == "npy") {
-    if (spec.dir.empty())
-      throw DataError("dataset 'npy' needs a directory of .npy shards");
-    dataset.train = detail::loadNpySplit(spec.dir, "train");
-    dataset.test = detail::loadNpySplit(spec.dir, "test");
+    if (dir.empty())
+      return Status::error("dataset 'npy' needs a directory of .npy shards");
+    load = detail::loadNpySplit;
   } else {
-    throw DataError("unknown dataset kind '" + spec.kind +
-                    "' (expected fashion-mnist, mnist or npy)");
+    return Status::error("unknown dataset kind '" + spec.kind +
+                         "' (expected fashion-mnist, mnist or npy)");
   }
-  const Split &a = dataset.train, &b = dataset.test;
+  StatusOr<Split> train = load(dir, trainPrefix);
+  if (!train.isOk())
+    return train.status();
+  StatusOr<Split> test = load(dir, testPrefix);
+  if (!test.isOk())
+    return test.status();
+  const Split &a = *train, &b = *test;
   if (a.channels != b.channels || a.height != b.height || a.width != b.width)
-    throw DataError("dataset '" + spec.kind + "' in '" + spec.dir +
-                    "': test images are " + std::to_string(b.channels) + "x" +
-                    std::to_string(b.height) + "x" + std::to_string(b.width) +
-                    " but training images are " + std::to_string(a.channels) +
-                    "x" + std::to_string(a.height) + "x" +
-                    std::to_string(a.width) + " (CxHxW)");
+    return Status::error(
+        "dataset '" + spec.kind + "' in '" + spec.dir + "': test images are " +
+        std::to_string(b.channels) + "x" + std::to_string(b.height) + "x" +
+        std::to_string(b.width) + " but training images are " +
+        std::to_string(a.channels) + "x" + std::to_string(a.height) + "x" +
+        std::to_string(a.width) + " (CxHxW)");
+  Dataset dataset;
+  dataset.train = std::move(*train);
+  dataset.test = std::move(*test);
   return dataset;
 }
 
-std::pair<Split, Split> splitValidation(const Split &train, double fraction,
-                                        uint64_t seed) {
+StatusOr<std::pair<Split, Split>>
+splitValidation(const Split &train, double fraction, uint64_t seed) {
   if (!(fraction >= 0.0 && fraction < 1.0))
-    throw DataError("the validation fraction must be in [0, 1), got " +
-                    std::to_string(fraction));
+    return Status::error("the validation fraction must be in [0, 1), got " +
+                         std::to_string(fraction));
   int64_t validation =
       std::llround(fraction * static_cast<double>(train.count));
   if (train.count > 0 && validation >= train.count)
-    throw DataError("a validation fraction of " + std::to_string(fraction) +
-                    " leaves none of " + std::to_string(train.count) +
-                    " samples for training");
+    return Status::error("a validation fraction of " +
+                         std::to_string(fraction) + " leaves none of " +
+                         std::to_string(train.count) + " samples for training");
   std::vector<int64_t> order;
   detail::SplitMix64 rng = detail::streamFor(seed, detail::Purpose::Validation);
   detail::seededPermutation(train.count, rng, order);
@@ -91,7 +104,8 @@ std::pair<Split, Split> splitValidation(const Split &train, double fraction,
   // Keep the stored order within each part: memory stays read in sequence.
   std::sort(trainIndices.begin(), trainIndices.end());
   std::sort(validationIndices.begin(), validationIndices.end());
-  return {gather(train, trainIndices), gather(train, validationIndices)};
+  return std::pair{gather(train, trainIndices),
+                   gather(train, validationIndices)};
 }
 
 namespace detail {

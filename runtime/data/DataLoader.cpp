@@ -4,6 +4,8 @@
 // `ready_` (at most `prefetch_` waiting); next() hands them out and keeps the
 // caller's previous buffers for reuse. startEpoch() bumps `generation_`, so a
 // batch the worker was preparing for a cancelled epoch is recycled, not used.
+// A batch the worker fails to prepare stops the epoch: its error waits in
+// `error_` for next() to hand it to the caller.
 //
 //===----------------------------------------------------------------------===//
 #include "DataInternal.h"
@@ -13,14 +15,27 @@
 
 namespace vitc::data {
 
+using rt::Status;
+using rt::StatusOr;
+
+StatusOr<std::unique_ptr<Loader>>
+Loader::create(const Split &split, Transform t, int64_t batchSize, bool shuffle,
+               bool augment, bool dropLast, uint64_t seed, int prefetch) {
+  if (batchSize <= 0)
+    return Status::error("the batch size must be positive, got " +
+                         std::to_string(batchSize));
+  if (Status status = checkFits(split, t); !status.isOk())
+    return status;
+  return std::unique_ptr<Loader>(new Loader(split, std::move(t), batchSize,
+                                            shuffle, augment, dropLast, seed,
+                                            prefetch));
+}
+
 Loader::Loader(const Split &split, Transform t, int64_t batchSize, bool shuffle,
                bool augment, bool dropLast, uint64_t seed, int prefetch)
     : split_(split), batchSize_(batchSize), shuffle_(shuffle),
       augment_(augment), seed_(seed),
       prefetch_(static_cast<size_t>(std::max(prefetch, 1))) {
-  if (batchSize <= 0)
-    throw DataError("the batch size must be positive, got " +
-                    std::to_string(batchSize));
   renderer_ =
       std::make_unique<const detail::SampleRenderer>(split, std::move(t));
   numBatches_ = dropLast ? split.count / batchSize
@@ -39,11 +54,12 @@ Loader::~Loader() {
 
 int64_t Loader::numBatches() const { return numBatches_; }
 
-void Loader::startEpoch(int64_t epoch, int64_t firstBatch) {
+Status Loader::startEpoch(int64_t epoch, int64_t firstBatch) {
   if (firstBatch < 0 || firstBatch > numBatches_)
-    throw DataError("cannot start epoch " + std::to_string(epoch) +
-                    " at batch " + std::to_string(firstBatch) + ": it has " +
-                    std::to_string(numBatches_) + " batches");
+    return Status::error("cannot start epoch " + std::to_string(epoch) +
+                         " at batch " + std::to_string(firstBatch) +
+                         ": it has " + std::to_string(numBatches_) +
+                         " batches");
   auto order = std::make_shared<std::vector<int64_t>>();
   if (shuffle_) {
     detail::SplitMix64 rng = detail::streamFor(seed_, detail::Purpose::Shuffle,
@@ -60,23 +76,24 @@ void Loader::startEpoch(int64_t epoch, int64_t firstBatch) {
     epoch_ = epoch;
     nextToPrepare_ = nextToHand_ = firstBatch;
     order_ = std::move(order);
-    error_ = nullptr;
+    error_ = Status::ok();
     for (Batch &batch : ready_)
       spare_.push_back(std::move(batch));
     ready_.clear();
   }
   cv_.notify_all();
+  return Status::ok();
 }
 
-bool Loader::next(Batch &batch) {
+StatusOr<bool> Loader::next(Batch &batch) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!epochActive_)
     return false;
-  if (!error_ && nextToHand_ >= numBatches_)
+  if (error_.isOk() && nextToHand_ >= numBatches_)
     return false;
-  cv_.wait(lock, [&] { return error_ || !ready_.empty(); });
-  if (error_)
-    std::rethrow_exception(error_);
+  cv_.wait(lock, [&] { return !error_.isOk() || !ready_.empty(); });
+  if (!error_.isOk())
+    return error_;
   std::swap(batch, ready_.front());
   // The caller's previous buffers (now at the front) become the next spare.
   if (spare_.size() < prefetch_ + 2)
@@ -93,7 +110,7 @@ void Loader::workerLoop() {
   while (true) {
     cv_.wait(lock, [&] {
       return stop_ ||
-             (epochActive_ && !error_ && nextToPrepare_ < numBatches_ &&
+             (epochActive_ && error_.isOk() && nextToPrepare_ < numBatches_ &&
               ready_.size() < prefetch_);
     });
     if (stop_)
@@ -107,27 +124,22 @@ void Loader::workerLoop() {
       spare_.pop_back();
     }
     lock.unlock();
-    std::exception_ptr error;
-    try {
-      prepare(epoch, index, *order, batch);
-    } catch (...) {
-      error = std::current_exception();
-    }
+    Status status = prepare(epoch, index, *order, batch);
     lock.lock();
     if (generation != generation_) { // startEpoch() cancelled this epoch
       spare_.push_back(std::move(batch));
       continue;
     }
-    if (error)
-      error_ = error;
+    if (!status.isOk())
+      error_ = std::move(status);
     else
       ready_.push_back(std::move(batch));
     cv_.notify_all();
   }
 }
 
-void Loader::prepare(int64_t epoch, int64_t index,
-                     const std::vector<int64_t> &order, Batch &batch) const {
+Status Loader::prepare(int64_t epoch, int64_t index,
+                       const std::vector<int64_t> &order, Batch &batch) const {
   const Transform &t = renderer_->transform();
   const int64_t sampleValues = renderer_->outputSize();
   int64_t begin = index * batchSize_;
@@ -157,6 +169,7 @@ void Loader::prepare(int64_t epoch, int64_t index,
     batch.labels[static_cast<size_t>(i)] =
         split_.labels[static_cast<size_t>(sample)];
   }
+  return Status::ok();
 }
 
 } // namespace vitc::data

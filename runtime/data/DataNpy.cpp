@@ -18,38 +18,35 @@ namespace {
 
 namespace fs = std::filesystem;
 using rt::DType;
+using rt::Status;
+using rt::StatusOr;
 
 std::string inQuotes(const std::string &text) { return "'" + text + "'"; }
 
 /// The files `<dir>/<stem>*.npy`, sorted by name.
-std::vector<std::string> findShards(const std::string &dir,
-                                    const std::string &stem) {
+StatusOr<std::vector<std::string>> findShards(const std::string &dir,
+                                              const std::string &stem) {
+  auto unreadable = [&](const std::error_code &ec) {
+    return Status::error("cannot read dataset directory " + inQuotes(dir) +
+                         ": " + ec.message());
+  };
   std::error_code ec;
-  fs::directory_iterator it(dir, ec);
-  if (ec)
-    throw DataError("cannot read dataset directory " + inQuotes(dir) + ": " +
-                    ec.message());
   std::vector<std::string> shards;
-  for (const fs::directory_entry &entry : it) {
-    std::string name = entry.path().filename().string();
+  // On an error, the iterator becomes the end iterator and `ec` says why.
+  for (fs::directory_iterator it(dir, ec), end; it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
     if (name.size() >= stem.size() + 4 &&
         name.compare(0, stem.size(), stem) == 0 &&
         name.compare(name.size() - 4, 4, ".npy") == 0)
-      shards.push_back(entry.path().string());
+      shards.push_back(it->path().string());
   }
+  if (ec)
+    return unreadable(ec);
   if (shards.empty())
-    throw DataError("missing dataset files " +
-                    inQuotes((fs::path(dir) / (stem + "*.npy")).string()));
+    return Status::error("missing dataset files " +
+                         inQuotes((fs::path(dir) / (stem + "*.npy")).string()));
   std::sort(shards.begin(), shards.end());
   return shards;
-}
-
-npy::Array readArray(const std::string &path) {
-  npy::Array array;
-  std::string error;
-  if (!npy::readNpy(path, array, error))
-    throw DataError(error);
-  return array;
 }
 
 std::string dimsString(int64_t c, int64_t h, int64_t w) {
@@ -70,12 +67,12 @@ void nhwcToNchw(const char *srcBytes, char *dstBytes, int64_t n, int64_t c,
 
 /// Appends one image shard to `split` as NCHW; `type` is the first shard's
 /// dtype.
-void appendImages(const std::string &path, const npy::Array &array, bool first,
-                  DType type, Split &split) {
+Status appendImages(const std::string &path, const npy::Array &array,
+                    bool first, DType type, Split &split) {
   if (array.dtype != DType::U8 && array.dtype != DType::F32)
-    throw DataError(inQuotes(path) + ": images of dtype " +
-                    rt::dtypeName(array.dtype) +
-                    " are not supported (save them as uint8 or float32)");
+    return Status::error(inQuotes(path) + ": images of dtype " +
+                         rt::dtypeName(array.dtype) +
+                         " are not supported (save them as uint8 or float32)");
   const std::vector<int64_t> &s = array.shape;
   int64_t n, c, h, w;
   bool nhwc = false;
@@ -88,20 +85,20 @@ void appendImages(const std::string &path, const npy::Array &array, bool first,
     h = nhwc ? s[1] : s[2];
     w = nhwc ? s[2] : s[3];
   } else {
-    throw DataError(inQuotes(path) + ": images have shape " +
-                    rt::shapeString(s) +
-                    "; expected [N,H,W], [N,C,H,W] or [N,H,W,C]");
+    return Status::error(inQuotes(path) + ": images have shape " +
+                         rt::shapeString(s) +
+                         "; expected [N,H,W], [N,C,H,W] or [N,H,W,C]");
   }
   bool u8 = array.dtype == DType::U8;
   if (first) {
     split.channels = c, split.height = h, split.width = w;
   } else if (c != split.channels || h != split.height || w != split.width ||
              array.dtype != type) {
-    throw DataError(inQuotes(path) + " holds " + rt::dtypeName(array.dtype) +
-                    " images of " + dimsString(c, h, w) +
-                    " (CxHxW) but the shards before it hold " +
-                    rt::dtypeName(type) + " images of " +
-                    dimsString(split.channels, split.height, split.width));
+    return Status::error(
+        inQuotes(path) + " holds " + rt::dtypeName(array.dtype) +
+        " images of " + dimsString(c, h, w) +
+        " (CxHxW) but the shards before it hold " + rt::dtypeName(type) +
+        " images of " + dimsString(split.channels, split.height, split.width));
   }
   size_t plane = size_t(h) * size_t(w), sample = size_t(c) * plane;
   size_t elementSize = u8 ? 1 : sizeof(float);
@@ -120,11 +117,12 @@ void appendImages(const std::string &path, const npy::Array &array, bool first,
   else
     nhwcToNchw<float>(src, dst, n, c, plane);
   split.count += n;
+  return Status::ok();
 }
 
 template <typename T>
-void appendLabelsAs(const std::string &path, const npy::Array &array,
-                    Split &split) {
+Status appendLabelsAs(const std::string &path, const npy::Array &array,
+                      Split &split) {
   size_t n = array.data.size() / sizeof(T);
   const char *data = array.data.data();
   for (size_t i = 0; i < n; ++i) {
@@ -132,18 +130,19 @@ void appendLabelsAs(const std::string &path, const npy::Array &array,
     std::memcpy(&value, data + i * sizeof(T), sizeof(T));
     int64_t label = static_cast<int64_t>(value);
     if (label < 0)
-      throw DataError(inQuotes(path) + ": label " + std::to_string(label) +
-                      " at index " + std::to_string(i) + " is negative");
+      return Status::error(inQuotes(path) + ": label " + std::to_string(label) +
+                           " at index " + std::to_string(i) + " is negative");
     split.labels.push_back(label);
   }
+  return Status::ok();
 }
 
-void appendLabels(const std::string &path, const npy::Array &array,
-                  Split &split) {
+Status appendLabels(const std::string &path, const npy::Array &array,
+                    Split &split) {
   const std::vector<int64_t> &s = array.shape;
   if (!(s.size() == 1 || (s.size() == 2 && s[1] == 1)))
-    throw DataError(inQuotes(path) + ": labels have shape " +
-                    rt::shapeString(s) + "; expected [N] or [N,1]");
+    return Status::error(inQuotes(path) + ": labels have shape " +
+                         rt::shapeString(s) + "; expected [N] or [N,1]");
   switch (array.dtype) {
   case DType::I64:
     return appendLabelsAs<int64_t>(path, array, split);
@@ -154,7 +153,7 @@ void appendLabels(const std::string &path, const npy::Array &array,
   case DType::U8:
     return appendLabelsAs<uint8_t>(path, array, split);
   default:
-    throw DataError(
+    return Status::error(
         inQuotes(path) + ": labels of dtype " + rt::dtypeName(array.dtype) +
         " are not supported (save them as an integer type: int64, int32, "
         "int8 or uint8)");
@@ -163,28 +162,45 @@ void appendLabels(const std::string &path, const npy::Array &array,
 
 } // namespace
 
-Split loadNpySplit(const std::string &dir, const std::string &prefix) {
-  std::vector<std::string> imageShards = findShards(dir, prefix + "_images");
-  std::vector<std::string> labelShards = findShards(dir, prefix + "_labels");
+StatusOr<Split> loadNpySplit(const std::string &dir,
+                             const std::string &prefix) {
+  StatusOr<std::vector<std::string>> imageShards =
+      findShards(dir, prefix + "_images");
+  if (!imageShards.isOk())
+    return imageShards.status();
+  StatusOr<std::vector<std::string>> labelShards =
+      findShards(dir, prefix + "_labels");
+  if (!labelShards.isOk())
+    return labelShards.status();
   Split split;
   DType type = DType::U8;
-  for (size_t i = 0; i < imageShards.size(); ++i) {
-    npy::Array array = readArray(imageShards[i]);
+  for (size_t i = 0; i < imageShards->size(); ++i) {
+    const std::string &path = (*imageShards)[i];
+    StatusOr<npy::Array> array = npy::readNpy(path);
+    if (!array.isOk())
+      return array.status();
     if (i == 0)
-      type = array.dtype;
-    appendImages(imageShards[i], array, i == 0, type, split);
+      type = array->dtype;
+    if (Status status = appendImages(path, *array, i == 0, type, split);
+        !status.isOk())
+      return status;
   }
-  for (const std::string &path : labelShards)
-    appendLabels(path, readArray(path), split);
+  for (const std::string &path : *labelShards) {
+    StatusOr<npy::Array> array = npy::readNpy(path);
+    if (!array.isOk())
+      return array.status();
+    if (Status status = appendLabels(path, *array, split); !status.isOk())
+      return status;
+  }
   if (int64_t(split.labels.size()) != split.count) {
     std::string dirImages =
         (fs::path(dir) / (prefix + "_images*.npy")).string();
     std::string dirLabels =
         (fs::path(dir) / (prefix + "_labels*.npy")).string();
-    throw DataError(inQuotes(dirImages) + " hold " +
-                    std::to_string(split.count) + " images but " +
-                    inQuotes(dirLabels) + " hold " +
-                    std::to_string(split.labels.size()) + " labels");
+    return Status::error(inQuotes(dirImages) + " hold " +
+                         std::to_string(split.count) + " images but " +
+                         inQuotes(dirLabels) + " hold " +
+                         std::to_string(split.labels.size()) + " labels");
   }
   return split;
 }

@@ -13,45 +13,48 @@
 namespace vitc::data {
 namespace {
 
+using rt::Status;
+
 std::string chw(int64_t c, int64_t h, int64_t w) {
   return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
 }
 
 /// `values` (the normalisation's `what`) has 1 or `channels` finite values,
 /// positive if `positive`.
-void checkNormalisation(const std::vector<float> &values,
-                        const std::string &what, int64_t channels,
-                        bool positive) {
+Status checkNormalisation(const std::vector<float> &values,
+                          const std::string &what, int64_t channels,
+                          bool positive) {
   if (values.size() != 1 && int64_t(values.size()) != channels)
-    throw DataError("the normalisation " + what + " has " +
-                    std::to_string(values.size()) +
-                    " values but the model takes " + std::to_string(channels) +
-                    " channels (give 1 or " + std::to_string(channels) + ")");
+    return Status::error(
+        "the normalisation " + what + " has " + std::to_string(values.size()) +
+        " values but the model takes " + std::to_string(channels) +
+        " channels (give 1 or " + std::to_string(channels) + ")");
   for (float v : values)
     if (!std::isfinite(v) || (positive && v <= 0.f))
-      throw DataError(
+      return Status::error(
           "the normalisation " + what + " holds " + std::to_string(v) +
           (positive ? "; it must be positive" : "; it must be finite"));
+  return Status::ok();
 }
 
 } // namespace
 
-void checkFits(const Split &split, const Transform &t) {
+Status checkFits(const Split &split, const Transform &t) {
   if (t.channels <= 0 || t.height <= 0 || t.width <= 0)
-    throw DataError("the model's input size " +
-                    chw(t.channels, t.height, t.width) +
-                    " (CxHxW) is not a positive image size");
+    return Status::error("the model's input size " +
+                         chw(t.channels, t.height, t.width) +
+                         " (CxHxW) is not a positive image size");
   if (split.count < 0 || split.channels <= 0 || split.height <= 0 ||
       split.width <= 0)
-    throw DataError("the dataset's image size " +
-                    chw(split.channels, split.height, split.width) +
-                    " (CxHxW) is not a positive image size");
+    return Status::error("the dataset's image size " +
+                         chw(split.channels, split.height, split.width) +
+                         " (CxHxW) is not a positive image size");
   int64_t expected = split.count * detail::sampleSize(split);
   bool u8 = split.f32.empty();
   int64_t held = int64_t(u8 ? split.u8.size() : split.f32.size());
   if ((!u8 && !split.u8.empty()) || held != expected ||
       int64_t(split.labels.size()) != split.count)
-    throw DataError(
+    return Status::error(
         "inconsistent dataset split: " + std::to_string(split.count) +
         " images of " + chw(split.channels, split.height, split.width) +
         " need " + std::to_string(expected) +
@@ -68,9 +71,9 @@ void checkFits(const Split &split, const Transform &t) {
                           " but the model takes " +
                           chw(t.channels, t.height, t.width) + " (CxHxW)";
     if (channelsDiffer && !replicable)
-      throw DataError(message + "; " + std::to_string(split.channels) +
-                      "-channel images cannot be converted to " +
-                      std::to_string(t.channels) + " channels");
+      return Status::error(message + "; " + std::to_string(split.channels) +
+                           "-channel images cannot be converted to " +
+                           std::to_string(t.channels) + " channels");
     std::vector<std::string> fixes;
     if (sizeDiffers && !t.resize)
       fixes.push_back("--resize to resize them (bilinear)");
@@ -81,13 +84,20 @@ void checkFits(const Split &split, const Transform &t) {
     message += "; use " + fixes[0];
     if (fixes.size() > 1)
       message += " and " + fixes[1];
-    throw DataError(message);
+    return Status::error(message);
   }
-  checkNormalisation(t.mean, "mean", t.channels, /*positive=*/false);
-  checkNormalisation(t.std, "std", t.channels, /*positive=*/true);
+  if (Status status =
+          checkNormalisation(t.mean, "mean", t.channels, /*positive=*/false);
+      !status.isOk())
+    return status;
+  if (Status status =
+          checkNormalisation(t.std, "std", t.channels, /*positive=*/true);
+      !status.isOk())
+    return status;
   if (t.cropPadding < 0)
-    throw DataError("the crop padding must not be negative, got " +
-                    std::to_string(t.cropPadding));
+    return Status::error("the crop padding must not be negative, got " +
+                         std::to_string(t.cropPadding));
+  return Status::ok();
 }
 
 namespace detail {
@@ -110,7 +120,6 @@ void bilinearTaps(int64_t in, int64_t out, std::vector<int32_t> &i0,
 
 SampleRenderer::SampleRenderer(const Split &split, const Transform &t)
     : split_(split), t_(t) {
-  checkFits(split, t);
   resize_ = split.height != t.height || split.width != t.width;
   bool u8 = split.f32.empty();
   for (int64_t c = 0; c < t.channels; ++c) {

@@ -114,15 +114,14 @@ bool parseHeader(const std::string &header, Array &array,
 
 } // namespace
 
-bool readNpy(const std::string &path, Array &array, std::string &error) {
+rt::StatusOr<Array> readNpy(const std::string &path) {
   File file(std::fopen(path.c_str(), "rb"));
-  if (!file) {
-    error = "cannot open '" + path + "': " + std::strerror(errno);
-    return false;
-  }
+  if (!file)
+    return rt::Status::error("cannot open '" + path +
+                             "': " + std::strerror(errno));
   auto bad = [&](const std::string &problem) {
-    error = "'" + path + "' is not a valid .npy file: " + problem;
-    return false;
+    return rt::Status::error("'" + path +
+                             "' is not a valid .npy file: " + problem);
   };
   unsigned char prefix[kMagicSize + 2];
   if (std::fread(prefix, 1, sizeof(prefix), file.get()) != sizeof(prefix) ||
@@ -149,12 +148,12 @@ bool readNpy(const std::string &path, Array &array, std::string &error) {
   std::string header(headerLength, '\0');
   if (std::fread(header.data(), 1, headerLength, file.get()) != headerLength)
     return bad("truncated header");
+  Array array;
   std::string problem;
   if (!parseHeader(header, array, problem)) {
     if (problem.rfind("malformed", 0) == 0)
       return bad(problem);
-    error = "'" + path + "': " + problem;
-    return false;
+    return rt::Status::error("'" + path + "': " + problem);
   }
   uint64_t count = 1;
   for (int64_t dim : array.shape) {
@@ -167,12 +166,11 @@ bool readNpy(const std::string &path, Array &array, std::string &error) {
   if (bytes && std::fread(array.data.data(), 1, bytes, file.get()) != bytes)
     return bad("truncated data (expected " + std::to_string(bytes) +
                " bytes for shape " + rt::shapeString(array.shape) + ")");
-  return true;
+  return array;
 }
 
-bool writeNpy(const std::string &path, rt::DType dtype,
-              const std::vector<int64_t> &shape, const void *data,
-              std::string &error) {
+rt::Status writeNpy(const std::string &path, rt::DType dtype,
+                    const std::vector<int64_t> &shape, const void *data) {
   const char *descr = nullptr;
   switch (dtype) {
   case rt::DType::F32: descr = "<f4"; break;
@@ -185,11 +183,9 @@ bool writeNpy(const std::string &path, rt::DType dtype,
   case rt::DType::I1: descr = "|b1"; break;
   case rt::DType::BF16: break;
   }
-  if (!descr) {
-    error = "cannot write '" + path + "': " + rt::dtypeName(dtype) +
-            " has no .npy dtype";
-    return false;
-  }
+  if (!descr)
+    return rt::Status::error("cannot write '" + path + "': " +
+                             rt::dtypeName(dtype) + " has no .npy dtype");
   std::string dict = std::string("{'descr': '") + descr +
                      "', 'fortran_order': False, 'shape': (";
   uint64_t count = 1;
@@ -211,10 +207,9 @@ bool writeNpy(const std::string &path, rt::DType dtype,
   dict += '\n';
 
   File file(std::fopen(path.c_str(), "wb"));
-  if (!file) {
-    error = "cannot write '" + path + "': " + std::strerror(errno);
-    return false;
-  }
+  if (!file)
+    return rt::Status::error("cannot write '" + path +
+                             "': " + std::strerror(errno));
   std::string head(kMagic, kMagicSize);
   head += static_cast<char>(v2 ? 2 : 1);
   head += '\0';
@@ -227,11 +222,10 @@ bool writeNpy(const std::string &path, rt::DType dtype,
             (bytes == 0 ||
              std::fwrite(data, 1, bytes, file.get()) == bytes);
   ok = (std::fclose(file.release()) == 0) && ok;
-  if (!ok) {
-    error = "cannot write '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  return true;
+  if (!ok)
+    return rt::Status::error("cannot write '" + path +
+                             "': " + std::strerror(errno));
+  return rt::Status::ok();
 }
 
 } // namespace vitc::npy

@@ -9,6 +9,7 @@
 #define VITC_DATA_NPY_H
 
 #include "vitc/runtime/DType.h"
+#include "vitc/runtime/Status.h"
 
 #include <cstdint>
 #include <string>
@@ -22,13 +23,12 @@ struct Array {
   std::vector<char> data;
 };
 
-/// Reads `path` into `array`; on failure returns false and sets `error`.
-bool readNpy(const std::string &path, Array &array, std::string &error);
+/// Reads `path`; the error names it.
+rt::StatusOr<Array> readNpy(const std::string &path);
 
 /// Writes a C-order array as a version 1.0 file (2.0 if the header needs it).
-bool writeNpy(const std::string &path, rt::DType dtype,
-              const std::vector<int64_t> &shape, const void *data,
-              std::string &error);
+rt::Status writeNpy(const std::string &path, rt::DType dtype,
+                    const std::vector<int64_t> &shape, const void *data);
 
 } // namespace vitc::npy
 

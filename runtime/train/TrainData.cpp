@@ -68,7 +68,7 @@ data::Transform makeTransform(const TrainerOptions &o,
   return t;
 }
 
-/// The splits of `run`, less the checks of labels; throws DataError.
+/// The splits of `run`, less the checks of labels.
 Status readSplits(const TrainerOptions &o, const DatasetChoice &dataset,
                   RunData &run) {
   std::string dir = dataset.dir;
@@ -76,20 +76,29 @@ Status readSplits(const TrainerOptions &o, const DatasetChoice &dataset,
     dir = kFashionMnistDir;
   if (dir.empty())
     return Status::error("--dataset " + dataset.kind + " needs --data-dir");
-  run.dataset = data::loadDataset({dataset.kind, dir});
+  StatusOr<data::Dataset> loaded = data::loadDataset({dataset.kind, dir});
+  if (!loaded.isOk())
+    return loaded.status();
+  run.dataset = std::move(*loaded);
   data::Split train = head(run.dataset.train, o.limitTrain);
   run.dataset.train = {}; // keep one copy of the images
-  if (o.valSplit > 0)
-    std::tie(run.train, run.val) =
+  if (o.valSplit > 0) {
+    StatusOr<std::pair<data::Split, data::Split>> parts =
         data::splitValidation(train, o.valSplit, o.seed);
-  else
+    if (!parts.isOk())
+      return parts.status();
+    std::tie(run.train, run.val) = std::move(*parts);
+  } else {
     run.train = std::move(train);
+  }
   run.dataset.test = head(run.dataset.test, o.limitTest);
   if (run.train.count == 0)
     return Status::error("the training split is empty");
   for (const data::Split *split : {&run.train, &run.val, &run.dataset.test})
     if (split->count > 0)
-      data::checkFits(*split, run.transform);
+      if (Status status = data::checkFits(*split, run.transform);
+          !status.isOk())
+        return status;
   return Status::ok();
 }
 
@@ -100,12 +109,8 @@ StatusOr<std::unique_ptr<RunData>> loadRunData(const TrainerOptions &o,
                                                const TrainState &state) {
   auto run = std::make_unique<RunData>();
   run->transform = makeTransform(o, dataset, state);
-  try {
-    if (Status status = readSplits(o, dataset, *run); !status.isOk())
-      return status;
-  } catch (const data::DataError &e) {
-    return Status::error(e.what());
-  }
+  if (Status status = readSplits(o, dataset, *run); !status.isOk())
+    return status;
   int64_t classes = state.info().num_classes;
   for (auto [split, what] :
        {std::pair{&run->train, "training"}, std::pair{&run->val, "validation"},
@@ -123,21 +128,26 @@ StatusOr<Evaluation> evaluate(TrainState &state, const data::Split &split,
     return result;
   double lossSum = 0;
   int64_t correct = 0;
-  try {
-    data::Loader loader(split, transform, batchSize, /*shuffle=*/false,
-                        /*augment=*/false, /*dropLast=*/false, /*seed=*/0);
-    loader.startEpoch(0);
-    data::Batch batch;
-    while (loader.next(batch)) {
-      StatusOr<StepResult> r = state.eval(view(batch));
-      if (!r.isOk())
-        return r.status();
-      lossSum += r->loss * batch.size;
-      correct += r->correct;
-      result.samples += batch.size;
-    }
-  } catch (const data::DataError &e) {
-    return Status::error(e.what());
+  StatusOr<std::unique_ptr<data::Loader>> loader = data::Loader::create(
+      split, transform, batchSize, /*shuffle=*/false, /*augment=*/false,
+      /*dropLast=*/false, /*seed=*/0);
+  if (!loader.isOk())
+    return loader.status();
+  if (Status status = (*loader)->startEpoch(0); !status.isOk())
+    return status;
+  data::Batch batch;
+  while (true) {
+    StatusOr<bool> more = (*loader)->next(batch);
+    if (!more.isOk())
+      return more.status();
+    if (!*more)
+      break;
+    StatusOr<StepResult> r = state.eval(view(batch));
+    if (!r.isOk())
+      return r.status();
+    lossSum += r->loss * batch.size;
+    correct += r->correct;
+    result.samples += batch.size;
   }
   result.loss = lossSum / result.samples;
   result.accuracy = static_cast<double>(correct) / result.samples;

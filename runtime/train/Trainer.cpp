@@ -186,9 +186,12 @@ Status Trainer::begin() {
   if (o_.epochs > 0) {
     if (Status status = ensureData(); !status.isOk())
       return status;
-    loader_ = std::make_unique<data::Loader>(
+    StatusOr<std::unique_ptr<data::Loader>> loader = data::Loader::create(
         data_->train, data_->transform, o_.batchSize, /*shuffle=*/true,
         /*augment=*/o_.cropPadding > 0 || o_.flip, /*dropLast=*/false, o_.seed);
+    if (!loader.isOk())
+      return loader.status();
+    loader_ = std::move(*loader);
     if (batchInEpoch_ >= loader_->numBatches()) // the batch size changed
       ++epoch_, batchInEpoch_ = 0;
   }
@@ -217,11 +220,9 @@ void Trainer::stopClock() {
 }
 
 Status Trainer::startEpoch() {
-  try {
-    loader_->startEpoch(epoch_, batchInEpoch_);
-  } catch (const data::DataError &e) {
-    return Status::error(e.what());
-  }
+  if (Status status = loader_->startEpoch(epoch_, batchInEpoch_);
+      !status.isOk())
+    return status;
   epochStarted_ = true;
   epochLr_ = 0;
   if (callbacks_.epochBegin)
@@ -232,12 +233,10 @@ Status Trainer::startEpoch() {
 }
 
 Status Trainer::step(bool &epochEnded) {
-  bool haveBatch;
-  try {
-    haveBatch = loader_->next(batch_);
-  } catch (const data::DataError &e) {
-    return Status::error(e.what());
-  }
+  StatusOr<bool> next = loader_->next(batch_);
+  if (!next.isOk())
+    return next.status();
+  bool haveBatch = *next;
   int64_t batches = loader_->numBatches();
   epochEnded = !haveBatch || batchInEpoch_ + 1 == batches;
   if (!haveBatch)

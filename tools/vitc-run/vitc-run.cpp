@@ -223,9 +223,11 @@ Inputs loadInputs(vitc_model *model, const Function &function,
   Inputs inputs;
   inputs.arrays.resize(count);
   for (int32_t i = 0; i < count; ++i) {
-    std::string error;
-    if (!vitc::npy::readNpy(files[i], inputs.arrays[i], error))
-      fatal("input '" + std::string(infos[i].name) + "': " + error);
+    vitc::rt::StatusOr<vitc::npy::Array> read = vitc::npy::readNpy(files[i]);
+    if (!read.isOk())
+      fatal("input '" + std::string(infos[i].name) +
+            "': " + read.status().message());
+    inputs.arrays[i] = std::move(*read);
     const vitc::npy::Array &array = inputs.arrays[i];
     if (array.shape.size() > VITC_MAX_RANK)
       fatal("input '" + std::string(infos[i].name) + "': '" + files[i] +
@@ -273,12 +275,12 @@ void writeOutputs(vitc_model *model, const Function &function,
         (std::filesystem::path(dir) / (sanitize(info.name, i, used) + ".npy"))
             .string();
     const vitc_tensor &tensor = outputs[i];
-    std::string error;
-    if (!vitc::npy::writeNpy(
-            path, static_cast<vitc::rt::DType>(tensor.dtype),
-            std::vector<int64_t>(tensor.shape, tensor.shape + tensor.rank),
-            tensor.data, error))
-      fatal("output '" + std::string(info.name) + "': " + error);
+    vitc::rt::Status written = vitc::npy::writeNpy(
+        path, static_cast<vitc::rt::DType>(tensor.dtype),
+        std::vector<int64_t>(tensor.shape, tensor.shape + tensor.rank),
+        tensor.data);
+    if (!written.isOk())
+      fatal("output '" + std::string(info.name) + "': " + written.message());
   }
 }
 

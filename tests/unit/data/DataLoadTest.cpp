@@ -94,7 +94,7 @@ TEST(DataIdx, ReadsPlainAndGzippedFiles) {
   TempDir dir;
   writeIdxSplit(dir, "train", 5, {3, 1, 4, 1, 5}, /*gz=*/false);
   writeIdxSplit(dir, "t10k", 3, {9, 2, 6}, /*gz=*/true);
-  Dataset dataset = loadDataset({"mnist", dir.str()});
+  VITC_ASSIGN_OK(dataset, loadDataset({"mnist", dir.str()}));
   expectIdxSplit(dataset.train, 5, {3, 1, 4, 1, 5});
   expectIdxSplit(dataset.test, 3, {9, 2, 6});
   EXPECT_EQ(dataset.train.numClasses(), 6);
@@ -104,22 +104,12 @@ TEST(DataIdx, ReadsPlainAndGzippedFiles) {
 TEST(DataIdx, NamesMissingFiles) {
   TempDir dir;
   writeIdxSplit(dir, "train", 2, {0, 1}, false);
-  expectDataError(
-      [&] {
-        loadDataset({"fashion-mnist", dir.str()});
-      },
-      {dir.file("t10k-images-idx3-ubyte"),
-       dir.file("t10k-images-idx3-ubyte.gz"), "missing"});
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", ""});
-      },
-      {"'mnist' needs a directory"});
-  expectDataError(
-      [&] {
-        loadDataset({"cifar", dir.str()});
-      },
-      {"unknown dataset kind 'cifar'", "fashion-mnist, mnist or npy"});
+  expectError(loadDataset({"fashion-mnist", dir.str()}),
+              {dir.file("t10k-images-idx3-ubyte"),
+               dir.file("t10k-images-idx3-ubyte.gz"), "missing"});
+  expectError(loadDataset({"mnist", ""}), {"'mnist' needs a directory"});
+  expectError(loadDataset({"cifar", dir.str()}),
+              {"unknown dataset kind 'cifar'", "fashion-mnist, mnist or npy"});
 }
 
 TEST(DataIdx, RejectsBadMagicTruncationAndCountMismatch) {
@@ -131,49 +121,29 @@ TEST(DataIdx, RejectsBadMagicTruncationAndCountMismatch) {
   writeFile(labels, idxBytes({2}, {1, 2}));
 
   writeFile(images, idxBytes({2, 2, 3}, pixels, /*magic=*/0x801));
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", dir.str()});
-      },
-      {images, "bad idx magic 0x00000801", "expected 0x00000803"});
+  expectError(loadDataset({"mnist", dir.str()}),
+              {images, "bad idx magic 0x00000801", "expected 0x00000803"});
   writeFile(images, idxBytes({2, 2, 3}, pixels,
                              /*magic=*/0x0D03)); // not unsigned bytes
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", dir.str()});
-      },
-      {images, "bad idx magic"});
+  expectError(loadDataset({"mnist", dir.str()}), {images, "bad idx magic"});
 
   std::vector<uint8_t> short_(pixels.begin(), pixels.end() - 1);
   writeFile(images, idxBytes({2, 2, 3}, short_));
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", dir.str()});
-      },
-      {images, "truncated", "needs 12 bytes", "holds 11"});
+  expectError(loadDataset({"mnist", dir.str()}),
+              {images, "truncated", "needs 12 bytes", "holds 11"});
   writeFile(images, idxBytes({2, 2, 3}, pixels).substr(0, 10));
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", dir.str()});
-      },
-      {images, "truncated"});
+  expectError(loadDataset({"mnist", dir.str()}), {images, "truncated"});
 
   std::vector<uint8_t> long_(pixels);
   long_.push_back(0);
   writeFile(images, idxBytes({2, 2, 3}, long_));
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", dir.str()});
-      },
-      {images, "1 unexpected bytes"});
+  expectError(loadDataset({"mnist", dir.str()}),
+              {images, "1 unexpected bytes"});
 
   writeFile(images, idxBytes({2, 2, 3}, pixels));
   writeFile(labels, idxBytes({3}, {1, 2, 3}));
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", dir.str()});
-      },
-      {images, "holds 2 images", labels, "holds 3 labels"});
+  expectError(loadDataset({"mnist", dir.str()}),
+              {images, "holds 2 images", labels, "holds 3 labels"});
 }
 
 TEST(DataIdx, RejectsTruncatedAndCorruptGzip) {
@@ -183,28 +153,19 @@ TEST(DataIdx, RejectsTruncatedAndCorruptGzip) {
   std::string path = dir.file("train-images-idx3-ubyte.gz");
   std::string gz = readFile(path);
   writeFile(path, gz.substr(0, gz.size() / 2));
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", dir.str()});
-      },
-      {path, "truncated"});
+  expectError(loadDataset({"mnist", dir.str()}), {path, "truncated"});
   std::string corrupt = gz;
   for (size_t i = 12; i < corrupt.size() - 8; ++i)
     corrupt[i] = static_cast<char>(0xff);
   writeFile(path, corrupt);
-  expectDataError(
-      [&] {
-        loadDataset({"mnist", dir.str()});
-      },
-      {path, "not valid gzip data"});
+  expectError(loadDataset({"mnist", dir.str()}), {path, "not valid gzip data"});
 }
 
 // --- .npy shards -------------------------------------------------------------
 
 void writeNpy(const std::string &path, DType dtype,
               const std::vector<int64_t> &shape, const void *data) {
-  std::string error;
-  ASSERT_TRUE(vitc::npy::writeNpy(path, dtype, shape, data, error)) << error;
+  ASSERT_TRUE(ok(vitc::npy::writeNpy(path, dtype, shape, data)));
 }
 
 TEST(DataNpy, ConcatenatesUint8NhwcShardsInNameOrder) {
@@ -237,7 +198,7 @@ TEST(DataNpy, ConcatenatesUint8NhwcShardsInNameOrder) {
   writeNpy(dir.file("test_images.npy"), DType::U8, {1, 2, 2, 3}, test.data());
   writeNpy(dir.file("test_labels.npy"), DType::U8, {1, 1}, &testLabel);
 
-  Dataset dataset = loadDataset({"npy", dir.str()});
+  VITC_ASSIGN_OK(dataset, loadDataset({"npy", dir.str()}));
   const Split &train = dataset.train;
   ASSERT_EQ(train.count, 3);
   EXPECT_EQ(train.channels, 3);
@@ -267,7 +228,7 @@ TEST(DataNpy, ReadsFloatNchwAndGreyNhw) {
   writeNpy(dir.file("train_labels.npy"), DType::I64, {2, 1}, labels);
   writeNpy(dir.file("test_images.npy"), DType::F32, {1, 3, 2, 2}, images);
   writeNpy(dir.file("test_labels.npy"), DType::I64, {1}, labels);
-  Dataset dataset = loadDataset({"npy", dir.str()});
+  VITC_ASSIGN_OK(dataset, loadDataset({"npy", dir.str()}));
   EXPECT_EQ(dataset.train.channels, 3);
   EXPECT_TRUE(dataset.train.u8.empty());
   EXPECT_EQ(dataset.train.f32,
@@ -286,7 +247,8 @@ TEST(DataNpy, ReadsFloatNchwAndGreyNhw) {
   writeNpy(grey.file("train_labels.npy"), DType::U8, {3}, few);
   writeNpy(grey.file("test_images.npy"), DType::U8, {1, 4, 5, 1}, pixels);
   writeNpy(grey.file("test_labels.npy"), DType::U8, {1}, few);
-  dataset = loadDataset({"npy", grey.str()});
+  VITC_ASSIGN_OK(greyDataset, loadDataset({"npy", grey.str()}));
+  dataset = std::move(greyDataset);
   EXPECT_EQ(dataset.train.channels, 1);
   EXPECT_EQ(dataset.train.height, 4);
   EXPECT_EQ(dataset.train.width, 5);
@@ -300,7 +262,8 @@ TEST(DataNpy, ReadsFloatNchwAndGreyNhw) {
   writeNpy(ambiguous.file("train_labels.npy"), DType::U8, {1}, few);
   writeNpy(ambiguous.file("test_images.npy"), DType::U8, {1, 3, 4, 3}, pixels);
   writeNpy(ambiguous.file("test_labels.npy"), DType::U8, {1}, few);
-  dataset = loadDataset({"npy", ambiguous.str()});
+  VITC_ASSIGN_OK(ambiguousDataset, loadDataset({"npy", ambiguous.str()}));
+  dataset = std::move(ambiguousDataset);
   EXPECT_EQ(dataset.train.channels, 3);
   EXPECT_EQ(dataset.train.height, 4);
   EXPECT_EQ(dataset.train.width, 3);
@@ -318,74 +281,49 @@ TEST(DataNpy, ReportsUnsupportedDtypesBadLabelsAndMismatches) {
   writeNpy(dir.file("test_images.npy"), DType::U8, {2, 2, 2}, pixels);
   writeNpy(dir.file("test_labels.npy"), DType::I64, {2}, good);
 
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
-      {"missing dataset files", dir.file("train_images*.npy")});
+  expectError(loadDataset({"npy", dir.str()}),
+              {"missing dataset files", dir.file("train_images*.npy")});
 
   writeNpy(images, DType::F64, {2, 2, 2}, wide);
   writeNpy(labelPath, DType::I64, {2}, good);
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
-      {images, "dtype f64 are not supported", "uint8 or float32"});
+  expectError(loadDataset({"npy", dir.str()}),
+              {images, "dtype f64 are not supported", "uint8 or float32"});
 
   writeNpy(images, DType::U8, {2, 2, 2}, pixels);
   writeNpy(labelPath, DType::I64, {2}, labels);
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
-      {labelPath, "label -1 at index 1 is negative"});
+  expectError(loadDataset({"npy", dir.str()}),
+              {labelPath, "label -1 at index 1 is negative"});
 
   writeNpy(labelPath, DType::F32, {2}, floatLabels);
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
-      {labelPath, "labels of dtype f32 are not supported"});
+  expectError(loadDataset({"npy", dir.str()}),
+              {labelPath, "labels of dtype f32 are not supported"});
 
   writeNpy(labelPath, DType::I64, {1}, good);
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
+  expectError(
+      loadDataset({"npy", dir.str()}),
       {dir.file("train_images*.npy"), "hold 2 images", "hold 1 labels"});
 
   int64_t square[4] = {0, 1, 1, 0};
   writeNpy(labelPath, DType::I64, {2, 2}, square);
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
-      {labelPath, "expected [N] or [N,1]"});
+  expectError(loadDataset({"npy", dir.str()}),
+              {labelPath, "expected [N] or [N,1]"});
 
   writeNpy(labelPath, DType::I64, {2}, good);
   writeNpy(dir.file("train_images_b.npy"), DType::U8, {1, 2, 4}, pixels);
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
+  expectError(
+      loadDataset({"npy", dir.str()}),
       {dir.file("train_images_b.npy"), "1x2x4", "shards before it", "1x2x2"});
 
   std::filesystem::remove(dir.file("train_images_b.npy"));
   writeNpy(dir.file("test_images.npy"), DType::U8, {2, 2, 1, 2},
            pixels); // 2x1x2
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
-      {"test images are 2x1x2 but training images are 1x2x2"});
+  expectError(loadDataset({"npy", dir.str()}),
+              {"test images are 2x1x2 but training images are 1x2x2"});
 
   std::filesystem::remove(dir.file("test_images.npy"));
   std::ofstream(dir.file("test_images.npy")) << "not numpy";
-  expectDataError(
-      [&] {
-        loadDataset({"npy", dir.str()});
-      },
-      {dir.file("test_images.npy"), "bad magic"});
+  expectError(loadDataset({"npy", dir.str()}),
+              {dir.file("test_images.npy"), "bad magic"});
 }
 
 // --- The real data set
@@ -397,7 +335,8 @@ TEST(DataFashionMnist, ReadsTheDebianPackage) {
                                "/train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << dir << " is not installed";
   auto start = std::chrono::steady_clock::now();
-  Dataset dataset = loadDataset({"fashion-mnist", ""}); // the default directory
+  // The default directory.
+  VITC_ASSIGN_OK(dataset, loadDataset({"fashion-mnist", ""}));
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
@@ -423,9 +362,10 @@ TEST(DataFashionMnist, ReadsTheDebianPackage) {
   // One shuffled, augmented epoch at 28x28, as a training run would read it.
   Transform t = identityTransform(dataset.train);
   t.mean = {0.2860f}, t.std = {0.3530f}, t.cropPadding = 2, t.flip = true;
-  Loader loader(dataset.train, t, 128, true, true, false, 1);
+  VITC_ASSIGN_OK(loader,
+                 Loader::create(dataset.train, t, 128, true, true, false, 1));
   start = std::chrono::steady_clock::now();
-  std::vector<Batch> batches = epochBatches(loader, 0);
+  std::vector<Batch> batches = epochBatches(*loader, 0);
   seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

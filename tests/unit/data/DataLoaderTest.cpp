@@ -7,6 +7,7 @@
 
 using namespace vitc::data;
 using namespace vitc::data::test;
+namespace rt = vitc::rt;
 
 namespace {
 
@@ -36,10 +37,10 @@ Transform augmenting(const Split &split) {
 
 TEST(DataLoader, EpochIsAPermutationWithAShortLastBatch) {
   Split split = makeIdSplit(103, 1, 3, 3);
-  Loader loader(split, identityTransform(split), 10, /*shuffle=*/true, false,
-                false, 1);
-  EXPECT_EQ(loader.numBatches(), 11);
-  std::vector<Batch> batches = epochBatches(loader, 0);
+  VITC_ASSIGN_OK(loader, Loader::create(split, identityTransform(split), 10,
+                                        /*shuffle=*/true, false, false, 1));
+  EXPECT_EQ(loader->numBatches(), 11);
+  std::vector<Batch> batches = epochBatches(*loader, 0);
   ASSERT_EQ(batches.size(), 11u);
   for (size_t i = 0; i < 10; ++i)
     EXPECT_EQ(batches[i].size, 10);
@@ -61,10 +62,11 @@ TEST(DataLoader, EpochIsAPermutationWithAShortLastBatch) {
 
 TEST(DataLoader, DropLastAndNoShuffle) {
   Split split = makeIdSplit(103, 1, 2, 2);
-  Loader loader(split, identityTransform(split), 10, /*shuffle=*/false, false,
-                /*dropLast=*/true, 1);
-  EXPECT_EQ(loader.numBatches(), 10);
-  std::vector<Batch> batches = epochBatches(loader, 4);
+  VITC_ASSIGN_OK(loader, Loader::create(split, identityTransform(split), 10,
+                                        /*shuffle=*/false, false,
+                                        /*dropLast=*/true, 1));
+  EXPECT_EQ(loader->numBatches(), 10);
+  std::vector<Batch> batches = epochBatches(*loader, 4);
   ASSERT_EQ(batches.size(), 10u);
   for (const Batch &batch : batches)
     EXPECT_EQ(batch.size, 10);
@@ -72,73 +74,85 @@ TEST(DataLoader, DropLastAndNoShuffle) {
   std::iota(first100.begin(), first100.end(), 0);
   EXPECT_EQ(order(batches), first100);
 
-  Loader tiny(split, identityTransform(split), 200, true, false,
-              /*dropLast=*/true, 1);
-  EXPECT_EQ(tiny.numBatches(), 0);
-  EXPECT_TRUE(epochBatches(tiny, 0).empty());
+  VITC_ASSIGN_OK(tiny, Loader::create(split, identityTransform(split), 200,
+                                      true, false, /*dropLast=*/true, 1));
+  EXPECT_EQ(tiny->numBatches(), 0);
+  EXPECT_TRUE(epochBatches(*tiny, 0).empty());
 }
 
 TEST(DataLoader, SameSeedSameBatchesOtherEpochOtherOrder) {
   Split split = makeIdSplit(150, 1, 5, 5);
-  Loader a(split, augmenting(split), 16, true, true, false, 42);
-  Loader b(split, augmenting(split), 16, true, true, false, 42);
-  Loader c(split, augmenting(split), 16, true, true, false, 43);
-  std::vector<Batch> a0 = epochBatches(a, 0), a1 = epochBatches(a, 1);
-  EXPECT_TRUE(sameBatches(a0, epochBatches(b, 0)));
-  EXPECT_TRUE(sameBatches(a1, epochBatches(b, 1)));
+  VITC_ASSIGN_OK(
+      a, Loader::create(split, augmenting(split), 16, true, true, false, 42));
+  VITC_ASSIGN_OK(
+      b, Loader::create(split, augmenting(split), 16, true, true, false, 42));
+  VITC_ASSIGN_OK(
+      c, Loader::create(split, augmenting(split), 16, true, true, false, 43));
+  std::vector<Batch> a0 = epochBatches(*a, 0), a1 = epochBatches(*a, 1);
+  EXPECT_TRUE(sameBatches(a0, epochBatches(*b, 0)));
+  EXPECT_TRUE(sameBatches(a1, epochBatches(*b, 1)));
   EXPECT_NE(order(a0), order(a1));
-  EXPECT_NE(order(a0), order(epochBatches(c, 0)));
+  EXPECT_NE(order(a0), order(epochBatches(*c, 0)));
   // The order of an epoch depends on the epoch number, not on what ran before.
-  Loader fresh(split, augmenting(split), 16, true, true, false, 42);
-  EXPECT_TRUE(sameBatches(a1, epochBatches(fresh, 1)));
+  VITC_ASSIGN_OK(fresh, Loader::create(split, augmenting(split), 16, true, true,
+                                       false, 42));
+  EXPECT_TRUE(sameBatches(a1, epochBatches(*fresh, 1)));
 }
 
 TEST(DataLoader, ResumingMidEpochGivesTheTailOfTheFullEpoch) {
   Split split = makeIdSplit(95, 1, 4, 4);
-  Loader full(split, augmenting(split), 8, true, true, false, 7);
-  Loader resumed(split, augmenting(split), 8, true, true, false, 7,
-                 /*prefetch=*/2);
+  VITC_ASSIGN_OK(
+      full, Loader::create(split, augmenting(split), 8, true, true, false, 7));
+  VITC_ASSIGN_OK(resumed, Loader::create(split, augmenting(split), 8, true,
+                                         true, false, 7, /*prefetch=*/2));
   for (int64_t epoch : {0, 3}) {
-    std::vector<Batch> all = epochBatches(full, epoch);
+    std::vector<Batch> all = epochBatches(*full, epoch);
     ASSERT_EQ(all.size(), 12u);
     for (int64_t k : {0, 1, 5, 11, 12}) {
       std::vector<Batch> tail(all.begin() + k, all.end());
-      EXPECT_TRUE(sameBatches(epochBatches(resumed, epoch, k), tail))
+      EXPECT_TRUE(sameBatches(epochBatches(*resumed, epoch, k), tail))
           << "epoch " << epoch << " from batch " << k;
     }
   }
   // startEpoch cancels an epoch in flight (batches already prefetched).
   Batch batch;
-  resumed.startEpoch(1);
-  ASSERT_TRUE(resumed.next(batch));
-  std::vector<Batch> all3 = epochBatches(full, 3);
-  EXPECT_TRUE(sameBatches(epochBatches(resumed, 3, 4),
+  ASSERT_TRUE(ok(resumed->startEpoch(1)));
+  rt::StatusOr<bool> got = resumed->next(batch);
+  ASSERT_TRUE(ok(got));
+  ASSERT_TRUE(*got);
+  std::vector<Batch> all3 = epochBatches(*full, 3);
+  EXPECT_TRUE(sameBatches(epochBatches(*resumed, 3, 4),
                           std::vector<Batch>(all3.begin() + 4, all3.end())));
-  EXPECT_FALSE(resumed.next(batch)) << "an ended epoch stays ended";
-  expectDataError([&] { resumed.startEpoch(0, 13); },
-                  {"batch 13", "12 batches"});
+  got = resumed->next(batch);
+  ASSERT_TRUE(ok(got));
+  EXPECT_FALSE(*got) << "an ended epoch stays ended";
+  expectError(resumed->startEpoch(0, 13), {"batch 13", "12 batches"});
 }
 
 TEST(DataLoader, BoundaryCases) {
   Split split = makeIdSplit(10, 1, 2, 2);
   Batch batch;
   {
-    Loader loader(split, identityTransform(split), 3, true, false, false, 0);
-    EXPECT_FALSE(loader.next(batch)) << "no epoch started";
-    loader.startEpoch(0);
-    ASSERT_TRUE(loader.next(batch));
+    VITC_ASSIGN_OK(loader, Loader::create(split, identityTransform(split), 3,
+                                          true, false, false, 0));
+    rt::StatusOr<bool> got = loader->next(batch);
+    ASSERT_TRUE(ok(got));
+    EXPECT_FALSE(*got) << "no epoch started";
+    ASSERT_TRUE(ok(loader->startEpoch(0)));
+    got = loader->next(batch);
+    ASSERT_TRUE(ok(got));
+    ASSERT_TRUE(*got);
     EXPECT_EQ(batch.size, 3);
   } // destroyed with batches prefetched: joins without hanging
-  expectDataError(
-      [&] {
-        Loader(split, identityTransform(split), 0, true, false, false, 0);
-      },
+  expectError(
+      Loader::create(split, identityTransform(split), 0, true, false, false, 0),
       {"batch size must be positive"});
 }
 
 TEST(DataSplit, ValidationIsDisjointDeterministicAndFaithful) {
   Split split = makeIdSplit(1000, 1, 2, 3);
-  auto [train, validation] = splitValidation(split, 0.1, 11);
+  VITC_ASSIGN_OK(parts, splitValidation(split, 0.1, 11));
+  auto &[train, validation] = parts;
   EXPECT_EQ(validation.count, 100);
   EXPECT_EQ(train.count, 900);
   EXPECT_EQ(train.channels, 1);
@@ -157,21 +171,21 @@ TEST(DataSplit, ValidationIsDisjointDeterministicAndFaithful) {
       *std::min_element(validation.labels.begin(), validation.labels.end()),
       900);
 
-  auto [train2, validation2] = splitValidation(split, 0.1, 11);
+  VITC_ASSIGN_OK(parts2, splitValidation(split, 0.1, 11));
+  auto &[train2, validation2] = parts2;
   EXPECT_EQ(validation2.labels, validation.labels);
   EXPECT_EQ(train2.u8, train.u8);
-  auto [train3, validation3] = splitValidation(split, 0.1, 12);
+  VITC_ASSIGN_OK(parts3, splitValidation(split, 0.1, 12));
+  auto &[train3, validation3] = parts3;
   EXPECT_NE(validation3.labels, validation.labels);
 
-  auto [whole, none] = splitValidation(split, 0.0, 11);
+  VITC_ASSIGN_OK(parts0, splitValidation(split, 0.0, 11));
+  auto &[whole, none] = parts0;
   EXPECT_EQ(whole.count, 1000);
   EXPECT_EQ(none.count, 0);
-  expectDataError([&] { splitValidation(split, 1.0, 1); },
-                  {"must be in [0, 1)"});
-  expectDataError([&] { splitValidation(split, -0.5, 1); },
-                  {"must be in [0, 1)"});
-  expectDataError([&] { splitValidation(split, 0.9999, 1); },
-                  {"leaves none of 1000"});
+  expectError(splitValidation(split, 1.0, 1), {"must be in [0, 1)"});
+  expectError(splitValidation(split, -0.5, 1), {"must be in [0, 1)"});
+  expectError(splitValidation(split, 0.9999, 1), {"leaves none of 1000"});
 }
 
 TEST(DataSplit, FloatSamplesFollowTheirLabels) {
@@ -181,7 +195,8 @@ TEST(DataSplit, FloatSamplesFollowTheirLabels) {
     split.f32.insert(split.f32.end(), {float(i), -float(i)});
     split.labels.push_back(i);
   }
-  auto [train, validation] = splitValidation(split, 0.2, 3);
+  VITC_ASSIGN_OK(parts, splitValidation(split, 0.2, 3));
+  auto &[train, validation] = parts;
   EXPECT_EQ(validation.count, 10);
   EXPECT_TRUE(validation.u8.empty());
   for (int64_t i = 0; i < validation.count; ++i)

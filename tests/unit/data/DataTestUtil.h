@@ -10,9 +10,30 @@
 #include <filesystem>
 #include <string>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
+/// `auto var = <the value of expr>` for an rt::StatusOr expression `expr`
+/// that must succeed; on an error, fails the test with its message and
+/// returns from the (void) function.
+#define VITC_ASSIGN_OK(var, expr)                                              \
+  auto var##OrError = (expr);                                                  \
+  ASSERT_TRUE(var##OrError.isOk()) << var##OrError.status().message();         \
+  auto var = std::move(*var##OrError)
+
 namespace vitc::data::test {
+
+/// Success of `status`, or a failure carrying its message:
+/// EXPECT_TRUE(ok(...)), ASSERT_TRUE(ok(...)).
+inline ::testing::AssertionResult ok(const rt::Status &status) {
+  if (status.isOk())
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << status.message();
+}
+template <typename T>
+::testing::AssertionResult ok(const rt::StatusOr<T> &result) {
+  return ok(result.status());
+}
 
 /// A fresh directory, removed with its contents at the end of the scope.
 class TempDir {
@@ -62,40 +83,63 @@ inline Transform identityTransform(const Split &split) {
   return t;
 }
 
-/// All batches of `epoch` from `firstBatch` on.
+/// All batches of `epoch` from `firstBatch` on; an error fails the test (and
+/// ends the batches).
 inline std::vector<Batch> epochBatches(Loader &loader, int64_t epoch,
                                        int64_t firstBatch = 0) {
-  loader.startEpoch(epoch, firstBatch);
   std::vector<Batch> batches;
+  if (rt::Status status = loader.startEpoch(epoch, firstBatch);
+      !status.isOk()) {
+    ADD_FAILURE() << status.message();
+    return batches;
+  }
   Batch batch;
-  while (loader.next(batch))
+  while (true) {
+    rt::StatusOr<bool> more = loader.next(batch);
+    if (!more.isOk()) {
+      ADD_FAILURE() << "next() failed: " << more.status().message();
+      break;
+    }
+    if (!*more)
+      break;
     batches.push_back(batch);
+  }
   return batches;
 }
 
-/// Every sample of `split` rendered under `t` without augmentation, in order.
+/// Every sample of `split` rendered under `t` without augmentation, in order
+/// (none if the Loader cannot be made: the test fails).
 inline std::vector<float> renderAll(const Split &split, const Transform &t) {
-  Loader loader(split, t, std::max<int64_t>(split.count, 1), /*shuffle=*/false,
-                /*augment=*/false, /*dropLast=*/false, /*seed=*/0);
   std::vector<float> all;
-  for (const Batch &batch : epochBatches(loader, 0))
+  rt::StatusOr<std::unique_ptr<Loader>> loader = Loader::create(
+      split, t, std::max<int64_t>(split.count, 1), /*shuffle=*/false,
+      /*augment=*/false, /*dropLast=*/false, /*seed=*/0);
+  if (!loader.isOk()) {
+    ADD_FAILURE() << loader.status().message();
+    return all;
+  }
+  for (const Batch &batch : epochBatches(**loader, 0))
     all.insert(all.end(), batch.images.begin(), batch.images.end());
   return all;
 }
 
-/// Runs `body`, expecting a DataError whose message contains every one of
+/// Expects `status` to be an error whose message contains every one of
 /// `parts`.
-template <typename Body>
-void expectDataError(Body body, const std::vector<std::string> &parts) {
-  try {
-    body();
-    ADD_FAILURE() << "expected a DataError";
-  } catch (const DataError &error) {
-    std::string message = error.what();
-    for (const std::string &part : parts)
-      EXPECT_NE(message.find(part), std::string::npos)
-          << "message '" << message << "' lacks '" << part << "'";
+inline void expectError(const rt::Status &status,
+                        const std::vector<std::string> &parts) {
+  if (status.isOk()) {
+    ADD_FAILURE() << "expected an error";
+    return;
   }
+  const std::string &message = status.message();
+  for (const std::string &part : parts)
+    EXPECT_NE(message.find(part), std::string::npos)
+        << "message '" << message << "' lacks '" << part << "'";
+}
+template <typename T>
+void expectError(const rt::StatusOr<T> &result,
+                 const std::vector<std::string> &parts) {
+  expectError(result.status(), parts);
 }
 
 } // namespace vitc::data::test

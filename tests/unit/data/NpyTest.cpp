@@ -1,5 +1,6 @@
 //===- NpyTest.cpp - the .npy reader and writer of vitc-run ---------------===//
 #include "Npy.h"
+#include "DataTestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +11,8 @@
 #include <fstream>
 #include <string>
 
-using vitc::npy::Array;
+using vitc::data::test::expectError;
+using vitc::data::test::ok;
 using vitc::rt::DType;
 
 namespace {
@@ -39,11 +41,8 @@ std::string writeRaw(const std::string &name, const std::string &dict,
 TEST(Npy, RoundTripsFloat32Matrix) {
   std::string path = tempPath("f32.npy");
   float values[6] = {1.5f, -2, 3, 4, 5, 6.25f};
-  std::string error;
-  ASSERT_TRUE(vitc::npy::writeNpy(path, DType::F32, {2, 3}, values, error))
-      << error;
-  Array array;
-  ASSERT_TRUE(vitc::npy::readNpy(path, array, error)) << error;
+  ASSERT_TRUE(ok(vitc::npy::writeNpy(path, DType::F32, {2, 3}, values)));
+  VITC_ASSIGN_OK(array, vitc::npy::readNpy(path));
   EXPECT_EQ(array.dtype, DType::F32);
   EXPECT_EQ(array.shape, (std::vector<int64_t>{2, 3}));
   ASSERT_EQ(array.data.size(), sizeof(values));
@@ -61,10 +60,8 @@ TEST(Npy, RoundTripsScalarsAndVectorsOfEveryDType) {
           std::vector<int64_t>{0, 3}}) {
       std::string path = tempPath("rt.npy");
       std::vector<char> data(40, 1);
-      std::string error;
-      ASSERT_TRUE(vitc::npy::writeNpy(path, dtype, shape, data.data(), error));
-      Array array;
-      ASSERT_TRUE(vitc::npy::readNpy(path, array, error)) << error;
+      ASSERT_TRUE(ok(vitc::npy::writeNpy(path, dtype, shape, data.data())));
+      VITC_ASSIGN_OK(array, vitc::npy::readNpy(path));
       EXPECT_EQ(array.dtype, dtype);
       EXPECT_EQ(array.shape, shape);
       std::filesystem::remove(path);
@@ -76,9 +73,7 @@ TEST(Npy, ReadsVersion2Headers) {
   std::string path = writeRaw(
       "v2.npy", "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }\n",
       std::string("\x01\x00\x00\x00\x02\x00\x00\x00", 8), /*v2=*/true);
-  Array array;
-  std::string error;
-  ASSERT_TRUE(vitc::npy::readNpy(path, array, error)) << error;
+  VITC_ASSIGN_OK(array, vitc::npy::readNpy(path));
   EXPECT_EQ(array.dtype, DType::I32);
   EXPECT_EQ(array.shape, (std::vector<int64_t>{2}));
   EXPECT_EQ(reinterpret_cast<int32_t *>(array.data.data())[1], 2);
@@ -87,11 +82,7 @@ TEST(Npy, ReadsVersion2Headers) {
 
 /// Reading `path` fails with an error containing `expected`.
 void expectReadError(const std::string &path, const std::string &expected) {
-  Array array;
-  std::string error;
-  EXPECT_FALSE(vitc::npy::readNpy(path, array, error));
-  EXPECT_NE(error.find(expected), std::string::npos) << error;
-  EXPECT_NE(error.find(path), std::string::npos) << error;
+  expectError(vitc::npy::readNpy(path), {expected, path});
   std::filesystem::remove(path);
 }
 
@@ -125,10 +116,7 @@ TEST(Npy, RejectsTruncatedAndForeignFiles) {
   std::string path = tempPath("text.npy");
   std::ofstream(path) << "hello world";
   expectReadError(path, "bad magic");
-  Array array;
-  std::string error;
-  EXPECT_FALSE(vitc::npy::readNpy(tempPath("missing.npy"), array, error));
-  EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
+  expectError(vitc::npy::readNpy(tempPath("missing.npy")), {"cannot open"});
 }
 
 } // namespace
