@@ -22,10 +22,12 @@ Prints "PASS name" / "FAIL name: why" per case and "N passed, M failed".
 """
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
+
+import vitc_check
+from vitc_check import run
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--opt", required=True, help="vitc-opt")
@@ -313,21 +315,8 @@ def module(inputs, out_shape, body):
 """
 
 
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stderr[-1500:]}")
-
-
 def evaluate(artifact, values, outdir):
-    os.makedirs(outdir, exist_ok=True)
-    cmd = [args.runner, artifact, "--output-dir", outdir]
-    for n, v in values.items():
-        path = os.path.join(outdir, f"in_{n}.npy")
-        np.save(path, v)
-        cmd += ["--input", f"{n}={path}"]
-    run(cmd)
-    return lambda n: np.load(os.path.join(outdir, f"{n}.npy"))
+    return vitc_check.evaluate(args.runner, artifact, values, outdir)
 
 
 def check(name, inputs, out_shape, body, batch, rng):
@@ -399,17 +388,8 @@ def check_bf16(d, fwd_mlir, values, out32, loss32):
 
 
 rng = np.random.default_rng(0)
-passed = failed = 0
-
-
-def report(name, why):
-    global passed, failed
-    if why:
-        failed += 1
-        print(f"FAIL {name}: {why}")
-    else:
-        passed += 1
-        print(f"PASS {name}")
+tally = vitc_check.Tally()
+report = tally.report
 
 
 for name, (inputs, out_shape, body, batch) in CASES.items():
@@ -428,5 +408,4 @@ for name, (inputs, out_shape, body, batch) in CASES.items():
             report(derived, run_check())
         except RuntimeError as e:
             report(derived, str(e))
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(tally.finish())

@@ -18,13 +18,15 @@ inference mode; vitc-run runs them on a batch. Checked against PyTorch:
 import argparse
 import os
 import re
-import subprocess
 import sys
 import warnings
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+import vitc_check
+from vitc_check import run
 
 warnings.filterwarnings("ignore")
 
@@ -80,12 +82,6 @@ def exported_net(p, onnx_path):
     return net
 
 
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stderr[-1500:]}")
-
-
 def export(net, opset, path):
     torch.onnx.export(net, (torch.zeros(2, 1, 8, 8),), path, dynamo=False,
                       opset_version=opset, training=torch.onnx.TrainingMode.TRAINING,
@@ -96,14 +92,7 @@ def export(net, opset, path):
 
 
 def evaluate(artifact, inputs, outdir):
-    os.makedirs(outdir, exist_ok=True)
-    cmd = [args.runner, artifact, "--output-dir", outdir]
-    for name, value in inputs.items():
-        path = os.path.join(outdir, f"in_{name}.npy")
-        np.save(path, value)
-        cmd += ["--input", f"{name}={path}"]
-    run(cmd)
-    return lambda name: np.load(os.path.join(outdir, f"{name}.npy"))
+    return vitc_check.evaluate(args.runner, artifact, inputs, outdir)
 
 
 def close(a, b, tol=1e-4):

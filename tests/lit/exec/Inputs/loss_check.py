@@ -17,10 +17,12 @@ Prints "PASS name" / "FAIL name: why" per case and "N passed, M failed".
 """
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
+
+import vitc_check
+from vitc_check import run
 import torch
 import torch.nn.functional as F
 
@@ -33,12 +35,6 @@ args = parser.parse_args()
 
 CLASSES = 10
 BATCHES = [7, 1, 33]
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stderr[-1500:]}")
 
 
 def compile_loss(name, options):
@@ -125,17 +121,11 @@ CASES = [
 ]
 
 rng = np.random.default_rng(0)
-passed = failed = 0
+tally = vitc_check.Tally()
 for name, options, reference, make_label in CASES:
     try:
         why = check(name, options, reference, make_label, rng)
     except RuntimeError as e:
         why = str(e)
-    if why:
-        failed += 1
-        print(f"FAIL {name}: {why}")
-    else:
-        passed += 1
-        print(f"PASS {name}")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+    tally.report(name, why)
+sys.exit(tally.finish())

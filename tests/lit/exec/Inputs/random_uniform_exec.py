@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
@@ -186,18 +185,7 @@ def main():
         ("folder", lambda t: check_folder(args, t)),
         ("statistics", lambda t: check_statistics(args, t)),
     ]
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, check in checks:
-            if args.filter not in name:
-                continue
-            err = check(tmp)
-            print(("PASS " if err is None else "FAIL ") + name)
-            if err:
-                print(err)
-                failures += 1
-    print(f"{failures} failed")
-    return 1 if failures else 0
+    return harness.run_named_checks(checks, args.filter)
 
 
 if __name__ == "__main__":

@@ -466,23 +466,32 @@ def run_case(args, name, inputs, result_shape, body, ref, tmp):
     return None
 
 
-def main():
-    p = argparse.ArgumentParser()
-    add_runner_args(p)
-    args = p.parse_args()
-    resolve_runner_libs(args)
+def run_named_checks(checks, name_filter):
+    """Runs each (name, check(tmp_dir) -> error or None) whose name contains
+    `name_filter` in one temporary directory; prints "PASS name" or "FAIL
+    name" and the error, then "N failed". Returns the exit status."""
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for case in cases():
-            if args.filter not in case[0]:
+        for name, check in checks:
+            if name_filter not in name:
                 continue
-            err = run_case(args, *case, tmp)
-            print(("PASS " if err is None else "FAIL ") + case[0])
+            err = check(tmp)
+            print(("PASS " if err is None else "FAIL ") + name)
             if err:
                 print(err)
                 failures += 1
     print(f"{failures} failed")
     return 1 if failures else 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    add_runner_args(p)
+    args = p.parse_args()
+    resolve_runner_libs(args)
+    return run_named_checks(
+        ((case[0], lambda tmp, case=case: run_case(args, *case, tmp)) for case in cases()),
+        args.filter)
 
 
 if __name__ == "__main__":
