@@ -1,6 +1,7 @@
 # -*- Python -*-
 import os
 import shutil
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -49,3 +50,18 @@ if os.path.exists(os.path.join(cuda_path, "nvvm", "libdevice", "libdevice.10.bc"
         os.path.exists(os.path.join(cuda_path, "bin", "ptxas")):
     config.available_features.add("cuda-toolkit")
     config.substitutions.append(("%cuda_path", cuda_path))
+
+# The collectives' MPI tests (tests/lit/runtime/collectives) declare
+# `REQUIRES: mpi`: mpirun, and vitc built with the MPI communicator. mpirun
+# refuses root without these.
+collectives_test = os.path.join(config.vitc_tools_dir, "vitc-collectives-test")
+if shutil.which("mpirun") and os.path.exists(collectives_test) and \
+        subprocess.run([collectives_test, "--has-mpi"]).returncode == 0:
+    config.available_features.add("mpi")
+    config.environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+    config.environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+# The NCCL communicator's tests: `REQUIRES: nccl` (built with NCCL), with
+# `gpu` to run collectives.
+if os.path.exists(collectives_test) and \
+        subprocess.run([collectives_test, "--has-nccl"]).returncode == 0:
+    config.available_features.add("nccl")

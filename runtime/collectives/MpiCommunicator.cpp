@@ -1,0 +1,385 @@
+//===- MpiCommunicator.cpp - collectives over MPI -------------------------===//
+//
+// One communication thread per communicator runs the collectives in issue
+// order over a duplicate of MPI_COMM_WORLD (MPI_ERRORS_RETURN: every call's
+// code becomes a Status). MPI is used from that thread and, at creation and
+// teardown, from the issuing thread, never at once: one communicator needs
+// MPI_THREAD_SERIALIZED, several at once MPI_THREAD_MULTIPLE (requested
+// when this library initialises MPI). Teardown errors (MPI_Comm_free,
+// MPI_Finalize in the destructor) have no Status to go to and are ignored.
+//
+// bf16 reductions widen to f32, reduce in f32 (MPI_FLOAT) and round once;
+// bf16 gathers and broadcasts move the 16-bit values (MPI_UINT16_T).
+//
+// A watchdog thread ends the process (_exit(kWatchdogExitCode)) when a
+// collective, or the teardown (MPI_Comm_free, MPI_Finalize), outlives the
+// timeout: a stopped or stuck peer cannot hang the job, and mpirun ends the
+// other ranks when one exits without finalising.
+//
+//===----------------------------------------------------------------------===//
+#include "CommunicatorBase.h"
+#include "Watchdog.h"
+
+#include <mpi.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace vitc::coll {
+namespace {
+
+// Communicators alive that count on this library's MPI_Init_thread.
+std::mutex gInitMutex;
+int gLiveCommunicators = 0;
+bool gWeInitialised = false;
+
+std::string mpiErrorString(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS)
+    return "MPI error " + std::to_string(code);
+  return std::string(text, length);
+}
+
+MPI_Datatype mpiType(DType dtype) {
+  switch (dtype) {
+  case DType::F32:
+    return MPI_FLOAT;
+  case DType::BF16:
+    return MPI_UINT16_T; // moved as bits; reductions widen to f32 first
+  case DType::I64:
+    return MPI_INT64_T;
+  }
+  return MPI_DATATYPE_NULL;
+}
+
+MPI_Op mpiOp(ReduceOp op) {
+  return op == ReduceOp::Max ? MPI_MAX : MPI_SUM; // mean: sum, then divide
+}
+
+class MpiCommunicator final : public CommunicatorBase {
+public:
+  MpiCommunicator(MPI_Comm comm, int rank, int size,
+                  const CommunicatorOptions &options)
+      : comm_(comm), rank_(rank), size_(size), options_(options),
+        watchdog_(options.timeoutSeconds,
+                  "rank " + std::to_string(rank) + "/" + std::to_string(size)) {
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~MpiCommunicator() override {
+    (void)waitAll();
+    {
+      std::lock_guard<std::mutex> lock(queueMutex_);
+      stop_ = true;
+    }
+    queueCv_.notify_all();
+    thread_.join();
+    // Teardown may wait for peers too: the watchdog keeps watching.
+    watchdog_.begin("teardown (MPI_Comm_free, MPI_Finalize)");
+    MPI_Comm_free(&comm_);
+    std::lock_guard<std::mutex> lock(gInitMutex);
+    if (--gLiveCommunicators == 0 && gWeInitialised) {
+      int finalised = 0;
+      MPI_Finalized(&finalised);
+      if (!finalised)
+        MPI_Finalize();
+      gWeInitialised = false;
+    }
+    watchdog_.end();
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const char *backend() const override { return "mpi"; }
+
+protected:
+  void submit(OpDesc desc, std::shared_ptr<Work::State> state) override {
+    {
+      std::lock_guard<std::mutex> lock(queueMutex_);
+      queue_.push_back({std::move(desc), std::move(state)});
+    }
+    queueCv_.notify_one();
+  }
+
+  std::optional<std::string> brokenBy() const override {
+    if (!broken_.load(std::memory_order_acquire))
+      return std::nullopt;
+    std::lock_guard<std::mutex> lock(brokenMutex_);
+    return brokenBy_;
+  }
+
+private:
+  struct Task {
+    OpDesc desc;
+    std::shared_ptr<Work::State> state;
+  };
+
+  void run() {
+    for (;;) {
+      Task task;
+      {
+        std::unique_lock<std::mutex> lock(queueMutex_);
+        queueCv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty())
+          return;
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      Status status = Status::ok();
+      if (auto broken = brokenBy()) {
+        status = Status::error(where(task.desc) +
+                               ": not run: an earlier error broke the "
+                               "communicator (" +
+                               *broken + ")");
+      } else {
+        watchdog_.begin("collective #" + std::to_string(task.desc.seq) + " " +
+                        describe(task.desc, size_));
+        status = execute(task.desc);
+        watchdog_.end();
+        if (!status.isOk()) {
+          std::lock_guard<std::mutex> lock(brokenMutex_);
+          brokenBy_ = status.message();
+          broken_.store(true, std::memory_order_release);
+        }
+      }
+      task.state->complete(std::move(status));
+    }
+  }
+
+  Status check(int code, const char *call, const OpDesc &d) const {
+    if (code == MPI_SUCCESS)
+      return Status::ok();
+    return Status::error(where(d) + ": " + call +
+                         " failed: " + mpiErrorString(code));
+  }
+
+  /// Every rank contributes its record of the collective and compares them
+  /// all: a mismatch is an error on every rank.
+  Status agree(const OpDesc &d) {
+    int64_t mine[kAgreementFields];
+    agreementRecord(d, mine);
+    std::vector<int64_t> all(static_cast<size_t>(kAgreementFields) * size_);
+    Status status =
+        check(MPI_Allgather(mine, kAgreementFields, MPI_INT64_T, all.data(),
+                            kAgreementFields, MPI_INT64_T, comm_),
+              "MPI_Allgather (collective agreement check)", d);
+    if (!status.isOk())
+      return status;
+    return compareAgreement(d, all);
+  }
+
+  Status execute(const OpDesc &d) {
+    if (options_.checkCollectives) {
+      Status agreed = agree(d);
+      if (!agreed.isOk())
+        return agreed;
+    }
+    switch (d.kind) {
+    case CollectiveKind::Barrier:
+      return check(MPI_Barrier(comm_), "MPI_Barrier", d);
+    case CollectiveKind::Broadcast:
+      return check(MPI_Bcast(d.recv, static_cast<int>(d.count),
+                             mpiType(d.dtype), d.root, comm_),
+                   "MPI_Bcast", d);
+    case CollectiveKind::AllReduce:
+      return allReduce(d);
+    case CollectiveKind::AllGather:
+      return allGather(d);
+    case CollectiveKind::ReduceScatter:
+      return reduceScatter(d);
+    }
+    return Status::error(where(d) + ": unknown collective");
+  }
+
+  void divide(float *values, int64_t count) const {
+    float n = static_cast<float>(size_);
+    for (int64_t i = 0; i < count; ++i)
+      values[i] /= n;
+  }
+
+  Status allReduce(const OpDesc &d) {
+    int count = static_cast<int>(d.count);
+    if (d.dtype == DType::BF16) {
+      std::vector<float> wide(count);
+      auto *in = static_cast<const uint16_t *>(d.send);
+      for (int i = 0; i < count; ++i)
+        wide[i] = floatFromBf16(in[i]);
+      Status status = check(MPI_Allreduce(MPI_IN_PLACE, wide.data(), count,
+                                          MPI_FLOAT, mpiOp(d.op), comm_),
+                            "MPI_Allreduce", d);
+      if (!status.isOk())
+        return status;
+      if (d.op == ReduceOp::Mean)
+        divide(wide.data(), count);
+      auto *out = static_cast<uint16_t *>(d.recv);
+      for (int i = 0; i < count; ++i)
+        out[i] = bf16FromFloat(wide[i]);
+      return Status::ok();
+    }
+    const void *send = d.send == d.recv ? MPI_IN_PLACE : d.send;
+    Status status = check(MPI_Allreduce(send, d.recv, count, mpiType(d.dtype),
+                                        mpiOp(d.op), comm_),
+                          "MPI_Allreduce", d);
+    if (status.isOk() && d.op == ReduceOp::Mean)
+      divide(static_cast<float *>(d.recv), count);
+    return status;
+  }
+
+  /// Displacements of the V forms; counts were checked to fit in int.
+  static void blocks(const std::vector<int64_t> &counts,
+                     std::vector<int> &sizes, std::vector<int> &offsets) {
+    int offset = 0;
+    for (int64_t c : counts) {
+      sizes.push_back(static_cast<int>(c));
+      offsets.push_back(offset);
+      offset += static_cast<int>(c);
+    }
+  }
+
+  Status allGather(const OpDesc &d) {
+    MPI_Datatype type = mpiType(d.dtype);
+    size_t esize = dtypeSize(d.dtype);
+    if (d.counts.empty()) {
+      int count = static_cast<int>(d.count);
+      const void *inPlace =
+          static_cast<const char *>(d.recv) + esize * d.count * rank_;
+      const void *send = d.send == inPlace ? MPI_IN_PLACE : d.send;
+      return check(MPI_Allgather(send, count, type, d.recv, count, type, comm_),
+                   "MPI_Allgather", d);
+    }
+    std::vector<int> sizes, offsets;
+    blocks(d.counts, sizes, offsets);
+    const void *inPlace =
+        static_cast<const char *>(d.recv) + esize * offsets[rank_];
+    const void *send = d.send == inPlace ? MPI_IN_PLACE : d.send;
+    return check(MPI_Allgatherv(send, sizes[rank_], type, d.recv, sizes.data(),
+                                offsets.data(), type, comm_),
+                 "MPI_Allgatherv", d);
+  }
+
+  Status reduceScatter(const OpDesc &d) {
+    std::vector<int> sizes, offsets;
+    if (d.counts.empty())
+      blocks(std::vector<int64_t>(size_, d.count), sizes, offsets);
+    else
+      blocks(d.counts, sizes, offsets);
+    int total = offsets.back() + sizes.back();
+    int mine = sizes[rank_];
+    bool uniform = d.counts.empty();
+    auto reduce = [&](const void *send, void *recv, MPI_Datatype type) {
+      if (uniform)
+        return check(MPI_Reduce_scatter_block(send, recv, mine, type,
+                                              mpiOp(d.op), comm_),
+                     "MPI_Reduce_scatter_block", d);
+      return check(MPI_Reduce_scatter(send, recv, sizes.data(), type,
+                                      mpiOp(d.op), comm_),
+                   "MPI_Reduce_scatter", d);
+    };
+    if (d.dtype == DType::BF16) {
+      std::vector<float> wide(total), result(std::max(mine, 1));
+      auto *in = static_cast<const uint16_t *>(d.send);
+      for (int i = 0; i < total; ++i)
+        wide[i] = floatFromBf16(in[i]);
+      Status status = reduce(wide.data(), result.data(), MPI_FLOAT);
+      if (!status.isOk())
+        return status;
+      if (d.op == ReduceOp::Mean)
+        divide(result.data(), mine);
+      auto *out = static_cast<uint16_t *>(d.recv);
+      for (int i = 0; i < mine; ++i)
+        out[i] = bf16FromFloat(result[i]);
+      return Status::ok();
+    }
+    Status status = reduce(d.send, d.recv, mpiType(d.dtype));
+    if (status.isOk() && d.op == ReduceOp::Mean)
+      divide(static_cast<float *>(d.recv), mine);
+    return status;
+  }
+
+  MPI_Comm comm_;
+  int rank_, size_;
+  CommunicatorOptions options_;
+  Watchdog watchdog_;
+
+  std::thread thread_;
+  std::mutex queueMutex_;
+  std::condition_variable queueCv_;
+  std::deque<Task> queue_;
+  bool stop_ = false;
+
+  mutable std::mutex brokenMutex_;
+  std::atomic<bool> broken_{false};
+  std::string brokenBy_;
+};
+
+} // namespace
+
+bool mpiCommunicatorAvailable() { return true; }
+
+StatusOr<std::unique_ptr<Communicator>>
+createMpiCommunicator(const CommunicatorOptions &options) {
+  auto fail = [](const std::string &what, int code) {
+    return Status::error("MPI communicator: " + what + ": " +
+                         mpiErrorString(code));
+  };
+  std::lock_guard<std::mutex> lock(gInitMutex);
+  int initialised = 0, finalised = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  if (finalised)
+    return Status::error("MPI communicator: MPI is already finalised");
+  int provided = 0, code = MPI_SUCCESS;
+  if (!initialised) {
+    // MULTIPLE lets several communicators' threads run at once; SERIALIZED
+    // is enough for one.
+    code = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided);
+    if (code != MPI_SUCCESS)
+      return fail("MPI_Init_thread failed", code);
+    gWeInitialised = true;
+    // Ours to set: errors on the world become codes, not aborts.
+    code = MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (code != MPI_SUCCESS)
+      return fail("MPI_Comm_set_errhandler failed", code);
+  } else if ((code = MPI_Query_thread(&provided)) != MPI_SUCCESS) {
+    return fail("MPI_Query_thread failed", code);
+  }
+  if (provided < MPI_THREAD_SERIALIZED)
+    return Status::error(
+        "MPI communicator: MPI gives thread level " + std::to_string(provided) +
+        ", collectives run on their own thread and need "
+        "MPI_THREAD_SERIALIZED (initialise MPI with MPI_Init_thread)");
+  if (provided < MPI_THREAD_MULTIPLE && gLiveCommunicators > 0)
+    return Status::error(
+        "MPI communicator: a second MPI communicator needs "
+        "MPI_THREAD_MULTIPLE (MPI gives MPI_THREAD_SERIALIZED): two "
+        "communication threads would call MPI at once");
+  MPI_Comm comm;
+  {
+    // Creation is collective too: a missing peer must not hang it.
+    Watchdog watch(options.timeoutSeconds, "creating the MPI communicator");
+    watch.begin("MPI_Comm_dup(MPI_COMM_WORLD)");
+    code = MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+    watch.end();
+  }
+  if (code != MPI_SUCCESS)
+    return fail("MPI_Comm_dup failed", code);
+  int rank = 0, size = 1;
+  if ((code = MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN)) !=
+          MPI_SUCCESS ||
+      (code = MPI_Comm_rank(comm, &rank)) != MPI_SUCCESS ||
+      (code = MPI_Comm_size(comm, &size)) != MPI_SUCCESS) {
+    MPI_Comm_free(&comm);
+    return fail("MPI_Comm_set_errhandler/rank/size failed", code);
+  }
+  ++gLiveCommunicators;
+  return std::unique_ptr<Communicator>(
+      std::make_unique<MpiCommunicator>(comm, rank, size, options));
+}
+
+} // namespace vitc::coll
