@@ -34,6 +34,7 @@ void registerCodegenTargets() {
 void registerAllPasses() {
   mlir::registerAllPasses();
   registerGraphPipeline();
+  registerShardingPasses();
   registerTrainingPipeline();
   registerLoweringPipeline();
   registerCodegenCommonPasses();
