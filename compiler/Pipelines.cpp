@@ -24,6 +24,7 @@ void registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
+  registerCollectiveBufferizationModels(registry);
 }
 
 void registerCodegenTargets() {
