@@ -24,6 +24,7 @@ void registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
+  registerCollectiveBufferizationModels(registry);
 }
 
 void registerCodegenTargets() {
@@ -34,6 +35,7 @@ void registerCodegenTargets() {
 void registerAllPasses() {
   mlir::registerAllPasses();
   registerGraphPipeline();
+  registerShardingPasses();
   registerTrainingPipeline();
   registerLoweringPipeline();
   registerCodegenCommonPasses();

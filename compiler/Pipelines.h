@@ -13,6 +13,7 @@
 #include "compiler/Codegen/CUDA/Passes.h"
 #include "compiler/Graph/Passes.h"
 #include "compiler/Lowering/Passes.h"
+#include "compiler/Sharding/Passes.h"
 #include "compiler/PipelineOptions.h"
 #include "compiler/Training/Passes.h"
 

@@ -38,6 +38,10 @@ namespace vitc {
 void buildLoweringPipeline(mlir::OpPassManager &pm,
                            const PipelineOptions &opts);
 
+/// One-shot bufferization of the sharding stage's collectives
+/// (shard.all_reduce -> a copy reduced in place by a runtime call).
+void registerCollectiveBufferizationModels(mlir::DialectRegistry &registry);
+
 /// Registers the stage's passes and its pipeline, vitc-lower.
 void registerLoweringPipeline();
 

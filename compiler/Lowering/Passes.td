@@ -5,7 +5,8 @@
 // The codegen target adds its library calls after bufferization (a hook,
 // compiler/Lowering/LibraryCalls.h). Pipeline order:
 //   convert-vt-to-linalg, vitc-fuse-elementwise, vitc-clone-fill-inits,
-//   vitc-sink-transposes, [bufferization], vitc-externalize-weights,
+//   vitc-sink-transposes, [bufferization], vitc-erase-grids,
+//   vitc-externalize-weights,
 //   [target library calls], vitc-plan-memory
 //
 // One pass per file in this folder, named after the pass.
@@ -108,6 +109,17 @@ def ExternalizeWeights : Pass<"vitc-externalize-weights", "mlir::ModuleOp"> {
                         "Globals at least this large are externalized">];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def EraseGrids : Pass<"vitc-erase-grids", "mlir::ModuleOp"> {
+  let summary = "Drop the shard.grid declarations once their collectives are runtime calls";
+  let description = [{
+    After bufferization the sharding stage's collectives are calls into the
+    runtime, which knows the job's ranks; the `shard.grid` declarations they
+    named have no code and no users left, and would stop the translation to
+    LLVM. This erases them. A grid still referenced (a collective or shard
+    op that did not bufferize) is an error at that op.
+  }];
 }
 
 def PlanMemory : Pass<"vitc-plan-memory", "mlir::func::FuncOp"> {

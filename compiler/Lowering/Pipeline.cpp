@@ -25,6 +25,8 @@ void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Collectives are runtime calls now: their grids have nothing to lower.
+  pm.addPass(createEraseGrids());
   // GPU kernels cannot read host globals: on CUDA every constant goes to the
   // weights section, which the runtime uploads to the device.
   ExternalizeWeightsOptions weights;

@@ -8,6 +8,8 @@
 #ifndef VITC_COMPILER_TRAINING_PASSES_H
 #define VITC_COMPILER_TRAINING_PASSES_H
 
+#include "compiler/Sharding/Passes.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -55,6 +57,14 @@ struct TrainingOptions : public mlir::PassPipelineOptions<TrainingOptions> {
   ListOption<std::string> freeze{*this, "freeze",
                                  llvm::cl::desc("Regexes of weights to keep "
                                                 "fixed")};
+  Option<ShardStrategy> shard{
+      *this, "shard", llvm::cl::desc("How the step is split across ranks"),
+      llvm::cl::init(ShardStrategy::None),
+      llvm::cl::values(
+          clEnumValN(ShardStrategy::None, "none", "one process"),
+          clEnumValN(ShardStrategy::Ddp, "ddp",
+                     "data parallel: gradients averaged over ranks "
+                     "(vitc-partition-ddp)"))};
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("fp32 or bf16 (autocast "
                                                "before differentiation)"),

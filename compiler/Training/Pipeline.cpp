@@ -2,6 +2,7 @@
 #include "compiler/Training/Passes.h"
 
 #include "compiler/Graph/Passes.h"
+#include "compiler/Sharding/Passes.h"
 
 using namespace mlir;
 
@@ -30,6 +31,8 @@ void buildTrainingPipeline(OpPassManager &pm, const TrainingOptions &opts) {
   autodiff.wrtRole = "param";
   autodiff.replace = true;
   pm.addPass(createVtAutodiff(autodiff));
+  // Across ranks, the gradients are reduced before the optimizer sees them.
+  addShardingPasses(pm, opts.shard, {kTrainStep, kEvalStep});
   VtApplyOptimizerOptions optimizer;
   optimizer.function = kTrainStep;
   optimizer.optimizer = opts.optimizer;

@@ -70,6 +70,14 @@ static cl::opt<ImportMode> importMode(
                           "in training mode (dropout with a seed, batch statistics)")),
     cl::init(ImportMode::Inference), cl::Hidden, cl::cat(vitcCat));
 
+static cl::opt<vitc::ShardStrategy> shardStrategy(
+    "shard", cl::desc("Split the training step across ranks (implies --mode train)"),
+    cl::init(vitc::ShardStrategy::None),
+    cl::values(clEnumValN(vitc::ShardStrategy::None, "none", "one process (default)"),
+               clEnumValN(vitc::ShardStrategy::Ddp, "ddp",
+                          "data parallel: replicated weights, gradients averaged over ranks")),
+    cl::cat(vitcCat));
+
 static cl::OptionCategory trainCat("training options (--mode train)");
 static cl::opt<std::string> lossKind("loss", cl::desc("cross_entropy (default; integer labels) or mse"),
                                      cl::init("cross_entropy"), cl::cat(trainCat));
@@ -211,6 +219,7 @@ static FailureOr<vitc::backend::TrainingInfo> buildTrainingStep(ModuleOp module)
   opts.freeze = ArrayRef<std::string>(
       std::vector<std::string>(freezePatterns.begin(), freezePatterns.end()));
   opts.precision = precision;
+  opts.shard = shardStrategy;
 
   // The class count, before the loss replaces the logits.
   auto step = module.lookupSymbol<func::FuncOp>(vitc::kTrainStep);
@@ -273,6 +282,12 @@ int main(int argc, char **argv) {
     return fail("--precision=" + precision + ": expected 'fp32' or 'bf16'");
   if (mode != "inference" && mode != "train")
     return fail("--mode=" + mode + ": expected 'inference' or 'train'");
+  // A sharded step is a training step: --shard implies --mode train.
+  if (shardStrategy != vitc::ShardStrategy::None) {
+    if (mode.getNumOccurrences() && mode == "inference")
+      return fail("--shard needs --mode train (an inference model is not sharded)");
+    mode = "train";
+  }
   bool training = mode == "train";
   // Every training option, not only some: a flag that silently does nothing
   // (--label-smoothing on an inference build) hides a mistake.
