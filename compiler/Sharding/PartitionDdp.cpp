@@ -25,11 +25,15 @@ using namespace mlir;
 namespace {
 
 /// How result `i` of `f` becomes global: averaged (gradients, updated
-/// buffers, the loss), summed (the hit count), or left alone.
+/// buffers, the loss), summed (the hit count), or left alone. An integer
+/// buffer (a step counter such as num_batches_tracked) is the same on every
+/// rank: its max keeps it.
 std::optional<shard::ReductionKind> reductionOf(func::FuncOp f, unsigned i) {
   auto name = f.getResultAttrOfType<StringAttr>(i, "vt.name");
   if (f.getResultAttr(i, "vt.updates"))
-    return shard::ReductionKind::Average;
+    return isa<FloatType>(getElementTypeOrSelf(f.getResultTypes()[i]))
+               ? shard::ReductionKind::Average
+               : shard::ReductionKind::Max;
   if (!name)
     return std::nullopt;
   if (name.getValue() == "correct")

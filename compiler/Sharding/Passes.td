@@ -21,8 +21,9 @@ def PartitionDdp : Pass<"vitc-partition-ddp", "mlir::ModuleOp"> {
     a one-dimensional grid of data-parallel ranks, `shard.grid @dp(shape =
     ?)`, whose size the runtime knows (the MPI or NCCL world), and makes the
     listed functions' results global with `shard.all_reduce` on it:
-    - every gradient (`grad_<param>`) and every updated buffer (a result
-      with `vt.updates`, e.g. BatchNorm's running statistics) is averaged,
+    - every gradient (`grad_<param>`) and every updated float buffer (a
+      result with `vt.updates`, e.g. BatchNorm's running statistics) is
+      averaged (an integer one, a counter equal on all ranks, takes the max),
       as PyTorch's DDP averages gradients: the clipping norm and the
       optimizer that vt-apply-optimizer appends then compute the same
       values on every rank, and the replicated parameters stay identical;

@@ -9,8 +9,9 @@
 //       CHECK:   %[[HITS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64> -> tensor<i64>
 //       CHECK:   %[[MEAN:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = average : tensor<3xf32> -> tensor<3xf32>
 //       CHECK:   %[[GW:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = average : tensor<4x3xf32> -> tensor<4x3xf32>
+//       CHECK:   %[[COUNT:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = max : tensor<i64> -> tensor<i64>
 //   CHECK-NOT:   shard.all_reduce
-//       CHECK:   return %[[LOSS]], %[[HITS]], %[[MEAN]], %{{.*}}, %[[GW]] :
+//       CHECK:   return %[[LOSS]], %[[HITS]], %[[MEAN]], %{{.*}}, %[[GW]], %[[COUNT]] :
 // CHECK-LABEL: func.func @eval_step(
 //       CHECK:   %[[ELOSS:.*]] = shard.all_reduce %{{.*}} reduction = average : tensor<f32>
 //       CHECK:   %[[EHITS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64>
@@ -20,15 +21,16 @@
 func.func @train_step(%w: tensor<4x3xf32> {vt.name = "w", vt.role = "param"},
                       %rm: tensor<3xf32> {vt.name = "bn.running_mean", vt.role = "buffer"},
                       %x: tensor<?x4xf32> {vt.name = "input", vt.role = "data"},
-                      %loss: tensor<f32>, %hits: tensor<i64>)
+                      %loss: tensor<f32>, %hits: tensor<i64>, %n: tensor<i64>)
     -> (tensor<f32> {vt.name = "loss", vt.role = "loss"},
         tensor<i64> {vt.name = "correct", vt.role = "correct"},
         tensor<3xf32> {vt.name = "bn.running_mean", vt.role = "buffer", vt.updates = "bn.running_mean"},
         tensor<?x4xf32> {vt.name = "logits"},
-        tensor<4x3xf32> {vt.name = "grad_w"}) {
+        tensor<4x3xf32> {vt.name = "grad_w"},
+        tensor<i64> {vt.name = "bn.num_batches_tracked", vt.role = "buffer", vt.updates = "bn.num_batches_tracked"}) {
   %m = vt.add %rm, %rm : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
   %g = vt.mul %w, %w : tensor<4x3xf32>, tensor<4x3xf32> -> tensor<4x3xf32>
-  return %loss, %hits, %m, %x, %g : tensor<f32>, tensor<i64>, tensor<3xf32>, tensor<?x4xf32>, tensor<4x3xf32>
+  return %loss, %hits, %m, %x, %g, %n : tensor<f32>, tensor<i64>, tensor<3xf32>, tensor<?x4xf32>, tensor<4x3xf32>, tensor<i64>
 }
 func.func @eval_step(%loss: tensor<f32>, %hits: tensor<i64>)
     -> (tensor<f32> {vt.name = "loss", vt.role = "loss"},
