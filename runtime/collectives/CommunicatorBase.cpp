@@ -181,6 +181,11 @@ std::string CommunicatorBase::where(const OpDesc &desc) const {
   return out.str();
 }
 
+Status CommunicatorBase::callFailed(const OpDesc &desc, const char *call,
+                                    const std::string &error) const {
+  return Status::error(where(desc) + ": " + call + " failed: " + error);
+}
+
 //===----------------------------------------------------------------------===//
 // The agreement check
 //===----------------------------------------------------------------------===//
@@ -397,6 +402,89 @@ Work CommunicatorBase::startBarrier() {
   OpDesc d;
   d.kind = CollectiveKind::Barrier;
   return issue(std::move(d));
+}
+
+//===----------------------------------------------------------------------===//
+// The communication thread
+//===----------------------------------------------------------------------===//
+
+ThreadedCommunicator::ThreadedCommunicator(int rank, int size,
+                                           const CommunicatorOptions &options)
+    : checkCollectives_(options.checkCollectives),
+      watchdog_(options.timeoutSeconds,
+                "rank " + std::to_string(rank) + "/" + std::to_string(size)) {}
+
+ThreadedCommunicator::~ThreadedCommunicator() {
+  // The derived destructor has stopped the thread already; this only
+  // guards against one that did not.
+  if (thread_.joinable())
+    stopThread();
+}
+
+void ThreadedCommunicator::startThread() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void ThreadedCommunicator::stopThread() {
+  (void)waitAll();
+  {
+    std::lock_guard<std::mutex> lock(queueMutex_);
+    stop_ = true;
+  }
+  queueCv_.notify_all();
+  thread_.join();
+}
+
+void ThreadedCommunicator::submit(OpDesc desc,
+                                  std::shared_ptr<Work::State> state) {
+  {
+    std::lock_guard<std::mutex> lock(queueMutex_);
+    queue_.push_back({std::move(desc), std::move(state)});
+  }
+  queueCv_.notify_one();
+}
+
+std::optional<std::string> ThreadedCommunicator::brokenBy() const {
+  if (!broken_.load(std::memory_order_acquire))
+    return std::nullopt;
+  std::lock_guard<std::mutex> lock(brokenMutex_);
+  return brokenBy_;
+}
+
+void ThreadedCommunicator::run() {
+  onThreadStart();
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock<std::mutex> lock(queueMutex_);
+      queueCv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty())
+        return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    Status status = Status::ok();
+    if (auto broken = brokenBy()) {
+      status = Status::error(where(task.desc) +
+                             ": not run: an earlier error broke the "
+                             "communicator (" +
+                             *broken + ")");
+    } else {
+      watchdog_.begin("collective #" + std::to_string(task.desc.seq) + " " +
+                      describe(task.desc, size()));
+      if (checkCollectives_)
+        status = agree(task.desc);
+      if (status.isOk())
+        status = execute(task.desc);
+      watchdog_.end();
+      if (!status.isOk()) {
+        std::lock_guard<std::mutex> lock(brokenMutex_);
+        brokenBy_ = status.message();
+        broken_.store(true, std::memory_order_release);
+      }
+    }
+    task.state->complete(std::move(status));
+  }
 }
 
 } // namespace vitc::coll

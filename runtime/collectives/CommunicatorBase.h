@@ -1,17 +1,22 @@
 //===- CommunicatorBase.h - shared parts of the communicators ---*- C++ -*-===//
 //
 // Internal: argument checks, descriptions of collectives for messages, the
-// Work state and the issue-order bookkeeping shared by the single and MPI
-// communicators.
+// Work state and the issue-order bookkeeping shared by all communicators,
+// and the communication thread (task queue, watchdog, broken state) shared
+// by the MPI and NCCL communicators.
 //
 //===----------------------------------------------------------------------===//
 #ifndef VITC_COLLECTIVES_COMMUNICATORBASE_H
 #define VITC_COLLECTIVES_COMMUNICATORBASE_H
 
+#include "Watchdog.h"
 #include "vitc/collectives/Communicator.h"
 
+#include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <thread>
 
 namespace vitc::coll {
 
@@ -83,6 +88,9 @@ public:
 protected:
   /// "rank 1/4: collective #7 all_reduce(...)"
   std::string where(const OpDesc &desc) const;
+  /// "<where>: <call> failed: <error>": a backend call's error.
+  Status callFailed(const OpDesc &desc, const char *call,
+                    const std::string &error) const;
   /// OK when every record equals this rank's, else the mismatch error.
   Status compareAgreement(const OpDesc &desc,
                           const std::vector<int64_t> &records) const;
@@ -97,6 +105,64 @@ private:
 
   uint64_t nextSeq_ = 1;
   Work last_;
+};
+
+/// A communicator whose collectives run in issue order on its own
+/// communication thread, each (with its agreement check, when the options
+/// ask for it) watched by the watchdog. The first error breaks the
+/// communicator: later collectives are not run and fail naming it.
+///
+/// The derived class calls startThread() at the end of its constructor (the
+/// thread calls its virtual functions) and stopThread() first thing in its
+/// destructor, before its own teardown.
+class ThreadedCommunicator : public CommunicatorBase {
+public:
+  ~ThreadedCommunicator() override;
+
+protected:
+  /// The watchdog names this rank "rank <rank>/<size>".
+  ThreadedCommunicator(int rank, int size, const CommunicatorOptions &options);
+
+  /// Starts the communication thread.
+  void startThread();
+  /// Waits for every issued collective, then ends and joins the thread.
+  void stopThread();
+
+  /// The agreement check (options.checkCollectives), on the communication
+  /// thread, before the collective: every rank compares its record of it.
+  virtual Status agree(const OpDesc &desc) = 0;
+  /// Runs one collective on the communication thread.
+  virtual Status execute(const OpDesc &desc) = 0;
+  /// Runs once on the communication thread, before any collective.
+  virtual void onThreadStart() {}
+
+  /// Whether an error broke the communicator.
+  bool isBroken() const { return broken_.load(); }
+  Watchdog &watchdog() { return watchdog_; }
+
+  void submit(OpDesc desc, std::shared_ptr<Work::State> state) final;
+  std::optional<std::string> brokenBy() const final;
+
+private:
+  struct Task {
+    OpDesc desc;
+    std::shared_ptr<Work::State> state;
+  };
+
+  void run();
+
+  bool checkCollectives_;
+  Watchdog watchdog_;
+
+  std::thread thread_;
+  std::mutex queueMutex_;
+  std::condition_variable queueCv_;
+  std::deque<Task> queue_;
+  bool stop_ = false;
+
+  mutable std::mutex brokenMutex_;
+  std::atomic<bool> broken_{false};
+  std::string brokenBy_;
 };
 
 } // namespace vitc::coll

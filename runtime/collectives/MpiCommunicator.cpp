@@ -22,12 +22,9 @@
 
 #include <mpi.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <deque>
 #include <sstream>
-#include <thread>
 #include <unistd.h>
 
 namespace vitc::coll {
@@ -62,26 +59,19 @@ MPI_Op mpiOp(ReduceOp op) {
   return op == ReduceOp::Max ? MPI_MAX : MPI_SUM; // mean: sum, then divide
 }
 
-class MpiCommunicator final : public CommunicatorBase {
+class MpiCommunicator final : public ThreadedCommunicator {
 public:
   MpiCommunicator(MPI_Comm comm, int rank, int size,
                   const CommunicatorOptions &options)
-      : comm_(comm), rank_(rank), size_(size), options_(options),
-        watchdog_(options.timeoutSeconds,
-                  "rank " + std::to_string(rank) + "/" + std::to_string(size)) {
-    thread_ = std::thread([this] { run(); });
+      : ThreadedCommunicator(rank, size, options), comm_(comm), rank_(rank),
+        size_(size) {
+    startThread();
   }
 
   ~MpiCommunicator() override {
-    (void)waitAll();
-    {
-      std::lock_guard<std::mutex> lock(queueMutex_);
-      stop_ = true;
-    }
-    queueCv_.notify_all();
-    thread_.join();
+    stopThread();
     // Teardown may wait for peers too: the watchdog keeps watching.
-    watchdog_.begin("teardown (MPI_Comm_free, MPI_Finalize)");
+    watchdog().begin("teardown (MPI_Comm_free, MPI_Finalize)");
     MPI_Comm_free(&comm_);
     std::lock_guard<std::mutex> lock(gInitMutex);
     if (--gLiveCommunicators == 0 && gWeInitialised) {
@@ -91,77 +81,23 @@ public:
         MPI_Finalize();
       gWeInitialised = false;
     }
-    watchdog_.end();
+    watchdog().end();
   }
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char *backend() const override { return "mpi"; }
 
-protected:
-  void submit(OpDesc desc, std::shared_ptr<Work::State> state) override {
-    {
-      std::lock_guard<std::mutex> lock(queueMutex_);
-      queue_.push_back({std::move(desc), std::move(state)});
-    }
-    queueCv_.notify_one();
-  }
-
-  std::optional<std::string> brokenBy() const override {
-    if (!broken_.load(std::memory_order_acquire))
-      return std::nullopt;
-    std::lock_guard<std::mutex> lock(brokenMutex_);
-    return brokenBy_;
-  }
-
 private:
-  struct Task {
-    OpDesc desc;
-    std::shared_ptr<Work::State> state;
-  };
-
-  void run() {
-    for (;;) {
-      Task task;
-      {
-        std::unique_lock<std::mutex> lock(queueMutex_);
-        queueCv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty())
-          return;
-        task = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      Status status = Status::ok();
-      if (auto broken = brokenBy()) {
-        status = Status::error(where(task.desc) +
-                               ": not run: an earlier error broke the "
-                               "communicator (" +
-                               *broken + ")");
-      } else {
-        watchdog_.begin("collective #" + std::to_string(task.desc.seq) + " " +
-                        describe(task.desc, size_));
-        status = execute(task.desc);
-        watchdog_.end();
-        if (!status.isOk()) {
-          std::lock_guard<std::mutex> lock(brokenMutex_);
-          brokenBy_ = status.message();
-          broken_.store(true, std::memory_order_release);
-        }
-      }
-      task.state->complete(std::move(status));
-    }
-  }
-
   Status check(int code, const char *call, const OpDesc &d) const {
     if (code == MPI_SUCCESS)
       return Status::ok();
-    return Status::error(where(d) + ": " + call +
-                         " failed: " + mpiErrorString(code));
+    return callFailed(d, call, mpiErrorString(code));
   }
 
   /// Every rank contributes its record of the collective and compares them
   /// all: a mismatch is an error on every rank.
-  Status agree(const OpDesc &d) {
+  Status agree(const OpDesc &d) override {
     int64_t mine[kAgreementFields];
     agreementRecord(d, mine);
     std::vector<int64_t> all(static_cast<size_t>(kAgreementFields) * size_);
@@ -174,12 +110,7 @@ private:
     return compareAgreement(d, all);
   }
 
-  Status execute(const OpDesc &d) {
-    if (options_.checkCollectives) {
-      Status agreed = agree(d);
-      if (!agreed.isOk())
-        return agreed;
-    }
+  Status execute(const OpDesc &d) override {
     switch (d.kind) {
     case CollectiveKind::Barrier:
       return check(MPI_Barrier(comm_), "MPI_Barrier", d);
@@ -203,23 +134,35 @@ private:
       values[i] /= n;
   }
 
+  /// A bf16 reduction's input, widened to f32.
+  static std::vector<float> widenBf16(const void *send, int count) {
+    std::vector<float> wide(count);
+    auto *in = static_cast<const uint16_t *>(send);
+    for (int i = 0; i < count; ++i)
+      wide[i] = floatFromBf16(in[i]);
+    return wide;
+  }
+
+  /// A bf16 reduction's f32 result: divided for a mean, then rounded once
+  /// into d.recv.
+  void roundToBf16(const OpDesc &d, float *values, int count) const {
+    if (d.op == ReduceOp::Mean)
+      divide(values, count);
+    auto *out = static_cast<uint16_t *>(d.recv);
+    for (int i = 0; i < count; ++i)
+      out[i] = bf16FromFloat(values[i]);
+  }
+
   Status allReduce(const OpDesc &d) {
     int count = static_cast<int>(d.count);
     if (d.dtype == DType::BF16) {
-      std::vector<float> wide(count);
-      auto *in = static_cast<const uint16_t *>(d.send);
-      for (int i = 0; i < count; ++i)
-        wide[i] = floatFromBf16(in[i]);
+      std::vector<float> wide = widenBf16(d.send, count);
       Status status = check(MPI_Allreduce(MPI_IN_PLACE, wide.data(), count,
                                           MPI_FLOAT, mpiOp(d.op), comm_),
                             "MPI_Allreduce", d);
       if (!status.isOk())
         return status;
-      if (d.op == ReduceOp::Mean)
-        divide(wide.data(), count);
-      auto *out = static_cast<uint16_t *>(d.recv);
-      for (int i = 0; i < count; ++i)
-        out[i] = bf16FromFloat(wide[i]);
+      roundToBf16(d, wide.data(), count);
       return Status::ok();
     }
     const void *send = d.send == d.recv ? MPI_IN_PLACE : d.send;
@@ -282,18 +225,12 @@ private:
                    "MPI_Reduce_scatter", d);
     };
     if (d.dtype == DType::BF16) {
-      std::vector<float> wide(total), result(std::max(mine, 1));
-      auto *in = static_cast<const uint16_t *>(d.send);
-      for (int i = 0; i < total; ++i)
-        wide[i] = floatFromBf16(in[i]);
+      std::vector<float> wide = widenBf16(d.send, total);
+      std::vector<float> result(std::max(mine, 1));
       Status status = reduce(wide.data(), result.data(), MPI_FLOAT);
       if (!status.isOk())
         return status;
-      if (d.op == ReduceOp::Mean)
-        divide(result.data(), mine);
-      auto *out = static_cast<uint16_t *>(d.recv);
-      for (int i = 0; i < mine; ++i)
-        out[i] = bf16FromFloat(result[i]);
+      roundToBf16(d, result.data(), mine);
       return Status::ok();
     }
     Status status = reduce(d.send, d.recv, mpiType(d.dtype));
@@ -304,18 +241,6 @@ private:
 
   MPI_Comm comm_;
   int rank_, size_;
-  CommunicatorOptions options_;
-  Watchdog watchdog_;
-
-  std::thread thread_;
-  std::mutex queueMutex_;
-  std::condition_variable queueCv_;
-  std::deque<Task> queue_;
-  bool stop_ = false;
-
-  mutable std::mutex brokenMutex_;
-  std::atomic<bool> broken_{false};
-  std::string brokenBy_;
 };
 
 } // namespace

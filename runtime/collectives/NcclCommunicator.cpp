@@ -16,9 +16,9 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
-#include <atomic>
+#include <chrono>
 #include <cstring>
-#include <deque>
+#include <thread>
 
 namespace vitc::coll {
 namespace {
@@ -47,108 +47,49 @@ ncclRedOp_t ncclOp(ReduceOp op) {
   return ncclSum;
 }
 
-class NcclCommunicator final : public CommunicatorBase {
+class NcclCommunicator final : public ThreadedCommunicator {
 public:
   NcclCommunicator(ncclComm_t comm, cudaStream_t stream, cudaEvent_t event,
                    int64_t *scratch, int device, int rank, int size,
                    const CommunicatorOptions &options)
-      : comm_(comm), stream_(stream), event_(event), scratch_(scratch),
-        device_(device), rank_(rank), size_(size), options_(options),
-        watchdog_(options.timeoutSeconds,
-                  "rank " + std::to_string(rank) + "/" + std::to_string(size)) {
-    thread_ = std::thread([this] { run(); });
+      : ThreadedCommunicator(rank, size, options), comm_(comm), stream_(stream),
+        event_(event), scratch_(scratch), device_(device), rank_(rank),
+        size_(size) {
+    startThread();
   }
 
   ~NcclCommunicator() override {
-    (void)waitAll();
-    {
-      std::lock_guard<std::mutex> lock(queueMutex_);
-      stop_ = true;
-    }
-    queueCv_.notify_all();
-    thread_.join();
-    watchdog_.begin("teardown (ncclCommDestroy)");
+    stopThread();
+    watchdog().begin("teardown (ncclCommDestroy)");
     cudaSetDevice(device_);
-    if (broken_.load())
+    if (isBroken())
       ncclCommAbort(comm_);
     else
       ncclCommDestroy(comm_);
     cudaFree(scratch_);
     cudaEventDestroy(event_);
     cudaStreamDestroy(stream_);
-    watchdog_.end();
+    watchdog().end();
   }
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   const char *backend() const override { return "nccl"; }
 
-protected:
-  void submit(OpDesc desc, std::shared_ptr<Work::State> state) override {
-    {
-      std::lock_guard<std::mutex> lock(queueMutex_);
-      queue_.push_back({std::move(desc), std::move(state)});
-    }
-    queueCv_.notify_one();
-  }
-
-  std::optional<std::string> brokenBy() const override {
-    if (!broken_.load(std::memory_order_acquire))
-      return std::nullopt;
-    std::lock_guard<std::mutex> lock(brokenMutex_);
-    return brokenBy_;
-  }
-
 private:
-  struct Task {
-    OpDesc desc;
-    std::shared_ptr<Work::State> state;
-  };
-
-  void run() {
+  void onThreadStart() override {
     cudaSetDevice(device_); // the current device is per thread
-    for (;;) {
-      Task task;
-      {
-        std::unique_lock<std::mutex> lock(queueMutex_);
-        queueCv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty())
-          return;
-        task = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      Status status = Status::ok();
-      if (auto broken = brokenBy()) {
-        status = Status::error(where(task.desc) +
-                               ": not run: an earlier error broke the "
-                               "communicator (" +
-                               *broken + ")");
-      } else {
-        watchdog_.begin("collective #" + std::to_string(task.desc.seq) + " " +
-                        describe(task.desc, size_));
-        status = execute(task.desc);
-        watchdog_.end();
-        if (!status.isOk()) {
-          std::lock_guard<std::mutex> lock(brokenMutex_);
-          brokenBy_ = status.message();
-          broken_.store(true, std::memory_order_release);
-        }
-      }
-      task.state->complete(std::move(status));
-    }
   }
 
   Status nccl(ncclResult_t code, const char *call, const OpDesc &d) const {
     if (code == ncclSuccess)
       return Status::ok();
-    return Status::error(where(d) + ": " + call +
-                         " failed: " + ncclGetErrorString(code));
+    return callFailed(d, call, ncclGetErrorString(code));
   }
   Status cuda(cudaError_t code, const char *call, const OpDesc &d) const {
     if (code == cudaSuccess)
       return Status::ok();
-    return Status::error(where(d) + ": " + call +
-                         " failed: " + cudaGetErrorString(code));
+    return callFailed(d, call, cudaGetErrorString(code));
   }
 
   /// Waits for the stream's work, watching NCCL's asynchronous errors.
@@ -174,7 +115,7 @@ private:
     }
   }
 
-  Status agree(const OpDesc &d) {
+  Status agree(const OpDesc &d) override {
     int64_t mine[kAgreementFields];
     agreementRecord(d, mine);
     std::vector<int64_t> all(static_cast<size_t>(kAgreementFields) * size_);
@@ -197,12 +138,7 @@ private:
     return compareAgreement(d, all);
   }
 
-  Status execute(const OpDesc &d) {
-    if (options_.checkCollectives) {
-      Status agreed = agree(d);
-      if (!agreed.isOk())
-        return agreed;
-    }
+  Status execute(const OpDesc &d) override {
     Status status = enqueue(d);
     return status.isOk() ? complete(d) : status;
   }
@@ -267,18 +203,6 @@ private:
   cudaEvent_t event_;
   int64_t *scratch_; // agreement records (1 + size) and the barrier
   int device_, rank_, size_;
-  CommunicatorOptions options_;
-  Watchdog watchdog_;
-
-  std::thread thread_;
-  std::mutex queueMutex_;
-  std::condition_variable queueCv_;
-  std::deque<Task> queue_;
-  bool stop_ = false;
-
-  mutable std::mutex brokenMutex_;
-  std::atomic<bool> broken_{false};
-  std::string brokenBy_;
 };
 
 } // namespace
