@@ -54,6 +54,8 @@ struct TrainingInfo {
   bool nesterov = false;
   float beta1 = 0, beta2 = 0, epsilon = 0, clipNorm = 0, lr = 0;
   int64_t numClasses = 0;
+  /// How train_step is split across ranks: "none" or "ddp" (vitc --shard).
+  std::string sharding = "none";
 };
 
 struct ArtifactOptions {

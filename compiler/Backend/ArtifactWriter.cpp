@@ -106,6 +106,7 @@ void fillTraining(artifact::Training *training, const TrainingInfo &info,
   training->set_beta2(info.beta2);
   training->set_epsilon(info.epsilon);
   training->set_clip_norm(info.clipNorm);
+  training->set_sharding(info.sharding);
   training->set_lr(info.lr);
   training->set_num_classes(info.numClasses);
   for (const WeightEntry &entry : weights.entries) {

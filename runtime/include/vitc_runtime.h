@@ -125,6 +125,8 @@ typedef struct vitc_training_info {
   float clip_norm;       /* gradient clipping by global norm; 0 = off */
   float lr;              /* the learning rate given at compile time */
   int64_t num_classes;
+  const char *sharding;  /* "none", or "ddp" (vitc --shard ddp): train_step
+                            all-reduces its gradients, loss and hits */
 } vitc_training_info;
 
 /* Fills `info`; an error if the model is not a training artifact. */

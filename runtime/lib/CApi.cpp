@@ -261,6 +261,7 @@ int vitc_model_training_info(const vitc_model *model,
   info->clip_norm = training.clipNorm;
   info->lr = training.lr;
   info->num_classes = training.numClasses;
+  info->sharding = training.sharding.c_str();
   return 0;
 }
 

@@ -145,6 +145,11 @@ Status readTraining(const artifact::Manifest &manifest, const std::string &path,
   spec.clipNorm = message.clip_norm();
   spec.lr = message.lr();
   spec.numClasses = message.num_classes();
+  if (!message.sharding().empty())
+    spec.sharding = message.sharding();
+  if (spec.sharding != "none" && spec.sharding != "ddp")
+    return Status::error(where + "unknown sharding '" + spec.sharding +
+                         "' (this runtime runs none and ddp)");
   for (const artifact::Weight &weight : message.initial_values()) {
     std::string value = where + "initial value '" + weight.name() + "'";
     std::optional<DType> dtype = parseDType(weight.dtype());

@@ -1,6 +1,8 @@
 //===- Trainer.cpp - a training run: the step loop and what it keeps ------===//
 #include "Trainer.h"
 
+#include "Launch.h"
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -57,6 +59,8 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::create(vitc_model *model,
                                                    const std::string &name,
                                                    TrainerOptions options,
                                                    Callbacks callbacks) {
+  if (rt::Status launch = checkSingleProcessLaunch(); !launch.isOk())
+    return launch;
   StatusOr<std::unique_ptr<TrainState>> state = TrainState::create(model, name);
   if (!state.isOk())
     return state.status();

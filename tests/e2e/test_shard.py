@@ -20,6 +20,9 @@ def test_ddp_step_in_one_process_trains_like_the_unsharded_step(tmp_path):
     plain, ddp = tmp_path / "plain.vtc", tmp_path / "ddp.vtc"
     check_ok(run_tool([tool("vitc"), str(MODEL), "--mode", "train", "-o", str(plain)]), "vitc")
     check_ok(run_tool([tool("vitc"), str(MODEL), "--shard", "ddp", "-o", str(ddp)]), "vitc --shard ddp")
+    info = lambda artifact: run_tool([tool("vitc-run"), str(artifact), "--info"]).stdout
+    assert "sharding ddp" in info(ddp)
+    assert "sharding" not in info(plain)
     want, got = train_log(plain, tmp_path, "plain"), train_log(ddp, tmp_path, "ddp")
     losses = lambda log: re.findall(r"Loss: ([0-9.]+)", log)
     assert len(losses(want)) == 18  # 1280 images less the 10% validation split, batch 64

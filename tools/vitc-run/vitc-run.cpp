@@ -305,6 +305,9 @@ void printInfo(vitc_model *model) {
                 training.nesterov, training.beta1, training.beta2,
                 training.epsilon, training.clip_norm,
                 static_cast<long long>(training.num_classes));
+  if (vitc_model_training_info(model, &training) == 0 &&
+      std::strcmp(training.sharding, "none") != 0)
+    std::printf("sharding %s\n", training.sharding);
   for (int32_t fn = 0; fn < vitc_model_num_functions(model); ++fn) {
     std::printf("function %s\n", vitc_model_function_name(model, fn));
     for (int32_t i = 0; i < vitc_model_function_num_inputs(model, fn); ++i) {

@@ -250,6 +250,7 @@ static FailureOr<vitc::backend::TrainingInfo> buildTrainingStep(ModuleOp module)
   info.clipNorm = clipGradNorm;
   info.lr = learningRate;
   info.numClasses = classes;
+  info.sharding = shardStrategy == vitc::ShardStrategy::Ddp ? "ddp" : "none";
   return info;
 }
 

@@ -25,6 +25,7 @@
 // CHECK-NEXT: no function #2: -1 vitc_model_function_num_inputs: no function #2 (the model has 2)
 // The values vitc-pack-artifact records for --mode train.
 // CHECK-NEXT: training loss=cross_entropy label_smoothing=0.1 optimizer=adamw weight_decay=0.01 momentum=0.9 nesterov=1 beta1=0.8 beta2=0.95 epsilon=1e-07 clip_norm=2.5 lr=0.003 num_classes=10
+// CHECK-NEXT: sharding none
 // CHECK-NEXT: initial w: f32 [64], in the mapped weights: True, values OK
 // CHECK-NEXT: initial nope: -1 '{{.*}}train.vtc' has no initial value 'nope'
 // CHECK-NEXT: train_step: loss OK, new w OK

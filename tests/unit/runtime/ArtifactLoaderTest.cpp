@@ -229,6 +229,28 @@ TEST(ArtifactLoader, ReadsSeveralFunctionsWithRoles) {
   EXPECT_EQ(artifact.functions()[1].outputs.size(), 1u);
 }
 
+TEST(ArtifactLoader, ReadsTheSharding) {
+  // Artifacts from before the field are not sharded.
+  std::string path = writeFile("plain.vtc", serialize(trainManifest()));
+  auto plain = rt::Artifact::open(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(plain.isOk()) << plain.status().message();
+  EXPECT_EQ((*plain)->training()->sharding, "none");
+
+  artifact::Manifest manifest = trainManifest();
+  manifest.mutable_training()->set_sharding("ddp");
+  path = writeFile("ddp.vtc", serialize(manifest));
+  auto ddp = rt::Artifact::open(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(ddp.isOk()) << ddp.status().message();
+  EXPECT_EQ((*ddp)->training()->sharding, "ddp");
+
+  manifest.mutable_training()->set_sharding("fsdp");
+  EXPECT_NE(manifestError("fsdp.vtc", manifest)
+                .find("unknown sharding 'fsdp' (this runtime runs none and ddp)"),
+            std::string::npos);
+}
+
 TEST(ArtifactLoader, ReadsTrainingInfoAndInitialValuesInPlace) {
   artifact::Manifest manifest = trainManifest();
   // A second initial value: the last two floats.

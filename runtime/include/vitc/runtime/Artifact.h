@@ -59,6 +59,8 @@ struct TrainingSpec {
   bool nesterov = false;
   float beta1 = 0, beta2 = 0, epsilon = 0, clipNorm = 0, lr = 0;
   int64_t numClasses = 0;
+  /// "none" or "ddp" (artifacts from before the field: "none").
+  std::string sharding = "none";
   std::vector<InitialValue> initialValues;
   /// The initial value of input `name`, or nullptr.
   const InitialValue *findInitialValue(const std::string &name) const;

@@ -33,7 +33,8 @@ class TrainingInfo(ctypes.Structure):
                 ("momentum", ctypes.c_float), ("nesterov", ctypes.c_int),
                 ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
                 ("epsilon", ctypes.c_float), ("clip_norm", ctypes.c_float),
-                ("lr", ctypes.c_float), ("num_classes", ctypes.c_int64)]
+                ("lr", ctypes.c_float), ("num_classes", ctypes.c_int64),
+                ("sharding", ctypes.c_char_p)]
 
 
 # libvitc_runtime.so lies in lib/ next to the bin/ that holds vitc-run.
@@ -133,6 +134,7 @@ print(f"training loss={t.loss.decode()} label_smoothing={t.label_smoothing:g} "
       f"optimizer={t.optimizer.decode()} weight_decay={t.weight_decay:g} "
       f"momentum={t.momentum:g} nesterov={t.nesterov} beta1={t.beta1:g} beta2={t.beta2:g} "
       f"epsilon={t.epsilon:g} clip_norm={t.clip_norm:g} lr={t.lr:g} num_classes={t.num_classes}")
+print(f"sharding {t.sharding.decode()}")
 
 # The initial value is the memref.global @"init:w" of train-capi.mlir.
 w0_expected = np.arange(64, dtype=np.float32) * 0.25
