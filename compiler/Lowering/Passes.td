@@ -5,7 +5,7 @@
 // The codegen target adds its library calls after bufferization (a hook,
 // compiler/Lowering/LibraryCalls.h). Pipeline order:
 //   convert-vt-to-linalg, vitc-fuse-elementwise, vitc-clone-fill-inits,
-//   vitc-sink-transposes, [bufferization], vitc-erase-grids,
+//   vitc-sink-transposes, [bufferization], vitc-order-globals, vitc-erase-grids,
 //   vitc-externalize-weights,
 //   [target library calls], vitc-plan-memory
 //
@@ -109,6 +109,21 @@ def ExternalizeWeights : Pass<"vitc-externalize-weights", "mlir::ModuleOp"> {
                         "Globals at least this large are externalized">];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def OrderGlobals : Pass<"vitc-order-globals", "mlir::ModuleOp"> {
+  let summary = "Give bufferization's constant globals an order and names that depend on their contents only";
+  let description = [{
+    One-shot module bufferization creates a `memref.global` per constant
+    tensor (`__constant_<shape>x<type>`, `_0`, `_1`... on a clash) while it
+    walks the functions in an order that depends on pointer hashing: two
+    runs on the same model could list the globals, and number clashing
+    names, differently, so the same input gave artifacts that differ in
+    bytes (the weights table follows the module order too). This sorts the
+    `__constant_` globals by type and contents and renumbers them in that
+    order, at the top of the module, so equal inputs give equal artifacts.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def EraseGrids : Pass<"vitc-erase-grids", "mlir::ModuleOp"> {

@@ -25,6 +25,8 @@ void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Bufferization's constant globals, in an order of their contents.
+  pm.addPass(createOrderGlobals());
   // Collectives are runtime calls now: their grids have nothing to lower.
   pm.addPass(createEraseGrids());
   // GPU kernels cannot read host globals: on CUDA every constant goes to the
