@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Sharding/Passes.h"
 
+#include "compiler/FunctionUtils.h"
+
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -48,19 +50,9 @@ struct PartitionDdpPass : impl::PartitionDdpBase<PartitionDdpPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> funcs;
-    for (const std::string &name : functions) {
-      auto f = module.lookupSymbol<func::FuncOp>(name);
-      if (!f || f.isExternal()) {
-        module.emitError("vitc-partition-ddp: no function @") << name;
-        return signalPassFailure();
-      }
-      funcs.push_back(f);
-    }
-    if (functions.empty())
-      for (auto f : module.getOps<func::FuncOp>())
-        if (!f.isExternal())
-          funcs.push_back(f);
+    auto funcs = selectFunctions(module, functions, "vitc-partition-ddp");
+    if (failed(funcs))
+      return signalPassFailure();
 
     if (Operation *existing = SymbolTable::lookupSymbolIn(module, grid)) {
       auto dp = dyn_cast<shard::GridOp>(existing);
@@ -76,7 +68,7 @@ struct PartitionDdpPass : impl::PartitionDdpBase<PartitionDdpPass> {
                             ArrayRef<int64_t>{ShapedType::kDynamic});
     }
 
-    for (func::FuncOp f : funcs) {
+    for (func::FuncOp f : *funcs) {
       auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
       OpBuilder b(ret);
       for (unsigned i = 0, e = ret.getNumOperands(); i < e; ++i) {

@@ -6,7 +6,7 @@
 // vt.softmax {log} has a gradient rule) against a smoothed one-hot target.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Training/FunctionUtils.h"
+#include "compiler/FunctionUtils.h"
 
 #include "compiler/Training/Passes.h"
 #include "vitc/Dialect/Vt/VtBuilder.h"

@@ -8,7 +8,7 @@
 // with PyTorch on the same weights and batches.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Training/FunctionUtils.h"
+#include "compiler/FunctionUtils.h"
 
 #include "compiler/Training/Passes.h"
 #include "vitc/Dialect/Vt/VtBuilder.h"

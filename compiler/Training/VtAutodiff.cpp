@@ -10,7 +10,7 @@
 // and integer paths are never differentiated, so they need no rule.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Training/FunctionUtils.h"
+#include "compiler/FunctionUtils.h"
 
 #include "compiler/Training/Passes.h"
 #include "vitc/Dialect/Vt/VtBuilder.h"

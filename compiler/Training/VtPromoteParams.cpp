@@ -7,7 +7,7 @@
 // train_step and eval_step alike.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Training/FunctionUtils.h"
+#include "compiler/FunctionUtils.h"
 
 #include "compiler/Training/Passes.h"
 #include "vitc/Dialect/Vt/VtOps.h"

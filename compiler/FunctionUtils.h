@@ -1,11 +1,12 @@
 //===- FunctionUtils.h - rewriting function signatures ----------*- C++ -*-===//
 //
-// The training passes (and vt-autodiff) reshape whole functions: they pick
-// functions by name, add role-tagged arguments and replace the results.
+// The training and sharding passes (and vt-autodiff) reshape whole
+// functions: they pick functions by name, add role-tagged arguments and
+// replace the results. Shared by the stages, like PipelineOptions.h.
 //
 //===----------------------------------------------------------------------===//
-#ifndef VITC_COMPILER_TRAINING_FUNCTIONUTILS_H
-#define VITC_COMPILER_TRAINING_FUNCTIONUTILS_H
+#ifndef VITC_COMPILER_FUNCTIONUTILS_H
+#define VITC_COMPILER_FUNCTIONUTILS_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -54,4 +55,4 @@ inline void setFunctionResults(mlir::func::FuncOp f, mlir::ValueRange results,
 
 } // namespace vitc
 
-#endif // VITC_COMPILER_TRAINING_FUNCTIONUTILS_H
+#endif // VITC_COMPILER_FUNCTIONUTILS_H
