@@ -3,33 +3,22 @@
 
 #include "llvm/ADT/StringMap.h"
 
-#include <mutex>
-
 namespace vitc {
 
-namespace {
-struct Registry {
-  std::mutex mutex;
-  llvm::StringMap<LibraryCallsHook> hooks;
-};
-Registry &registry() {
-  static Registry instance;
-  return instance;
+/// Filled at start-up (registerCodegenTargets), read while building
+/// pipelines; like MLIR's pass registry, it takes no lock.
+static llvm::StringMap<LibraryCallsHook> &hooks() {
+  static llvm::StringMap<LibraryCallsHook> registry;
+  return registry;
 }
-} // namespace
 
 void registerLibraryCallsHook(llvm::StringRef target, LibraryCallsHook hook) {
-  Registry &r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  r.hooks[target] = std::move(hook);
+  hooks()[target] = std::move(hook);
 }
 
 const LibraryCallsHook *lookupLibraryCallsHook(llvm::StringRef target) {
-  Registry &r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  auto it = r.hooks.find(target);
-  // StringMap entries are stable: the pointer outlives the lock.
-  return it == r.hooks.end() ? nullptr : &it->second;
+  auto it = hooks().find(target);
+  return it == hooks().end() ? nullptr : &it->second;
 }
 
 } // namespace vitc
