@@ -60,20 +60,21 @@ MetricsFile::~MetricsFile() {
     std::fclose(file_);
 }
 
-bool MetricsFile::open(const std::string &path, std::string &error) {
-  path_ = path;
-  file_ = std::fopen(path.c_str(), "w");
-  if (!file_)
-    error = "--metrics: cannot write '" + path + "': " + std::strerror(errno);
-  return file_ != nullptr;
+rt::Status MetricsFile::writeError() const {
+  return rt::Status::error("--metrics: cannot write '" + path_ +
+                           "': " + std::strerror(errno));
 }
 
-bool MetricsFile::append(const std::string &json, std::string &error) {
-  if (std::fputs((json + "\n").c_str(), file_) < 0 || std::fflush(file_) != 0) {
-    error = "--metrics: cannot write '" + path_ + "': " + std::strerror(errno);
-    return false;
-  }
-  return true;
+rt::Status MetricsFile::open(const std::string &path) {
+  path_ = path;
+  file_ = std::fopen(path.c_str(), "w");
+  return file_ ? rt::Status::ok() : writeError();
+}
+
+rt::Status MetricsFile::append(const std::string &json) {
+  if (std::fputs((json + "\n").c_str(), file_) < 0 || std::fflush(file_) != 0)
+    return writeError();
+  return rt::Status::ok();
 }
 
 } // namespace vitc::train

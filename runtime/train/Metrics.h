@@ -2,6 +2,7 @@
 #ifndef VITC_TRAIN_METRICS_H
 #define VITC_TRAIN_METRICS_H
 
+#include "vitc/runtime/Status.h"
 #include "vitc/train/EpochRecord.h"
 
 #include <cstdint>
@@ -26,13 +27,16 @@ public:
   MetricsFile(const MetricsFile &) = delete;
   MetricsFile &operator=(const MetricsFile &) = delete;
   ~MetricsFile();
-  /// Creates (truncates) `path`. False (and `error`) on failure.
-  bool open(const std::string &path, std::string &error);
+  /// Creates (truncates) `path`.
+  rt::Status open(const std::string &path);
   bool isOpen() const { return file_ != nullptr; }
-  /// Appends one line; false (and `error`) on failure.
-  bool append(const std::string &json, std::string &error);
+  /// Appends one line.
+  rt::Status append(const std::string &json);
 
 private:
+  /// The error of a failed write, naming the flag and the file (errno).
+  rt::Status writeError() const;
+
   std::FILE *file_ = nullptr;
   std::string path_;
 };

@@ -11,9 +11,8 @@ using rt::Status;
 Status RunLog::open(const TrainerOptions &o,
                     const std::vector<EpochRecord> &history) {
   if (!o.metrics.empty()) {
-    std::string error;
-    if (!metrics_.open(o.metrics, error))
-      return Status::error(error);
+    if (Status status = metrics_.open(o.metrics); !status.isOk())
+      return status;
     for (const EpochRecord &r : history)
       if (Status status = appendJson(epochJson(r)); !status.isOk())
         return status;
@@ -24,10 +23,7 @@ Status RunLog::open(const TrainerOptions &o,
 }
 
 Status RunLog::appendJson(const std::string &json) {
-  std::string error;
-  if (metrics_.isOpen() && !metrics_.append(json, error))
-    return Status::error(error);
-  return Status::ok();
+  return metrics_.isOpen() ? metrics_.append(json) : Status::ok();
 }
 
 Status RunLog::step(int64_t step, double loss, double lr) {
