@@ -113,6 +113,7 @@ struct ConvertVtToLinalgPass
     populateVtReductionToLinalgPatterns(patterns);
     populateVtAnchorToLinalgPatterns(patterns);
     populateVtMovementToLinalgPatterns(patterns);
+    populateVtSlicingToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
 

@@ -1,8 +1,9 @@
 //===- VtToLinalg.h - shared pieces of the vt -> linalg lowering -*- C++ -*-===//
 //
-// Private to compiler/Lowering: the conversion patterns are split by op family
-// (VtToLinalgElementwise.cpp, VtToLinalgReductions.cpp, VtToLinalgAnchors.cpp,
-// VtToLinalgMovement.cpp); ConvertVtToLinalg.cpp assembles them into the pass.
+// Private to compiler/Lowering: the conversion patterns are split by op
+// family (VtToLinalgElementwise.cpp, VtToLinalgReductions.cpp,
+// VtToLinalgAnchors.cpp, VtToLinalgMovement.cpp, VtToLinalgSlicing.cpp);
+// ConvertVtToLinalg.cpp assembles them into the pass.
 //
 //===----------------------------------------------------------------------===//
 #ifndef VITC_COMPILER_LOWERING_VTTOLINALG_H
@@ -81,6 +82,23 @@ void populateVtElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns,
 void populateVtReductionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtAnchorToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtMovementToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateVtSlicingToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+/// Data movement's shared pieces (VtToLinalgMovement.cpp).
+/// An index constant.
+mlir::Value cstIndex(mlir::OpBuilder &b, mlir::Location loc, int64_t v);
+/// A linalg.generic with no inputs producing a tensor of `shape`, whose
+/// element at each index is computed by `body` from the loop indices.
+mlir::Value buildIndexGeneric(
+    mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
+    mlir::Type elt, mlir::ValueRange dynSizes,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   llvm::ArrayRef<mlir::Value>)>
+        body);
+/// The dynamic sizes among `sizes`, as values.
+llvm::SmallVector<mlir::Value>
+dynamicSizes(mlir::OpBuilder &b, mlir::Location loc,
+             llvm::ArrayRef<mlir::OpFoldResult> sizes);
 
 
 } // namespace vitc

@@ -15,12 +15,7 @@
 // the others; the lit driver (fault.py) times the job's end.
 //
 //===----------------------------------------------------------------------===//
-#include "vitc/collectives/Communicator.h"
-
-#ifdef VITC_HAVE_NCCL
-#include "CommunicatorBase.h" // Work's state, for the staging adapter
-#include <cuda_runtime_api.h>
-#endif
+#include "CollectivesTest.h"
 
 #include <cmath>
 #include <csignal>
@@ -32,10 +27,12 @@
 #include <vector>
 
 using namespace vitc::coll;
+using namespace vitc::coll::test;
+
+int vitc::coll::test::gChecks = 0, vitc::coll::test::gFailures = 0;
 
 namespace {
 
-int gChecks = 0, gFailures = 0;
 int gRank = 0, gSize = 1;
 int gWorldRank = 0; // the process's rank: only rank 0 prints PASS lines
 const char *gBackend = "";
@@ -393,7 +390,9 @@ void testErrors(Communicator &comm) {
          "usable after argument errors");
 }
 
-void runSuite(Communicator &comm) {
+} // namespace
+
+void vitc::coll::test::runSuite(Communicator &comm) {
   gRank = comm.rank();
   gSize = comm.size();
   gBackend = comm.backend();
@@ -425,6 +424,8 @@ void runSuite(Communicator &comm) {
   report(comm.barrier().isOk(), "barrier");
   testErrors(comm);
 }
+
+namespace {
 
 void testSingle() {
   std::unique_ptr<Communicator> single = createSingleCommunicator();
@@ -480,106 +481,6 @@ void testSecondCommunicator(Communicator &first,
           [&](int64_t i) { return reduced(i, s2, DType::F32, ReduceOp::Max); });
 }
 
-#ifdef VITC_HAVE_NCCL
-/// Runs the suite's host buffers through a device communicator: copies them
-/// to the GPU, runs the collective there, copies the result back.
-class StagedCommunicator final : public CommunicatorBase {
-public:
-  explicit StagedCommunicator(Communicator &device) : device_(device) {}
-  int rank() const override { return device_.rank(); }
-  int size() const override { return device_.size(); }
-  const char *backend() const override { return device_.backend(); }
-
-protected:
-  std::optional<std::string> brokenBy() const override { return std::nullopt; }
-  void submit(OpDesc d, std::shared_ptr<Work::State> state) override {
-    int n = size(), r = rank();
-    int64_t mine = d.count, total = d.count, offset = 0;
-    if (d.kind == CollectiveKind::AllGather ||
-        d.kind == CollectiveKind::ReduceScatter) {
-      if (d.counts.empty()) {
-        total = d.count * n, offset = d.count * r;
-      } else {
-        for (int k = 0; k < r; ++k)
-          offset += d.counts[k];
-        mine = d.counts[r];
-      }
-    }
-    int64_t esize = int64_t(dtypeSize(d.dtype)), sendN = 0, recvN = 0;
-    switch (d.kind) {
-    case CollectiveKind::AllReduce:
-    case CollectiveKind::Broadcast:
-      sendN = recvN = d.count;
-      break;
-    case CollectiveKind::AllGather:
-      sendN = mine, recvN = total;
-      break;
-    case CollectiveKind::ReduceScatter:
-      sendN = total, recvN = mine;
-      break;
-    case CollectiveKind::Barrier:
-      break;
-    }
-    char *dRecv = nullptr, *dSend = nullptr;
-    cudaMalloc(reinterpret_cast<void **>(&dRecv), size_t(recvN * esize + 8));
-    cudaMemcpy(dRecv, d.recv ? d.recv : dRecv, size_t(recvN * esize),
-               cudaMemcpyHostToDevice);
-    auto *hSend = static_cast<const char *>(d.send);
-    auto *hRecv = static_cast<const char *>(d.recv);
-    bool inRecv = hSend && hRecv && hSend >= hRecv &&
-                  hSend < hRecv + recvN * esize + (recvN == 0);
-    if (inRecv) {
-      dSend = dRecv + (hSend - hRecv);
-    } else {
-      cudaMalloc(reinterpret_cast<void **>(&dSend), size_t(sendN * esize + 8));
-      cudaMemcpy(dSend, hSend ? hSend : dSend, size_t(sendN * esize),
-                 cudaMemcpyHostToDevice);
-    }
-    Work work;
-    switch (d.kind) {
-    case CollectiveKind::AllReduce:
-      work = device_.startAllReduce(dSend, dRecv, d.count, d.dtype, d.op);
-      break;
-    case CollectiveKind::Broadcast:
-      work = device_.startBroadcast(dRecv, d.count, d.dtype, d.root);
-      break;
-    case CollectiveKind::AllGather:
-      work = d.counts.empty()
-                 ? device_.startAllGather(dSend, dRecv, d.count, d.dtype)
-                 : device_.startAllGatherV(dSend, dRecv, d.counts, d.dtype);
-      break;
-    case CollectiveKind::ReduceScatter:
-      work =
-          d.counts.empty()
-              ? device_.startReduceScatter(dSend, dRecv, d.count, d.dtype, d.op)
-              : device_.startReduceScatterV(dSend, dRecv, d.counts, d.dtype,
-                                            d.op);
-      break;
-    case CollectiveKind::Barrier:
-      work = device_.startBarrier();
-      break;
-    }
-    Status status = work.wait();
-    if (status.isOk() && recvN > 0)
-      cudaMemcpy(d.recv, dRecv, size_t(recvN * esize), cudaMemcpyDeviceToHost);
-    if (!inRecv)
-      cudaFree(dSend);
-    cudaFree(dRecv);
-    state->complete(status);
-  }
-
-private:
-  Communicator &device_;
-};
-#endif
-
-struct Args {
-  bool nccl = false, expectGpu = false;
-  bool single = false, check = false;
-  double timeout = 60;
-  std::string fault;
-  int faultRank = 1;
-};
 
 /// A few collectives, then rank faultRank misbehaves as asked.
 int runFault(Communicator &comm, const Args &args) {
@@ -624,43 +525,6 @@ int runFault(Communicator &comm, const Args &args) {
   }
   std::printf("rank %d: the fault went unnoticed\n", gRank);
   return 0;
-}
-
-/// The NCCL communicator on device 0, a world of one bootstrapped by the
-/// single communicator. Without a GPU (and without --expect-gpu) creating
-/// it must be a clear error.
-int runNccl(const Args &args) {
-  if (!ncclCommunicatorAvailable()) {
-    std::printf("nccl: not built (no CUDA toolkit with NCCL)\n");
-    return 0;
-  }
-  std::unique_ptr<Communicator> bootstrap = createSingleCommunicator();
-  CommunicatorOptions options;
-  options.timeoutSeconds = args.timeout;
-  options.checkCollectives = args.check;
-  StatusOr<std::unique_ptr<Communicator>> created =
-      createNcclCommunicator(*bootstrap, 0, options);
-  if (!created.isOk()) {
-    const std::string &message = created.status().message();
-    if (args.expectGpu) {
-      std::printf("FAIL nccl: %s\n", message.c_str());
-      return 1;
-    }
-    bool clear = message.find("NCCL communicator (rank 0/1, device 0): ") == 0;
-    std::printf("%s nccl: no GPU: %s\n", clear ? "PASS" : "FAIL",
-                message.c_str());
-    return clear ? 0 : 1;
-  }
-#ifdef VITC_HAVE_NCCL
-  StagedCommunicator staged(**created);
-  runSuite(staged);
-  std::printf("collectives: world of 1 (nccl), %d checks, %d failures\n",
-              gChecks, gFailures);
-  std::printf(gFailures ? "SOME FAILED\n" : "ALL PASS\n");
-  return gFailures ? 1 : 0;
-#else
-  return 1;
-#endif
 }
 
 } // namespace
