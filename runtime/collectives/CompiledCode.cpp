@@ -3,6 +3,9 @@
 
 #include "vitc/runtime/CompiledCollectives.h"
 
+#include <algorithm>
+#include <limits>
+
 namespace vitc::coll {
 
 namespace {
@@ -34,6 +37,45 @@ StatusOr<ReduceOp> opOf(rt::CollectiveReduction reduction) {
                        "run)");
 }
 
+/// Makes this rank's `count` values at `data` its contribution to a
+/// reduction when its slice of the batch is not an equal one (see
+/// CompiledCode.h); returns the op that then combines the contributions.
+ReduceOp weightContribution(void *data, int64_t count, DType dtype,
+                            ReduceOp op, double share) {
+  if (op == ReduceOp::Max) { // only a stand-in (share 0) changes a max
+    if (share == 0 && dtype == DType::I64)
+      std::fill_n(static_cast<int64_t *>(data), count,
+                  std::numeric_limits<int64_t>::min());
+    else if (share == 0 && dtype == DType::F32)
+      std::fill_n(static_cast<float *>(data), count,
+                  -std::numeric_limits<float>::infinity());
+    else if (share == 0)
+      std::fill_n(static_cast<uint16_t *>(data), count,
+                  bf16FromFloat(-std::numeric_limits<float>::infinity()));
+    return op;
+  }
+  // A sum counts samples (hits): a stand-in adds nothing; an average is
+  // the share-weighted sum.
+  double weight = op == ReduceOp::Mean ? share : (share == 0 ? 0.0 : 1.0);
+  if (weight == 1.0)
+    return ReduceOp::Sum;
+  if (dtype == DType::I64) {
+    if (weight == 0)
+      std::fill_n(static_cast<int64_t *>(data), count, int64_t(0));
+  } else if (dtype == DType::F32) {
+    auto *values = static_cast<float *>(data);
+    for (int64_t i = 0; i < count; ++i) // zero, not 0 * NaN, for a stand-in
+      values[i] = weight == 0 ? 0.f : static_cast<float>(values[i] * weight);
+  } else {
+    auto *values = static_cast<uint16_t *>(data);
+    for (int64_t i = 0; i < count; ++i)
+      values[i] = bf16FromFloat(
+          weight == 0 ? 0.f
+                      : static_cast<float>(floatFromBf16(values[i]) * weight));
+  }
+  return ReduceOp::Sum;
+}
+
 Status allReduce(void *context, void *data, int64_t count,
                  rt::CollectiveDType dtype,
                  rt::CollectiveReduction reduction) {
@@ -43,17 +85,33 @@ Status allReduce(void *context, void *data, int64_t count,
   StatusOr<ReduceOp> op = opOf(reduction);
   if (!op.isOk())
     return op.status();
-  auto *communicator = static_cast<Communicator *>(context);
-  return communicator->allReduce(data, data, count, *type, *op);
+  auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
+  Communicator &communicator = *c->communicator;
+  ReduceOp combine = *op;
+  // Every rank must take the same branch: slices (data::RankSlice) are
+  // equal exactly when the batch divides evenly.
+  bool equalSlices = c->global % communicator.size() == 0;
+  if (!equalSlices)
+    combine = weightContribution(data, count, *type, *op,
+                                 static_cast<double>(c->local) / c->global);
+  return communicator.allReduce(data, data, count, *type, combine);
 }
 
 } // namespace
 
-void useForCompiledCode(Communicator &communicator) {
-  rt::CollectivesHook hook{allReduce, &communicator};
+CompiledCodeCollectives::CompiledCodeCollectives(Communicator &communicator) {
+  context_.communicator = &communicator;
+  rt::CollectivesHook hook{allReduce, &context_};
   rt::setCollectivesHook(&hook);
 }
 
-void stopUsingForCompiledCode() { rt::setCollectivesHook(nullptr); }
+CompiledCodeCollectives::~CompiledCodeCollectives() {
+  rt::setCollectivesHook(nullptr);
+}
+
+void CompiledCodeCollectives::setBatchShare(int64_t local, int64_t global) {
+  context_.local = local;
+  context_.global = global;
+}
 
 } // namespace vitc::coll

@@ -95,10 +95,28 @@ struct Transform {
 /// ...").
 rt::Status checkFits(const Split &split, const Transform &t);
 
+/// Which part of each batch this process takes when ranks split it
+/// (data-parallel training): rank r of `size` takes samples
+/// [floor(r*g/size), floor((r+1)*g/size)) of a batch of g samples, so the
+/// ranks together see exactly the batches one process sees.
+struct RankSlice {
+  int rank = 0, size = 1;
+};
+
 struct Batch {
   int64_t size = 0; // may be < batchSize for the last batch unless dropLast
   std::vector<float> images;   // size * C*H*W, NCHW, after transform
   std::vector<int64_t> labels; // size
+  /// The whole batch across ranks (a RankSlice): its samples, and the
+  /// position of this rank's first sample in it. One rank: globalSize ==
+  /// size and offset 0.
+  int64_t globalSize = 0, offset = 0;
+  /// This rank's slice is empty (a last batch of fewer samples than
+  /// ranks): `size` is 1, the batch's first sample standing in so that the
+  /// rank still runs the step with the others; it must count for nothing.
+  bool standIn = false;
+  /// The samples this rank contributes (0 for a stand-in).
+  int64_t contributing() const { return standIn ? 0 : size; }
 };
 
 /// Yields batches of one epoch in a seeded order: the permutation of epoch e
@@ -114,7 +132,8 @@ public:
   /// feed the model under `t` (checkFits).
   static rt::StatusOr<std::unique_ptr<Loader>>
   create(const Split &split, Transform t, int64_t batchSize, bool shuffle,
-         bool augment, bool dropLast, uint64_t seed, int prefetch = 4);
+         bool augment, bool dropLast, uint64_t seed, RankSlice slice = {},
+         int prefetch = 4);
   ~Loader(); // stops and joins the thread
   Loader(const Loader &) = delete;
   Loader &operator=(const Loader &) = delete;
@@ -130,7 +149,8 @@ public:
 private:
   /// `split` and `t` have passed create()'s checks.
   Loader(const Split &split, Transform t, int64_t batchSize, bool shuffle,
-         bool augment, bool dropLast, uint64_t seed, int prefetch);
+         bool augment, bool dropLast, uint64_t seed, RankSlice slice,
+         int prefetch);
   void workerLoop();
   /// Fills `batch` with batch `index` of `epoch`: depends only on the
   /// arguments. Runs on the worker thread; an error ends the epoch and is
@@ -143,6 +163,7 @@ private:
   int64_t batchSize_, numBatches_;
   bool shuffle_, augment_;
   uint64_t seed_;
+  RankSlice slice_;
   size_t prefetch_;
 
   // Shared with the worker thread, under mu_.

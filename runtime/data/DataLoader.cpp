@@ -20,21 +20,26 @@ using rt::StatusOr;
 
 StatusOr<std::unique_ptr<Loader>>
 Loader::create(const Split &split, Transform t, int64_t batchSize, bool shuffle,
-               bool augment, bool dropLast, uint64_t seed, int prefetch) {
+               bool augment, bool dropLast, uint64_t seed, RankSlice slice,
+               int prefetch) {
   if (batchSize <= 0)
     return Status::error("the batch size must be positive, got " +
                          std::to_string(batchSize));
+  if (slice.size < 1 || slice.rank < 0 || slice.rank >= slice.size)
+    return Status::error("rank " + std::to_string(slice.rank) + " of " +
+                         std::to_string(slice.size) + " is not a rank");
   if (Status status = checkFits(split, t); !status.isOk())
     return status;
   return std::unique_ptr<Loader>(new Loader(split, std::move(t), batchSize,
                                             shuffle, augment, dropLast, seed,
-                                            prefetch));
+                                            slice, prefetch));
 }
 
 Loader::Loader(const Split &split, Transform t, int64_t batchSize, bool shuffle,
-               bool augment, bool dropLast, uint64_t seed, int prefetch)
+               bool augment, bool dropLast, uint64_t seed, RankSlice slice,
+               int prefetch)
     : split_(split), batchSize_(batchSize), shuffle_(shuffle),
-      augment_(augment), seed_(seed),
+      augment_(augment), seed_(seed), slice_(slice),
       prefetch_(static_cast<size_t>(std::max(prefetch, 1))) {
   renderer_ =
       std::make_unique<const detail::SampleRenderer>(split, std::move(t));
@@ -142,8 +147,17 @@ Status Loader::prepare(int64_t epoch, int64_t index,
                        const std::vector<int64_t> &order, Batch &batch) const {
   const Transform &t = renderer_->transform();
   const int64_t sampleValues = renderer_->outputSize();
-  int64_t begin = index * batchSize_;
-  int64_t size = std::min(batchSize_, split_.count - begin);
+  int64_t first = index * batchSize_;
+  int64_t globalSize = std::min(batchSize_, split_.count - first);
+  // This rank's part of the batch (RankSlice).
+  int64_t lo = globalSize * slice_.rank / slice_.size,
+          hi = globalSize * (slice_.rank + 1) / slice_.size;
+  batch.globalSize = globalSize;
+  batch.offset = lo;
+  batch.standIn = lo == hi;
+  if (batch.standIn) // the batch's first sample, counted for nothing
+    lo = 0, hi = 1;
+  int64_t begin = first + lo, size = hi - lo;
   batch.size = size;
   batch.images.resize(static_cast<size_t>(size * sampleValues));
   batch.labels.resize(static_cast<size_t>(size));

@@ -7,7 +7,8 @@
 // as compiled code does, with rank-dependent data: first with no
 // communicator (a world of one: values unchanged), then on the MPI job's
 // communicator (or, with --single, the world of one), against references
-// computed here. Prints PASS/FAIL lines and "ALL PASS"; exit 1 on a failure.
+// computed here: with equal slices of the batch, then with uneven ones and
+// a rank that holds only a stand-in sample (CompiledCode.h). Prints PASS/FAIL lines and "ALL PASS"; exit 1 on a failure.
 //
 //===----------------------------------------------------------------------===//
 #include "vitc/collectives/CompiledCode.h"
@@ -119,6 +120,49 @@ void runChecks(int rank, int size, const char *where) {
   check(ok, tag + "bf16 average");
 }
 
+/// Uneven slices: a global batch of 2 * size + 1 samples, split as
+/// data::RankSlice splits it, so rank r's loss counts local_r / global;
+/// then the last rank holds a stand-in (0 samples) and the others one each.
+void runShareChecks(coll::CompiledCodeCollectives &compiled, int rank,
+                    int size, const std::string &tag) {
+  int64_t global = 2 * int64_t(size) + 1;
+  auto local = [&](int r) {
+    return global * (r + 1) / size - global * r / size;
+  };
+  compiled.setBatchShare(local(rank), global);
+  std::vector<float> loss{float(rank + 1)};
+  FlatMemRef<float> l{loss.data(), loss.data(), 0, 1, 1};
+  _mlir_ciface_vitc_coll_all_reduce_f32(&l, kAverage);
+  double want = 0;
+  for (int r = 0; r < size; ++r)
+    want += double(r + 1) * local(r) / global;
+  check(std::fabs(loss[0] - want) <= 1e-5 * want,
+        tag + "f32 average weighted by uneven slices");
+  std::vector<uint16_t> b{coll::bf16FromFloat(float(rank + 1))};
+  FlatMemRef<uint16_t> bm{b.data(), b.data(), 0, 1, 1};
+  _mlir_ciface_vitc_coll_all_reduce_bf16(&bm, kAverage);
+  check(std::fabs(coll::floatFromBf16(b[0]) - want) <= 1e-2 * want,
+        tag + "bf16 average weighted by uneven slices");
+
+  if (size < 2)
+    return;
+  bool standIn = rank == size - 1;
+  compiled.setBatchShare(standIn ? 0 : 1, size - 1);
+  // A stand-in's loss may be anything, NaN included: it must not count.
+  loss[0] = standIn ? NAN : float(rank + 1);
+  _mlir_ciface_vitc_coll_all_reduce_f32(&l, kAverage);
+  check(std::fabs(loss[0] - size / 2.0) <= 1e-5 * size,
+        tag + "f32 average without the stand-in");
+  std::vector<int64_t> hits{standIn ? 100 : 1}, counter{standIn ? 99 : 7};
+  FlatMemRef<int64_t> h{hits.data(), hits.data(), 0, 1, 1};
+  FlatMemRef<int64_t> c{counter.data(), counter.data(), 0, 1, 1};
+  _mlir_ciface_vitc_coll_all_reduce_i64(&h, kSum);
+  _mlir_ciface_vitc_coll_all_reduce_i64(&c, kMax);
+  check(hits[0] == size - 1 && counter[0] == 7,
+        tag + "i64 sum and max without the stand-in");
+  compiled.setBatchShare(1, size); // equal slices again
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -138,10 +182,17 @@ int main(int argc, char **argv) {
     }
     communicator = std::move(*mpi);
   }
-  coll::useForCompiledCode(*communicator);
-  runChecks(communicator->rank(), communicator->size(),
-            communicator->backend());
-  coll::stopUsingForCompiledCode();
+  {
+    coll::CompiledCodeCollectives compiled(*communicator);
+    runChecks(communicator->rank(), communicator->size(),
+              communicator->backend());
+    runShareChecks(compiled, communicator->rank(), communicator->size(),
+                   std::string(communicator->backend()) + " ");
+    runChecks(communicator->rank(), communicator->size(),
+              communicator->backend());
+  }
+  // Destroyed: a world of one again.
+  runChecks(0, 1, "after");
 
   std::printf("compiled collectives: %d ranks (%s), %d failures\n",
               communicator->size(), communicator->backend(), failures);

@@ -104,7 +104,8 @@ TEST(DataLoader, ResumingMidEpochGivesTheTailOfTheFullEpoch) {
   VITC_ASSIGN_OK(
       full, Loader::create(split, augmenting(split), 8, true, true, false, 7));
   VITC_ASSIGN_OK(resumed, Loader::create(split, augmenting(split), 8, true,
-                                         true, false, 7, /*prefetch=*/2));
+                                         true, false, 7, RankSlice{},
+                                         /*prefetch=*/2));
   for (int64_t epoch : {0, 3}) {
     std::vector<Batch> all = epochBatches(*full, epoch);
     ASSERT_EQ(all.size(), 12u);
@@ -127,6 +128,50 @@ TEST(DataLoader, ResumingMidEpochGivesTheTailOfTheFullEpoch) {
   ASSERT_TRUE(ok(got));
   EXPECT_FALSE(*got) << "an ended epoch stays ended";
   expectError(resumed->startEpoch(0, 13), {"batch 13", "12 batches"});
+}
+
+TEST(DataLoader, RankSlicesMakeUpTheOneProcessBatches) {
+  // 3 ranks, batch 8 across them: full batches split 2/3/3, the last batch
+  // of 2 samples leaves rank 0 a stand-in.
+  Split split = makeIdSplit(42, 1, 4, 4);
+  VITC_ASSIGN_OK(whole, Loader::create(split, augmenting(split), 8, true, true,
+                                       false, 5));
+  std::vector<Batch> want = epochBatches(*whole, 2);
+  ASSERT_EQ(want.size(), 6u);
+  std::vector<std::vector<Batch>> ranks;
+  for (int r = 0; r < 3; ++r) {
+    VITC_ASSIGN_OK(part, Loader::create(split, augmenting(split), 8, true,
+                                        true, false, 5, RankSlice{r, 3}));
+    EXPECT_EQ(part->numBatches(), 6);
+    ranks.push_back(epochBatches(*part, 2));
+  }
+  for (size_t b = 0; b < want.size(); ++b) {
+    Batch joined;
+    for (int r = 0; r < 3; ++r) {
+      const Batch &p = ranks[r][b];
+      EXPECT_EQ(p.globalSize, want[b].size);
+      if (p.standIn) {
+        EXPECT_EQ(p.size, 1);
+        EXPECT_EQ(p.contributing(), 0);
+        EXPECT_EQ(p.labels[0], want[b].labels[0]) << "the first sample";
+        continue;
+      }
+      EXPECT_EQ(p.offset, joined.size) << "batch " << b << " rank " << r;
+      joined.size += p.size;
+      joined.labels.insert(joined.labels.end(), p.labels.begin(),
+                           p.labels.end());
+      joined.images.insert(joined.images.end(), p.images.begin(),
+                           p.images.end());
+    }
+    EXPECT_TRUE(sameBatches({joined}, {want[b]})) << "batch " << b;
+  }
+  EXPECT_EQ(ranks[0][0].size, 2);
+  EXPECT_EQ(ranks[2][0].size, 3);
+  EXPECT_TRUE(ranks[0][5].standIn);
+  EXPECT_FALSE(ranks[1][5].standIn);
+  expectError(Loader::create(split, identityTransform(split), 8, true, false,
+                             false, 0, RankSlice{3, 3}),
+              {"rank 3 of 3"});
 }
 
 TEST(DataLoader, BoundaryCases) {
