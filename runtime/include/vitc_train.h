@@ -17,6 +17,18 @@
  *
  * A trainer is not thread safe: call it from one thread at a time.
  *
+ * Ranks: started by a launcher with several ranks (mpirun, srun: MPI's
+ * world), every rank creates a trainer of the same data-parallel artifact
+ * (`vitc --shard ddp`) with the same options and calls the same functions in
+ * the same order. batch_size is per rank: each step takes one global batch
+ * of batch_size x ranks images in the order one process would (--seed), and
+ * each rank computes on its slice of it; the step's loss, hits and
+ * gradients are reduced over the ranks, so every rank sees the global
+ * values (step info, evaluations) and keeps identical weights. Only rank 0
+ * writes the metrics, TensorBoard events and checkpoints; every rank reads
+ * a checkpoint to resume. Messages name the rank ("rank 1/4: ..."). Started
+ * without a launcher, or with one rank, the trainer is a world of one.
+ *
 \*===----------------------------------------------------------------------===*/
 #ifndef VITC_TRAIN_H
 #define VITC_TRAIN_H
@@ -109,6 +121,13 @@ typedef struct vitc_train_options {
   const char *checkpoint_dir;  /* --checkpoint-dir: DIR/checkpoint.vtck
                                   after every epoch */
   int64_t checkpoint_every;    /* --checkpoint-every: also every N steps */
+  /* --- Ranks (see above) ----------------------------------------------- */
+  double collective_timeout;   /* --collective-timeout: seconds a collective
+                                  may run before every rank of the job ends
+                                  with a message naming it (300; 0: never) */
+  int check_collectives;       /* --check-collectives: ranks agree on each
+                                  collective before running it, and report
+                                  a mismatch instead of hanging */
   /* --- Callbacks (each may be NULL), called on the caller's thread ------ */
   /* An epoch starts (or resumes) with `batches_done` of its `num_batches`
    * batches already done. */
@@ -198,6 +217,18 @@ int vitc_trainer_evaluate(vitc_trainer *trainer, vitc_split split,
                           vitc_eval_result *result);
 
 /* --- State ------------------------------------------------------------- */
+
+/* This process's place in the job and the model state it holds. */
+typedef struct vitc_rank_info {
+  int32_t rank, size;  /* rank of size (0 of 1 without a launcher) */
+  const char *backend; /* the collectives': "single" or "mpi" */
+  /* Bytes this rank holds from step to step: params (and buffers), the
+   * gradients the step computes (one per trainable param), the optimizer
+   * state; and the full copies of sharded params gathered for compute (0
+   * unless the artifact shards params). */
+  int64_t params_bytes, grads_bytes, optimizer_bytes, gathered_bytes;
+} vitc_rank_info;
+int vitc_trainer_rank_info(const vitc_trainer *trainer, vitc_rank_info *info);
 
 /* Optimizer steps done (a resumed run's included); -1 if trainer is NULL. */
 int64_t vitc_trainer_global_step(const vitc_trainer *trainer);

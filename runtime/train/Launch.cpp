@@ -2,7 +2,7 @@
 #include "Launch.h"
 
 #include <cstdlib>
-#include <string>
+#include <initializer_list>
 
 namespace vitc::train {
 
@@ -20,23 +20,19 @@ long envNumber(const char *name) {
 
 } // namespace
 
-rt::Status checkSingleProcessLaunch() {
-  // What Open MPI's mpirun, MPICH's Hydra and Slurm's srun (PMIx) set.
-  struct Launcher {
+Launch detectLaunch() {
+  struct Variables {
     const char *size, *rank;
   };
-  for (Launcher l : {Launcher{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"},
-                     Launcher{"PMI_SIZE", "PMI_RANK"},
-                     Launcher{"SLURM_STEP_NUM_TASKS", "SLURM_PROCID"}}) {
-    long size = envNumber(l.size), rank = envNumber(l.rank);
-    if (size > 1)
-      return rt::Status::error(
-          "rank " + std::to_string(rank) + " of " + std::to_string(size) +
-          " (" + l.size + "): training across ranks is not available yet: "
-          "run one process (an artifact compiled with --shard ddp trains "
-          "there as a world of one)");
+  for (Variables v :
+       {Variables{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"},
+        Variables{"PMI_SIZE", "PMI_RANK"},
+        Variables{"SLURM_STEP_NUM_TASKS", "SLURM_PROCID"}}) {
+    long size = envNumber(v.size), rank = envNumber(v.rank);
+    if (size >= 1 && rank >= 0 && rank < size)
+      return {static_cast<int>(rank), static_cast<int>(size), v.size};
   }
-  return rt::Status::ok();
+  return {};
 }
 
 } // namespace vitc::train

@@ -2,15 +2,17 @@
 #ifndef VITC_RUNTIME_TRAIN_LAUNCH_H
 #define VITC_RUNTIME_TRAIN_LAUNCH_H
 
-#include "vitc/runtime/Status.h"
-
 namespace vitc::train {
 
-/// An error when a job launcher (mpirun or mpiexec, srun with PMI or PMIx)
-/// started this process as one of several ranks: the trainer runs one
-/// process only so far, and several copies would each train alone and
-/// write the same checkpoints and metrics. The message names the rank.
-rt::Status checkSingleProcessLaunch();
+/// What the launcher that started this process says of it, before MPI is
+/// asked: Open MPI's mpirun, MPICH's Hydra (mpiexec) and Slurm's srun set
+/// the job's size and this process's rank in the environment. Without a
+/// launcher: rank 0 of 1, variable null.
+struct Launch {
+  int rank = 0, size = 1;
+  const char *variable = nullptr; // where the size came from
+};
+Launch detectLaunch();
 
 } // namespace vitc::train
 

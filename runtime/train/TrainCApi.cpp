@@ -31,8 +31,13 @@ int fail(const std::string &message) {
   return -1;
 }
 
-int check(const Status &status) {
-  return status.isOk() ? 0 : fail(status.message());
+/// Errors of a trainer that is one rank of several name the rank.
+int fail(const Trainer &t, const std::string &message) {
+  return fail(t.dataParallel().prefix() + message);
+}
+
+int check(const Trainer &t, const Status &status) {
+  return status.isOk() ? 0 : fail(t, status.message());
 }
 
 /// The Trainer of `trainer`, or nullptr after setting an error naming
@@ -53,8 +58,8 @@ Trainer *get(const vitc_trainer *trainer, const char *caller,
   return trainer->trainer.get();
 }
 
-int64_t stepsOrFail(StatusOr<int64_t> steps) {
-  return steps.isOk() ? *steps : fail(steps.status().message());
+int64_t stepsOrFail(const Trainer &t, StatusOr<int64_t> steps) {
+  return steps.isOk() ? *steps : fail(t, steps.status().message());
 }
 
 } // namespace
@@ -71,6 +76,7 @@ void vitc_train_options_init(vitc_train_options *options) {
   options->schedule = VITC_LR_CONSTANT;
   options->step_size = 1;
   options->gamma = 0.1;
+  options->collective_timeout = 300;
 }
 
 vitc_trainer *vitc_trainer_create(vitc_model *model, const char *name,
@@ -123,22 +129,22 @@ void vitc_trainer_free(vitc_trainer *trainer) { delete trainer; }
 int vitc_trainer_set_dataset(vitc_trainer *trainer, const char *kind,
                              const char *dir) {
   Trainer *t = get(trainer, "vitc_trainer_set_dataset", {{kind, "kind"}});
-  return t ? check(t->setDataset({kind, dir ? dir : ""})) : -1;
+  return t ? check(*t, t->setDataset({kind, dir ? dir : ""})) : -1;
 }
 
 int vitc_trainer_load_checkpoint(vitc_trainer *trainer, const char *dir) {
   Trainer *t = get(trainer, "vitc_trainer_load_checkpoint", {{dir, "dir"}});
-  return t ? check(t->loadCheckpoint(dir)) : -1;
+  return t ? check(*t, t->loadCheckpoint(dir)) : -1;
 }
 
 int vitc_trainer_save_checkpoint(vitc_trainer *trainer, const char *dir) {
   Trainer *t = get(trainer, "vitc_trainer_save_checkpoint", {{dir, "dir"}});
-  return t ? check(t->saveCheckpoint(dir)) : -1;
+  return t ? check(*t, t->saveCheckpoint(dir)) : -1;
 }
 
 int64_t vitc_trainer_train_steps(vitc_trainer *trainer, int64_t steps) {
   Trainer *t = get(trainer, "vitc_trainer_train_steps");
-  return t ? stepsOrFail(t->train(steps > 0 ? steps : 0, 0)) : -1;
+  return t ? stepsOrFail(*t, t->train(steps > 0 ? steps : 0, 0)) : -1;
 }
 
 int64_t vitc_trainer_train_epochs(vitc_trainer *trainer, int64_t epochs) {
@@ -148,7 +154,7 @@ int64_t vitc_trainer_train_epochs(vitc_trainer *trainer, int64_t epochs) {
   if (epochs <= 0)
     return fail("vitc_trainer_train_epochs: epochs is " +
                 std::to_string(epochs) + ", expected > 0");
-  return stepsOrFail(t->train(0, epochs));
+  return stepsOrFail(*t, t->train(0, epochs));
 }
 
 int vitc_trainer_evaluate(vitc_trainer *trainer, vitc_split split,
@@ -158,7 +164,7 @@ int vitc_trainer_evaluate(vitc_trainer *trainer, vitc_split split,
     return -1;
   StatusOr<Evaluation> evaluation = t->evaluate(split);
   if (!evaluation.isOk())
-    return fail(evaluation.status().message());
+    return fail(*t, evaluation.status().message());
   *result = {evaluation->loss, evaluation->accuracy, evaluation->samples};
   return 0;
 }
@@ -171,6 +177,17 @@ int64_t vitc_trainer_global_step(const vitc_trainer *trainer) {
 double vitc_trainer_run_seconds(const vitc_trainer *trainer) {
   Trainer *t = get(trainer, "vitc_trainer_run_seconds");
   return t ? t->runSeconds() : NAN;
+}
+
+int vitc_trainer_rank_info(const vitc_trainer *trainer, vitc_rank_info *info) {
+  Trainer *t = get(trainer, "vitc_trainer_rank_info", {{info, "info"}});
+  if (!t)
+    return -1;
+  const DataParallel &dp = t->dataParallel();
+  ModelStateBytes m = t->state().modelStateBytes();
+  *info = vitc_rank_info{dp.rank(),  dp.size(),  dp.backend(), m.params,
+                         m.grads,    m.optimizer, m.gathered};
+  return 0;
 }
 
 int32_t vitc_trainer_num_epochs(const vitc_trainer *trainer) {

@@ -122,15 +122,15 @@ StatusOr<std::unique_ptr<RunData>> loadRunData(const TrainerOptions &o,
 
 StatusOr<Evaluation> evaluate(TrainState &state, const data::Split &split,
                               const data::Transform &transform,
-                              int64_t batchSize) {
+                              int64_t batchSize, DataParallel &dp) {
   Evaluation result;
   if (split.count == 0)
     return result;
   double lossSum = 0;
   int64_t correct = 0;
   StatusOr<std::unique_ptr<data::Loader>> loader = data::Loader::create(
-      split, transform, batchSize, /*shuffle=*/false, /*augment=*/false,
-      /*dropLast=*/false, /*seed=*/0);
+      split, transform, batchSize * dp.size(), /*shuffle=*/false,
+      /*augment=*/false, /*dropLast=*/false, /*seed=*/0, dp.slice());
   if (!loader.isOk())
     return loader.status();
   if (Status status = (*loader)->startEpoch(0); !status.isOk())
@@ -142,12 +142,14 @@ StatusOr<Evaluation> evaluate(TrainState &state, const data::Split &split,
       return more.status();
     if (!*more)
       break;
+    dp.beforeStep(batch);
     StatusOr<StepResult> r = state.eval(view(batch));
     if (!r.isOk())
       return r.status();
-    lossSum += r->loss * batch.size;
+    // eval_step's loss and hits are the global batch's.
+    lossSum += r->loss * batch.globalSize;
     correct += r->correct;
-    result.samples += batch.size;
+    result.samples += batch.globalSize;
   }
   result.loss = lossSum / result.samples;
   result.accuracy = static_cast<double>(correct) / result.samples;

@@ -10,6 +10,7 @@
 #define VITC_TRAIN_TRAINDATA_H
 
 #include "Data.h"
+#include "DataParallel.h"
 #include "TrainState.h"
 #include "TrainerOptions.h"
 
@@ -39,10 +40,11 @@ struct Evaluation {
   int64_t samples = 0;
 };
 
-/// Mean loss and accuracy of the current weights on `split` (eval_step).
+/// Mean loss and accuracy of the current weights on `split` (eval_step),
+/// in batches of `batchSize` per rank, each rank on its slice of each.
 rt::StatusOr<Evaluation> evaluate(TrainState &state, const data::Split &split,
                                   const data::Transform &transform,
-                                  int64_t batchSize);
+                                  int64_t batchSize, DataParallel &dp);
 
 /// A batch as the step functions take it.
 inline BatchView view(const data::Batch &batch) {

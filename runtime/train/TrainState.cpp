@@ -377,4 +377,21 @@ Weight TrainState::weight(int32_t index) const {
   return {name.c_str(), slot.role.c_str(), slot.tensor, byteSize(slot.tensor)};
 }
 
+ModelStateBytes TrainState::modelStateBytes() const {
+  ModelStateBytes m;
+  for (const auto &[name, slot] : slots_) {
+    auto bytes = static_cast<int64_t>(byteSize(slot.tensor));
+    if (slot.role == "opt_state") {
+      m.optimizer += bytes;
+    } else {
+      m.params += bytes;
+      // Frozen params are buffers: no gradient. A gradient has its
+      // param's element type.
+      if (slot.role == "param")
+        m.grads += bytes;
+    }
+  }
+  return m;
+}
+
 } // namespace vitc::train

@@ -51,6 +51,14 @@ struct Weight {
   size_t bytes = 0;
 };
 
+/// What a rank keeps from step to step (vitc_rank_info), in bytes.
+struct ModelStateBytes {
+  int64_t params = 0;    // params and buffers
+  int64_t grads = 0;     // the step's gradients: one per trainable param
+  int64_t optimizer = 0; // optimizer state
+  int64_t gathered = 0;  // full copies of sharded params (FSDP)
+};
+
 class TrainState {
 public:
   /// Validates the artifact's training functions and sets params and
@@ -86,6 +94,7 @@ public:
   /// The params and buffers, in train_step's input order.
   int32_t numWeights() const { return static_cast<int32_t>(weights_.size()); }
   Weight weight(int32_t index) const;
+  ModelStateBytes modelStateBytes() const;
 
 private:
   TrainState(vitc_model *model, const std::string &path)

@@ -1,8 +1,6 @@
 //===- Trainer.cpp - a training run: the step loop and what it keeps ------===//
 #include "Trainer.h"
 
-#include "Launch.h"
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -59,13 +57,15 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::create(vitc_model *model,
                                                    const std::string &name,
                                                    TrainerOptions options,
                                                    Callbacks callbacks) {
-  if (rt::Status launch = checkSingleProcessLaunch(); !launch.isOk())
-    return launch;
   StatusOr<std::unique_ptr<TrainState>> state = TrainState::create(model, name);
   if (!state.isOk())
     return state.status();
-  return std::unique_ptr<Trainer>(
-      new Trainer(std::move(options), callbacks, std::move(*state)));
+  StatusOr<std::unique_ptr<DataParallel>> dp =
+      DataParallel::create((*state)->info(), name, options);
+  if (!dp.isOk())
+    return dp.status();
+  return std::unique_ptr<Trainer>(new Trainer(
+      std::move(options), callbacks, std::move(*state), std::move(*dp)));
 }
 
 double Trainer::runSeconds() const {
@@ -180,7 +180,7 @@ Status Trainer::begin() {
   if (begun_)
     return Status::ok();
   begun_ = true;
-  if (!o_.checkpointDir.empty()) {
+  if (!o_.checkpointDir.empty() && dp_->isRoot()) {
     std::error_code ec;
     fs::create_directories(o_.checkpointDir, ec);
     if (ec)
@@ -190,9 +190,11 @@ Status Trainer::begin() {
   if (o_.epochs > 0) {
     if (Status status = ensureData(); !status.isOk())
       return status;
+    // --batch-size is per rank: the ranks split global batches.
     StatusOr<std::unique_ptr<data::Loader>> loader = data::Loader::create(
-        data_->train, data_->transform, o_.batchSize, /*shuffle=*/true,
-        /*augment=*/o_.cropPadding > 0 || o_.flip, /*dropLast=*/false, o_.seed);
+        data_->train, data_->transform, o_.batchSize * dp_->size(),
+        /*shuffle=*/true, /*augment=*/o_.cropPadding > 0 || o_.flip,
+        /*dropLast=*/false, o_.seed, dp_->slice());
     if (!loader.isOk())
       return loader.status();
     loader_ = std::move(*loader);
@@ -212,7 +214,8 @@ Status Trainer::begin() {
              resumed_->first +
              "': the resumed run will not match an uninterrupted one");
     }
-  return log_.open(o_, history_);
+  // Rank 0 writes what the job writes once; the others' log stays closed.
+  return dp_->isRoot() ? log_.open(o_, history_) : Status::ok();
 }
 
 bool Trainer::runOver() const {
@@ -246,6 +249,7 @@ Status Trainer::step(bool &epochEnded) {
   if (!haveBatch)
     return Status::ok();
   double lr = learningRate(schedule_, step_ + 1);
+  dp_->beforeStep(batch_);
   StatusOr<StepResult> r =
       state_->train(view(batch_), static_cast<float>(lr), step_ + 1,
                     stepSeed(o_.seed, step_ + 1));
@@ -253,9 +257,10 @@ Status Trainer::step(bool &epochEnded) {
     return r.status();
   ++step_, ++batchInEpoch_;
   epochLr_ = lr;
-  progress_.lossSum += r->loss * batch_.size;
+  // The step's loss and hits are the global batch's.
+  progress_.lossSum += r->loss * batch_.globalSize;
   progress_.correct += r->correct;
-  progress_.samples += batch_.size;
+  progress_.samples += batch_.globalSize;
   stepLosses_.push_back(static_cast<float>(r->loss));
   if (Status status = log_.step(step_, r->loss, lr); !status.isOk())
     return status;
@@ -266,11 +271,12 @@ Status Trainer::step(bool &epochEnded) {
     info.epoch = epoch_ + 1;
     info.batch = batchInEpoch_;
     info.num_batches = batches;
-    info.batch_size = batch_.size;
+    info.batch_size = batch_.globalSize;
     info.loss = r->loss;
     info.correct = r->correct;
     info.lr = lr;
-    info.images_per_second = batch_.size / secondsBetween(lastStepEnd_, now);
+    info.images_per_second =
+        batch_.globalSize / secondsBetween(lastStepEnd_, now);
     callbacks_.step(&info, callbacks_.userData);
   }
   lastStepEnd_ = now;
@@ -294,8 +300,8 @@ Status Trainer::finishEpoch() {
   if (!complete)
     return Status::ok();
   auto evalStart = Clock::now();
-  StatusOr<Evaluation> val =
-      train::evaluate(*state_, data_->val, data_->transform, o_.batchSize);
+  StatusOr<Evaluation> val = train::evaluate(*state_, data_->val,
+                                             data_->transform, o_.batchSize, *dp_);
   if (!val.isOk())
     return val.status();
   EpochRecord r;
@@ -363,7 +369,7 @@ StatusOr<Evaluation> Trainer::evaluate(vitc_split split) {
                                 ? data_->val
                                 : data_->dataset.test;
   StatusOr<Evaluation> result =
-      train::evaluate(*state_, data, data_->transform, o_.batchSize);
+      train::evaluate(*state_, data, data_->transform, o_.batchSize, *dp_);
   if (result.isOk() && split == VITC_SPLIT_TEST && result->samples > 0)
     if (Status status = log_.test(result->loss, result->accuracy, step_);
         !status.isOk())
@@ -373,6 +379,9 @@ StatusOr<Evaluation> Trainer::evaluate(vitc_split split) {
 
 Status Trainer::writeCheckpoint(const std::string &dir, int64_t epoch,
                                 int64_t batch) {
+  // Every rank holds the same weights and position: rank 0 writes them.
+  if (!dp_->isRoot())
+    return Status::ok();
   Checkpoint c;
   c.identity = state_->identity();
   c.step = step_;

@@ -5,6 +5,8 @@
 // (Schedule.h). Each epoch ends with eval_step on the validation split, a
 // metrics record (RunLog.h) and a checkpoint (Checkpoint.h), so that a run
 // resumed from it continues bit for bit where the interrupted one stopped.
+// Started as one rank of several (DataParallel.h), it takes its slice of
+// each global batch and leaves the writing to rank 0.
 // Nothing here prints or exits: errors are returned, progress and warnings
 // go to the callbacks of vitc_train_options. vitc_train.h is the C API over
 // this class.
@@ -14,6 +16,7 @@
 #define VITC_TRAIN_TRAINER_H
 
 #include "Checkpoint.h"
+#include "DataParallel.h"
 #include "RunLog.h"
 #include "Schedule.h"
 #include "TrainData.h"
@@ -66,12 +69,13 @@ public:
   const std::vector<EpochRecord> &history() const { return history_; }
   const std::vector<float> &stepLosses() const { return stepLosses_; }
   const TrainState &state() const { return *state_; }
+  const DataParallel &dataParallel() const { return *dp_; }
 
 private:
   Trainer(TrainerOptions options, Callbacks callbacks,
-          std::unique_ptr<TrainState> state)
+          std::unique_ptr<TrainState> state, std::unique_ptr<DataParallel> dp)
       : o_(std::move(options)), callbacks_(callbacks),
-        state_(std::move(state)) {}
+        state_(std::move(state)), dp_(std::move(dp)) {}
 
   /// Prepares the run at the first call that trains, evaluates or saves:
   /// creates the checkpoint directory, reads the data (when training), sets
@@ -98,6 +102,7 @@ private:
   TrainerOptions o_;
   Callbacks callbacks_;
   std::unique_ptr<TrainState> state_;
+  std::unique_ptr<DataParallel> dp_;
   DatasetChoice dataset_;
   Schedule schedule_;
   std::unique_ptr<RunData> data_;

@@ -120,6 +120,9 @@ TrainerOptions::fromC(const vitc_train_options &c) {
   check.require(!c.checkpoint_every || !o.checkpointDir.empty(),
                 "--checkpoint-every needs --checkpoint-dir");
   o.checkpointEvery = c.checkpoint_every;
+  check.real("--collective-timeout", c.collective_timeout, false);
+  o.collectiveTimeout = c.collective_timeout;
+  o.checkCollectives = c.check_collectives != 0;
   if (Status status = check.status(); !status.isOk())
     return status;
   return o;

@@ -47,6 +47,9 @@ struct TrainerOptions {
   std::string tensorboard;   // --tensorboard
   std::string checkpointDir; // --checkpoint-dir
   int64_t checkpointEvery = 0; // --checkpoint-every; 0: at epoch ends only
+  // Ranks.
+  double collectiveTimeout = 300; // --collective-timeout; 0: never
+  bool checkCollectives = false;  // --check-collectives
 
   /// The options of `c`, or an error naming the flag of a value out of
   /// range (vitc-run checks its flags first, with the same limits).

@@ -19,6 +19,9 @@ public:
   void batchDone(int64_t batch, double loss);
   /// Removes the bar before other output.
   void clear();
+  /// No bar: a launcher (mpirun) hands ranks a pseudo-terminal even when
+  /// the job's output goes to a file.
+  void noBar() { terminal_ = false; }
 
 private:
   void drawBar(int64_t batch, double loss);

@@ -19,12 +19,15 @@ namespace vitc::run {
 
 namespace {
 
-/// What the callbacks print to, and the last epoch length they saw.
+/// What the callbacks print to, and the last epoch length they saw. Of
+/// several ranks, rank 0 prints the run's lines (every rank sees the same
+/// global values).
 struct Console {
   vitc_trainer *trainer = nullptr;
   int64_t epochs = 0;
   train::Progress progress;
   int64_t batchesPerEpoch = 0;
+  bool quiet = false; // a rank other than 0
 };
 
 void epochBegin(int64_t epoch, int64_t batchesDone, int64_t numBatches,
@@ -35,11 +38,15 @@ void epochBegin(int64_t epoch, int64_t batchesDone, int64_t numBatches,
 }
 
 void stepDone(const vitc_step_info *step, void *data) {
-  static_cast<Console *>(data)->progress.batchDone(step->batch, step->loss);
+  auto *console = static_cast<Console *>(data);
+  if (!console->quiet)
+    console->progress.batchDone(step->batch, step->loss);
 }
 
 void epochEnd(const vitc_epoch_info *r, void *data) {
   auto *console = static_cast<Console *>(data);
+  if (console->quiet)
+    return;
   console->progress.clear();
   char valText[64] = "";
   if (std::isfinite(r->val_acc))
@@ -56,7 +63,30 @@ void epochEnd(const vitc_epoch_info *r, void *data) {
   std::fflush(stdout);
 }
 
-void warning(const char *message, void *) { warn(message); }
+void warning(const char *message, void *data) {
+  if (!static_cast<Console *>(data)->quiet)
+    warn(message);
+}
+
+double megabytes(int64_t bytes) { return bytes / (1024.0 * 1024.0); }
+
+/// Each rank's line at the start; rank 0 adds the data-parallel setup.
+void printRank(const vitc_rank_info &r, int64_t batchSize) {
+  if (r.size == 1)
+    return;
+  if (r.rank == 0)
+    std::printf("Data parallel: %d ranks (%s), batch %lld per rank, global "
+                "batch %lld\n",
+                r.size, r.backend, static_cast<long long>(batchSize),
+                static_cast<long long>(batchSize * r.size));
+  int64_t state = r.params_bytes + r.grads_bytes + r.optimizer_bytes;
+  std::printf("rank %d/%d: model state %.1f MB (params %.1f, grads %.1f, "
+              "optimizer %.1f), gathered buffers %.1f MB\n",
+              r.rank, r.size, megabytes(state), megabytes(r.params_bytes),
+              megabytes(r.grads_bytes), megabytes(r.optimizer_bytes),
+              megabytes(r.gathered_bytes));
+  std::fflush(stdout);
+}
 
 /// The run's finished epochs, as the plot takes them.
 std::vector<train::EpochRecord> history(const vitc_trainer *trainer) {
@@ -108,13 +138,14 @@ void trainAndTest(const TrainOptions &o, Console &console) {
   if (steps < 0)
     fatal(vitc_last_error());
   int64_t maxSteps = o.trainer.max_steps;
-  if (maxSteps && vitc_trainer_global_step(trainer) >= maxSteps)
+  if (maxSteps && vitc_trainer_global_step(trainer) >= maxSteps &&
+      !console.quiet)
     std::printf("Stopped after step %lld (--max-steps)\n",
                 static_cast<long long>(vitc_trainer_global_step(trainer)));
   vitc_eval_result test;
   if (vitc_trainer_evaluate(trainer, VITC_SPLIT_TEST, &test) != 0)
     fatal(vitc_last_error());
-  if (test.samples > 0)
+  if (test.samples > 0 && !console.quiet)
     std::printf("Test: loss %.4f | acc %.2f%% (%lld images)\n", test.loss,
                 100 * test.accuracy, static_cast<long long>(test.samples));
 }
@@ -139,6 +170,12 @@ int runTrainer(vitc_model *model, int argc, char **argv) {
   if (!console.trainer)
     fatal(vitc_last_error());
   vitc_trainer *trainer = console.trainer;
+  vitc_rank_info rank;
+  vitc_trainer_rank_info(trainer, &rank);
+  console.quiet = rank.rank != 0;
+  if (rank.size > 1)
+    console.progress.noBar();
+  printRank(rank, o.trainer.batch_size);
 
   // The graph to export into: --onnx-model, else the model vitc compiled.
   if (!o.exportOnnx.empty() && o.onnxModel.empty())
@@ -160,9 +197,10 @@ int runTrainer(vitc_model *model, int argc, char **argv) {
     // resumed settings.
     fatal(vitc_last_error());
   }
-  if (!o.plot.empty())
+  // Every rank holds the same weights and history: rank 0 writes them.
+  if (!o.plot.empty() && !console.quiet)
     writePlot(o.plot, trainer, console.batchesPerEpoch);
-  if (!o.exportOnnx.empty())
+  if (!o.exportOnnx.empty() && !console.quiet)
     exportWeights(o, trainer);
   vitc_trainer_free(trainer);
   vitc_model_free(model);

@@ -48,6 +48,15 @@ training:
                          (default 0)
   --threads N            worker threads for kernels (OpenMP / oneDNN)
 
+ranks (started by mpirun or srun with a `vitc --shard ddp` artifact; the
+batch size is per rank, each step takes a global batch of batch size x
+ranks, and rank 0 prints and writes the run's files):
+  --collective-timeout S a collective running longer than S seconds ends
+                         every rank, naming the collective and the peer
+                         (default 300; 0: never)
+  --check-collectives    ranks agree on each collective before running it
+                         and report a mismatch instead of hanging
+
 learning rate (computed per step; steps are 1-based):
   --lr X                 base rate (default: the one given to vitc)
   --schedule KIND        constant (default), step or cosine
@@ -198,6 +207,10 @@ TrainOptions parseTrainOptions(int argc, char **argv) {
       o.trainer.seed = static_cast<uint64_t>(parseInt(flag, next(), 0));
     } else if (flag == "--threads") {
       o.trainer.threads = static_cast<int32_t>(parseInt(flag, next(), 1));
+    } else if (flag == "--collective-timeout") {
+      o.trainer.collective_timeout = parseReal(flag, next(), false);
+    } else if (flag == "--check-collectives") {
+      o.trainer.check_collectives = 1;
     } else if (flag == "--lr") {
       o.trainer.lr = parseReal(flag, next(), true);
     } else if (flag == "--schedule") {

@@ -1,0 +1,70 @@
+//===- DataParallel.cpp - this process's place in a data-parallel job -----===//
+#include "DataParallel.h"
+
+#include "Launch.h"
+
+#include <cstring>
+
+namespace vitc::train {
+
+using rt::Status;
+using rt::StatusOr;
+
+StatusOr<std::unique_ptr<DataParallel>>
+DataParallel::create(const vitc_training_info &info, const std::string &name,
+                     const TrainerOptions &options) {
+  std::unique_ptr<DataParallel> dp(new DataParallel);
+  Launch launch = detectLaunch();
+  if (launch.size == 1)
+    return dp;
+  dp->rank_ = launch.rank;
+  dp->size_ = launch.size;
+  std::string where = dp->prefix();
+  // A step that does not reduce across ranks would train N models apart,
+  // each writing the same files.
+  const char *sharding = info.sharding ? info.sharding : "none";
+  if (std::strcmp(sharding, "ddp") != 0)
+    return Status::error(
+        where + name + " is not a data-parallel artifact (sharding '" +
+        sharding + "'): compile it with `vitc MODEL.onnx --shard ddp` to "
+        "train on " + std::to_string(launch.size) + " ranks, or run one "
+        "process");
+  if (!coll::mpiCommunicatorAvailable())
+    return Status::error(where + "this vitc was built without MPI: it "
+                                 "cannot train across ranks");
+  coll::CommunicatorOptions commOptions;
+  commOptions.timeoutSeconds = options.collectiveTimeout;
+  commOptions.checkCollectives = options.checkCollectives;
+  StatusOr<std::unique_ptr<coll::Communicator>> mpi =
+      coll::createMpiCommunicator(commOptions);
+  if (!mpi.isOk())
+    return Status::error(where + mpi.status().message());
+  if ((*mpi)->size() != launch.size || (*mpi)->rank() != launch.rank)
+    return Status::error(
+        where + "MPI says this is rank " + std::to_string((*mpi)->rank()) +
+        " of " + std::to_string((*mpi)->size()) + ", but " + launch.variable +
+        " says " + std::to_string(launch.size) +
+        " ranks: is this vitc's MPI the launcher's?");
+  dp->communicator_ = std::move(*mpi);
+  dp->compiled_ =
+      std::make_unique<coll::CompiledCodeCollectives>(*dp->communicator_);
+  return dp;
+}
+
+DataParallel::~DataParallel() {
+  compiled_.reset(); // before the communicator it runs on
+  communicator_.reset();
+}
+
+std::string DataParallel::prefix() const {
+  if (size_ == 1)
+    return "";
+  return "rank " + std::to_string(rank_) + "/" + std::to_string(size_) + ": ";
+}
+
+void DataParallel::beforeStep(const data::Batch &batch) {
+  if (compiled_)
+    compiled_->setBatchShare(batch.contributing(), batch.globalSize);
+}
+
+} // namespace vitc::train
