@@ -544,15 +544,17 @@ static Value mix64(OpBuilder &b, Location loc, Value z) {
   return xorShift(z, r::kShift3);
 }
 
-/// One all-parallel linalg.generic computing VtRandom.h's uniform(key, i)
-/// from its own loop indices, i the row-major linear index (i64 arithmetic on
+/// One all-parallel linalg.generic computing VtRandom.h's uniform(key,
+/// first + i) from its own loop indices, i the row-major linear index (i64
+/// arithmetic on
 /// every target, so the CPU and GPU kernels agree bit for bit). On the CPU
 /// the stream key is computed once from the seed before the loop and
 /// captured by the body: read inside it, the seed is a load that LLVM cannot
 /// hoist past the output's stores (they might alias), which recomputed the
 /// key per element and kept the loop scalar. A GPU kernel cannot capture a
 /// value read on the host from a device buffer: with `keyPerElement` the
-/// seed is the generic's rank-0 input and every element computes the key.
+/// seed (and `first`) are the generic's rank-0 inputs and every element
+/// computes the key.
 struct RandomUniformLowering : OpConversionPattern<vt::RandomUniformOp> {
   RandomUniformLowering(MLIRContext *ctx, bool keyPerElement)
       : OpConversionPattern(ctx), keyPerElement(keyPerElement) {}
@@ -591,20 +593,29 @@ struct RandomUniformLowering : OpConversionPattern<vt::RandomUniformOp> {
                                          i64Constant(b, l, (uint64_t)stream)));
     };
     SmallVector<Value> inputs;
-    Value hoistedKey;
+    Value hoistedKey, hoistedFirst;
+    Value first = adaptor.getFirst();
     if (keyPerElement) {
       inputs.push_back(adaptor.getSeed());
-      maps.insert(maps.begin(), AffineMap::get(rank, 0, {}, ctx));
+      if (first)
+        inputs.push_back(first);
+      maps.insert(maps.begin(), inputs.size(),
+                  AffineMap::get(rank, 0, {}, ctx));
     } else {
       hoistedKey = streamKey(
           rewriter, loc,
           tensor::ExtractOp::create(rewriter, loc, adaptor.getSeed(),
                                     ValueRange{}));
+      if (first)
+        hoistedFirst =
+            tensor::ExtractOp::create(rewriter, loc, first, ValueRange{});
     }
     auto generic = linalg::GenericOp::create(
         rewriter, loc, type, inputs, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value key = keyPerElement ? streamKey(b, l, args[0]) : hoistedKey;
+          Value firstIndex =
+              !first ? Value() : keyPerElement ? args[1] : hoistedFirst;
           // Horner: ((i0 * d1 + i1) * d2 + i2) ...; 0 for a scalar.
           Value linear;
           for (int64_t d = 0; d < rank; ++d) {
@@ -621,6 +632,8 @@ struct RandomUniformLowering : OpConversionPattern<vt::RandomUniformOp> {
           }
           if (!linear)
             linear = i64Constant(b, l, 0);
+          if (firstIndex)
+            linear = arith::AddIOp::create(b, l, linear, firstIndex);
           Value counter = arith::MulIOp::create(
               b, l, arith::AddIOp::create(b, l, linear, i64Constant(b, l, 1)),
               i64Constant(b, l, r::kGamma));

@@ -4,7 +4,7 @@
 // of a data-parallel (later: fully sharded, tensor-parallel) job runs, with
 // the collectives as explicit ops (the upstream `shard` dialect's). It runs
 // inside the training pipeline, between vt-autodiff and vt-apply-optimizer:
-//   vitc-partition-ddp (shard=ddp)
+//   vitc-key-random-by-sample, vitc-partition-ddp (shard=ddp)
 //
 // One pass per file in this folder, named after the pass.
 //
@@ -39,6 +39,28 @@ def PartitionDdp : Pass<"vitc-partition-ddp", "mlir::ModuleOp"> {
            "Name of the data-parallel grid">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
+def KeyRandomBySample : Pass<"vitc-key-random-by-sample", "mlir::ModuleOp"> {
+  let summary = "Dropout masks keyed by the global sample index";
+  let description = [{
+    Makes each `vt.random_uniform` of the listed functions draw the values
+    its elements get in one process over the global batch, so that dropout
+    does not depend on how many ranks split the batch. The function gets a
+    new input `sample_offset` (tensor<i64>, role "sample_offset"): the
+    position in the global batch of the rank's first sample. Each
+    random_uniform without a `first` gets first = sample_offset x (its
+    elements / the batch), the batch being dim 0 of the "data" input: every
+    element belongs to one sample, samples contiguous (batch-major
+    activations). In one process the offset is 0 and the masks are the
+    unsharded step's. A function with no random_uniform is left as it is.
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "Functions to key (default: every defined function)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 #endif // VITC_COMPILER_SHARDING_PASSES

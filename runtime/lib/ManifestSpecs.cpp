@@ -10,7 +10,8 @@ namespace {
 // The roles of artifact.proto's TensorInfo. Updated state (param, buffer,
 // opt_state) is both an input and, as its new value, an output.
 const std::set<std::string> kInputRoles = {
-    "data", "label", "param", "buffer", "opt_state", "lr", "step", "seed"};
+    "data", "label",  "param", "buffer", "opt_state",
+    "lr",   "step",   "seed",  "sample_offset"};
 const std::set<std::string> kOutputRoles = {
     "loss", "correct", "logits", "grad_norm", "param", "buffer", "opt_state"};
 

@@ -48,7 +48,7 @@ rt::StatusOr<Evaluation> evaluate(TrainState &state, const data::Split &split,
 
 /// A batch as the step functions take it.
 inline BatchView view(const data::Batch &batch) {
-  return {batch.size, batch.images.data(), batch.labels.data()};
+  return {batch.size, batch.images.data(), batch.labels.data(), batch.offset};
 }
 
 } // namespace vitc::train

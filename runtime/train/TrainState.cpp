@@ -107,8 +107,9 @@ Status TrainState::init() {
     *function = std::move(*found);
   }
 
-  const std::set<std::string> known = {"param", "buffer", "opt_state", "data",
-                                        "label", "lr",    "step",      "seed"};
+  const std::set<std::string> known = {
+      "param", "buffer", "opt_state", "data",         "label",
+      "lr",    "step",   "seed",      "sample_offset"};
   for (const StepFunction *f : {&trainStep_, &evalStep_}) {
     for (const vitc_tensor_info &in : f->inputs)
       if (!known.count(in.role))
@@ -217,6 +218,10 @@ std::vector<vitc_tensor> TrainState::bindInputs(const StepFunction &f,
       t.rank = 1;
       t.shape[0] = batch.size;
       t.data = const_cast<int64_t *>(batch.labels);
+    } else if (!std::strcmp(in.role, "sample_offset")) {
+      t.dtype = VITC_DTYPE_I64;
+      t.rank = 0;
+      t.data = const_cast<int64_t *>(&batch.offset);
     }
     // lr, step and seed: set by train().
   }

@@ -31,11 +31,14 @@ struct StepFunction {
   int32_t outputWithRole(const std::string &role) const;
 };
 
-/// A batch as the step functions take it: images [N,C,H,W], labels [N].
+/// A batch as the step functions take it: images [N,C,H,W], labels [N];
+/// of several ranks, the position of the first image in the global batch
+/// (input role "sample_offset": dropout masks keyed by the global sample).
 struct BatchView {
   int64_t size = 0;
   const float *images = nullptr;
   const int64_t *labels = nullptr;
+  int64_t offset = 0;
 };
 
 struct StepResult {

@@ -222,14 +222,18 @@ OpFoldResult ShapeOfOp::fold(FoldAdaptor) {
 /// the reference generator (so a folded mask equals a computed one).
 OpFoldResult RandomUniformOp::fold(FoldAdaptor a) {
   auto seed = dyn_cast_or_null<DenseIntElementsAttr>(a.getSeed());
+  auto first = dyn_cast_or_null<DenseIntElementsAttr>(a.getFirst());
   auto type = getType();
-  if (!seed || !type.hasStaticShape() || type.getNumElements() > kFoldLimit)
+  if (!seed || (getFirst() && !first) || !type.hasStaticShape() ||
+      type.getNumElements() > kFoldLimit)
     return {};
   int64_t seedValue = (*seed.getValues<APInt>().begin()).getSExtValue();
+  int64_t firstIndex =
+      first ? (*first.getValues<APInt>().begin()).getSExtValue() : 0;
   uint64_t key = random::streamKey(seedValue, getStream());
   SmallVector<float> values;
   for (int64_t i = 0; i < type.getNumElements(); ++i)
-    values.push_back(random::uniform(key, i));
+    values.push_back(random::uniform(key, firstIndex + i));
   return DenseElementsAttr::get(type, ArrayRef(values));
 }
 

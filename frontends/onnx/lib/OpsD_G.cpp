@@ -46,7 +46,8 @@ static LogicalResult buildDropout(NodeImporter &n, bool drop, double ratio,
   }
   Value u = vt::RandomUniformOp::create(
       b, n.loc(), type.clone(b.getF32Type()), n.seed(),
-      type.hasStaticShape() ? Value() : shapeOf(), (int64_t)n.index());
+      type.hasStaticShape() ? Value() : shapeOf(), /*first=*/Value(),
+      (int64_t)n.index());
   Value dropped = *n.build<vt::LessOp>(u, n.scalar(b.getF32Type(), ratio));
   Value scale = *n.build<vt::SelectOp>(dropped, n.scalar(elt, 0.0),
                                        n.scalar(elt, 1.0 / (1.0 - ratio)));

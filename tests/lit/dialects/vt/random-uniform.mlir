@@ -115,3 +115,33 @@ func.func @refine_from_shape(%seed: tensor<i64>, %x: tensor<?x3xf32>) -> tensor<
   %u = vt.random_uniform %seed, %shape {stream = 1 : i64} : (tensor<i64>, tensor<2xi64>) -> tensor<?x?xf32>
   return %u : tensor<?x?xf32>
 }
+
+// -----
+
+// `first` shifts the stream: element i takes value first + i. A constant
+// seed and first fold (seed -3, stream 9 from index 1: the 2nd and 3rd
+// values above); the lowering adds first to the linear index (on the CPU
+// read once, before the loop; a GPU kernel takes it as a rank-0 input).
+// PARSE-LABEL: func.func @first_index
+// PARSE: vt.random_uniform %{{.*}}, %{{.*}} first %{{.*}} {stream = 2 : i64} : (tensor<i64>, tensor<2xi64>, tensor<i64>) -> tensor<?x5xf32>
+// CANON-LABEL: func.func @first_index
+// CANON: vt.constant dense<[0.252841353, 0.522058964]> : tensor<2xf32>
+// LOWER-LABEL: func.func @first_index
+// LOWER-SAME: (%{{.*}}: tensor<i64>, %[[FIRST:.*]]: tensor<i64>, %{{.*}}: tensor<?x5xf32>)
+// LOWER: %[[F:.*]] = tensor.extract %[[FIRST]][] : tensor<i64>
+// LOWER: linalg.generic
+// LOWER: %[[LIN:.*]] = arith.addi %{{.*}}, %{{.*}} : i64
+// LOWER: %[[AT:.*]] = arith.addi %[[LIN]], %[[F]] : i64
+// LOWER: arith.addi %[[AT]], %c1_i64
+// GPU-LABEL: func.func @first_index
+// GPU-SAME: (%[[SEED:.*]]: tensor<i64>, %[[FIRST:.*]]: tensor<i64>, %{{.*}}: tensor<?x5xf32>)
+// GPU: linalg.generic
+// GPU-SAME: ins(%[[SEED]], %[[FIRST]] : tensor<i64>, tensor<i64>)
+func.func @first_index(%seed: tensor<i64>, %first: tensor<i64>, %x: tensor<?x5xf32>) -> (tensor<?x5xf32>, tensor<2xf32>) {
+  %s = vt.shape_of %x : tensor<?x5xf32> -> tensor<2xi64>
+  %u = vt.random_uniform %seed, %s first %first {stream = 2 : i64} : (tensor<i64>, tensor<2xi64>, tensor<i64>) -> tensor<?x5xf32>
+  %cseed = vt.constant dense<-3> : tensor<i64>
+  %one = vt.constant dense<1> : tensor<i64>
+  %v = vt.random_uniform %cseed first %one {stream = 9 : i64} : (tensor<i64>, tensor<i64>) -> tensor<2xf32>
+  return %u, %v : tensor<?x5xf32>, tensor<2xf32>
+}

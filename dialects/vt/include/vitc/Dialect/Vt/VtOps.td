@@ -147,31 +147,40 @@ def Vt_SelectOp : Vt_Op<"select", [Pure,
 //===----------------------------------------------------------------------===//
 
 def Vt_RandomUniformOp : Vt_Op<"random_uniform", [Pure,
-    Vt_FusionKind<"Elementwise">]> {
+    AttrSizedOperandSegments, Vt_FusionKind<"Elementwise">]> {
   let summary = "uniform f32 values in [0, 1), a pure function of the seed";
   let description = [{
     Element `i` (row-major linear index) is a counter-based hash of
-    (`seed`, `stream`, i): SplitMix64 keyed by the seed and the stream, 24
-    random bits scaled to [0, 1) (vitc/Dialect/Vt/VtRandom.h has the exact
-    definition). The values do not depend on loop order or threads, are the
-    same on every target, and the same op with the same seed gives the same
-    tensor: a dropout mask is computed once and reused by the backward pass.
-    Distinct `stream`s (one per dropout node) give independent tensors.
+    (`seed`, `stream`, first + i): SplitMix64 keyed by the seed and the
+    stream, 24 random bits scaled to [0, 1) (vitc/Dialect/Vt/VtRandom.h has
+    the exact definition). The values do not depend on loop order or
+    threads, are the same on every target, and the same op with the same
+    seed gives the same tensor: a dropout mask is computed once and reused
+    by the backward pass. Distinct `stream`s (one per dropout node) give
+    independent tensors.
 
     `shape` (1-D i64) gives the dims of a result with dynamic dims; a result
-    of static shape needs none. The op has no float operand, so it is never
+    of static shape needs none. `first` (i64 scalar, default 0) is the index
+    in the stream of element 0: a data-parallel rank whose slice of the
+    batch starts at sample s passes s times the elements per sample, so that
+    every sample's mask is the one it gets in one process
+    (vitc-key-random-by-sample). The op has no float operand, so it is never
     differentiated.
 
     ```mlir
     %u = vt.random_uniform %seed, %shape {stream = 3 : i64}
         : (tensor<i64>, tensor<2xi64>) -> tensor<?x128xf32>
+    %v = vt.random_uniform %seed, %shape first %f {stream = 3 : i64}
+        : (tensor<i64>, tensor<2xi64>, tensor<i64>) -> tensor<?x128xf32>
     ```
   }];
   let arguments = (ins 0DTensorOf<[I64]>:$seed,
-                   Optional<1DTensorOf<[I64]>>:$shape, I64Attr:$stream);
+                   Optional<1DTensorOf<[I64]>>:$shape,
+                   Optional<0DTensorOf<[I64]>>:$first, I64Attr:$stream);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
-    $seed (`,` $shape^)? attr-dict `:` functional-type(operands, results)
+    $seed (`,` $shape^)? (`first` $first^)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
