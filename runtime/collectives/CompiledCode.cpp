@@ -4,7 +4,9 @@
 #include "vitc/runtime/CompiledCollectives.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 namespace vitc::coll {
 
@@ -76,32 +78,81 @@ ReduceOp weightContribution(void *data, int64_t count, DType dtype,
   return ReduceOp::Sum;
 }
 
+/// The dtype and op of a compiled collective in the library's terms.
+Status convert(rt::CollectiveDType dtype, rt::CollectiveReduction reduction,
+               DType &type, ReduceOp &op) {
+  StatusOr<DType> t = dtypeOf(dtype);
+  if (!t.isOk())
+    return t.status();
+  StatusOr<ReduceOp> o = opOf(reduction);
+  if (!o.isOk())
+    return o.status();
+  type = *t;
+  op = *o;
+  return Status::ok();
+}
+
+/// Every rank must take the same branch: slices (data::RankSlice) are
+/// equal exactly when the batch divides evenly.
+bool equalSlices(const CompiledCodeCollectives::Context &c) {
+  return c.global % c.communicator->size() == 0;
+}
+
 Status allReduce(void *context, void *data, int64_t count,
                  rt::CollectiveDType dtype,
                  rt::CollectiveReduction reduction) {
+  DType type;
+  ReduceOp op;
+  if (Status status = convert(dtype, reduction, type, op); !status.isOk())
+    return status;
+  auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
+  if (!equalSlices(*c))
+    op = weightContribution(data, count, type, op,
+                            static_cast<double>(c->local) / c->global);
+  return c->communicator->allReduce(data, data, count, type, op);
+}
+
+Status allGather(void *context, const void *send, void *recv, int64_t count,
+                 rt::CollectiveDType dtype) {
   StatusOr<DType> type = dtypeOf(dtype);
   if (!type.isOk())
     return type.status();
-  StatusOr<ReduceOp> op = opOf(reduction);
-  if (!op.isOk())
-    return op.status();
+  auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
+  return c->communicator->allGather(send, recv, count, *type);
+}
+
+Status reduceScatter(void *context, const void *send, void *recv,
+                     int64_t recvCount, rt::CollectiveDType dtype,
+                     rt::CollectiveReduction reduction) {
+  DType type;
+  ReduceOp op;
+  if (Status status = convert(dtype, reduction, type, op); !status.isOk())
+    return status;
   auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
   Communicator &communicator = *c->communicator;
-  ReduceOp combine = *op;
-  // Every rank must take the same branch: slices (data::RankSlice) are
-  // equal exactly when the batch divides evenly.
-  bool equalSlices = c->global % communicator.size() == 0;
-  if (!equalSlices)
-    combine = weightContribution(data, count, *type, *op,
-                                 static_cast<double>(c->local) / c->global);
-  return communicator.allReduce(data, data, count, *type, combine);
+  if (equalSlices(*c))
+    return communicator.reduceScatter(send, recv, recvCount, type, op);
+  // Weighted on a copy: the compiled code may read its buffer again.
+  int64_t count = recvCount * communicator.size();
+  std::vector<char> weighted(count * dtypeSize(type));
+  std::memcpy(weighted.data(), send, weighted.size());
+  op = weightContribution(weighted.data(), count, type, op,
+                          static_cast<double>(c->local) / c->global);
+  return communicator.reduceScatter(weighted.data(), recv, recvCount, type,
+                                    op);
+}
+
+int size(void *context) {
+  return static_cast<CompiledCodeCollectives::Context *>(context)
+      ->communicator->size();
 }
 
 } // namespace
 
 CompiledCodeCollectives::CompiledCodeCollectives(Communicator &communicator) {
   context_.communicator = &communicator;
-  rt::CollectivesHook hook{allReduce, &context_};
+  rt::CollectivesHook hook{allReduce, allGather, reduceScatter, size,
+                           &context_};
   rt::setCollectivesHook(&hook);
 }
 

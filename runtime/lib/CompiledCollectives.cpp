@@ -3,7 +3,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
+#include <string>
 
 using namespace vitc::rt;
 
@@ -16,6 +18,8 @@ template <typename T> struct FlatMemRef {
   int64_t offset;
   int64_t size;
   int64_t stride;
+
+  T *data() const { return aligned + offset; }
 };
 
 std::optional<CollectivesHook> &hook() {
@@ -23,26 +27,80 @@ std::optional<CollectivesHook> &hook() {
   return installed;
 }
 
+int worldSize() {
+  std::optional<CollectivesHook> &h = hook();
+  return h ? h->size(h->context) : 1;
+}
+
 /// Compiled code cannot take an error back: a failed collective ends the
 /// process with the message (under mpirun, the whole job then ends).
+[[noreturn]] void fatal(const char *symbol, const std::string &message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "vitc: %s: %s\n", symbol, message.c_str());
+  std::exit(1);
+}
+
+template <typename T>
+void checkContiguous(const FlatMemRef<T> *buffer, const char *symbol) {
+  if (buffer->stride != 1 && buffer->size > 1)
+    fatal(symbol, "the buffer is not contiguous");
+}
+
 template <typename T>
 void allReduce(FlatMemRef<T> *buffer, int64_t reduction, CollectiveDType dtype,
                const char *symbol) {
   std::optional<CollectivesHook> &h = hook();
   if (!h) // A world of one: the reduction of one value is the value.
     return;
-  if (buffer->stride != 1 && buffer->size > 1) {
-    std::fprintf(stderr, "vitc: %s: the buffer is not contiguous\n", symbol);
-    std::exit(1);
+  checkContiguous(buffer, symbol);
+  Status status =
+      h->allReduce(h->context, buffer->data(), buffer->size, dtype,
+                   static_cast<CollectiveReduction>(reduction));
+  if (!status.isOk())
+    fatal(symbol, status.message());
+}
+
+template <typename T>
+void allGather(FlatMemRef<T> *send, FlatMemRef<T> *recv, CollectiveDType dtype,
+               const char *symbol) {
+  checkContiguous(send, symbol);
+  checkContiguous(recv, symbol);
+  int size = worldSize();
+  if (recv->size != send->size * size)
+    fatal(symbol, "gathering " + std::to_string(send->size) +
+                      " elements from each of " + std::to_string(size) +
+                      " ranks into " + std::to_string(recv->size));
+  std::optional<CollectivesHook> &h = hook();
+  if (!h) { // A world of one: a copy.
+    std::memcpy(recv->data(), send->data(), send->size * sizeof(T));
+    return;
   }
-  Status status = h->allReduce(h->context, buffer->aligned + buffer->offset,
-                               buffer->size, dtype,
-                               static_cast<CollectiveReduction>(reduction));
-  if (!status.isOk()) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "vitc: %s: %s\n", symbol, status.message().c_str());
-    std::exit(1);
+  Status status = h->allGather(h->context, send->data(), recv->data(),
+                               send->size, dtype);
+  if (!status.isOk())
+    fatal(symbol, status.message());
+}
+
+template <typename T>
+void reduceScatter(FlatMemRef<T> *send, FlatMemRef<T> *recv, int64_t reduction,
+                   CollectiveDType dtype, const char *symbol) {
+  checkContiguous(send, symbol);
+  checkContiguous(recv, symbol);
+  int size = worldSize();
+  if (send->size != recv->size * size)
+    fatal(symbol, "scattering " + std::to_string(send->size) +
+                      " elements over " + std::to_string(size) +
+                      " ranks into blocks of " + std::to_string(recv->size));
+  std::optional<CollectivesHook> &h = hook();
+  if (!h) { // A world of one: the reduction of one block is the block.
+    std::memcpy(recv->data(), send->data(), recv->size * sizeof(T));
+    return;
   }
+  Status status = h->reduceScatter(h->context, send->data(), recv->data(),
+                                   recv->size, dtype,
+                                   static_cast<CollectiveReduction>(reduction));
+  if (!status.isOk())
+    fatal(symbol, status.message());
 }
 
 } // namespace
@@ -71,5 +129,31 @@ void _mlir_ciface_vitc_coll_all_reduce_i64(FlatMemRef<int64_t> *buffer,
                                            int64_t reduction) {
   allReduce(buffer, reduction, CollectiveDType::I64, "vitc_coll_all_reduce_i64");
 }
+
+void _mlir_ciface_vitc_coll_all_gather_f32(FlatMemRef<float> *send,
+                                           FlatMemRef<float> *recv) {
+  allGather(send, recv, CollectiveDType::F32, "vitc_coll_all_gather_f32");
+}
+
+void _mlir_ciface_vitc_coll_all_gather_bf16(FlatMemRef<uint16_t> *send,
+                                            FlatMemRef<uint16_t> *recv) {
+  allGather(send, recv, CollectiveDType::BF16, "vitc_coll_all_gather_bf16");
+}
+
+void _mlir_ciface_vitc_coll_reduce_scatter_f32(FlatMemRef<float> *send,
+                                               FlatMemRef<float> *recv,
+                                               int64_t reduction) {
+  reduceScatter(send, recv, reduction, CollectiveDType::F32,
+                "vitc_coll_reduce_scatter_f32");
+}
+
+void _mlir_ciface_vitc_coll_reduce_scatter_bf16(FlatMemRef<uint16_t> *send,
+                                                FlatMemRef<uint16_t> *recv,
+                                                int64_t reduction) {
+  reduceScatter(send, recv, reduction, CollectiveDType::BF16,
+                "vitc_coll_reduce_scatter_bf16");
+}
+
+int64_t vitc_coll_world_size(void) { return worldSize(); }
 
 } // extern "C"

@@ -30,6 +30,11 @@ extern "C" {
 void _mlir_ciface_vitc_coll_all_reduce_f32(FlatMemRef<float> *, int64_t);
 void _mlir_ciface_vitc_coll_all_reduce_bf16(FlatMemRef<uint16_t> *, int64_t);
 void _mlir_ciface_vitc_coll_all_reduce_i64(FlatMemRef<int64_t> *, int64_t);
+void _mlir_ciface_vitc_coll_all_gather_f32(FlatMemRef<float> *,
+                                           FlatMemRef<float> *);
+void _mlir_ciface_vitc_coll_reduce_scatter_f32(FlatMemRef<float> *,
+                                               FlatMemRef<float> *, int64_t);
+int64_t vitc_coll_world_size(void);
 }
 
 namespace coll = vitc::coll;
@@ -118,6 +123,31 @@ void runChecks(int rank, int size, const char *where) {
   for (uint16_t x : b)
     ok &= coll::floatFromBf16(x) == want;
   check(ok, tag + "bf16 average");
+
+  // FSDP: a parameter gathered from its shards (3 elements per rank), and
+  // gradient shards reduce-scattered (averaged) from the full gradient.
+  check(vitc_coll_world_size() == size, tag + "world size");
+  std::vector<float> shard{valueOf(rank, 0), valueOf(rank, 1), valueOf(rank, 2)};
+  std::vector<float> full(3 * size, -1);
+  FlatMemRef<float> sm{shard.data(), shard.data(), 0, 3, 1};
+  FlatMemRef<float> fm{full.data(), full.data(), 0, 3 * size, 1};
+  _mlir_ciface_vitc_coll_all_gather_f32(&sm, &fm);
+  ok = true;
+  for (int r = 0; r < size; ++r)
+    for (int i = 0; i < 3; ++i)
+      ok &= full[r * 3 + i] == valueOf(r, i);
+  check(ok, tag + "f32 all_gather");
+  for (int i = 0; i < 3 * size; ++i)
+    full[i] = valueOf(rank, i);
+  _mlir_ciface_vitc_coll_reduce_scatter_f32(&fm, &sm, kAverage);
+  ok = true;
+  for (int i = 0; i < 3; ++i) {
+    double mean = 0;
+    for (int r = 0; r < size; ++r)
+      mean += valueOf(r, rank * 3 + i) / size;
+    ok &= std::fabs(shard[i] - mean) <= 1e-5 * (1 + std::fabs(mean));
+  }
+  check(ok, tag + "f32 reduce_scatter average");
 }
 
 /// Uneven slices: a global batch of 2 * size + 1 samples, split as

@@ -1,13 +1,25 @@
 //===- CompiledCollectives.h - how compiled steps reach the ranks -*- C++ -*-===//
 //
-// A sharded training step (vitc --shard ddp) reduces its gradients, loss and
-// hit count by calling the runtime's entry points
-// `_mlir_ciface_vitc_coll_all_reduce_<f32|bf16|i64>(memref<?xT>, i64)`
-// (compiler/Lowering/CollectiveBufferization.cpp emits the calls). They run
+// A sharded training step calls the runtime's collective entry points
+// (compiler/Lowering/CollectiveBufferization.cpp emits the calls):
+//   _mlir_ciface_vitc_coll_all_reduce_<f32|bf16|i64>(memref<?xT> data, i64)
+//       reduces `data` in place (vitc --shard ddp: gradients, loss, hits);
+//   _mlir_ciface_vitc_coll_all_gather_<f32|bf16>(memref<?xT> send,
+//                                                memref<?xT> recv)
+//       recv (world size x send's elements) gets every rank's send in rank
+//       order (--shard fsdp: a parameter from its shards);
+//   _mlir_ciface_vitc_coll_reduce_scatter_<f32|bf16>(memref<?xT> send,
+//                                                    memref<?xT> recv, i64)
+//       recv gets block `rank` of send (world size blocks of recv's
+//       elements) reduced over the ranks (--shard fsdp: gradient shards);
+//   int64_t vitc_coll_world_size(void)
+//       the ranks (shard.grid_shape of the job's grid).
+// The i64 is the reduction (mlir::shard::ReductionKind's value). They run
 // on the hook installed here: the trainer installs one that runs on the
 // job's communicator (runtime/collectives). With no hook the process is a
-// world of one, where every reduction of a value is the value itself, so the
-// same artifact runs unchanged in one process.
+// world of one, where every reduction of a value is the value itself and a
+// gather or scatter a copy, so the same artifact runs unchanged in one
+// process.
 //
 //===----------------------------------------------------------------------===//
 #ifndef VITC_RUNTIME_COMPILEDCOLLECTIVES_H
@@ -29,6 +41,16 @@ struct CollectivesHook {
   /// Reduces the `count` elements at `data` in place across the ranks.
   Status (*allReduce)(void *context, void *data, int64_t count,
                       CollectiveDType dtype, CollectiveReduction reduction);
+  /// recv (size x count elements) gets each rank's `count` elements of send.
+  Status (*allGather)(void *context, const void *send, void *recv,
+                      int64_t count, CollectiveDType dtype);
+  /// recv (recvCount elements) gets block `rank` of send (size blocks of
+  /// recvCount elements) reduced over the ranks.
+  Status (*reduceScatter)(void *context, const void *send, void *recv,
+                          int64_t recvCount, CollectiveDType dtype,
+                          CollectiveReduction reduction);
+  /// The ranks.
+  int (*size)(void *context);
   void *context;
 };
 
