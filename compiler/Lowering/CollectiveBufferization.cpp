@@ -9,7 +9,14 @@
 // (the C symbol `_mlir_ciface_vitc_coll_all_reduce_<dtype>` of the runtime,
 // which runs it on the job's communicator). The buffer is contiguous, so the
 // call sees it flattened to one dimension; the i64 is the reduction
-// (mlir::shard::ReductionKind's value). The runtime, not the target, owns
+// (mlir::shard::ReductionKind's value). FSDP's one-dimensional
+// `shard.all_gather` and `shard.reduce_scatter` become a fresh result
+// buffer (the input's size times, or over, the world size, which
+// `vitc_coll_world_size()` gives) and a call from input to result:
+//
+//   func.func private @vitc_coll_all_gather_<dtype>(memref<?xT>, memref<?xT>)
+//   func.func private @vitc_coll_reduce_scatter_<dtype>(memref<?xT>,
+//                                                       memref<?xT>, i64) The runtime, not the target, owns
 // the collectives (MPI on CPU ranks, NCCL on GPUs), so this is part of the
 // target-independent lowering.
 //
@@ -39,14 +46,14 @@ std::optional<StringRef> collectiveDtype(Type type) {
   return std::nullopt;
 }
 
-/// `func.func private @name(memref<?xT>, i64)`, declared once per module.
+/// `func.func private @name(args...)`, declared once per module.
 func::FuncOp declareCollective(Operation *from, StringRef name,
-                               MemRefType flat) {
+                               TypeRange args) {
   auto module = from->getParentOfType<ModuleOp>();
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto type = b.getFunctionType({flat, b.getI64Type()}, {});
+  auto type = b.getFunctionType(args, {});
   auto fn = func::FuncOp::create(b, module.getLoc(), name, type);
   fn.setPrivate();
   // The C symbol takes memref descriptors: _mlir_ciface_<name>.
@@ -125,12 +132,171 @@ struct AllReduceModel
         MemRefType::get({ShapedType::kDynamic}, tensorType.getElementType());
     if (flat.getType() != dynFlat)
       flat = memref::CastOp::create(rewriter, loc, dynFlat, flat);
-    func::FuncOp fn = declareCollective(
-        op, ("vitc_coll_all_reduce_" + *dtype).str(), dynFlat);
+    func::FuncOp fn =
+        declareCollective(op, ("vitc_coll_all_reduce_" + *dtype).str(),
+                          {dynFlat, rewriter.getI64Type()});
     Value kind = arith::ConstantIntOp::create(
         rewriter, loc, static_cast<int64_t>(reduce.getReduction()), 64);
     func::CallOp::create(rewriter, loc, fn, ValueRange{flat, kind});
     replaceOpWithBufferizedValues(rewriter, op, *buffer);
+    return success();
+  }
+};
+
+/// The job's world size as an index: a call to the runtime (declared once;
+/// a plain C function, no memref arguments).
+Value worldSize(RewriterBase &rewriter, Operation *from) {
+  auto module = from->getParentOfType<ModuleOp>();
+  auto fn = module.lookupSymbol<func::FuncOp>("vitc_coll_world_size");
+  if (!fn) {
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    fn = func::FuncOp::create(b, module.getLoc(), "vitc_coll_world_size",
+                              b.getFunctionType({}, {b.getI64Type()}));
+    fn.setPrivate();
+  }
+  Location loc = from->getLoc();
+  Value size = func::CallOp::create(rewriter, loc, fn, ValueRange{})
+                   .getResult(0);
+  return arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
+                                    size);
+}
+
+/// `value`'s buffer as a contiguous memref<?xT> (copied if it has another
+/// layout).
+FailureOr<Value> contiguousBuffer(RewriterBase &rewriter, Value value,
+                                  const BufferizationOptions &options,
+                                  BufferizationState &state) {
+  FailureOr<Value> buffer = getBuffer(rewriter, value, options, state);
+  if (failed(buffer))
+    return failure();
+  auto type = cast<MemRefType>(buffer->getType());
+  auto flat = MemRefType::get({ShapedType::kDynamic}, type.getElementType());
+  Location loc = value.getLoc();
+  if (type.getLayout().isIdentity())
+    return type == flat
+               ? *buffer
+               : memref::CastOp::create(rewriter, loc, flat, *buffer).getResult();
+  Value size = memref::DimOp::create(rewriter, loc, *buffer, 0);
+  FailureOr<Value> copy = options.createAlloc(rewriter, loc, flat, {size});
+  if (failed(copy) ||
+      failed(options.createMemCpy(rewriter, loc, *buffer, *copy)))
+    return failure();
+  return *copy;
+}
+
+/// Shared checks of FSDP's collectives: 1-D tensors of a runtime dtype,
+/// axis 0 of a one-dimensional grid.
+FailureOr<StringRef> checkFlatCollective(Operation *op, StringAttr gridName,
+                                         Type resultType, APInt axis) {
+  auto grid =
+      SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, gridName);
+  if (!grid || grid.getRank() != 1)
+    return op->emitOpError("runs on one-dimensional grids only (the "
+                           "job's world)");
+  auto type = cast<RankedTensorType>(resultType);
+  if (type.getRank() != 1 || !axis.isZero())
+    return op->emitOpError("runs on one-dimensional tensors (axis 0) only");
+  std::optional<StringRef> dtype = collectiveDtype(type.getElementType());
+  if (!dtype || *dtype == "i64")
+    return op->emitOpError("has no runtime collective for element type ")
+           << type.getElementType();
+  return *dtype;
+}
+
+/// all_gather and reduce_scatter: read the input, write a new result.
+template <typename Model, typename Op>
+struct FlatCollectiveModel
+    : BufferizableOpInterface::ExternalModel<Model, Op> {
+  bool bufferizesToMemoryRead(Operation *, OpOperand &,
+                              const AnalysisState &) const {
+    return true;
+  }
+  bool bufferizesToMemoryWrite(Operation *, OpOperand &,
+                               const AnalysisState &) const {
+    return false;
+  }
+  AliasingValueList getAliasingValues(Operation *, OpOperand &,
+                                      const AnalysisState &) const {
+    return {};
+  }
+  bool bufferizesToAllocation(Operation *, Value) const { return true; }
+};
+
+struct AllGatherModel
+    : FlatCollectiveModel<AllGatherModel, shard::AllGatherOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto gather = cast<shard::AllGatherOp>(op);
+    FailureOr<StringRef> dtype =
+        checkFlatCollective(op, gather.getGridAttr().getAttr(),
+                            gather.getResult().getType(),
+                            gather.getGatherAxis());
+    if (failed(dtype))
+      return failure();
+    FailureOr<Value> input =
+        contiguousBuffer(rewriter, gather.getInput(), options, state);
+    if (failed(input))
+      return failure();
+    Location loc = op->getLoc();
+    auto flat = cast<MemRefType>(input->getType());
+    Value count = arith::MulIOp::create(
+        rewriter, loc, memref::DimOp::create(rewriter, loc, *input, 0),
+        worldSize(rewriter, op));
+    FailureOr<Value> result =
+        options.createAlloc(rewriter, loc, flat, ValueRange{count});
+    if (failed(result))
+      return failure();
+    func::FuncOp fn = declareCollective(
+        op, ("vitc_coll_all_gather_" + *dtype).str(), {flat, flat});
+    func::CallOp::create(rewriter, loc, fn, ValueRange{*input, *result});
+    Value out = *result;
+    auto resultType = cast<RankedTensorType>(gather.getResult().getType());
+    auto want = MemRefType::get(resultType.getShape(), flat.getElementType());
+    if (want != flat)
+      out = memref::CastOp::create(rewriter, loc, want, out);
+    replaceOpWithBufferizedValues(rewriter, op, out);
+    return success();
+  }
+};
+
+struct ReduceScatterModel
+    : FlatCollectiveModel<ReduceScatterModel, shard::ReduceScatterOp> {
+  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
+                          const BufferizationOptions &options,
+                          BufferizationState &state) const {
+    auto scatter = cast<shard::ReduceScatterOp>(op);
+    FailureOr<StringRef> dtype =
+        checkFlatCollective(op, scatter.getGridAttr().getAttr(),
+                            scatter.getResult().getType(),
+                            scatter.getScatterAxis());
+    if (failed(dtype))
+      return failure();
+    FailureOr<Value> input =
+        contiguousBuffer(rewriter, scatter.getInput(), options, state);
+    if (failed(input))
+      return failure();
+    Location loc = op->getLoc();
+    auto flat = cast<MemRefType>(input->getType());
+    Value count = arith::DivUIOp::create(
+        rewriter, loc, memref::DimOp::create(rewriter, loc, *input, 0),
+        worldSize(rewriter, op));
+    FailureOr<Value> result =
+        options.createAlloc(rewriter, loc, flat, ValueRange{count});
+    if (failed(result))
+      return failure();
+    func::FuncOp fn =
+        declareCollective(op, ("vitc_coll_reduce_scatter_" + *dtype).str(),
+                          {flat, flat, rewriter.getI64Type()});
+    Value kind = arith::ConstantIntOp::create(
+        rewriter, loc, static_cast<int64_t>(scatter.getReduction()), 64);
+    func::CallOp::create(rewriter, loc, fn, ValueRange{*input, *result, kind});
+    Value out = *result;
+    auto resultType = cast<RankedTensorType>(scatter.getResult().getType());
+    auto want = MemRefType::get(resultType.getShape(), flat.getElementType());
+    if (want != flat)
+      out = memref::CastOp::create(rewriter, loc, want, out);
+    replaceOpWithBufferizedValues(rewriter, op, out);
     return success();
   }
 };
@@ -140,6 +306,8 @@ struct AllReduceModel
 void registerCollectiveBufferizationModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, shard::ShardDialect *) {
     shard::AllReduceOp::attachInterface<AllReduceModel>(*ctx);
+    shard::AllGatherOp::attachInterface<AllGatherModel>(*ctx);
+    shard::ReduceScatterOp::attachInterface<ReduceScatterModel>(*ctx);
   });
 }
 

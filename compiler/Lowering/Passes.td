@@ -132,7 +132,9 @@ def EraseGrids : Pass<"vitc-erase-grids", "mlir::ModuleOp"> {
     After bufferization the sharding stage's collectives are calls into the
     runtime, which knows the job's ranks; the `shard.grid` declarations they
     named have no code and no users left, and would stop the translation to
-    LLVM. This erases them. A grid still referenced (a collective or shard
+    LLVM. This erases them, after turning each `shard.grid_shape` of a
+    one-dimensional grid into a call of the runtime's
+    `vitc_coll_world_size()`. A grid still referenced (a collective or shard
     op that did not bufferize) is an error at that op.
   }];
 }
