@@ -35,7 +35,8 @@ func.func @fsdp(%shard: tensor<?xf32>, %grad: tensor<?xf32>) -> (tensor<?xf32>, 
 // Only flat tensors: FSDP gathers flattened parameters.
 shard.grid @dp(shape = ?)
 func.func @two_dims(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
-  // expected-error @below {{runs on one-dimensional tensors (axis 0) only}}
+  // expected-error @+2 {{runs on one-dimensional tensors (axis 0) only}}
+  // expected-error @+1 {{failed to bufferize op}}
   %0 = shard.all_gather %x on @dp grid_axes = [0] gather_axis = 0 : tensor<?x4xf32> -> tensor<?x4xf32>
   return %0 : tensor<?x4xf32>
 }
