@@ -34,6 +34,9 @@ struct TensorSig {
   std::string role;
   /// For an output: the input it replaces after a call; empty otherwise.
   std::string updates;
+  /// Of a sharded tensor (attribute vt.full_shape): the whole tensor's
+  /// shape; empty otherwise.
+  std::vector<int64_t> fullShape;
 };
 
 /// A function exported by the artifact, with the packed entry

@@ -71,6 +71,8 @@ void fillTensor(artifact::TensorInfo *info, const TensorSig &sig) {
     info->add_shape(dim);
   info->set_role(sig.role);
   info->set_updates(sig.updates);
+  for (int64_t dim : sig.fullShape)
+    info->add_full_shape(dim);
 }
 
 void fillFunction(artifact::Function *function, const FunctionSig &sig) {

@@ -29,6 +29,9 @@ static FailureOr<TensorSig> makeSig(func::FuncOp func, Type type,
     sig.name = (what + Twine(index)).str();
   sig.role = stringAttr("vt.role");
   sig.updates = stringAttr("vt.updates");
+  if (auto full = attrs ? attrs.getAs<DenseI64ArrayAttr>("vt.full_shape")
+                        : nullptr)
+    sig.fullShape.assign(full.asArrayRef().begin(), full.asArrayRef().end());
   sig.dtype = dtypeName(tensor.getElementType());
   if (sig.dtype.empty())
     return func.emitError() << "@" << func.getSymName() << " " << what << " '"

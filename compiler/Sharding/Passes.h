@@ -31,6 +31,7 @@ namespace vitc {
 enum class ShardStrategy {
   None, ///< one process
   Ddp,  ///< data parallel: replicated params, gradients averaged
+  Fsdp, ///< fully sharded: params, gradients, optimizer state split
 };
 
 /// Adds the passes of `strategy` that partition `functions` (the training

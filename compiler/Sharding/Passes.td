@@ -5,6 +5,7 @@
 // the collectives as explicit ops (the upstream `shard` dialect's). It runs
 // inside the training pipeline, between vt-autodiff and vt-apply-optimizer:
 //   vitc-key-random-by-sample, vitc-partition-ddp (shard=ddp)
+//   vitc-key-random-by-sample, vitc-partition-fsdp (shard=fsdp)
 //
 // One pass per file in this folder, named after the pass.
 //
@@ -39,6 +40,35 @@ def PartitionDdp : Pass<"vitc-partition-ddp", "mlir::ModuleOp"> {
            "Name of the data-parallel grid">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
+def PartitionFsdp : Pass<"vitc-partition-fsdp", "mlir::ModuleOp"> {
+  let summary = "Fully sharded data parallelism: params, gradients and optimizer state split over ranks";
+  let description = [{
+    Runs on the output of vt-autodiff, before vt-apply-optimizer, on the
+    one-dimensional grid of data-parallel ranks (`shard.grid @dp(shape =
+    ?)`). Every `param` input of the listed functions becomes this rank's
+    shard, `tensor<?xT>` with `vt.full_shape` (the whole shape): one block
+    of the flattened param, world size blocks of ceil(numel / size),
+    zero-padded at the end. The param is gathered where it is used
+    (`shard.all_gather`, then the first numel values reshaped): right before
+    its first forward use and again right before its first backward use (an
+    op after the one that computes `loss`), so no gathered param lives from
+    the forward into the backward pass. Each `grad_<param>` result is
+    flattened, zero-padded and `shard.reduce_scatter`ed (average): the rank
+    returns its block of the global gradient, which vt-apply-optimizer
+    updates the param and optimizer-state shards with. The loss, hit count
+    and updated buffers are reduced as under vitc-partition-ddp.
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "Functions to partition (default: every defined function)">,
+    Option<"grid", "grid", "std::string", "\"dp\"",
+           "Name of the data-parallel grid">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def KeyRandomBySample : Pass<"vitc-key-random-by-sample", "mlir::ModuleOp"> {

@@ -7,13 +7,19 @@ namespace vitc {
 
 void addShardingPasses(OpPassManager &pm, ShardStrategy strategy,
                        const std::vector<std::string> &functions) {
+  if (strategy == ShardStrategy::None)
+    return;
+  KeyRandomBySampleOptions key;
+  key.functions.assign(functions.begin(), functions.end());
+  pm.addPass(createKeyRandomBySample(key));
   if (strategy == ShardStrategy::Ddp) {
-    KeyRandomBySampleOptions key;
-    key.functions.assign(functions.begin(), functions.end());
-    pm.addPass(createKeyRandomBySample(key));
     PartitionDdpOptions ddp;
     ddp.functions.assign(functions.begin(), functions.end());
     pm.addPass(createPartitionDdp(ddp));
+  } else {
+    PartitionFsdpOptions fsdp;
+    fsdp.functions.assign(functions.begin(), functions.end());
+    pm.addPass(createPartitionFsdp(fsdp));
   }
 }
 

@@ -64,7 +64,11 @@ struct TrainingOptions : public mlir::PassPipelineOptions<TrainingOptions> {
           clEnumValN(ShardStrategy::None, "none", "one process"),
           clEnumValN(ShardStrategy::Ddp, "ddp",
                      "data parallel: gradients averaged over ranks "
-                     "(vitc-partition-ddp)"))};
+                     "(vitc-partition-ddp)"),
+          clEnumValN(ShardStrategy::Fsdp, "fsdp",
+                     "fully sharded data parallel: params, gradients and "
+                     "optimizer state split over ranks "
+                     "(vitc-partition-fsdp)"))};
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("fp32 or bf16 (autocast "
                                                "before differentiation)"),

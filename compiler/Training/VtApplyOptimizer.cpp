@@ -13,6 +13,8 @@
 #include "compiler/Training/Passes.h"
 #include "vitc/Dialect/Vt/VtBuilder.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+
 using namespace mlir;
 
 namespace vitc {
@@ -26,12 +28,17 @@ StringRef roleOf(func::FuncOp f, unsigned arg) {
   return role ? role.getValue() : StringRef();
 }
 
-/// Result attributes of a value that replaces input `name` after the step.
-DictionaryAttr updateAttrs(Builder &b, StringRef name, StringRef role) {
-  return b.getDictionaryAttr(
-      {b.getNamedAttr("vt.name", b.getStringAttr(name)),
-       b.getNamedAttr("vt.role", b.getStringAttr(role)),
-       b.getNamedAttr("vt.updates", b.getStringAttr(name))});
+/// Result attributes of a value that replaces input `name` after the step
+/// (with the whole shape of a sharded one).
+DictionaryAttr updateAttrs(Builder &b, StringRef name, StringRef role,
+                           Attribute fullShape = {}) {
+  NamedAttrList attrs;
+  attrs.append("vt.name", b.getStringAttr(name));
+  attrs.append("vt.role", b.getStringAttr(role));
+  attrs.append("vt.updates", b.getStringAttr(name));
+  if (fullShape)
+    attrs.append("vt.full_shape", fullShape);
+  return attrs.getDictionary(b.getContext());
 }
 
 struct VtApplyOptimizerPass
@@ -124,8 +131,13 @@ struct VtApplyOptimizerPass
     for (auto [k, i] : llvm::enumerate(params))
       for (StringRef kind : stateKinds) {
         std::string name = (kind + "." + paramNames[k]).str();
+        // A sharded param's state is sharded alike (vitc-partition-fsdp).
+        NamedAttrList stateAttrs(named(name, "opt_state"));
+        if (Attribute full = f.getArgAttr(i, "vt.full_shape"))
+          stateAttrs.set("vt.full_shape", full);
         if (failed(f.insertArgument(insertAt, f.getArgument(i).getType(),
-                                    named(name, "opt_state"), loc)))
+                                    stateAttrs.getDictionary(f.getContext()),
+                                    loc)))
           return failure();
         states[k].push_back({name, f.getArgument(insertAt)});
         ++insertAt;
@@ -139,11 +151,23 @@ struct VtApplyOptimizerPass
                                     ret.getLoc())};
     SmallVector<Value> grads(ret.getOperands().drop_front(firstGrad));
 
-    // Global norm over all gradients, then clipping.
-    Value normSq;
+    // Global norm over all gradients, then clipping. A gradient that is
+    // this rank's block of a reduce-scattered one (FSDP) adds a partial sum,
+    // which is summed over the ranks.
+    Value normSq, partialSq;
+    shard::ReduceScatterOp scattered;
     for (Value grad : grads) {
       Value s = sumOfSquares(g, grad);
-      normSq = normSq ? g.add(normSq, s) : s;
+      auto rs = grad.getDefiningOp<shard::ReduceScatterOp>();
+      Value &sum = rs ? partialSq : normSq;
+      sum = sum ? g.add(sum, s) : s;
+      scattered = rs ? rs : scattered;
+    }
+    if (partialSq) {
+      Value total = shard::AllReduceOp::create(
+          b, loc, partialSq, scattered.getGrid(), scattered.getGridAxes(),
+          shard::ReductionKind::Sum);
+      normSq = normSq ? g.add(normSq, total) : total;
     }
     Value norm = g.unary<vt::SqrtOp>(normSq);
     if (clipNorm > 0.0) {
@@ -163,10 +187,13 @@ struct VtApplyOptimizerPass
                                       updatedStates)
                               : sgd(g, p, grads[k], states[k], lr,
                                     updatedStates));
-      paramAttrs.push_back(updateAttrs(attrs, paramNames[k], "param"));
+      Attribute full = f.getArgAttr(i, "vt.full_shape");
+      paramAttrs.push_back(
+          updateAttrs(attrs, paramNames[k], "param", full));
       for (auto [state, value] : llvm::zip(states[k], updatedStates)) {
         newStates.push_back(value);
-        stateAttrs.push_back(updateAttrs(attrs, state.name, "opt_state"));
+        stateAttrs.push_back(
+            updateAttrs(attrs, state.name, "opt_state", full));
       }
     }
 

@@ -55,6 +55,12 @@ typedef struct vitc_tensor_info {
   /* For an output: the name of the input it replaces after a call (feed it
    * back at the next call); "" otherwise. */
   const char *updates;
+  /* Of a sharded tensor (vitc --shard fsdp: params and optimizer state):
+   * the whole tensor's shape (full_rank dims); the tensor is this rank's
+   * block of the whole flattened, world size blocks of ceil(numel / size)
+   * elements, zero-padded at the end. full_rank -1: not sharded. */
+  int32_t full_rank;
+  const int64_t *full_shape;
 } vitc_tensor_info;
 
 typedef struct vitc_model vitc_model;
@@ -125,8 +131,10 @@ typedef struct vitc_training_info {
   float clip_norm;       /* gradient clipping by global norm; 0 = off */
   float lr;              /* the learning rate given at compile time */
   int64_t num_classes;
-  const char *sharding;  /* "none", or "ddp" (vitc --shard ddp): train_step
-                            all-reduces its gradients, loss and hits */
+  const char *sharding;  /* "none"; "ddp" (vitc --shard ddp): train_step
+                            all-reduces its gradients, loss and hits;
+                            "fsdp": params and optimizer state are sharded
+                            inputs (full_rank >= 0), gathered in the step */
 } vitc_training_info;
 
 /* Fills `info`; an error if the model is not a training artifact. */

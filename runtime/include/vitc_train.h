@@ -261,6 +261,13 @@ typedef struct vitc_weight {
   size_t bytes;
 } vitc_weight;
 
+/* Of a sharded run (an FSDP artifact on several ranks), each rank holds a
+ * block of each weight: this gathers the whole weights, after which
+ * vitc_trainer_weight describes them until the next call that trains or
+ * loads a checkpoint. Collective: every rank must call it. 0 (nothing to
+ * do) when the weights are not sharded. */
+int vitc_trainer_gather_weights(vitc_trainer *trainer);
+
 /* Number of weights; -1 if trainer is NULL. */
 int32_t vitc_trainer_num_weights(const vitc_trainer *trainer);
 /* Describes weight `index`. The strings are valid while the trainer lives,

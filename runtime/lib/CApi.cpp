@@ -58,6 +58,9 @@ int fillInfo(const std::vector<TensorSpec> &specs, int32_t index,
   info->shape = spec.shape.data();
   info->role = spec.role.c_str();
   info->updates = spec.updates.c_str();
+  info->full_rank =
+      spec.fullShape.empty() ? -1 : static_cast<int32_t>(spec.fullShape.size());
+  info->full_shape = spec.fullShape.data();
   return 0;
 }
 

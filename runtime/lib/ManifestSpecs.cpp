@@ -51,7 +51,9 @@ Status readTensors(
     specs.push_back({info.name(), *dtype,
                      std::vector<int64_t>(info.shape().begin(),
                                           info.shape().end()),
-                     info.role(), info.updates()});
+                     info.role(), info.updates(),
+                     std::vector<int64_t>(info.full_shape().begin(),
+                                          info.full_shape().end())});
   }
   return Status::ok();
 }
@@ -148,9 +150,10 @@ Status readTraining(const artifact::Manifest &manifest, const std::string &path,
   spec.numClasses = message.num_classes();
   if (!message.sharding().empty())
     spec.sharding = message.sharding();
-  if (spec.sharding != "none" && spec.sharding != "ddp")
+  if (spec.sharding != "none" && spec.sharding != "ddp" &&
+      spec.sharding != "fsdp")
     return Status::error(where + "unknown sharding '" + spec.sharding +
-                         "' (this runtime runs none and ddp)");
+                         "' (this runtime runs none, ddp and fsdp)");
   for (const artifact::Weight &weight : message.initial_values()) {
     std::string value = where + "initial value '" + weight.name() + "'";
     std::optional<DType> dtype = parseDType(weight.dtype());
@@ -194,9 +197,12 @@ Status readTraining(const artifact::Manifest &manifest, const std::string &path,
                            input.role + " '" + input.name + "'";
       if (!initial)
         return Status::error(tensor + " has no initial value");
-      if (initial->dtype != input.dtype || initial->shape != input.shape)
+      // A sharded param starts from its whole initial value.
+      const std::vector<int64_t> &shape =
+          input.fullShape.empty() ? input.shape : input.fullShape;
+      if (initial->dtype != input.dtype || initial->shape != shape)
         return Status::error(tensor + " is " + dtypeName(input.dtype) + " " +
-                             shapeString(input.shape) +
+                             shapeString(shape) +
                              ", but its initial value is " +
                              dtypeName(initial->dtype) + " " +
                              shapeString(initial->shape));

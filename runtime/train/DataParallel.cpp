@@ -23,10 +23,10 @@ DataParallel::create(const vitc_training_info &info, const std::string &name,
   // A step that does not reduce across ranks would train N models apart,
   // each writing the same files.
   const char *sharding = info.sharding ? info.sharding : "none";
-  if (std::strcmp(sharding, "ddp") != 0)
+  if (std::strcmp(sharding, "ddp") != 0 && std::strcmp(sharding, "fsdp") != 0)
     return Status::error(
         where + name + " is not a data-parallel artifact (sharding '" +
-        sharding + "'): compile it with `vitc MODEL.onnx --shard ddp` to "
+        sharding + "'): compile it with `vitc MODEL.onnx --shard ddp` (or fsdp) to "
         "train on " + std::to_string(launch.size) + " ranks, or run one "
         "process");
   if (!coll::mpiCommunicatorAvailable())
@@ -65,6 +65,37 @@ std::string DataParallel::prefix() const {
 void DataParallel::beforeStep(const data::Batch &batch) {
   if (compiled_)
     compiled_->setBatchShare(batch.contributing(), batch.globalSize);
+}
+
+StatusOr<std::vector<char>>
+DataParallel::gatherWhole(const vitc_tensor &block, int64_t numel) const {
+  size_t element = vitc_dtype_size(block.dtype);
+  int64_t count = block.rank == 1 ? block.shape[0] : 0;
+  if (block.rank != 1 || count * size_ < numel)
+    return Status::error(prefix() + "a shard of " + std::to_string(count) +
+                         " elements cannot hold its part of " +
+                         std::to_string(numel));
+  std::vector<char> whole(count * size_ * element);
+  if (!communicator_) {
+    std::memcpy(whole.data(), block.data, whole.size());
+  } else {
+    coll::DType dtype;
+    if (block.dtype == VITC_DTYPE_F32)
+      dtype = coll::DType::F32;
+    else if (block.dtype == VITC_DTYPE_BF16)
+      dtype = coll::DType::BF16;
+    else if (block.dtype == VITC_DTYPE_I64)
+      dtype = coll::DType::I64;
+    else
+      return Status::error(prefix() + "cannot gather a " +
+                           vitc_dtype_name(block.dtype) + " shard");
+    if (Status status =
+            communicator_->allGather(block.data, whole.data(), count, dtype);
+        !status.isOk())
+      return Status::error(prefix() + status.message());
+  }
+  whole.resize(numel * element);
+  return whole;
 }
 
 } // namespace vitc::train

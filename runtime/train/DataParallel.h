@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vitc::train {
 
@@ -49,6 +50,12 @@ public:
   /// Before a step on `batch` (this rank's slice): its share of the global
   /// batch, for the step's averages.
   void beforeStep(const data::Batch &batch);
+
+  /// The whole of a sharded tensor (FSDP) from every rank's `block`: the
+  /// first `numel` elements of the blocks in rank order. Collective: every
+  /// rank calls it, for the same tensors in the same order.
+  rt::StatusOr<std::vector<char>> gatherWhole(const vitc_tensor &block,
+                                              int64_t numel) const;
 
 private:
   DataParallel() = default;

@@ -216,6 +216,11 @@ const float *vitc_trainer_step_losses(const vitc_trainer *trainer,
   return losses && !losses->empty() ? losses->data() : nullptr;
 }
 
+int vitc_trainer_gather_weights(vitc_trainer *trainer) {
+  Trainer *t = get(trainer, "vitc_trainer_gather_weights");
+  return t ? check(*t, t->gatherWeights()) : -1;
+}
+
 int32_t vitc_trainer_num_weights(const vitc_trainer *trainer) {
   Trainer *t = get(trainer, "vitc_trainer_num_weights");
   return t ? t->state().numWeights() : -1;
@@ -229,7 +234,10 @@ int vitc_trainer_weight(const vitc_trainer *trainer, int32_t index,
   if (index < 0 || index >= t->state().numWeights())
     return fail("no weight #" + std::to_string(index) + " (the model has " +
                 std::to_string(t->state().numWeights()) + ")");
-  Weight w = t->state().weight(index);
+  StatusOr<Weight> whole = t->weight(index);
+  if (!whole.isOk())
+    return fail(*t, whole.status().message());
+  const Weight &w = *whole;
   *weight = vitc_weight{};
   weight->name = w.name;
   weight->role = w.role;

@@ -22,6 +22,13 @@ std::string shapeText(const int64_t *shape, int32_t rank) {
   return text + "]";
 }
 
+int64_t numelOf(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
 size_t byteSize(const vitc_tensor &t) {
   size_t count = 1;
   for (int32_t d = 0; d < t.rank; ++d)
@@ -84,8 +91,9 @@ int32_t StepFunction::outputWithRole(const std::string &role) const {
 }
 
 StatusOr<std::unique_ptr<TrainState>>
-TrainState::create(vitc_model *model, const std::string &path) {
-  std::unique_ptr<TrainState> state(new TrainState(model, path));
+TrainState::create(vitc_model *model, const std::string &path,
+                   data::RankSlice ranks) {
+  std::unique_ptr<TrainState> state(new TrainState(model, path, ranks));
   Status status = state->init();
   if (!status.isOk())
     return status;
@@ -144,7 +152,25 @@ Status TrainState::init() {
     Slot &slot = slots_[in.name];
     slot.role = in.role;
     order_.push_back(in.name);
-    if (slot.role == "opt_state") {
+    if (in.full_rank >= 0) { // FSDP: this rank's block
+      sharded_ = true;
+      slot.fullShape.assign(in.full_shape, in.full_shape + in.full_rank);
+      int64_t numel = numelOf(slot.fullShape);
+      const void *whole = nullptr;
+      vitc_tensor view{};
+      if (slot.role != "opt_state") {
+        if (vitc_model_initial_value(model_, in.name, &view) != 0)
+          return fail(vitc_last_error());
+        whole = view.data;
+      }
+      vitc_tensor block{};
+      block.dtype = in.dtype;
+      block.rank = 1;
+      block.data = takeBlock(whole, numel, in.dtype, block.shape[0]);
+      if (!block.data)
+        return outOfMemory("the shard of '" + std::string(in.name) + "'");
+      replace(slot, block, Slot::Owner::Heap);
+    } else if (slot.role == "opt_state") {
       vitc_tensor zeros{};
       zeros.dtype = in.dtype;
       zeros.rank = in.rank;
@@ -288,17 +314,46 @@ StatusOr<StepResult> TrainState::eval(const BatchView &batch) {
   return result;
 }
 
+void *TrainState::takeBlock(const void *whole, int64_t numel,
+                            vitc_dtype dtype, int64_t &blockCount) const {
+  // The padded convention of vitc/collectives/Communicator.h.
+  blockCount = (numel + ranks_.size - 1) / ranks_.size;
+  int64_t begin = std::min(numel, blockCount * ranks_.rank);
+  int64_t end = std::min(numel, begin + blockCount);
+  size_t element = vitc_dtype_size(dtype);
+  void *block = allocateAligned(blockCount * element);
+  if (!block)
+    return nullptr;
+  std::memset(block, 0, blockCount * element);
+  if (whole)
+    std::memcpy(block, static_cast<const char *>(whole) + begin * element,
+                (end - begin) * element);
+  return block;
+}
+
+const std::vector<int64_t> &TrainState::fullShape(const std::string &name) const {
+  return slots_.at(name).fullShape;
+}
+
 std::string TrainState::identity() const {
   // FNV-1a over a canonical description: what must match for a checkpoint's
   // tensors and optimizer state to mean the same thing.
   std::string text = std::string(info_.loss) + "|" + info_.optimizer + "|" +
                      std::to_string(info_.num_classes);
+  // Whole shapes, and no input of the sharding's own (sample_offset): a
+  // checkpoint moves between DDP, FSDP and one process.
   for (const StepFunction *f : {&trainStep_, &evalStep_})
     for (const auto *list : {&f->inputs, &f->outputs}) {
       text += "|" + f->name;
-      for (const vitc_tensor_info &t : *list)
+      for (const vitc_tensor_info &t : *list) {
+        if (!std::strcmp(t.role, "sample_offset"))
+          continue;
+        bool whole = t.full_rank >= 0;
         text += ";" + std::string(t.name) + "," + t.role + "," + t.updates +
-                "," + vitc_dtype_name(t.dtype) + shapeText(t.shape, t.rank);
+                "," + vitc_dtype_name(t.dtype) +
+                (whole ? shapeText(t.full_shape, t.full_rank)
+                       : shapeText(t.shape, t.rank));
+      }
     }
   uint64_t hash = 0xcbf29ce484222325ull;
   for (unsigned char c : text)
@@ -335,18 +390,22 @@ Status TrainState::restore(const Checkpoint &checkpoint,
                   " of this artifact): it was written for another model");
     const CheckpointTensor &t = *it->second;
     const vitc_tensor &current = slot.tensor;
-    std::vector<int64_t> shape(current.shape, current.shape + current.rank);
+    std::vector<int64_t> shape =
+        !slot.fullShape.empty()
+            ? slot.fullShape
+            : std::vector<int64_t>(current.shape, current.shape + current.rank);
     if (t.dtype != current.dtype || t.shape != shape) {
       const char *dtype = vitc_dtype_name(static_cast<vitc_dtype>(t.dtype));
       return fail(
           "tensor '" + name + "' is " + (dtype ? dtype : "?") + " " +
           shapeText(t.shape.data(), static_cast<int32_t>(t.shape.size())) +
           ", the artifact's is " + vitc_dtype_name(current.dtype) + " " +
-          shapeText(current.shape, current.rank));
+          shapeText(shape.data(), static_cast<int32_t>(shape.size())));
     }
-    if (t.bytes != byteSize(current))
+    size_t bytes = numelOf(shape) * vitc_dtype_size(current.dtype);
+    if (t.bytes != bytes)
       return fail("tensor '" + name + "' holds " + std::to_string(t.bytes) +
-                  " bytes, expected " + std::to_string(byteSize(current)));
+                  " bytes, expected " + std::to_string(bytes));
     stored.erase(it);
   }
   if (!stored.empty())
@@ -360,13 +419,20 @@ Status TrainState::restore(const Checkpoint &checkpoint,
   // stays as it was.
   std::vector<void *> copies;
   for (const CheckpointTensor &t : checkpoint.tensors) {
-    copies.push_back(allocateAligned(t.bytes));
+    const Slot &slot = slots_.at(t.name);
+    int64_t blockCount = 0;
+    copies.push_back(
+        slot.fullShape.empty()
+            ? allocateAligned(t.bytes)
+            : takeBlock(t.data, numelOf(slot.fullShape), slot.tensor.dtype,
+                        blockCount));
     if (!copies.back()) {
       for (void *copy : copies)
         std::free(copy);
       return outOfMemory("tensor '" + t.name + "'");
     }
-    std::memcpy(copies.back(), t.data, t.bytes);
+    if (slot.fullShape.empty())
+      std::memcpy(copies.back(), t.data, t.bytes);
   }
   for (size_t i = 0; i < copies.size(); ++i) {
     Slot &slot = slots_.at(checkpoint.tensors[i].name);
@@ -384,7 +450,11 @@ Weight TrainState::weight(int32_t index) const {
 
 ModelStateBytes TrainState::modelStateBytes() const {
   ModelStateBytes m;
+  std::map<std::string, int64_t> units; // <layer> of <layer>.<param>
   for (const auto &[name, slot] : slots_) {
+    if (!slot.fullShape.empty() && slot.role == "param")
+      units[name.substr(0, name.rfind('.'))] +=
+          numelOf(slot.fullShape) * vitc_dtype_size(slot.tensor.dtype);
     auto bytes = static_cast<int64_t>(byteSize(slot.tensor));
     if (slot.role == "opt_state") {
       m.optimizer += bytes;
@@ -396,6 +466,8 @@ ModelStateBytes TrainState::modelStateBytes() const {
         m.grads += bytes;
     }
   }
+  for (const auto &[unit, bytes] : units)
+    m.gathered = std::max(m.gathered, bytes);
   return m;
 }
 

@@ -9,6 +9,7 @@
 #define VITC_TRAIN_TRAINSTATE_H
 
 #include "Checkpoint.h"
+#include "Data.h"
 
 #include "vitc/runtime/Status.h"
 #include "vitc_runtime.h"
@@ -59,16 +60,21 @@ struct ModelStateBytes {
   int64_t params = 0;    // params and buffers
   int64_t grads = 0;     // the step's gradients: one per trainable param
   int64_t optimizer = 0; // optimizer state
-  int64_t gathered = 0;  // full copies of sharded params (FSDP)
+  /// Sharded params (FSDP): the largest unit (the params of one layer,
+  /// named <layer>.<param>) gathered whole at once.
+  int64_t gathered = 0;
 };
 
 class TrainState {
 public:
   /// Validates the artifact's training functions and sets params and
   /// buffers to their initial values, optimizer state to zeros. An error
-  /// naming `path` if the artifact is not a usable training one.
+  /// naming `path` if the artifact is not a usable training one. Of a
+  /// sharded tensor (FSDP) the state holds block `ranks.rank` of
+  /// `ranks.size` (vitc_tensor_info.full_shape).
   static rt::StatusOr<std::unique_ptr<TrainState>>
-  create(vitc_model *model, const std::string &path);
+  create(vitc_model *model, const std::string &path,
+         data::RankSlice ranks = {});
   ~TrainState();
   TrainState(const TrainState &) = delete;
   TrainState &operator=(const TrainState &) = delete;
@@ -88,11 +94,16 @@ public:
   /// A hash of train_step's signature and the training setup: checkpoints
   /// only resume an artifact with the same identity.
   std::string identity() const;
-  /// The carried tensors (views of this state) for a checkpoint.
+  /// The carried tensors (views of this state) for a checkpoint; a sharded
+  /// one is this rank's block (see fullShape).
   std::vector<CheckpointTensor> checkpointTensors() const;
-  /// Copies every carried tensor from `checkpoint` (read from `path`); an
-  /// error naming the file and the tensor on any missing or mismatched one
-  /// (then nothing is copied).
+  /// Of a sharded carried tensor: its whole shape; empty otherwise.
+  const std::vector<int64_t> &fullShape(const std::string &name) const;
+  bool isSharded() const { return sharded_; }
+  /// Copies every carried tensor from `checkpoint` (read from `path`),
+  /// whole tensors (a sharded one's block is taken from it); an error naming
+  /// the file and the tensor on any missing or mismatched one (then nothing
+  /// is copied).
   rt::Status restore(const Checkpoint &checkpoint, const std::string &path);
   /// The params and buffers, in train_step's input order.
   int32_t numWeights() const { return static_cast<int32_t>(weights_.size()); }
@@ -100,8 +111,9 @@ public:
   ModelStateBytes modelStateBytes() const;
 
 private:
-  TrainState(vitc_model *model, const std::string &path)
-      : model_(model), path_(path) {}
+  TrainState(vitc_model *model, const std::string &path,
+             data::RankSlice ranks)
+      : model_(model), path_(path), ranks_(ranks) {}
   rt::Status init();
   /// A carried tensor. Its data is the runtime's (an output: freed with
   /// vitc_tensor_free), ours (aligned_alloc'ed: free) or borrowed (the
@@ -109,6 +121,7 @@ private:
   struct Slot {
     vitc_tensor tensor{};
     std::string role;
+    std::vector<int64_t> fullShape; // sharded: the whole shape
     enum class Owner { Borrowed, Runtime, Heap } owner = Owner::Borrowed;
   };
   void replace(Slot &slot, const vitc_tensor &tensor, Slot::Owner owner);
@@ -120,8 +133,15 @@ private:
   static StepResult readResult(const StepFunction &function,
                                const std::vector<vitc_tensor> &outputs);
 
+  /// Sharded: a buffer of this rank's block of `whole` (numel elements of
+  /// `dtype`), zero-padded; null when out of memory.
+  void *takeBlock(const void *whole, int64_t numel, vitc_dtype dtype,
+                  int64_t &blockCount) const;
+
   vitc_model *model_;
   std::string path_;
+  data::RankSlice ranks_;
+  bool sharded_ = false;
   vitc_training_info info_{};
   StepFunction trainStep_, evalStep_;
   int64_t chw_[3] = {0, 0, 0};

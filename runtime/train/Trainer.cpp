@@ -57,13 +57,19 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::create(vitc_model *model,
                                                    const std::string &name,
                                                    TrainerOptions options,
                                                    Callbacks callbacks) {
-  StatusOr<std::unique_ptr<TrainState>> state = TrainState::create(model, name);
-  if (!state.isOk())
-    return state.status();
+  // The job first: a sharded state holds this rank's blocks. Not a training
+  // artifact: TrainState says why.
+  vitc_training_info info{};
+  if (vitc_model_training_info(model, &info) != 0)
+    return TrainState::create(model, name).status();
   StatusOr<std::unique_ptr<DataParallel>> dp =
-      DataParallel::create((*state)->info(), name, options);
+      DataParallel::create(info, name, options);
   if (!dp.isOk())
     return dp.status();
+  StatusOr<std::unique_ptr<TrainState>> state =
+      TrainState::create(model, name, (*dp)->slice());
+  if (!state.isOk())
+    return state.status();
   return std::unique_ptr<Trainer>(new Trainer(
       std::move(options), callbacks, std::move(*state), std::move(*dp)));
 }
@@ -100,6 +106,7 @@ Status Trainer::loadCheckpoint(const std::string &dir) {
     return Status::error(error);
   if (Status status = state_->restore(c, path); !status.isOk())
     return status;
+  gathered_.clear();
   step_ = c.step;
   epoch_ = c.epoch;
   batchInEpoch_ = c.batch;
@@ -331,6 +338,7 @@ Status Trainer::finishEpoch() {
 StatusOr<int64_t> Trainer::train(int64_t maxSteps, int64_t maxEpochEnds) {
   if (Status status = begin(); !status.isOk())
     return status;
+  gathered_.clear();
   // An epoch left open by an earlier call: the time between calls is not
   // training time.
   if (epochStarted_)
@@ -379,7 +387,32 @@ StatusOr<Evaluation> Trainer::evaluate(vitc_split split) {
 
 Status Trainer::writeCheckpoint(const std::string &dir, int64_t epoch,
                                 int64_t batch) {
-  // Every rank holds the same weights and position: rank 0 writes them.
+  // A checkpoint holds whole tensors, whatever the sharding: it resumes at
+  // any number of ranks, with any strategy. The ranks gather the shards.
+  std::vector<CheckpointTensor> tensors = state_->checkpointTensors();
+  std::vector<std::vector<char>> wholes;
+  wholes.reserve(tensors.size());
+  for (CheckpointTensor &t : tensors) {
+    const std::vector<int64_t> &shape = state_->fullShape(t.name);
+    if (shape.empty())
+      continue;
+    int64_t numel = 1;
+    for (int64_t d : shape)
+      numel *= d;
+    vitc_tensor block{};
+    block.dtype = static_cast<vitc_dtype>(t.dtype);
+    block.rank = 1;
+    block.shape[0] = t.shape[0];
+    block.data = const_cast<char *>(t.data);
+    StatusOr<std::vector<char>> whole = dp_->gatherWhole(block, numel);
+    if (!whole.isOk())
+      return whole.status();
+    wholes.push_back(std::move(*whole));
+    t.shape = shape;
+    t.data = wholes.back().data();
+    t.bytes = wholes.back().size();
+  }
+  // Every rank now holds the same weights and position: rank 0 writes them.
   if (!dp_->isRoot())
     return Status::ok();
   Checkpoint c;
@@ -392,7 +425,7 @@ Status Trainer::writeCheckpoint(const std::string &dir, int64_t epoch,
   c.progress.runSeconds = runSeconds();
   c.history = history_;
   c.stepLosses = stepLosses_;
-  c.tensors = state_->checkpointTensors();
+  c.tensors = std::move(tensors);
   std::string error;
   if (!train::writeCheckpoint(dir, c, error))
     return Status::error(error);
@@ -403,6 +436,41 @@ Status Trainer::saveCheckpoint(const std::string &dir) {
   if (Status status = begin(); !status.isOk())
     return status;
   return writeCheckpoint(dir, epoch_, batchInEpoch_);
+}
+
+Status Trainer::gatherWeights() {
+  gathered_.clear();
+  for (int32_t i = 0; i < state_->numWeights(); ++i) {
+    Weight w = state_->weight(i);
+    const std::vector<int64_t> &shape = state_->fullShape(w.name);
+    if (shape.empty())
+      continue;
+    int64_t numel = 1;
+    for (int64_t d : shape)
+      numel *= d;
+    StatusOr<std::vector<char>> whole = dp_->gatherWhole(w.tensor, numel);
+    if (!whole.isOk())
+      return whole.status();
+    gathered_[w.name] = std::move(*whole);
+  }
+  return Status::ok();
+}
+
+StatusOr<Weight> Trainer::weight(int32_t index) const {
+  Weight w = state_->weight(index);
+  const std::vector<int64_t> &shape = state_->fullShape(w.name);
+  if (shape.empty())
+    return w;
+  auto it = gathered_.find(w.name);
+  if (it == gathered_.end())
+    return Status::error(std::string("weight '") + w.name +
+                         "' is sharded over the ranks: gather the weights "
+                         "first (vitc_trainer_gather_weights, on every rank)");
+  w.tensor.rank = static_cast<int32_t>(shape.size());
+  std::copy(shape.begin(), shape.end(), w.tensor.shape);
+  w.tensor.data = const_cast<char *>(it->second.data());
+  w.bytes = it->second.size();
+  return w;
 }
 
 } // namespace vitc::train

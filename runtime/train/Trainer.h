@@ -27,6 +27,7 @@
 #include "vitc_train.h"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,14 @@ public:
   const std::vector<float> &stepLosses() const { return stepLosses_; }
   const TrainState &state() const { return *state_; }
   const DataParallel &dataParallel() const { return *dp_; }
+
+  /// Makes weight() give whole tensors of a sharded state (FSDP) until the
+  /// next call that trains or loads a checkpoint. Collective: every rank
+  /// calls it. Nothing to do for a state that is not sharded.
+  rt::Status gatherWeights();
+  /// Weight `index` (TrainState::weight), whole; an error for a sharded one
+  /// before gatherWeights().
+  rt::StatusOr<Weight> weight(int32_t index) const;
 
 private:
   Trainer(TrainerOptions options, Callbacks callbacks,
@@ -121,6 +130,8 @@ private:
   EpochProgress progress_;
   std::vector<EpochRecord> history_;
   std::vector<float> stepLosses_;
+  /// gatherWeights()'s whole tensors, by name.
+  std::map<std::string, std::vector<char>> gathered_;
 
   using Clock = std::chrono::steady_clock;
   Clock::time_point runStart_ = Clock::now();

@@ -200,8 +200,13 @@ int runTrainer(vitc_model *model, int argc, char **argv) {
   // Every rank holds the same weights and history: rank 0 writes them.
   if (!o.plot.empty() && !console.quiet)
     writePlot(o.plot, trainer, console.batchesPerEpoch);
-  if (!o.exportOnnx.empty() && !console.quiet)
-    exportWeights(o, trainer);
+  if (!o.exportOnnx.empty()) {
+    // Sharded weights (FSDP) are gathered by every rank.
+    if (vitc_trainer_gather_weights(trainer) != 0)
+      fatal(vitc_last_error());
+    if (!console.quiet)
+      exportWeights(o, trainer);
+  }
   vitc_trainer_free(trainer);
   vitc_model_free(model);
   return 0;

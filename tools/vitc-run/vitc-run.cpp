@@ -288,6 +288,9 @@ void printInfo(vitc_model *model) {
   auto print = [](const char *kind, const vitc_tensor_info &info) {
     std::printf("  %s %s: %s %s", kind, info.name, vitc_dtype_name(info.dtype),
                 shapeString(info.shape, info.rank).c_str());
+    if (info.full_rank >= 0) // a rank's shard of the whole tensor
+      std::printf(" shard of %s",
+                  shapeString(info.full_shape, info.full_rank).c_str());
     if (*info.role)
       std::printf(" role=%s", info.role);
     if (*info.updates)

@@ -75,7 +75,10 @@ static cl::opt<vitc::ShardStrategy> shardStrategy(
     cl::init(vitc::ShardStrategy::None),
     cl::values(clEnumValN(vitc::ShardStrategy::None, "none", "one process (default)"),
                clEnumValN(vitc::ShardStrategy::Ddp, "ddp",
-                          "data parallel: replicated weights, gradients averaged over ranks")),
+                          "data parallel: replicated weights, gradients averaged over ranks"),
+               clEnumValN(vitc::ShardStrategy::Fsdp, "fsdp",
+                          "fully sharded data parallel: weights, gradients and optimizer state "
+                          "split over ranks, weights gathered where used")),
     cl::cat(vitcCat));
 
 static cl::OptionCategory trainCat("training options (--mode train)");
@@ -250,7 +253,9 @@ static FailureOr<vitc::backend::TrainingInfo> buildTrainingStep(ModuleOp module)
   info.clipNorm = clipGradNorm;
   info.lr = learningRate;
   info.numClasses = classes;
-  info.sharding = shardStrategy == vitc::ShardStrategy::Ddp ? "ddp" : "none";
+  info.sharding = shardStrategy == vitc::ShardStrategy::Ddp    ? "ddp"
+                  : shardStrategy == vitc::ShardStrategy::Fsdp ? "fsdp"
+                                                               : "none";
   return info;
 }
 

@@ -30,6 +30,9 @@ struct TensorSpec {
   std::string role;
   /// For an output: the name of the input it replaces after a call.
   std::string updates;
+  /// Of a sharded tensor: the whole tensor's shape (artifact.proto); empty
+  /// otherwise.
+  std::vector<int64_t> fullShape;
 };
 
 /// One callable function: "main" of an inference artifact, "train_step" and
@@ -59,7 +62,7 @@ struct TrainingSpec {
   bool nesterov = false;
   float beta1 = 0, beta2 = 0, epsilon = 0, clipNorm = 0, lr = 0;
   int64_t numClasses = 0;
-  /// "none" or "ddp" (artifacts from before the field: "none").
+  /// "none", "ddp" or "fsdp" (artifacts from before the field: "none").
   std::string sharding = "none";
   std::vector<InitialValue> initialValues;
   /// The initial value of input `name`, or nullptr.

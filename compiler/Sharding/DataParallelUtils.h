@@ -1,0 +1,34 @@
+//===- DataParallelUtils.h - what DDP and FSDP partitions share --*- C++ -*-===//
+//
+// Both data-parallel partitions run on a one-dimensional grid of the job's
+// ranks and make the step's metrics and buffers global the same way; they
+// differ in how params and gradients are held.
+//
+//===----------------------------------------------------------------------===//
+#ifndef VITC_COMPILER_SHARDING_DATAPARALLELUTILS_H
+#define VITC_COMPILER_SHARDING_DATAPARALLELUTILS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace vitc {
+
+/// Declares `shard.grid @<name>(shape = ?)` (the world's size is known when
+/// the job starts) unless the module has it; an error, naming `pass`, when
+/// the symbol is something else.
+mlir::LogicalResult getOrCreateDataParallelGrid(mlir::ModuleOp module,
+                                                llvm::StringRef name,
+                                                llvm::StringRef pass);
+
+/// Reduces over the grid, right before the return, each result of `f` that
+/// must agree across ranks, except gradients when `gradients` is false:
+/// gradients (`grad_<param>`), updated float buffers and the loss are
+/// averaged, the hit count (`correct`) summed, an updated integer buffer
+/// (a counter equal on every rank) takes the max.
+void reduceResultsOverRanks(mlir::func::FuncOp f, llvm::StringRef grid,
+                            bool gradients);
+
+} // namespace vitc
+
+#endif // VITC_COMPILER_SHARDING_DATAPARALLELUTILS_H
