@@ -1,5 +1,6 @@
-"""`mpirun -np N vitc-run DDP.vtc`: data-parallel training on N CPU ranks (Open MPI,
---oversubscribe) against one process as the reference. With the same global
+"""`mpirun -np N vitc-run TRAIN.vtc` with `vitc --shard ddp` and `--shard fsdp` artifacts:
+data-parallel training on N CPU ranks (Open MPI, --oversubscribe) against one process as
+the reference. With the same global
 batch (--batch-size is per rank) and --threads 1, every step's loss and the
 trained weights match the one-process run (1e-5 after the first step, 1e-4
 after 50), including last batches that do not split evenly, and with
@@ -70,17 +71,18 @@ def source_model(name):
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
-    """(name, optimizer) -> (source model, `vitc --shard ddp` artifact), compiled once."""
+    """(name, optimizer, sharding) -> (source model, artifact), compiled once."""
     cache = {}
 
-    def get(name, optimizer="adamw"):
-        if (name, optimizer) not in cache:
+    def get(name, optimizer="adamw", shard="ddp"):
+        key = (name, optimizer, shard)
+        if key not in cache:
             model = source_model(name)
-            out = tmp_path_factory.mktemp(name) / f"ddp-{optimizer}.vtc"
-            check_ok(run_tool([tool("vitc"), str(model), "--shard", "ddp", *OPTIMIZERS[optimizer],
-                               "-o", str(out)]), f"vitc --shard ddp {name} {optimizer}")
-            cache[name, optimizer] = (model, out)
-        return cache[name, optimizer]
+            out = tmp_path_factory.mktemp(name) / f"{shard}-{optimizer}.vtc"
+            check_ok(run_tool([tool("vitc"), str(model), "--shard", shard, *OPTIMIZERS[optimizer],
+                               "-o", str(out)]), f"vitc --shard {shard} {name} {optimizer}")
+            cache[key] = (model, out)
+        return cache[key]
 
     return get
 
@@ -105,10 +107,14 @@ def epoch_line(stdout):
     return re.sub(r" \| time .*", "", line)  # timings differ
 
 
-@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
-@pytest.mark.parametrize("name", ["mnist_cnn", "mnist_cnn_train", "vit_tiny"])
-def test_ranks_train_like_one_process(artifacts, tmp_path, name, optimizer):
-    _, artifact = artifacts(name, optimizer)
+CASES = [(shard, name, optimizer) for shard in ("ddp", "fsdp")
+         for name in ("mnist_cnn", "mnist_cnn_train", "vit_tiny") for optimizer in ("adamw", "sgd")
+         if shard == "ddp" or (name, optimizer) != ("mnist_cnn", "adamw")]
+
+
+@pytest.mark.parametrize("shard,name,optimizer", CASES)
+def test_ranks_train_like_one_process(artifacts, tmp_path, shard, name, optimizer):
+    _, artifact = artifacts(name, optimizer, shard)
     want_log, want, want_w = train(artifact, 1, tmp_path / "n1")
     assert len(want) == 51
     for n in (2, 4):
@@ -177,3 +183,65 @@ def test_unsharded_artifact_is_refused_on_several_ranks(tmp_path):
         assert f"rank {r}/2: {plain} is not a data-parallel artifact (sharding 'none')" in p.stderr
     assert "--shard ddp" in p.stderr
     assert not (tmp_path / "ckpt" / "checkpoint.vtck").exists()
+
+
+def rank_state(stdout, r, n):
+    """(state, params, grads, optimizer, gathered) in MB from rank r's line."""
+    m = re.search(rf"^rank {r}/{n}: model state ([0-9.]+) MB \(params ([0-9.]+), grads ([0-9.]+), "
+                  r"optimizer ([0-9.]+)\), gathered buffers ([0-9.]+) MB$", stdout, re.M)
+    assert m, stdout
+    return tuple(map(float, m.groups()))
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_fsdp_rank_holds_its_share_of_the_model_state(artifacts, tmp_path, n):
+    """Per-rank model state under FSDP <= 16 P / N (AdamW: params, grads, two
+    moments in f32) + two units + 5%, a unit being the largest layer."""
+    model, artifact = artifacts("mnist_cnn", "adamw", "fsdp")
+    p = launch(n, [str(artifact), "--limit-train", "200", "--limit-test", "50", "--threads", "1",
+                   "--batch-size", "8", "--max-steps", "2"])
+    check_ok(p, f"FSDP on {n} ranks")
+    weights = {t.name: numpy_helper.to_array(t).nbytes
+               for t in onnx.load(str(model)).graph.initializer}
+    total = sum(weights.values()) / 2**20
+    layers = {}
+    for name, nbytes in weights.items():
+        layers[name.rsplit(".", 1)[0]] = layers.get(name.rsplit(".", 1)[0], 0) + nbytes
+    unit = max(layers.values()) / 2**20
+    for r in range(n):
+        state, params, grads, opt, gathered = rank_state(p.stdout, r, n)
+        print(f"rank {r}/{n}: model state {state} MB, bound {16 * total / n + 2 * unit:.1f} MB")
+        assert state <= (4 * total / n * 4 + 2 * unit) * 1.05
+        assert abs(params - total / n) < 0.1 and abs(opt - 2 * total / n) < 0.15
+        assert abs(gathered - unit) < 0.1
+
+
+def test_checkpoints_reshard_across_ranks_and_strategies(artifacts, tmp_path):
+    """An FSDP run saved at 4 ranks resumes at 2 ranks, in one process and as
+    DDP, and its second epoch continues as the uninterrupted run's does."""
+    _, fsdp = artifacts("mnist_cnn", "sgd", "fsdp")
+    _, ddp = artifacts("mnist_cnn", "sgd", "ddp")
+    base = ["--limit-train", "480", "--limit-test", "64", "--threads", "1", "--epochs", "2",
+            "--lr", "0.002"]
+
+    def losses(work):
+        tb = event_accumulator.EventAccumulator(str(work), size_guidance={"scalars": 0})
+        tb.Reload()
+        return {e.step: e.value for e in tb.Scalars("train/loss")}
+
+    whole = launch(4, [str(fsdp), *base, "--batch-size", "6", "--tensorboard", str(tmp_path / "tb")])
+    check_ok(whole, "uninterrupted FSDP run at 4 ranks")
+    want = losses(tmp_path / "tb")
+    first = launch(4, [str(fsdp), *base, "--batch-size", "6", "--max-steps", "18",
+                       "--checkpoint-dir", str(tmp_path / "ckpt")])
+    check_ok(first, "FSDP at 4 ranks, stopped after epoch 1")
+    for n, artifact, what in ((2, fsdp, "fsdp2"), (1, fsdp, "fsdp1"), (2, ddp, "ddp2")):
+        work = tmp_path / what
+        shutil.copytree(tmp_path / "ckpt", work / "ckpt")
+        p = launch(n, [str(artifact), *base, "--batch-size", str(24 // n), "--resume",
+                       str(work / "ckpt"), "--tensorboard", str(work / "tb")])
+        check_ok(p, f"resume as {what}")
+        got = losses(work / "tb")
+        assert sorted(got) == list(range(19, 37)), what
+        np.testing.assert_allclose([got[s] for s in got], [want[s] for s in got], rtol=1e-4,
+                                   atol=1e-4, err_msg=what)

@@ -1,0 +1,81 @@
+// RUN: vitc-opt %s -split-input-file -verify-diagnostics -vitc-partition-fsdp="functions=train_step,eval_step" | FileCheck %s
+
+// Params become flat shards (tensor<?xf32> with their whole shape). Each is
+// all-gathered right before its first forward use and again right before
+// its first backward use (after the loss): the forward copy is not used
+// after the loss. Gradients are flattened, zero-padded to size x
+// ceil(numel / size) and reduce-scattered (averaged); the loss is averaged
+// and the hit count summed, as under DDP.
+// CHECK:       shard.grid @dp(shape = ?)
+// CHECK-LABEL: func.func @train_step(
+//  CHECK-SAME:     %[[W:[a-z0-9]+]]: tensor<?xf32> {vt.full_shape = array<i64: 4, 3>, vt.name = "fc.weight", vt.role = "param"}
+//  CHECK-SAME:     %[[B:[a-z0-9]+]]: tensor<?xf32> {vt.full_shape = array<i64: 3>, vt.name = "fc.bias", vt.role = "param"}
+//  CHECK-SAME:     -> (tensor<f32> {{.*}}, tensor<i64> {{.*}}, tensor<?xf32> {vt.full_shape = array<i64: 4, 3>, vt.name = "grad_fc.weight"}, tensor<?xf32> {vt.full_shape = array<i64: 3>, vt.name = "grad_fc.bias"})
+//       CHECK:   %[[N:.*]] = shard.grid_shape @dp axes = [0] : index
+//       CHECK:   %[[GW:.*]] = shard.all_gather %[[W]] on @dp grid_axes = [0] gather_axis = 0 : tensor<?xf32> -> tensor<?xf32>
+//       CHECK:   %[[SW:.*]] = tensor.extract_slice %[[GW]][0] [12] [1] : tensor<?xf32> to tensor<12xf32>
+//       CHECK:   %[[FW:.*]] = tensor.expand_shape %[[SW]] {{\[\[}}0, 1]] output_shape [4, 3] : tensor<12xf32> into tensor<4x3xf32>
+//       CHECK:   vt.matmul %{{.*}}, %[[FW]]
+//       CHECK:   %[[GB:.*]] = shard.all_gather %[[B]]
+//       CHECK:   %[[FB:.*]] = tensor.extract_slice %[[GB]][0] [3] [1]
+//       CHECK:   vt.add %{{.*}}, %[[FB]]
+//       CHECK:   %[[LOSS:.*]] = vt.reduce_sum
+//   CHECK-NOT:   %[[FW]]
+//       CHECK:   %[[GW2:.*]] = shard.all_gather %[[W]]
+//       CHECK:   %[[SW2:.*]] = tensor.extract_slice %[[GW2]][0] [12] [1]
+//       CHECK:   %[[FW2:.*]] = tensor.expand_shape %[[SW2]]
+//       CHECK:   %[[DW:.*]] = vt.mul %[[FW2]], %[[FW2]]
+//       CHECK:   shard.all_gather %[[B]]
+//   CHECK-NOT:   %[[FB]]
+//       CHECK:   %[[C12:.*]] = arith.constant 12 : index
+//       CHECK:   %[[BLOCK:.*]] = arith.ceildivui %[[C12]], %[[N]] : index
+//       CHECK:   %[[LEN:.*]] = arith.muli %[[BLOCK]], %[[N]] : index
+//       CHECK:   %[[HIGH:.*]] = arith.subi %[[LEN]], %[[C12]] : index
+//       CHECK:   %[[FLAT:.*]] = tensor.collapse_shape %[[DW]] {{\[\[}}0, 1]] : tensor<4x3xf32> into tensor<12xf32>
+//       CHECK:   %[[PAD:.*]] = tensor.pad %[[FLAT]] low[0] high[%[[HIGH]]]
+//       CHECK:   } : tensor<12xf32> to tensor<?xf32>
+//       CHECK:   %[[RW:.*]] = shard.reduce_scatter %[[PAD]] on @dp grid_axes = [0] reduction = average scatter_axis = 0 : tensor<?xf32> -> tensor<?xf32>
+//       CHECK:   %[[RB:.*]] = shard.reduce_scatter %{{.*}} reduction = average
+//       CHECK:   %[[L:.*]] = shard.all_reduce %[[LOSS]] on @dp grid_axes = [0] reduction = average
+//       CHECK:   %[[H:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64>
+//       CHECK:   return %[[L]], %[[H]], %[[RW]], %[[RB]]
+// The evaluation step has no backward pass: one gather per param.
+// CHECK-LABEL: func.func @eval_step(
+//  CHECK-SAME:     tensor<?xf32> {vt.full_shape = array<i64: 4, 3>
+//       CHECK:   shard.all_gather
+//   CHECK-NOT:   shard.all_gather
+//       CHECK:   return
+func.func @train_step(%w: tensor<4x3xf32> {vt.name = "fc.weight", vt.role = "param"},
+                      %b: tensor<3xf32> {vt.name = "fc.bias", vt.role = "param"},
+                      %x: tensor<?x4xf32> {vt.name = "input", vt.role = "data"},
+                      %hits: tensor<i64>)
+    -> (tensor<f32> {vt.name = "loss", vt.role = "loss"},
+        tensor<i64> {vt.name = "correct", vt.role = "correct"},
+        tensor<4x3xf32> {vt.name = "grad_fc.weight"},
+        tensor<3xf32> {vt.name = "grad_fc.bias"}) {
+  %y = vt.matmul %x, %w : tensor<?x4xf32>, tensor<4x3xf32> -> tensor<?x3xf32>
+  %z = vt.add %y, %b : tensor<?x3xf32>, tensor<3xf32> -> tensor<?x3xf32>
+  %loss = vt.reduce_sum %z {axes = array<i64: 0, 1>, keepdims = false} : tensor<?x3xf32> -> tensor<f32>
+  %gw = vt.mul %w, %w : tensor<4x3xf32>, tensor<4x3xf32> -> tensor<4x3xf32>
+  %gb = vt.add %b, %b : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
+  return %loss, %hits, %gw, %gb : tensor<f32>, tensor<i64>, tensor<4x3xf32>, tensor<3xf32>
+}
+func.func @eval_step(%w: tensor<4x3xf32> {vt.name = "fc.weight", vt.role = "param"},
+                     %x: tensor<?x4xf32> {vt.name = "input", vt.role = "data"})
+    -> (tensor<f32> {vt.name = "loss", vt.role = "loss"}) {
+  %y = vt.matmul %x, %w : tensor<?x4xf32>, tensor<4x3xf32> -> tensor<?x3xf32>
+  %loss = vt.reduce_sum %y {axes = array<i64: 0, 1>, keepdims = false} : tensor<?x3xf32> -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+// A param must have a static shape: its shards' layout is fixed at compile
+// time.
+// expected-error @+1 {{vitc-partition-fsdp: param #0 of @train_step needs a name and a static shape, got 'tensor<?x3xf32>'}}
+func.func @train_step(%w: tensor<?x3xf32> {vt.name = "w", vt.role = "param"}) -> tensor<?x3xf32> {
+  return %w : tensor<?x3xf32>
+}
+func.func @eval_step() {
+  return
+}
