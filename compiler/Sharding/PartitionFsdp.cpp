@@ -9,10 +9,13 @@
 //   %g = shard.all_gather %shard on @dp gather_axis = 0   (size x block)
 //   %w = expand_shape(extract_slice(%g, 0, numel))          (the param)
 //
-// once right before its first forward use, and again right before its first
+// once right before its first use, and again right before its first
 // backward use, so that no gathered parameter lives from the forward pass
 // into the backward pass: it is freed after its last forward use and
-// gathered again when the backward pass needs it. A gradient is flattened,
+// gathered again when the backward pass needs it. What the forward pass
+// derives from the param alone (its transpose for a matmul, a bf16 cast) and
+// the backward pass reads is recomputed there from the second gather, or the
+// derived copy would keep the forward's gather alive. A gradient is flattened,
 // zero-padded to size x block and reduce-scattered (averaged), so each rank
 // holds its block of the global gradient; vt-apply-optimizer then updates
 // each rank's shards of the params and the optimizer state (the state takes
@@ -27,6 +30,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace vitc {
 #define GEN_PASS_DEF_PARTITIONFSDP
@@ -131,6 +138,94 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
     return unflatten(b, loc, flat, type);
   }
 
+  /// The earliest user (in the entry block) of `uses`.
+  static Operation *firstUser(func::FuncOp f,
+                              iterator_range<Value::use_iterator> uses) {
+    Operation *first = nullptr;
+    for (OpOperand &use : uses) {
+      Operation *user = inEntryBlock(f, use.getOwner());
+      if (!first || user->isBeforeInBlock(first))
+        first = user;
+    }
+    return first;
+  }
+
+  /// The backward pass's own copy of the param: what reads `whole`, or a
+  /// value the forward pass derived from it alone, after `forwardEnd` reads
+  /// a second gather and copies of the deriving ops instead.
+  void regatherForBackward(func::FuncOp f, OpBuilder &b, Value shard,
+                           RankedTensorType type, Value whole,
+                           Operation *forwardEnd) {
+    // Values derived from the param alone: pure ops without regions whose
+    // operands are such values or constants, in block order.
+    llvm::SetVector<Value> derived;
+    derived.insert(whole);
+    SmallVector<Operation *> chain;
+    Operation *start = inEntryBlock(f, whole.getDefiningOp());
+    for (Operation *op = start->getNextNode(); op && op != forwardEnd;
+         op = op->getNextNode()) {
+      if (op->getNumRegions() || !isMemoryEffectFree(op) ||
+          op->getNumResults() == 0)
+        continue;
+      bool fromParam = false, onlyParam = true;
+      for (Value operand : op->getOperands()) {
+        if (derived.contains(operand))
+          fromParam = true;
+        else if (!matchPattern(operand, m_Constant()))
+          onlyParam = false;
+      }
+      if (fromParam && onlyParam) {
+        chain.push_back(op);
+        derived.insert(op->result_begin(), op->result_end());
+      }
+    }
+    // The backward pass's uses of them.
+    auto isBackward = [&](OpOperand &use) {
+      return forwardEnd->isBeforeInBlock(inEntryBlock(f, use.getOwner()));
+    };
+    Operation *first = nullptr;
+    for (Value v : derived)
+      for (OpOperand &use : v.getUses())
+        if (isBackward(use)) {
+          Operation *user = inEntryBlock(f, use.getOwner());
+          if (!first || user->isBeforeInBlock(first))
+            first = user;
+        }
+    if (!first)
+      return;
+    // Needed copies: values with backward uses and what they are made from.
+    llvm::DenseSet<Operation *> needed;
+    for (Operation *op : llvm::reverse(chain)) {
+      bool need = false;
+      for (Value r : op->getResults())
+        for (OpOperand &use : r.getUses())
+          need |= isBackward(use) || needed.contains(use.getOwner());
+      if (need)
+        needed.insert(op);
+    }
+    IRMapping copies;
+    Value again = gather(b, first, shard, type);
+    // Not the forward gather's twin: CSE would fold the two into one value
+    // live across the whole step.
+    for (Operation *op = again.getDefiningOp(); op;
+         op = op->getNumOperands() ? op->getOperand(0).getDefiningOp() : nullptr)
+      if (isa<shard::AllGatherOp>(op))
+        op->setAttr("vitc.regather", UnitAttr::get(f.getContext()));
+    copies.map(whole, again);
+    b.setInsertionPoint(first);
+    for (Operation *op : chain)
+      if (needed.contains(op))
+        b.clone(*op, copies);
+    for (Value v : derived) {
+      Value copy = copies.lookupOrNull(v);
+      if (!copy)
+        continue;
+      v.replaceUsesWithIf(copy, [&](OpOperand &use) {
+        return isBackward(use) && use.getOwner() != copy.getDefiningOp();
+      });
+    }
+  }
+
   LogicalResult partition(func::FuncOp f) {
     Block &body = f.getBody().front();
     Operation *forwardEnd = endOfForward(f);
@@ -150,29 +245,23 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
                << " needs a name and a static shape, got " << p.getType();
       sharded[name.getValue()] = type;
 
-      // Its uses before and after the end of the forward pass.
-      SmallVector<OpOperand *> forward, backward;
-      for (OpOperand &use : p.getUses()) {
-        Operation *user = inEntryBlock(f, use.getOwner());
-        bool isBackward = forwardEnd && forwardEnd->isBeforeInBlock(user);
-        (isBackward ? backward : forward).push_back(&use);
-      }
+      if (p.use_empty())
+        return f.emitError("vitc-partition-fsdp: param '")
+               << name.getValue() << "' of @" << f.getSymName()
+               << " is not used";
+      Operation *first = firstUser(f, p.getUses());
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &use : p.getUses())
+        uses.push_back(&use);
       p.setType(RankedTensorType::get({ShapedType::kDynamic},
                                       type.getElementType()));
       f.setArgAttr(i, "vt.full_shape",
                    DenseI64ArrayAttr::get(ctx, type.getShape()));
-      for (ArrayRef<OpOperand *> uses : {ArrayRef(forward), ArrayRef(backward)}) {
-        if (uses.empty())
-          continue;
-        Operation *first = inEntryBlock(f, uses.front()->getOwner());
-        for (OpOperand *use : uses)
-          if (Operation *user = inEntryBlock(f, use->getOwner());
-              user->isBeforeInBlock(first))
-            first = user;
-        Value whole = gather(b, first, p, type);
-        for (OpOperand *use : uses)
-          use->set(whole);
-      }
+      Value whole = gather(b, first, p, type);
+      for (OpOperand *use : uses)
+        use->set(whole);
+      if (forwardEnd)
+        regatherForBackward(f, b, p, type, whole, forwardEnd);
     }
 
     // Gradients: each rank keeps its block of the average.

@@ -106,6 +106,8 @@ Status allReduce(void *context, void *data, int64_t count,
   if (Status status = convert(dtype, reduction, type, op); !status.isOk())
     return status;
   auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
+  int64_t n = c->communicator->size();
+  c->ringBytes += 2 * (n - 1) * count * int64_t(dtypeSize(type)) / n;
   if (!equalSlices(*c))
     op = weightContribution(data, count, type, op,
                             static_cast<double>(c->local) / c->global);
@@ -118,6 +120,8 @@ Status allGather(void *context, const void *send, void *recv, int64_t count,
   if (!type.isOk())
     return type.status();
   auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
+  c->ringBytes +=
+      (c->communicator->size() - 1) * count * int64_t(dtypeSize(*type));
   return c->communicator->allGather(send, recv, count, *type);
 }
 
@@ -130,6 +134,8 @@ Status reduceScatter(void *context, const void *send, void *recv,
     return status;
   auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
   Communicator &communicator = *c->communicator;
+  c->ringBytes +=
+      (communicator.size() - 1) * recvCount * int64_t(dtypeSize(type));
   if (equalSlices(*c))
     return communicator.reduceScatter(send, recv, recvCount, type, op);
   // Weighted on a copy: the compiled code may read its buffer again.

@@ -227,6 +227,10 @@ typedef struct vitc_rank_info {
    * state; and the full copies of sharded params gathered for compute (0
    * unless the artifact shards params). */
   int64_t params_bytes, grads_bytes, optimizer_bytes, gathered_bytes;
+  /* Bytes this rank sent in the last training step's collectives, by the
+   * ring algorithms' cost (an all-reduce of B bytes: 2 B (N-1)/N; an
+   * all-gather or reduce-scatter of a whole B bytes: B (N-1)/N); 0 alone. */
+  int64_t step_collective_bytes;
 } vitc_rank_info;
 int vitc_trainer_rank_info(const vitc_trainer *trainer, vitc_rank_info *info);
 

@@ -50,6 +50,11 @@ public:
   /// Before a step on `batch` (this rank's slice): its share of the global
   /// batch, for the step's averages.
   void beforeStep(const data::Batch &batch);
+  /// Bytes sent by the compiled steps' collectives so far (ring cost,
+  /// CompiledCodeCollectives::ringBytes); 0 alone.
+  int64_t collectiveBytes() const {
+    return compiled_ ? compiled_->ringBytes() : 0;
+  }
 
   /// The whole of a sharded tensor (FSDP) from every rank's `block`: the
   /// first `numel` elements of the blocks in rank order. Collective: every

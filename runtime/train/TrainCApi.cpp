@@ -185,8 +185,9 @@ int vitc_trainer_rank_info(const vitc_trainer *trainer, vitc_rank_info *info) {
     return -1;
   const DataParallel &dp = t->dataParallel();
   ModelStateBytes m = t->state().modelStateBytes();
-  *info = vitc_rank_info{dp.rank(),  dp.size(),  dp.backend(), m.params,
-                         m.grads,    m.optimizer, m.gathered};
+  *info = vitc_rank_info{dp.rank(),    dp.size(),   dp.backend(),
+                         m.params,     m.grads,     m.optimizer,
+                         m.gathered,   t->lastStepCollectiveBytes()};
   return 0;
 }
 

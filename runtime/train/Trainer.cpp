@@ -257,11 +257,13 @@ Status Trainer::step(bool &epochEnded) {
     return Status::ok();
   double lr = learningRate(schedule_, step_ + 1);
   dp_->beforeStep(batch_);
+  int64_t bytesBefore = dp_->collectiveBytes();
   StatusOr<StepResult> r =
       state_->train(view(batch_), static_cast<float>(lr), step_ + 1,
                     stepSeed(o_.seed, step_ + 1));
   if (!r.isOk())
     return r.status();
+  lastStepBytes_ = dp_->collectiveBytes() - bytesBefore;
   ++step_, ++batchInEpoch_;
   epochLr_ = lr;
   // The step's loss and hits are the global batch's.

@@ -66,6 +66,9 @@ public:
   rt::StatusOr<Evaluation> evaluate(vitc_split split);
 
   int64_t globalStep() const { return step_; }
+  /// Bytes this rank sent in the last training step's collectives (ring
+  /// cost); 0 alone or before a step.
+  int64_t lastStepCollectiveBytes() const { return lastStepBytes_; }
   double runSeconds() const;
   const std::vector<EpochRecord> &history() const { return history_; }
   const std::vector<float> &stepLosses() const { return stepLosses_; }
@@ -130,6 +133,7 @@ private:
   EpochProgress progress_;
   std::vector<EpochRecord> history_;
   std::vector<float> stepLosses_;
+  int64_t lastStepBytes_ = 0;
   /// gatherWeights()'s whole tensors, by name.
   std::map<std::string, std::vector<char>> gathered_;
 

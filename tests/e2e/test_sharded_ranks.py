@@ -245,3 +245,37 @@ def test_checkpoints_reshard_across_ranks_and_strategies(artifacts, tmp_path):
         assert sorted(got) == list(range(19, 37)), what
         np.testing.assert_allclose([got[s] for s in got], [want[s] for s in got], rtol=1e-4,
                                    atol=1e-4, err_msg=what)
+
+
+def step_bytes(stdout):
+    m = re.search(r"^Collectives: [0-9.]+ MB \(([0-9]+) bytes\) sent per rank in the last step", stdout,
+                  re.M)
+    assert m, stdout
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_communication_per_step(artifacts, tmp_path, n):
+    """What a step sends, counted by the runtime (ring cost): DDP all-reduces
+    the gradients once, 2 P (N-1)/N bytes (plus the loss and hit count);
+    FSDP gathers the params for the forward pass and again for the backward
+    pass (the biases, which the backward pass does not read, once), and
+    reduce-scatters the gradients: 3 P (N-1)/N, P counted with each param
+    padded to N equal blocks."""
+    model, ddp = artifacts("mnist_cnn", "sgd", "ddp")
+    _, fsdp = artifacts("mnist_cnn", "sgd", "fsdp")
+    sizes = [numpy_helper.to_array(t).size for t in onnx.load(str(model)).graph.initializer]
+    params = 4 * sum(sizes)
+    padded = 4 * sum(-(-s // n) * n for s in sizes)
+    run = lambda artifact: launch(n, [str(artifact), "--limit-train", "200", "--limit-test", "50",
+                                      "--threads", "1", "--batch-size", "8", "--max-steps", "2"])
+    p = run(ddp)
+    check_ok(p, "DDP")
+    scalars = 2 * (n - 1) * (4 + 8) // n  # loss (f32) and hits (i64)
+    assert step_bytes(p.stdout) == 2 * (n - 1) * params // n + scalars
+    p = run(fsdp)
+    check_ok(p, "FSDP")
+    got = step_bytes(p.stdout)
+    ring = (n - 1) * padded // n
+    print(f"FSDP at {n} ranks: {got} bytes per step, {got / ring:.2f} x P (N-1)/N")
+    assert 2.99 * ring < got <= 3 * ring + 64  # + the loss, hits and norm

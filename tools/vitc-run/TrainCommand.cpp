@@ -145,6 +145,13 @@ void trainAndTest(const TrainOptions &o, Console &console) {
   vitc_eval_result test;
   if (vitc_trainer_evaluate(trainer, VITC_SPLIT_TEST, &test) != 0)
     fatal(vitc_last_error());
+  vitc_rank_info rank;
+  vitc_trainer_rank_info(trainer, &rank);
+  if (rank.size > 1 && !console.quiet)
+    std::printf("Collectives: %.2f MB (%lld bytes) sent per rank in the last "
+                "step (ring cost)\n",
+                rank.step_collective_bytes / (1024.0 * 1024.0),
+                static_cast<long long>(rank.step_collective_bytes));
   if (test.samples > 0 && !console.quiet)
     std::printf("Test: loss %.4f | acc %.2f%% (%lld images)\n", test.loss,
                 100 * test.accuracy, static_cast<long long>(test.samples));

@@ -70,6 +70,35 @@ func.func @eval_step(%w: tensor<4x3xf32> {vt.name = "fc.weight", vt.role = "para
 
 // -----
 
+// What the forward pass derives from a param alone (a transpose) and the
+// backward pass reads is recomputed from the second gather (marked so that
+// CSE keeps the two apart): the forward's transpose is not read after the
+// loss.
+// CHECK-LABEL: func.func @train_step(
+//       CHECK:   %[[G1:.*]] = shard.all_gather %{{.*}} on @dp grid_axes = [0] gather_axis = 0 : tensor<?xf32> -> tensor<?xf32>
+//       CHECK:   %[[T1:.*]] = vt.transpose
+//       CHECK:   vt.matmul %{{.*}}, %[[T1]]
+//       CHECK:   vt.reduce_sum
+//   CHECK-NOT:   %[[T1]]
+//       CHECK:   shard.all_gather %{{.*}} on @dp grid_axes = [0] gather_axis = 0 {vitc.regather}
+//       CHECK:   %[[T2:.*]] = vt.transpose
+//       CHECK:   vt.mul %[[T2]], %[[T2]]
+func.func @train_step(%w: tensor<3x4xf32> {vt.name = "fc.weight", vt.role = "param"},
+                      %x: tensor<?x4xf32> {vt.name = "input", vt.role = "data"})
+    -> (tensor<f32> {vt.name = "loss", vt.role = "loss"},
+        tensor<4x3xf32> {vt.name = "grad_fc.weight"}) {
+  %t = vt.transpose %w {perm = array<i64: 1, 0>} : tensor<3x4xf32> -> tensor<4x3xf32>
+  %y = vt.matmul %x, %t : tensor<?x4xf32>, tensor<4x3xf32> -> tensor<?x3xf32>
+  %loss = vt.reduce_sum %y {axes = array<i64: 0, 1>, keepdims = false} : tensor<?x3xf32> -> tensor<f32>
+  %g = vt.mul %t, %t : tensor<4x3xf32>, tensor<4x3xf32> -> tensor<4x3xf32>
+  return %loss, %g : tensor<f32>, tensor<4x3xf32>
+}
+func.func @eval_step() {
+  return
+}
+
+// -----
+
 // A param must have a static shape: its shards' layout is fixed at compile
 // time.
 // expected-error @+1 {{vitc-partition-fsdp: param #0 of @train_step needs a name and a static shape, got 'tensor<?x3xf32>'}}

@@ -42,10 +42,17 @@ public:
   /// must decide alike). Until the first call, slices are equal.
   void setBatchShare(int64_t local, int64_t global);
 
+  /// Bytes this rank has sent in compiled code's collectives so far, by the
+  /// ring algorithms' cost (what NCCL and MPI move for large buffers): an
+  /// all-reduce of B bytes sends 2 B (N-1)/N, an all-gather or
+  /// reduce-scatter whose whole buffer is B bytes sends B (N-1)/N.
+  int64_t ringBytes() const { return context_.ringBytes; }
+
   /// The collectives' context: what the runtime hook calls with.
   struct Context {
     Communicator *communicator;
     int64_t local = 1, global = 0; // global 0: equal slices
+    int64_t ringBytes = 0;
   };
 
 private:
