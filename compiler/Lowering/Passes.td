@@ -6,6 +6,7 @@
 // compiler/Lowering/LibraryCalls.h). Pipeline order:
 //   convert-vt-to-linalg, vitc-fuse-elementwise, vitc-clone-fill-inits,
 //   vitc-sink-transposes, [bufferization], vitc-order-globals, vitc-erase-grids,
+//   vitc-overlap-collectives,
 //   vitc-externalize-weights,
 //   [target library calls], vitc-plan-memory
 //
@@ -136,6 +137,22 @@ def EraseGrids : Pass<"vitc-erase-grids", "mlir::ModuleOp"> {
     one-dimensional grid into a call of the runtime's
     `vitc_coll_world_size()`. A grid still referenced (a collective or shard
     op that did not bufferize) is an error at that op.
+  }];
+}
+
+def OverlapCollectives : Pass<"vitc-overlap-collectives", "mlir::ModuleOp"> {
+  let summary = "Split each collective call into a start and a late wait, so the step computes while it runs";
+  let description = [{
+    After bufferization a collective is a blocking call of the runtime
+    (`vitc_coll_<all_reduce|all_gather|reduce_scatter>_<dtype>`). This
+    replaces it with `vitc_coll_start_<...>`, which issues it and returns a
+    handle, where the call was, and `vitc_coll_wait_<dtype>(handle, buffers)`
+    right before the first later op of the block that touches one of its
+    buffers or a view of them (else before the terminator). The wait names
+    the buffers, so memory planning and deallocation keep them alive until
+    the collective has run. A collective the sharding stage placed early (a
+    gradient's reduction right after it is computed, a param's gather while
+    the previous layer computes) then overlaps the ops in between.
   }];
 }
 

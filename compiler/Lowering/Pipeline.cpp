@@ -29,6 +29,8 @@ void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createOrderGlobals());
   // Collectives are runtime calls now: their grids have nothing to lower.
   pm.addPass(createEraseGrids());
+  // Each collective runs while the step computes, until its result is read.
+  pm.addPass(createOverlapCollectives());
   // GPU kernels cannot read host globals: on CUDA every constant goes to the
   // weights section, which the runtime uploads to the device.
   ExternalizeWeightsOptions weights;

@@ -51,6 +51,9 @@ void reduceResultsOverRanks(func::FuncOp f, StringRef grid, bool gradients) {
     if (!kind)
       continue;
     Value value = ret.getOperand(i);
+    // Right where the value is computed: a gradient's reduction then runs
+    // while the rest of the backward pass computes.
+    b.setInsertionPointAfterValue(value);
     auto reduced = shard::AllReduceOp::create(
         b, value.getLoc(), value, grid, ArrayRef<shard::GridAxis>{0}, *kind);
     ret.setOperand(i, reduced.getResult());

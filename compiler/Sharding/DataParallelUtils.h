@@ -21,8 +21,8 @@ mlir::LogicalResult getOrCreateDataParallelGrid(mlir::ModuleOp module,
                                                 llvm::StringRef name,
                                                 llvm::StringRef pass);
 
-/// Reduces over the grid, right before the return, each result of `f` that
-/// must agree across ranks, except gradients when `gradients` is false:
+/// Reduces over the grid, right after it is computed, each result of `f`
+/// that must agree across ranks, except gradients when `gradients` is false:
 /// gradients (`grad_<param>`), updated float buffers and the loss are
 /// averaged, the hit count (`correct`) summed, an updated integer buffer
 /// (a counter equal on every rank) takes the max.

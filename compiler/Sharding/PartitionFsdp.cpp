@@ -226,6 +226,34 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
     }
   }
 
+  /// Issues each param's gather while the previous param is used: the
+  /// all_gather moves up to right before the first use of the previous
+  /// gather's param (in the forward pass, and among the backward re-gathers
+  /// in theirs), so at most two gathered params are in flight.
+  static void prefetch(Block &body) {
+    SmallVector<shard::AllGatherOp> forward, backward;
+    for (auto gather : body.getOps<shard::AllGatherOp>())
+      (gather->hasAttr("vitc.regather") ? backward : forward)
+          .push_back(gather);
+    for (ArrayRef<shard::AllGatherOp> gathers :
+         {ArrayRef(forward), ArrayRef(backward)})
+      for (size_t k = 1; k < gathers.size(); ++k) {
+        // The previous param, whole: past the gather's slice and reshape.
+        Value whole = gathers[k - 1]->getResult(0);
+        while (whole.hasOneUse() &&
+               isa<tensor::ExtractSliceOp, tensor::ExpandShapeOp,
+                   tensor::CollapseShapeOp>(*whole.getUsers().begin()))
+          whole = whole.getUsers().begin()->getResult(0);
+        Operation *firstUse = nullptr;
+        for (Operation *user : whole.getUsers())
+          if (Operation *op = body.findAncestorOpInBlock(*user);
+              op && (!firstUse || op->isBeforeInBlock(firstUse)))
+            firstUse = op;
+        if (firstUse && firstUse->isBeforeInBlock(gathers[k]))
+          gathers[k]->moveBefore(firstUse);
+      }
+  }
+
   LogicalResult partition(func::FuncOp f) {
     Block &body = f.getBody().front();
     Operation *forwardEnd = endOfForward(f);
@@ -274,7 +302,9 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
       auto it = sharded.find(name.getValue().drop_front(5));
       if (it == sharded.end())
         continue;
-      b.setInsertionPoint(ret);
+      // Right where the gradient is computed, to overlap the rest of the
+      // backward pass.
+      b.setInsertionPointAfterValue(ret.getOperand(i));
       Location loc = ret.getOperand(i).getLoc();
       if (!size) {
         OpBuilder top = OpBuilder::atBlockBegin(&body);
@@ -308,6 +338,7 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
     f.setType(FunctionType::get(ctx, body.getArgumentTypes(),
                                 ret.getOperandTypes()));
     reduceResultsOverRanks(f, grid, /*gradients=*/false);
+    prefetch(body);
     return success();
   }
 };

@@ -98,54 +98,106 @@ bool equalSlices(const CompiledCodeCollectives::Context &c) {
   return c.global % c.communicator->size() == 0;
 }
 
+using Context = CompiledCodeCollectives::Context;
+using Pending = CompiledCodeCollectives::Pending;
+
+/// Records `pending` and returns its handle.
+int64_t track(Context &c, Pending pending) {
+  int64_t handle = c.nextHandle++;
+  c.pending.emplace(handle, std::move(pending));
+  return handle;
+}
+
+int64_t startAllReduce(void *context, void *data, int64_t count,
+                       rt::CollectiveDType dtype,
+                       rt::CollectiveReduction reduction) {
+  auto &c = *static_cast<Context *>(context);
+  Pending pending;
+  DType type;
+  ReduceOp op;
+  pending.status = convert(dtype, reduction, type, op);
+  if (pending.status.isOk()) {
+    int64_t n = c.communicator->size();
+    c.ringBytes += 2 * (n - 1) * count * int64_t(dtypeSize(type)) / n;
+    // The collective's own buffer: weighted in place.
+    if (!equalSlices(c))
+      op = weightContribution(data, count, type, op,
+                              static_cast<double>(c.local) / c.global);
+    pending.work = c.communicator->startAllReduce(data, data, count, type, op);
+  }
+  return track(c, std::move(pending));
+}
+
+int64_t startAllGather(void *context, const void *send, void *recv,
+                       int64_t count, rt::CollectiveDType dtype) {
+  auto &c = *static_cast<Context *>(context);
+  Pending pending;
+  StatusOr<DType> type = dtypeOf(dtype);
+  if (!type.isOk()) {
+    pending.status = type.status();
+  } else {
+    c.ringBytes +=
+        (c.communicator->size() - 1) * count * int64_t(dtypeSize(*type));
+    pending.work = c.communicator->startAllGather(send, recv, count, *type);
+  }
+  return track(c, std::move(pending));
+}
+
+int64_t startReduceScatter(void *context, const void *send, void *recv,
+                           int64_t recvCount, rt::CollectiveDType dtype,
+                           rt::CollectiveReduction reduction) {
+  auto &c = *static_cast<Context *>(context);
+  Communicator &communicator = *c.communicator;
+  Pending pending;
+  DType type;
+  ReduceOp op;
+  pending.status = convert(dtype, reduction, type, op);
+  if (pending.status.isOk()) {
+    c.ringBytes +=
+        (communicator.size() - 1) * recvCount * int64_t(dtypeSize(type));
+    if (!equalSlices(c)) {
+      // Weighted on a copy: the compiled code may read its buffer again.
+      int64_t count = recvCount * communicator.size();
+      pending.scratch.resize(count * dtypeSize(type));
+      std::memcpy(pending.scratch.data(), send, pending.scratch.size());
+      op = weightContribution(pending.scratch.data(), count, type, op,
+                              static_cast<double>(c.local) / c.global);
+      send = pending.scratch.data();
+    }
+    pending.work =
+        communicator.startReduceScatter(send, recv, recvCount, type, op);
+  }
+  return track(c, std::move(pending));
+}
+
+Status wait(void *context, int64_t handle) {
+  auto &c = *static_cast<Context *>(context);
+  auto it = c.pending.find(handle);
+  if (it == c.pending.end())
+    return Status::error("no collective in flight with handle " +
+                         std::to_string(handle));
+  Status status = it->second.status.isOk() ? it->second.work.wait()
+                                           : it->second.status;
+  c.pending.erase(it);
+  return status;
+}
+
 Status allReduce(void *context, void *data, int64_t count,
                  rt::CollectiveDType dtype,
                  rt::CollectiveReduction reduction) {
-  DType type;
-  ReduceOp op;
-  if (Status status = convert(dtype, reduction, type, op); !status.isOk())
-    return status;
-  auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
-  int64_t n = c->communicator->size();
-  c->ringBytes += 2 * (n - 1) * count * int64_t(dtypeSize(type)) / n;
-  if (!equalSlices(*c))
-    op = weightContribution(data, count, type, op,
-                            static_cast<double>(c->local) / c->global);
-  return c->communicator->allReduce(data, data, count, type, op);
+  return wait(context, startAllReduce(context, data, count, dtype, reduction));
 }
 
 Status allGather(void *context, const void *send, void *recv, int64_t count,
                  rt::CollectiveDType dtype) {
-  StatusOr<DType> type = dtypeOf(dtype);
-  if (!type.isOk())
-    return type.status();
-  auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
-  c->ringBytes +=
-      (c->communicator->size() - 1) * count * int64_t(dtypeSize(*type));
-  return c->communicator->allGather(send, recv, count, *type);
+  return wait(context, startAllGather(context, send, recv, count, dtype));
 }
 
 Status reduceScatter(void *context, const void *send, void *recv,
                      int64_t recvCount, rt::CollectiveDType dtype,
                      rt::CollectiveReduction reduction) {
-  DType type;
-  ReduceOp op;
-  if (Status status = convert(dtype, reduction, type, op); !status.isOk())
-    return status;
-  auto *c = static_cast<CompiledCodeCollectives::Context *>(context);
-  Communicator &communicator = *c->communicator;
-  c->ringBytes +=
-      (communicator.size() - 1) * recvCount * int64_t(dtypeSize(type));
-  if (equalSlices(*c))
-    return communicator.reduceScatter(send, recv, recvCount, type, op);
-  // Weighted on a copy: the compiled code may read its buffer again.
-  int64_t count = recvCount * communicator.size();
-  std::vector<char> weighted(count * dtypeSize(type));
-  std::memcpy(weighted.data(), send, weighted.size());
-  op = weightContribution(weighted.data(), count, type, op,
-                          static_cast<double>(c->local) / c->global);
-  return communicator.reduceScatter(weighted.data(), recv, recvCount, type,
-                                    op);
+  return wait(context, startReduceScatter(context, send, recv, recvCount,
+                                          dtype, reduction));
 }
 
 int size(void *context) {
@@ -157,13 +209,16 @@ int size(void *context) {
 
 CompiledCodeCollectives::CompiledCodeCollectives(Communicator &communicator) {
   context_.communicator = &communicator;
-  rt::CollectivesHook hook{allReduce, allGather, reduceScatter, size,
-                           &context_};
+  rt::CollectivesHook hook{allReduce,      allGather,      reduceScatter,
+                           size,           startAllReduce, startAllGather,
+                           startReduceScatter, wait,       &context_};
   rt::setCollectivesHook(&hook);
 }
 
 CompiledCodeCollectives::~CompiledCodeCollectives() {
   rt::setCollectivesHook(nullptr);
+  // Nothing started may outlive the buffers it was given.
+  (void)context_.communicator->waitAll();
 }
 
 void CompiledCodeCollectives::setBatchShare(int64_t local, int64_t global) {

@@ -103,6 +103,63 @@ void reduceScatter(FlatMemRef<T> *send, FlatMemRef<T> *recv, int64_t reduction,
     fatal(symbol, status.message());
 }
 
+/// The handle of a collective that ran at once (a world of one).
+constexpr int64_t kDone = 0;
+
+template <typename T>
+int64_t startAllReduce(FlatMemRef<T> *buffer, int64_t reduction,
+                       CollectiveDType dtype, const char *symbol) {
+  std::optional<CollectivesHook> &h = hook();
+  if (!h)
+    return kDone;
+  checkContiguous(buffer, symbol);
+  return h->startAllReduce(h->context, buffer->data(), buffer->size, dtype,
+                           static_cast<CollectiveReduction>(reduction));
+}
+
+template <typename T>
+int64_t startAllGather(FlatMemRef<T> *send, FlatMemRef<T> *recv,
+                       CollectiveDType dtype, const char *symbol) {
+  std::optional<CollectivesHook> &h = hook();
+  if (!h) {
+    allGather(send, recv, dtype, symbol); // a copy
+    return kDone;
+  }
+  checkContiguous(send, symbol);
+  checkContiguous(recv, symbol);
+  if (recv->size != send->size * worldSize())
+    allGather(send, recv, dtype, symbol); // reports the size mismatch
+  return h->startAllGather(h->context, send->data(), recv->data(), send->size,
+                           dtype);
+}
+
+template <typename T>
+int64_t startReduceScatter(FlatMemRef<T> *send, FlatMemRef<T> *recv,
+                           int64_t reduction, CollectiveDType dtype,
+                           const char *symbol) {
+  std::optional<CollectivesHook> &h = hook();
+  if (!h) {
+    reduceScatter(send, recv, reduction, dtype, symbol); // a copy
+    return kDone;
+  }
+  checkContiguous(send, symbol);
+  checkContiguous(recv, symbol);
+  if (send->size != recv->size * worldSize())
+    reduceScatter(send, recv, reduction, dtype, symbol); // reports it
+  return h->startReduceScatter(h->context, send->data(), recv->data(),
+                               recv->size, dtype,
+                               static_cast<CollectiveReduction>(reduction));
+}
+
+void wait(int64_t handle, const char *symbol) {
+  std::optional<CollectivesHook> &h = hook();
+  if (!h || handle == kDone)
+    return;
+  Status status = h->wait(h->context, handle);
+  if (!status.isOk())
+    fatal(symbol, status.message());
+}
+
 } // namespace
 
 void vitc::rt::setCollectivesHook(const CollectivesHook *newHook) {
@@ -155,5 +212,65 @@ void _mlir_ciface_vitc_coll_reduce_scatter_bf16(FlatMemRef<uint16_t> *send,
 }
 
 int64_t vitc_coll_world_size(void) { return worldSize(); }
+
+// The start / wait forms.
+
+int64_t _mlir_ciface_vitc_coll_start_all_reduce_f32(FlatMemRef<float> *buffer,
+                                                    int64_t reduction) {
+  return startAllReduce(buffer, reduction, CollectiveDType::F32,
+                        "vitc_coll_start_all_reduce_f32");
+}
+
+int64_t _mlir_ciface_vitc_coll_start_all_reduce_bf16(
+    FlatMemRef<uint16_t> *buffer, int64_t reduction) {
+  return startAllReduce(buffer, reduction, CollectiveDType::BF16,
+                        "vitc_coll_start_all_reduce_bf16");
+}
+
+int64_t _mlir_ciface_vitc_coll_start_all_reduce_i64(FlatMemRef<int64_t> *buffer,
+                                                    int64_t reduction) {
+  return startAllReduce(buffer, reduction, CollectiveDType::I64,
+                        "vitc_coll_start_all_reduce_i64");
+}
+
+int64_t _mlir_ciface_vitc_coll_start_all_gather_f32(FlatMemRef<float> *send,
+                                                    FlatMemRef<float> *recv) {
+  return startAllGather(send, recv, CollectiveDType::F32,
+                        "vitc_coll_start_all_gather_f32");
+}
+
+int64_t _mlir_ciface_vitc_coll_start_all_gather_bf16(FlatMemRef<uint16_t> *send,
+                                                     FlatMemRef<uint16_t> *recv) {
+  return startAllGather(send, recv, CollectiveDType::BF16,
+                        "vitc_coll_start_all_gather_bf16");
+}
+
+int64_t _mlir_ciface_vitc_coll_start_reduce_scatter_f32(
+    FlatMemRef<float> *send, FlatMemRef<float> *recv, int64_t reduction) {
+  return startReduceScatter(send, recv, reduction, CollectiveDType::F32,
+                            "vitc_coll_start_reduce_scatter_f32");
+}
+
+int64_t _mlir_ciface_vitc_coll_start_reduce_scatter_bf16(
+    FlatMemRef<uint16_t> *send, FlatMemRef<uint16_t> *recv,
+    int64_t reduction) {
+  return startReduceScatter(send, recv, reduction, CollectiveDType::BF16,
+                            "vitc_coll_start_reduce_scatter_bf16");
+}
+
+void _mlir_ciface_vitc_coll_wait_f32(int64_t handle, FlatMemRef<float> *,
+                                     FlatMemRef<float> *) {
+  wait(handle, "vitc_coll_wait_f32");
+}
+
+void _mlir_ciface_vitc_coll_wait_bf16(int64_t handle, FlatMemRef<uint16_t> *,
+                                      FlatMemRef<uint16_t> *) {
+  wait(handle, "vitc_coll_wait_bf16");
+}
+
+void _mlir_ciface_vitc_coll_wait_i64(int64_t handle, FlatMemRef<int64_t> *,
+                                     FlatMemRef<int64_t> *) {
+  wait(handle, "vitc_coll_wait_i64");
+}
 
 } // extern "C"

@@ -1,7 +1,10 @@
-"""`vitc --shard ddp`: a data-parallel training step. In one process (a world
-of one) it must train exactly like the unsharded step: the averages over one
-rank are the values themselves. The flag's errors name the flag."""
+"""`vitc --shard ddp|fsdp`: data-parallel training steps. In one process (a
+world of one) they must train exactly like the unsharded step: the averages
+over one rank are the values themselves, a gather of one shard is the whole.
+The flag's errors name the flag."""
 import re
+
+import pytest
 
 from conftest import ROOT, check_ok, run_tool, tool
 
@@ -16,12 +19,14 @@ def train_log(artifact, tmp_path, name):
     return proc.stdout
 
 
-def test_ddp_step_in_one_process_trains_like_the_unsharded_step(tmp_path):
-    plain, ddp = tmp_path / "plain.vtc", tmp_path / "ddp.vtc"
+@pytest.mark.parametrize("shard", ["ddp", "fsdp"])
+def test_sharded_step_in_one_process_trains_like_the_unsharded_step(tmp_path, shard):
+    plain, ddp = tmp_path / "plain.vtc", tmp_path / f"{shard}.vtc"
     check_ok(run_tool([tool("vitc"), str(MODEL), "--mode", "train", "-o", str(plain)]), "vitc")
-    check_ok(run_tool([tool("vitc"), str(MODEL), "--shard", "ddp", "-o", str(ddp)]), "vitc --shard ddp")
+    check_ok(run_tool([tool("vitc"), str(MODEL), "--shard", shard, "-o", str(ddp)]),
+             f"vitc --shard {shard}")
     info = lambda artifact: run_tool([tool("vitc-run"), str(artifact), "--info"]).stdout
-    assert "sharding ddp" in info(ddp)
+    assert f"sharding {shard}" in info(ddp)
     assert "sharding" not in info(plain)
     want, got = train_log(plain, tmp_path, "plain"), train_log(ddp, tmp_path, "ddp")
     losses = lambda log: re.findall(r"Loss: ([0-9.]+)", log)
@@ -36,7 +41,7 @@ def test_shard_flag_errors(tmp_path):
     proc = run_tool([tool("vitc"), str(MODEL), "--shard", "ddp", "--mode", "inference", "-o", str(out)])
     assert proc.returncode != 0
     assert "--shard needs --mode train" in proc.stderr
-    proc = run_tool([tool("vitc"), str(MODEL), "--shard", "fsdp", "-o", str(out)])
+    proc = run_tool([tool("vitc"), str(MODEL), "--shard", "tp", "-o", str(out)])
     assert proc.returncode != 0
-    assert "--shard" in proc.stderr and "fsdp" in proc.stderr
+    assert "--shard" in proc.stderr and "tp" in proc.stderr
     assert not out.exists()

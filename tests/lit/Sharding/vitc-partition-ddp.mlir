@@ -2,19 +2,23 @@
 
 // Gradients, the updated running statistics and the loss are averaged over
 // the data-parallel grid, the hit count summed; the logits and the params
-// are left alone. The grid's size is the world's (dynamic).
+// are left alone. The grid's size is the world's (dynamic). Each reduction
+// comes right where its value is computed (a gradient's then overlaps the
+// rest of the backward pass).
 // CHECK:       shard.grid @dp(shape = ?)
 // CHECK-LABEL: func.func @train_step(
-//       CHECK:   %[[LOSS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = average : tensor<f32> -> tensor<f32>
-//       CHECK:   %[[HITS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64> -> tensor<i64>
-//       CHECK:   %[[MEAN:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = average : tensor<3xf32> -> tensor<3xf32>
-//       CHECK:   %[[GW:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = average : tensor<4x3xf32> -> tensor<4x3xf32>
-//       CHECK:   %[[COUNT:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = max : tensor<i64> -> tensor<i64>
+//   CHECK-DAG:   %[[LOSS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = average : tensor<f32> -> tensor<f32>
+//   CHECK-DAG:   %[[HITS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64> -> tensor<i64>
+//   CHECK-DAG:   %[[COUNT:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = max : tensor<i64> -> tensor<i64>
+//       CHECK:   %[[M:.*]] = vt.add
+//  CHECK-NEXT:   %[[MEAN:.*]] = shard.all_reduce %[[M]] on @dp grid_axes = [0] reduction = average : tensor<3xf32> -> tensor<3xf32>
+//       CHECK:   %[[G:.*]] = vt.mul
+//  CHECK-NEXT:   %[[GW:.*]] = shard.all_reduce %[[G]] on @dp grid_axes = [0] reduction = average : tensor<4x3xf32> -> tensor<4x3xf32>
 //   CHECK-NOT:   shard.all_reduce
 //       CHECK:   return %[[LOSS]], %[[HITS]], %[[MEAN]], %{{.*}}, %[[GW]], %[[COUNT]] :
 // CHECK-LABEL: func.func @eval_step(
-//       CHECK:   %[[ELOSS:.*]] = shard.all_reduce %{{.*}} reduction = average : tensor<f32>
-//       CHECK:   %[[EHITS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64>
+//   CHECK-DAG:   %[[ELOSS:.*]] = shard.all_reduce %{{.*}} reduction = average : tensor<f32>
+//   CHECK-DAG:   %[[EHITS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64>
 //       CHECK:   return %[[ELOSS]], %[[EHITS]] :
 // CHECK-LABEL: func.func @helper(
 //   CHECK-NOT:   shard.all_reduce

@@ -1,31 +1,34 @@
 // RUN: vitc-opt %s -split-input-file -verify-diagnostics -vitc-partition-fsdp="functions=train_step,eval_step" | FileCheck %s
 
 // Params become flat shards (tensor<?xf32> with their whole shape). Each is
-// all-gathered right before its first forward use and again right before
-// its first backward use (after the loss): the forward copy is not used
-// after the loss. Gradients are flattened, zero-padded to size x
-// ceil(numel / size) and reduce-scattered (averaged); the loss is averaged
-// and the hit count summed, as under DDP.
+// all-gathered for its first use and again for its first backward use
+// (after the loss): the forward copy is not used after the loss. A gather is
+// issued while the previous param is used (the bias's before the matmul).
+// Each gradient, right where it is computed, is flattened, zero-padded to
+// size x ceil(numel / size) and reduce-scattered (averaged); the loss is
+// averaged and the hit count summed, as under DDP.
 // CHECK:       shard.grid @dp(shape = ?)
 // CHECK-LABEL: func.func @train_step(
 //  CHECK-SAME:     %[[W:[a-z0-9]+]]: tensor<?xf32> {vt.full_shape = array<i64: 4, 3>, vt.name = "fc.weight", vt.role = "param"}
 //  CHECK-SAME:     %[[B:[a-z0-9]+]]: tensor<?xf32> {vt.full_shape = array<i64: 3>, vt.name = "fc.bias", vt.role = "param"}
 //  CHECK-SAME:     -> (tensor<f32> {{.*}}, tensor<i64> {{.*}}, tensor<?xf32> {vt.full_shape = array<i64: 4, 3>, vt.name = "grad_fc.weight"}, tensor<?xf32> {vt.full_shape = array<i64: 3>, vt.name = "grad_fc.bias"})
+//       CHECK:   %[[H:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64>
 //       CHECK:   %[[N:.*]] = shard.grid_shape @dp axes = [0] : index
 //       CHECK:   %[[GW:.*]] = shard.all_gather %[[W]] on @dp grid_axes = [0] gather_axis = 0 : tensor<?xf32> -> tensor<?xf32>
 //       CHECK:   %[[SW:.*]] = tensor.extract_slice %[[GW]][0] [12] [1] : tensor<?xf32> to tensor<12xf32>
 //       CHECK:   %[[FW:.*]] = tensor.expand_shape %[[SW]] {{\[\[}}0, 1]] output_shape [4, 3] : tensor<12xf32> into tensor<4x3xf32>
-//       CHECK:   vt.matmul %{{.*}}, %[[FW]]
 //       CHECK:   %[[GB:.*]] = shard.all_gather %[[B]]
+//  CHECK-NEXT:   vt.matmul %{{.*}}, %[[FW]]
 //       CHECK:   %[[FB:.*]] = tensor.extract_slice %[[GB]][0] [3] [1]
 //       CHECK:   vt.add %{{.*}}, %[[FB]]
 //       CHECK:   %[[LOSS:.*]] = vt.reduce_sum
+//  CHECK-NEXT:   %[[L:.*]] = shard.all_reduce %[[LOSS]] on @dp grid_axes = [0] reduction = average
 //   CHECK-NOT:   %[[FW]]
-//       CHECK:   %[[GW2:.*]] = shard.all_gather %[[W]]
+//       CHECK:   %[[GW2:.*]] = shard.all_gather %[[W]] {{.*}}{vitc.regather}
 //       CHECK:   %[[SW2:.*]] = tensor.extract_slice %[[GW2]][0] [12] [1]
 //       CHECK:   %[[FW2:.*]] = tensor.expand_shape %[[SW2]]
+//       CHECK:   shard.all_gather %[[B]] {{.*}}{vitc.regather}
 //       CHECK:   %[[DW:.*]] = vt.mul %[[FW2]], %[[FW2]]
-//       CHECK:   shard.all_gather %[[B]]
 //   CHECK-NOT:   %[[FB]]
 //       CHECK:   %[[C12:.*]] = arith.constant 12 : index
 //       CHECK:   %[[BLOCK:.*]] = arith.ceildivui %[[C12]], %[[N]] : index
@@ -36,8 +39,6 @@
 //       CHECK:   } : tensor<12xf32> to tensor<?xf32>
 //       CHECK:   %[[RW:.*]] = shard.reduce_scatter %[[PAD]] on @dp grid_axes = [0] reduction = average scatter_axis = 0 : tensor<?xf32> -> tensor<?xf32>
 //       CHECK:   %[[RB:.*]] = shard.reduce_scatter %{{.*}} reduction = average
-//       CHECK:   %[[L:.*]] = shard.all_reduce %[[LOSS]] on @dp grid_axes = [0] reduction = average
-//       CHECK:   %[[H:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64>
 //       CHECK:   return %[[L]], %[[H]], %[[RW]], %[[RB]]
 // The evaluation step has no backward pass: one gather per param.
 // CHECK-LABEL: func.func @eval_step(

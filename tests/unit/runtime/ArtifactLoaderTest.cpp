@@ -246,8 +246,15 @@ TEST(ArtifactLoader, ReadsTheSharding) {
   EXPECT_EQ((*ddp)->training()->sharding, "ddp");
 
   manifest.mutable_training()->set_sharding("fsdp");
-  EXPECT_NE(manifestError("fsdp.vtc", manifest)
-                .find("unknown sharding 'fsdp' (this runtime runs none and ddp)"),
+  path = writeFile("fsdp.vtc", serialize(manifest));
+  auto fsdp = rt::Artifact::open(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(fsdp.isOk()) << fsdp.status().message();
+  EXPECT_EQ((*fsdp)->training()->sharding, "fsdp");
+
+  manifest.mutable_training()->set_sharding("tp");
+  EXPECT_NE(manifestError("tp.vtc", manifest)
+                .find("unknown sharding 'tp' (this runtime runs none, ddp and fsdp)"),
             std::string::npos);
 }
 

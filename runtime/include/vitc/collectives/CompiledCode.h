@@ -22,6 +22,8 @@
 #include "vitc/collectives/Communicator.h"
 
 #include <cstdint>
+#include <map>
+#include <vector>
 
 namespace vitc::coll {
 
@@ -48,11 +50,20 @@ public:
   /// reduce-scatter whose whole buffer is B bytes sends B (N-1)/N.
   int64_t ringBytes() const { return context_.ringBytes; }
 
+  /// A collective compiled code has started and not yet waited for.
+  struct Pending {
+    Work work;
+    Status status = Status::ok(); // an error found before it was issued
+    std::vector<char> scratch;    // weighted input, alive until it has run
+  };
+
   /// The collectives' context: what the runtime hook calls with.
   struct Context {
     Communicator *communicator;
     int64_t local = 1, global = 0; // global 0: equal slices
     int64_t ringBytes = 0;
+    int64_t nextHandle = 1;
+    std::map<int64_t, Pending> pending;
   };
 
 private:

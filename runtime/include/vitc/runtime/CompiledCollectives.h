@@ -14,6 +14,15 @@
 //       elements) reduced over the ranks (--shard fsdp: gradient shards);
 //   int64_t vitc_coll_world_size(void)
 //       the ranks (shard.grid_shape of the job's grid).
+// Each collective also comes as a start and a wait, so that a step computes
+// while it runs (compiler/Lowering/OverlapCollectives.cpp):
+//   int64_t _mlir_ciface_vitc_coll_start_<collective>_<dtype>(same args)
+//       issues it and returns its handle;
+//   void _mlir_ciface_vitc_coll_wait_<dtype>(i64 handle, memref<?xT>,
+//                                            memref<?xT>)
+//       returns once it has run; the buffers are the collective's (the
+//       same one twice for an all-reduce), passed so that the compiled code
+//       keeps them alive until then.
 // The i64 is the reduction (mlir::shard::ReductionKind's value). They run
 // on the hook installed here: the trainer installs one that runs on the
 // job's communicator (runtime/collectives). With no hook the process is a
@@ -51,6 +60,18 @@ struct CollectivesHook {
                           CollectiveReduction reduction);
   /// The ranks.
   int (*size)(void *context);
+  /// The same collectives issued without waiting: a handle (> 0) for
+  /// wait(), which returns the collective's status. The buffers belong to
+  /// the collective until then.
+  int64_t (*startAllReduce)(void *context, void *data, int64_t count,
+                            CollectiveDType dtype,
+                            CollectiveReduction reduction);
+  int64_t (*startAllGather)(void *context, const void *send, void *recv,
+                            int64_t count, CollectiveDType dtype);
+  int64_t (*startReduceScatter)(void *context, const void *send, void *recv,
+                                int64_t recvCount, CollectiveDType dtype,
+                                CollectiveReduction reduction);
+  Status (*wait)(void *context, int64_t handle);
   void *context;
 };
 
