@@ -4,6 +4,7 @@
 #include "vitc/runtime/CompiledCollectives.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -176,8 +177,12 @@ Status wait(void *context, int64_t handle) {
   if (it == c.pending.end())
     return Status::error("no collective in flight with handle " +
                          std::to_string(handle));
+  auto start = std::chrono::steady_clock::now();
   Status status = it->second.status.isOk() ? it->second.work.wait()
                                            : it->second.status;
+  c.waitSeconds += std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
   c.pending.erase(it);
   return status;
 }

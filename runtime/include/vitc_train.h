@@ -231,6 +231,10 @@ typedef struct vitc_rank_info {
    * ring algorithms' cost (an all-reduce of B bytes: 2 B (N-1)/N; an
    * all-gather or reduce-scatter of a whole B bytes: B (N-1)/N); 0 alone. */
   int64_t step_collective_bytes;
+  /* This process's training steps so far: seconds in train_step, and of
+   * them seconds spent waiting for collectives (what compute did not hide;
+   * 0 alone). */
+  double step_seconds, step_wait_seconds;
 } vitc_rank_info;
 int vitc_trainer_rank_info(const vitc_trainer *trainer, vitc_rank_info *info);
 

@@ -55,6 +55,10 @@ public:
   int64_t collectiveBytes() const {
     return compiled_ ? compiled_->ringBytes() : 0;
   }
+  /// Seconds the compiled steps waited for collectives so far; 0 alone.
+  double collectiveWaitSeconds() const {
+    return compiled_ ? compiled_->waitSeconds() : 0;
+  }
 
   /// The whole of a sharded tensor (FSDP) from every rank's `block`: the
   /// first `numel` elements of the blocks in rank order. Collective: every

@@ -187,7 +187,8 @@ int vitc_trainer_rank_info(const vitc_trainer *trainer, vitc_rank_info *info) {
   ModelStateBytes m = t->state().modelStateBytes();
   *info = vitc_rank_info{dp.rank(),    dp.size(),   dp.backend(),
                          m.params,     m.grads,     m.optimizer,
-                         m.gathered,   t->lastStepCollectiveBytes()};
+                         m.gathered,   t->lastStepCollectiveBytes(),
+                         t->stepSeconds(), t->stepWaitSeconds()};
   return 0;
 }
 

@@ -258,11 +258,15 @@ Status Trainer::step(bool &epochEnded) {
   double lr = learningRate(schedule_, step_ + 1);
   dp_->beforeStep(batch_);
   int64_t bytesBefore = dp_->collectiveBytes();
+  double waitBefore = dp_->collectiveWaitSeconds();
+  Clock::time_point stepStart = Clock::now();
   StatusOr<StepResult> r =
       state_->train(view(batch_), static_cast<float>(lr), step_ + 1,
                     stepSeed(o_.seed, step_ + 1));
   if (!r.isOk())
     return r.status();
+  stepSeconds_ += secondsBetween(stepStart, Clock::now());
+  stepWaitSeconds_ += dp_->collectiveWaitSeconds() - waitBefore;
   lastStepBytes_ = dp_->collectiveBytes() - bytesBefore;
   ++step_, ++batchInEpoch_;
   epochLr_ = lr;

@@ -69,6 +69,10 @@ public:
   /// Bytes this rank sent in the last training step's collectives (ring
   /// cost); 0 alone or before a step.
   int64_t lastStepCollectiveBytes() const { return lastStepBytes_; }
+  /// This process's training steps so far: seconds in train_step, and of
+  /// them seconds waiting for collectives (0 alone).
+  double stepSeconds() const { return stepSeconds_; }
+  double stepWaitSeconds() const { return stepWaitSeconds_; }
   double runSeconds() const;
   const std::vector<EpochRecord> &history() const { return history_; }
   const std::vector<float> &stepLosses() const { return stepLosses_; }
@@ -134,6 +138,7 @@ private:
   std::vector<EpochRecord> history_;
   std::vector<float> stepLosses_;
   int64_t lastStepBytes_ = 0;
+  double stepSeconds_ = 0, stepWaitSeconds_ = 0;
   /// gatherWeights()'s whole tensors, by name.
   std::map<std::string, std::vector<char>> gathered_;
 

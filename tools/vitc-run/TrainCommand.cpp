@@ -149,9 +149,14 @@ void trainAndTest(const TrainOptions &o, Console &console) {
   vitc_trainer_rank_info(trainer, &rank);
   if (rank.size > 1 && !console.quiet)
     std::printf("Collectives: %.2f MB (%lld bytes) sent per rank in the last "
-                "step (ring cost)\n",
+                "step (ring cost); rank 0 waited %.2f s of %.2f s in steps "
+                "(%.1f%%)\n",
                 rank.step_collective_bytes / (1024.0 * 1024.0),
-                static_cast<long long>(rank.step_collective_bytes));
+                static_cast<long long>(rank.step_collective_bytes),
+                rank.step_wait_seconds, rank.step_seconds,
+                rank.step_seconds > 0
+                    ? 100 * rank.step_wait_seconds / rank.step_seconds
+                    : 0.0);
   if (test.samples > 0 && !console.quiet)
     std::printf("Test: loss %.4f | acc %.2f%% (%lld images)\n", test.loss,
                 100 * test.accuracy, static_cast<long long>(test.samples));

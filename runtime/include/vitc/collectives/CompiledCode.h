@@ -49,6 +49,9 @@ public:
   /// all-reduce of B bytes sends 2 B (N-1)/N, an all-gather or
   /// reduce-scatter whose whole buffer is B bytes sends B (N-1)/N.
   int64_t ringBytes() const { return context_.ringBytes; }
+  /// Seconds compiled code has spent waiting for collectives so far: the
+  /// communication the step did not hide behind its compute.
+  double waitSeconds() const { return context_.waitSeconds; }
 
   /// A collective compiled code has started and not yet waited for.
   struct Pending {
@@ -62,6 +65,7 @@ public:
     Communicator *communicator;
     int64_t local = 1, global = 0; // global 0: equal slices
     int64_t ringBytes = 0;
+    double waitSeconds = 0;
     int64_t nextHandle = 1;
     std::map<int64_t, Pending> pending;
   };
