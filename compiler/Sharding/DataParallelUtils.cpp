@@ -1,6 +1,7 @@
 //===- DataParallelUtils.cpp - what DDP and FSDP partitions share ---------===//
 #include "compiler/Sharding/DataParallelUtils.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/SymbolTable.h"
 
 #include <optional>
@@ -58,6 +59,45 @@ void reduceResultsOverRanks(func::FuncOp f, StringRef grid, bool gradients) {
         b, value.getLoc(), value, grid, ArrayRef<shard::GridAxis>{0}, *kind);
     ret.setOperand(i, reduced.getResult());
   }
+}
+
+/// All the dims of a rank-`rank` tensor in one group.
+static SmallVector<ReassociationIndices> allDims(int64_t rank) {
+  if (rank == 0)
+    return {};
+  ReassociationIndices all;
+  for (int64_t d = 0; d < rank; ++d)
+    all.push_back(d);
+  return {all};
+}
+
+/// `x` (static shape) as a tensor<numel x T>.
+Value flatten(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  auto flat = RankedTensorType::get({type.getNumElements()},
+                                    type.getElementType());
+  if (type.getRank() == 1)
+    return x;
+  if (type.getRank() == 0)
+    return tensor::ExpandShapeOp::create(b, loc, flat, x, allDims(0),
+                                         ArrayRef<OpFoldResult>{
+                                             b.getIndexAttr(1)});
+  return tensor::CollapseShapeOp::create(b, loc, flat, x,
+                                         allDims(type.getRank()));
+}
+
+/// The flat tensor<numel x T> `flat` as `type`.
+Value unflatten(OpBuilder &b, Location loc, Value flat,
+                RankedTensorType type) {
+  if (type.getRank() == 1)
+    return flat;
+  if (type.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, type, flat, allDims(0));
+  SmallVector<OpFoldResult> dims;
+  for (int64_t d : type.getShape())
+    dims.push_back(b.getIndexAttr(d));
+  return tensor::ExpandShapeOp::create(b, loc, type, flat,
+                                       allDims(type.getRank()), dims);
 }
 
 } // namespace vitc

@@ -29,6 +29,12 @@ mlir::LogicalResult getOrCreateDataParallelGrid(mlir::ModuleOp module,
 void reduceResultsOverRanks(mlir::func::FuncOp f, llvm::StringRef grid,
                             bool gradients);
 
+/// `x` (static shape) as a tensor<numel x T>, and back: collectives run on
+/// flat buffers.
+mlir::Value flatten(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+mlir::Value unflatten(mlir::OpBuilder &b, mlir::Location loc, mlir::Value flat,
+                      mlir::RankedTensorType type);
+
 } // namespace vitc
 
 #endif // VITC_COMPILER_SHARDING_DATAPARALLELUTILS_H

@@ -25,6 +25,10 @@ def PartitionDdp : Pass<"vitc-partition-ddp", "mlir::ModuleOp"> {
     - every gradient (`grad_<param>`) and every updated float buffer (a
       result with `vt.updates`, e.g. BatchNorm's running statistics) is
       averaged (an integer one, a counter equal on all ranks, takes the max),
+      each right where it is computed, the gradients in buckets: in the
+      order the backward pass computes them, consecutive gradients of one
+      element type, flattened and concatenated up to `bucket-mb`, share one
+      all-reduce placed right after the last of them, then are sliced back,
       as PyTorch's DDP averages gradients: the clipping norm and the
       optimizer that vt-apply-optimizer appends then compute the same
       values on every rank, and the replicated parameters stay identical;
@@ -38,8 +42,12 @@ def PartitionDdp : Pass<"vitc-partition-ddp", "mlir::ModuleOp"> {
                "Functions to partition (default: every defined function)">,
     Option<"grid", "grid", "std::string", "\"dp\"",
            "Name of the data-parallel grid">,
+    Option<"bucketMb", "bucket-mb", "double", "25.0",
+           "Gradients reduced together, in megabytes (PyTorch DDP's "
+           "bucket_cap_mb); 0: one collective per gradient">,
   ];
-  let dependentDialects = ["::mlir::shard::ShardDialect"];
+  let dependentDialects = ["::mlir::shard::ShardDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def PartitionFsdp : Pass<"vitc-partition-fsdp", "mlir::ModuleOp"> {

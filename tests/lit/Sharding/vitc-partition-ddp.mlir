@@ -1,4 +1,5 @@
 // RUN: vitc-opt %s -split-input-file -verify-diagnostics -vitc-partition-ddp="functions=train_step,eval_step" | FileCheck %s
+// RUN: vitc-opt %s -split-input-file -verify-diagnostics -vitc-partition-ddp="functions=train_step,eval_step bucket-mb=0.00009" | FileCheck %s --check-prefix=BUCKETS
 
 // Gradients, the updated running statistics and the loss are averaged over
 // the data-parallel grid, the hit count summed; the logits and the params
@@ -7,6 +8,7 @@
 // rest of the backward pass).
 // CHECK:       shard.grid @dp(shape = ?)
 // CHECK-LABEL: func.func @train_step(
+// BUCKETS-LABEL: func.func @train_step(
 //   CHECK-DAG:   %[[LOSS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = average : tensor<f32> -> tensor<f32>
 //   CHECK-DAG:   %[[HITS:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64> -> tensor<i64>
 //   CHECK-DAG:   %[[COUNT:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] reduction = max : tensor<i64> -> tensor<i64>
@@ -43,6 +45,50 @@ func.func @eval_step(%loss: tensor<f32>, %hits: tensor<i64>)
 }
 func.func @helper(%g: tensor<2xf32>) -> (tensor<2xf32> {vt.name = "grad_x"}) {
   return %g : tensor<2xf32>
+}
+
+// -----
+
+// Gradients are bucketed in the order they are computed: consecutive
+// gradients of one element type, flattened and concatenated, share one
+// all-reduce right after the last of them, and are sliced back. Buckets
+// close once they hold bucket-mb (default 25: all three here; 0.00009 MB =
+// 94 bytes: the first two, 2 x 48 bytes, then the third alone), and at a change of
+// element type.
+// CHECK-LABEL: func.func @train_step(
+//       CHECK:   %[[G1:.*]] = vt.mul %arg1
+//       CHECK:   %[[G2:.*]] = vt.mul %arg0
+//       CHECK:   %[[G3:.*]] = vt.add %arg2
+//       CHECK:   %[[F1:.*]] = tensor.collapse_shape %[[G1]]
+//       CHECK:   %[[F2:.*]] = tensor.collapse_shape %[[G2]]
+//       CHECK:   %[[F3:.*]] = tensor.collapse_shape %[[G3]]
+//       CHECK:   %[[ALL:.*]] = tensor.concat dim(0) %[[F1]], %[[F2]], %[[F3]] : (tensor<12xf32>, tensor<12xf32>, tensor<12xf32>) -> tensor<36xf32>
+//       CHECK:   %[[R:.*]] = shard.all_reduce %[[ALL]] on @dp grid_axes = [0] reduction = average : tensor<36xf32>
+//       CHECK:   %[[S1:.*]] = tensor.extract_slice %[[R]][0] [12] [1]
+//       CHECK:   %[[S2:.*]] = tensor.extract_slice %[[R]][12] [12] [1]
+//       CHECK:   %[[S3:.*]] = tensor.extract_slice %[[R]][24] [12] [1]
+//       CHECK:   %[[H:.*]] = vt.add %{{.*}}, %{{.*}} : tensor<4x3xf16>
+//       CHECK:   shard.all_reduce %[[H]] on @dp grid_axes = [0] reduction = average : tensor<4x3xf16>
+// BUCKETS-LABEL: func.func @train_step(
+//       BUCKETS:   vt.mul %arg0
+//       BUCKETS:   %[[B1:.*]] = tensor.concat dim(0) {{.*}} -> tensor<24xf32>
+//  BUCKETS-NEXT:   shard.all_reduce %[[B1]] {{.*}} : tensor<24xf32>
+//       BUCKETS:   %[[G3:.*]] = vt.add %arg2
+//  BUCKETS-NEXT:   shard.all_reduce %[[G3]] {{.*}} : tensor<4x3xf32>
+func.func @train_step(%w: tensor<4x3xf32> {vt.name = "w", vt.role = "param"},
+                      %v: tensor<4x3xf32> {vt.name = "v", vt.role = "param"},
+                      %u: tensor<4x3xf32> {vt.name = "u", vt.role = "param"})
+    -> (tensor<4x3xf32> {vt.name = "grad_w"}, tensor<4x3xf32> {vt.name = "grad_v"},
+        tensor<4x3xf32> {vt.name = "grad_u"}, tensor<4x3xf16> {vt.name = "grad_h"}) {
+  %gv = vt.mul %v, %v : tensor<4x3xf32>, tensor<4x3xf32> -> tensor<4x3xf32>
+  %gw = vt.mul %w, %w : tensor<4x3xf32>, tensor<4x3xf32> -> tensor<4x3xf32>
+  %gu = vt.add %u, %u : tensor<4x3xf32>, tensor<4x3xf32> -> tensor<4x3xf32>
+  %h = vt.cast %gu : tensor<4x3xf32> -> tensor<4x3xf16>
+  %gh = vt.add %h, %h : tensor<4x3xf16>, tensor<4x3xf16> -> tensor<4x3xf16>
+  return %gw, %gv, %gu, %gh : tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf16>
+}
+func.func @eval_step() {
+  return
 }
 
 // -----
