@@ -1,6 +1,8 @@
 //===- DataParallelUtils.cpp - what DDP and FSDP partitions share ---------===//
 #include "compiler/Sharding/DataParallelUtils.h"
 
+#include "vitc/Dialect/Vt/VtOps.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -98,6 +100,24 @@ Value unflatten(OpBuilder &b, Location loc, Value flat,
     dims.push_back(b.getIndexAttr(d));
   return tensor::ExpandShapeOp::create(b, loc, type, flat,
                                        allDims(type.getRank()), dims);
+}
+
+FailureOr<Value> reduceIn(OpBuilder &b, Location loc, Value x, StringRef dtype,
+                          function_ref<Value(Value)> reduce) {
+  if (dtype == "f32")
+    return reduce(x);
+  if (dtype != "bf16")
+    return emitError(loc, "reduce-dtype=") << dtype
+                                           << ": expected f32 or bf16";
+  auto type = cast<RankedTensorType>(x.getType());
+  Value narrow =
+      vt::CastOp::create(b, loc, type.clone(b.getBF16Type()), x);
+  Value reduced = reduce(narrow);
+  return vt::CastOp::create(
+             b, loc, cast<RankedTensorType>(reduced.getType())
+                         .clone(type.getElementType()),
+             reduced)
+      .getResult();
 }
 
 } // namespace vitc

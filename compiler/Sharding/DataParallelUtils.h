@@ -29,6 +29,13 @@ mlir::LogicalResult getOrCreateDataParallelGrid(mlir::ModuleOp module,
 void reduceResultsOverRanks(mlir::func::FuncOp f, llvm::StringRef grid,
                             bool gradients);
 
+/// Reduces the float tensor `x` over the grid (`kind`) in `dtype` ("f32",
+/// or "bf16": cast there and back, half the traffic); an error for another
+/// name.
+mlir::FailureOr<mlir::Value> reduceIn(mlir::OpBuilder &b, mlir::Location loc,
+                                      mlir::Value x, llvm::StringRef dtype,
+                                      llvm::function_ref<mlir::Value(mlir::Value)> reduce);
+
 /// `x` (static shape) as a tensor<numel x T>, and back: collectives run on
 /// flat buffers.
 mlir::Value flatten(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);

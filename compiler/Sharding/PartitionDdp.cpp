@@ -41,13 +41,14 @@ struct PartitionDdpPass : impl::PartitionDdpBase<PartitionDdpPass> {
                                            "vitc-partition-ddp")))
       return signalPassFailure();
     for (func::FuncOp f : *funcs) {
-      reduceGradientsInBuckets(f);
+      if (failed(reduceGradientsInBuckets(f)))
+        return signalPassFailure();
       reduceResultsOverRanks(f, grid, /*gradients=*/false);
     }
   }
 
   /// The gradients (results `grad_<param>` of static shape), bucketed.
-  void reduceGradientsInBuckets(func::FuncOp f) {
+  LogicalResult reduceGradientsInBuckets(func::FuncOp f) {
     Block &body = f.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     // Result indices of the gradients, in the order they are computed.
@@ -72,9 +73,10 @@ struct PartitionDdpPass : impl::PartitionDdpBase<PartitionDdpPass> {
     SmallVector<unsigned> bucket;
     int64_t bytes = 0;
     Type elementType;
+    bool ok = true;
     auto flush = [&] {
       if (!bucket.empty())
-        reduceBucket(f, ret, bucket, definedAt);
+        ok &= succeeded(reduceBucket(f, ret, bucket, definedAt));
       bucket.clear();
       bytes = 0;
     };
@@ -90,11 +92,12 @@ struct PartitionDdpPass : impl::PartitionDdpBase<PartitionDdpPass> {
         flush();
     }
     flush();
+    return success(ok);
   }
 
   /// One all-reduce (average) for the gradients `bucket` of `f`, right after
   /// the last of them is computed.
-  void reduceBucket(func::FuncOp f, func::ReturnOp ret,
+  LogicalResult reduceBucket(func::FuncOp f, func::ReturnOp ret,
                     ArrayRef<unsigned> bucket,
                     llvm::function_ref<Operation *(unsigned)> definedAt) {
     OpBuilder b(f.getContext());
@@ -104,20 +107,29 @@ struct PartitionDdpPass : impl::PartitionDdpBase<PartitionDdpPass> {
     else
       b.setInsertionPointToStart(&f.getBody().front());
     Location loc = ret.getOperand(bucket.back()).getLoc();
-    auto reduce = [&](Value v) {
-      return shard::AllReduceOp::create(b, loc, v, grid,
-                                        ArrayRef<shard::GridAxis>{0},
-                                        shard::ReductionKind::Average)
-          .getResult();
+    auto reduce = [&](Value v) -> FailureOr<Value> {
+      return reduceIn(b, loc, v, reduceDtype, [&](Value x) -> Value {
+        return shard::AllReduceOp::create(b, loc, x, grid,
+                                          ArrayRef<shard::GridAxis>{0},
+                                          shard::ReductionKind::Average)
+            .getResult();
+      });
     };
     if (bucket.size() == 1) {
-      ret.setOperand(bucket[0], reduce(ret.getOperand(bucket[0])));
-      return;
+      FailureOr<Value> r = reduce(ret.getOperand(bucket[0]));
+      if (failed(r))
+        return failure();
+      ret.setOperand(bucket[0], *r);
+      return success();
     }
     SmallVector<Value> flats;
     for (unsigned i : bucket)
       flats.push_back(flatten(b, loc, ret.getOperand(i)));
-    Value all = reduce(tensor::ConcatOp::create(b, loc, /*dim=*/0, flats));
+    FailureOr<Value> reduced =
+        reduce(tensor::ConcatOp::create(b, loc, /*dim=*/0, flats));
+    if (failed(reduced))
+      return failure();
+    Value all = *reduced;
     int64_t offset = 0;
     for (unsigned i : bucket) {
       auto type = cast<RankedTensorType>(ret.getOperand(i).getType());
@@ -130,6 +142,7 @@ struct PartitionDdpPass : impl::PartitionDdpBase<PartitionDdpPass> {
       ret.setOperand(i, unflatten(b, loc, slice, type));
       offset += numel;
     }
+    return success();
   }
 };
 

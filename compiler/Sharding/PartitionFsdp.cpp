@@ -22,11 +22,17 @@
 // its param's shape, so it is sharded alike), all-reducing the gradient
 // norm's partial sums. The loss, hits and buffers are reduced as under DDP.
 //
+// Mixed precision: a param the step only reads through a cast to bf16 (the
+// autocast's matmul and convolution operands) is gathered in bf16, half
+// the traffic, from its f32 master shard cast on each rank. Gradients are
+// reduced in f32 unless `reduce-dtype=bf16` halves that traffic too.
+//
 //===----------------------------------------------------------------------===//
 #include "compiler/Sharding/Passes.h"
 
 #include "compiler/FunctionUtils.h"
 #include "compiler/Sharding/DataParallelUtils.h"
+#include "vitc/Dialect/Vt/VtOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -187,6 +193,76 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
     }
   }
 
+  /// The whole param a gather chain ends in (past its slice and reshape).
+  static Value wholeOf(shard::AllGatherOp gather) {
+    Value whole = gather->getResult(0);
+    while (whole.hasOneUse() &&
+           isa<tensor::ExtractSliceOp, tensor::ExpandShapeOp,
+               tensor::CollapseShapeOp>(*whole.getUsers().begin()))
+      whole = whole.getUsers().begin()->getResult(0);
+    return whole;
+  }
+
+  /// A param read only through casts to one narrower float type is gathered
+  /// in that type: the shard is cast, the gather moves half the bytes, and
+  /// the casts of the whole param go away.
+  void gatherInLowPrecision(Block &body) {
+    SmallVector<shard::AllGatherOp> gathers(body.getOps<shard::AllGatherOp>());
+    for (shard::AllGatherOp gather : gathers) {
+      Value whole = wholeOf(gather);
+      auto wholeType = cast<RankedTensorType>(whole.getType());
+      FloatType narrow;
+      bool onlyCasts = !whole.use_empty();
+      for (Operation *user : whole.getUsers()) {
+        auto cast = dyn_cast<vt::CastOp>(user);
+        auto type = cast ? dyn_cast<FloatType>(
+                               getElementTypeOrSelf(cast.getType()))
+                         : FloatType();
+        if (!type || type.getWidth() >= wholeType.getElementTypeBitWidth() ||
+            (narrow && type != narrow)) {
+          onlyCasts = false;
+          break;
+        }
+        narrow = type;
+      }
+      if (!onlyCasts)
+        continue;
+      OpBuilder b(gather);
+      Location loc = gather.getLoc();
+      auto flat = RankedTensorType::get({ShapedType::kDynamic}, narrow);
+      Value shardNarrow =
+          vt::CastOp::create(b, loc, flat, gather.getInput());
+      auto narrowGather = shard::AllGatherOp::create(
+          b, loc, flat, gather.getGridAttr(), gather.getGridAxesAttr(),
+          shardNarrow, gather.getGatherAxisAttr());
+      narrowGather->setDiscardableAttrs(gather->getDiscardableAttrDictionary());
+      // The slice and reshape, in the narrow type, where they were.
+      Value value = narrowGather;
+      SmallVector<Operation *> chain;
+      for (Operation *next = *gather->getUsers().begin();;
+           next = *next->getResult(0).getUsers().begin()) {
+        chain.push_back(next);
+        if (next->getResult(0) == whole)
+          break;
+      }
+      for (Operation *op : chain) {
+        b.setInsertionPoint(op);
+        Operation *copy = b.clone(*op);
+        copy->setOperand(0, value);
+        copy->getResult(0).setType(cast<RankedTensorType>(
+            op->getResult(0).getType()).clone(narrow));
+        value = copy->getResult(0);
+      }
+      for (Operation *user : llvm::to_vector(whole.getUsers())) {
+        user->getResult(0).replaceAllUsesWith(value);
+        user->erase();
+      }
+      for (Operation *op : llvm::reverse(chain))
+        op->erase();
+      gather->erase();
+    }
+  }
+
   /// Issues each param's gather while the previous param is used: the
   /// all_gather moves up to right before the first use of the previous
   /// gather's param (in the forward pass, and among the backward re-gathers
@@ -199,12 +275,7 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
     for (ArrayRef<shard::AllGatherOp> gathers :
          {ArrayRef(forward), ArrayRef(backward)})
       for (size_t k = 1; k < gathers.size(); ++k) {
-        // The previous param, whole: past the gather's slice and reshape.
-        Value whole = gathers[k - 1]->getResult(0);
-        while (whole.hasOneUse() &&
-               isa<tensor::ExtractSliceOp, tensor::ExpandShapeOp,
-                   tensor::CollapseShapeOp>(*whole.getUsers().begin()))
-          whole = whole.getUsers().begin()->getResult(0);
+        Value whole = wholeOf(gathers[k - 1]);
         Operation *firstUse = nullptr;
         for (Operation *user : whole.getUsers())
           if (Operation *op = body.findAncestorOpInBlock(*user);
@@ -288,11 +359,17 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
           b, loc, flatType, flatten(b, loc, ret.getOperand(i)),
           ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
           ArrayRef<OpFoldResult>{high}, zero);
-      Value shardGrad = shard::ReduceScatterOp::create(
-          b, loc, flatType, gridRef(), b.getDenseI16ArrayAttr({0}), pad,
-          shard::ReductionKindAttr::get(ctx, shard::ReductionKind::Average),
-          b.getIndexAttr(0));
-      ret.setOperand(i, shardGrad);
+      FailureOr<Value> shardGrad =
+          reduceIn(b, loc, pad, reduceDtype, [&](Value x) -> Value {
+            return shard::ReduceScatterOp::create(
+                b, loc, x.getType(), gridRef(), b.getDenseI16ArrayAttr({0}), x,
+                shard::ReductionKindAttr::get(ctx,
+                                              shard::ReductionKind::Average),
+                b.getIndexAttr(0));
+          });
+      if (failed(shardGrad))
+        return failure();
+      ret.setOperand(i, *shardGrad);
       f.setResultAttr(i, "vt.full_shape",
                       DenseI64ArrayAttr::get(ctx, type.getShape()));
     }
@@ -300,6 +377,7 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
                                 ret.getOperandTypes()));
     reduceResultsOverRanks(f, grid, /*gradients=*/false);
     prefetch(body);
+    gatherInLowPrecision(body);
     return success();
   }
 };

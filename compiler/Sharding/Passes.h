@@ -37,7 +37,8 @@ enum class ShardStrategy {
 /// Adds the passes of `strategy` that partition `functions` (the training
 /// pipeline runs them between autodiff and the optimizer); None adds none.
 void addShardingPasses(mlir::OpPassManager &pm, ShardStrategy strategy,
-                       const std::vector<std::string> &functions);
+                       const std::vector<std::string> &functions,
+                       const std::string &reduceDtype = "f32");
 
 } // namespace vitc
 

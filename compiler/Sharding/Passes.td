@@ -42,6 +42,9 @@ def PartitionDdp : Pass<"vitc-partition-ddp", "mlir::ModuleOp"> {
                "Functions to partition (default: every defined function)">,
     Option<"grid", "grid", "std::string", "\"dp\"",
            "Name of the data-parallel grid">,
+    Option<"reduceDtype", "reduce-dtype", "std::string", "\"f32\"",
+           "Element type gradients are reduced in: f32 (default) or bf16 "
+           "(half the traffic; cast back to f32 after)">,
     Option<"bucketMb", "bucket-mb", "double", "25.0",
            "Gradients reduced together, in megabytes (PyTorch DDP's "
            "bucket_cap_mb); 0: one collective per gradient">,
@@ -73,6 +76,9 @@ def PartitionFsdp : Pass<"vitc-partition-fsdp", "mlir::ModuleOp"> {
                "Functions to partition (default: every defined function)">,
     Option<"grid", "grid", "std::string", "\"dp\"",
            "Name of the data-parallel grid">,
+    Option<"reduceDtype", "reduce-dtype", "std::string", "\"f32\"",
+           "Element type gradients are reduced in: f32 (default) or bf16 "
+           "(half the traffic; cast back to f32 after)">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect",
                            "::mlir::arith::ArithDialect",

@@ -6,7 +6,8 @@ using namespace mlir;
 namespace vitc {
 
 void addShardingPasses(OpPassManager &pm, ShardStrategy strategy,
-                       const std::vector<std::string> &functions) {
+                       const std::vector<std::string> &functions,
+                       const std::string &reduceDtype) {
   if (strategy == ShardStrategy::None)
     return;
   KeyRandomBySampleOptions key;
@@ -15,10 +16,12 @@ void addShardingPasses(OpPassManager &pm, ShardStrategy strategy,
   if (strategy == ShardStrategy::Ddp) {
     PartitionDdpOptions ddp;
     ddp.functions.assign(functions.begin(), functions.end());
+    ddp.reduceDtype = reduceDtype;
     pm.addPass(createPartitionDdp(ddp));
   } else {
     PartitionFsdpOptions fsdp;
     fsdp.functions.assign(functions.begin(), functions.end());
+    fsdp.reduceDtype = reduceDtype;
     pm.addPass(createPartitionFsdp(fsdp));
   }
 }

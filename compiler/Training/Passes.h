@@ -69,6 +69,11 @@ struct TrainingOptions : public mlir::PassPipelineOptions<TrainingOptions> {
                      "fully sharded data parallel: params, gradients and "
                      "optimizer state split over ranks "
                      "(vitc-partition-fsdp)"))};
+  Option<std::string> reduceDtype{
+      *this, "reduce-dtype",
+      llvm::cl::desc("Element type gradients are reduced in across ranks: "
+                     "f32 (default) or bf16"),
+      llvm::cl::init("f32")};
   Option<std::string> precision{*this, "precision",
                                 llvm::cl::desc("fp32 or bf16 (autocast "
                                                "before differentiation)"),

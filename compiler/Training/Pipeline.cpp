@@ -32,7 +32,8 @@ void buildTrainingPipeline(OpPassManager &pm, const TrainingOptions &opts) {
   autodiff.replace = true;
   pm.addPass(createVtAutodiff(autodiff));
   // Across ranks, the gradients are reduced before the optimizer sees them.
-  addShardingPasses(pm, opts.shard, {kTrainStep, kEvalStep});
+  addShardingPasses(pm, opts.shard, {kTrainStep, kEvalStep},
+                    opts.reduceDtype);
   VtApplyOptimizerOptions optimizer;
   optimizer.function = kTrainStep;
   optimizer.optimizer = opts.optimizer;

@@ -158,7 +158,11 @@ struct VtApplyOptimizerPass
     shard::ReduceScatterOp scattered;
     for (Value grad : grads) {
       Value s = sumOfSquares(g, grad);
-      auto rs = grad.getDefiningOp<shard::ReduceScatterOp>();
+      // (Reduced in bf16, --reduce-dtype: through the cast back to f32.)
+      Value reduced = grad;
+      if (auto cast = grad.getDefiningOp<vt::CastOp>())
+        reduced = cast.getInput();
+      auto rs = reduced.getDefiningOp<shard::ReduceScatterOp>();
       Value &sum = rs ? partialSq : normSq;
       sum = sum ? g.add(sum, s) : s;
       scattered = rs ? rs : scattered;

@@ -81,6 +81,12 @@ static cl::opt<vitc::ShardStrategy> shardStrategy(
                           "split over ranks, weights gathered where used")),
     cl::cat(vitcCat));
 
+static cl::opt<std::string> reduceDtype(
+    "reduce-dtype",
+    cl::desc("With --shard: gradients reduced across ranks in f32 (default) or bf16 (half the "
+             "traffic)"),
+    cl::init("f32"), cl::cat(vitcCat));
+
 static cl::OptionCategory trainCat("training options (--mode train)");
 static cl::opt<std::string> lossKind("loss", cl::desc("cross_entropy (default; integer labels) or mse"),
                                      cl::init("cross_entropy"), cl::cat(trainCat));
@@ -223,6 +229,7 @@ static FailureOr<vitc::backend::TrainingInfo> buildTrainingStep(ModuleOp module)
       std::vector<std::string>(freezePatterns.begin(), freezePatterns.end()));
   opts.precision = precision;
   opts.shard = shardStrategy;
+  opts.reduceDtype = reduceDtype;
 
   // The class count, before the loss replaces the logits.
   auto step = module.lookupSymbol<func::FuncOp>(vitc::kTrainStep);
@@ -294,6 +301,10 @@ int main(int argc, char **argv) {
       return fail("--shard needs --mode train (an inference model is not sharded)");
     mode = "train";
   }
+  if (reduceDtype != "f32" && reduceDtype != "bf16")
+    return fail("--reduce-dtype=" + reduceDtype + ": expected 'f32' or 'bf16'");
+  if (reduceDtype.getNumOccurrences() && shardStrategy == vitc::ShardStrategy::None)
+    return fail("--reduce-dtype needs --shard ddp or fsdp (one process reduces nothing)");
   bool training = mode == "train";
   // Every training option, not only some: a flag that silently does nothing
   // (--label-smoothing on an inference build) hides a mistake.

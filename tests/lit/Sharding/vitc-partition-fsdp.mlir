@@ -1,4 +1,5 @@
 // RUN: vitc-opt %s -split-input-file -verify-diagnostics -vitc-partition-fsdp="functions=train_step,eval_step" | FileCheck %s
+// RUN: vitc-opt %s -split-input-file -verify-diagnostics -vitc-partition-fsdp="functions=train_step,eval_step reduce-dtype=bf16" | FileCheck %s --check-prefix=BF16
 
 // Params become flat shards (tensor<?xf32> with their whole shape). Each is
 // all-gathered for its first use and again for its first backward use
@@ -93,6 +94,44 @@ func.func @train_step(%w: tensor<3x4xf32> {vt.name = "fc.weight", vt.role = "par
   %loss = vt.reduce_sum %y {axes = array<i64: 0, 1>, keepdims = false} : tensor<?x3xf32> -> tensor<f32>
   %g = vt.mul %t, %t : tensor<4x3xf32>, tensor<4x3xf32> -> tensor<4x3xf32>
   return %loss, %g : tensor<f32>, tensor<4x3xf32>
+}
+func.func @eval_step() {
+  return
+}
+
+// -----
+
+// Mixed precision: a param read only through casts to bf16 is gathered in
+// bf16 from its f32 shard cast on each rank; one also read in f32 is
+// gathered in f32. With reduce-dtype=bf16 the gradients are reduce-scattered
+// in bf16 and cast back to f32.
+// CHECK-LABEL: func.func @train_step(
+//       CHECK:   %[[C:.*]] = vt.cast %[[W:.*]] : tensor<?xf32> -> tensor<?xbf16>
+//       CHECK:   %[[G:.*]] = shard.all_gather %[[C]] {{.*}} : tensor<?xbf16> -> tensor<?xbf16>
+//       CHECK:   %[[S:.*]] = tensor.extract_slice %[[G]][0] [12] [1] : tensor<?xbf16> to tensor<12xbf16>
+//       CHECK:   %[[E:.*]] = tensor.expand_shape %[[S]] {{.*}} : tensor<12xbf16> into tensor<4x3xbf16>
+//       CHECK:   vt.matmul %{{.*}}, %[[E]]
+//       CHECK:   shard.all_gather %{{.*}} : tensor<?xf32> -> tensor<?xf32>
+//       CHECK:   shard.reduce_scatter %{{.*}} : tensor<?xf32> -> tensor<?xf32>
+// BF16-LABEL: func.func @train_step(
+// BF16-LABEL: func.func @train_step(
+// BF16-LABEL: func.func @train_step(
+//       BF16:   %[[N:.*]] = vt.cast %{{padded.*}} : tensor<?xf32> -> tensor<?xbf16>
+//  BF16-NEXT:   %[[R:.*]] = shard.reduce_scatter %[[N]] {{.*}} : tensor<?xbf16> -> tensor<?xbf16>
+//  BF16-NEXT:   vt.cast %[[R]] : tensor<?xbf16> -> tensor<?xf32>
+func.func @train_step(%w: tensor<4x3xf32> {vt.name = "fc.weight", vt.role = "param"},
+                      %b: tensor<3xf32> {vt.name = "fc.bias", vt.role = "param"},
+                      %x: tensor<?x4xbf16> {vt.name = "input", vt.role = "data"})
+    -> (tensor<f32> {vt.name = "loss", vt.role = "loss"},
+        tensor<3xf32> {vt.name = "grad_fc.bias"}) {
+  %wb = vt.cast %w : tensor<4x3xf32> -> tensor<4x3xbf16>
+  %y = vt.matmul %x, %wb : tensor<?x4xbf16>, tensor<4x3xbf16> -> tensor<?x3xbf16>
+  %bb = vt.cast %b : tensor<3xf32> -> tensor<3xbf16>
+  %z = vt.add %y, %bb : tensor<?x3xbf16>, tensor<3xbf16> -> tensor<?x3xbf16>
+  %zf = vt.cast %z : tensor<?x3xbf16> -> tensor<?x3xf32>
+  %loss = vt.reduce_sum %zf {axes = array<i64: 0, 1>, keepdims = false} : tensor<?x3xf32> -> tensor<f32>
+  %gb = vt.add %b, %b : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
+  return %loss, %gb : tensor<f32>, tensor<3xf32>
 }
 func.func @eval_step() {
   return
