@@ -59,4 +59,14 @@ echo "setup: main job: vitc models/mnist_cnn.onnx --mode train -> $job/train"
 "$build/bin/vitc-run" "$job/train" --dataset fashion-mnist --epochs 1 --batch-size 64 \
   --schedule cosine --checkpoint-dir "$job/ckpt" --plot "$job/training.png" \
   --export-onnx "$job/mnist_cnn_trained.onnx"
-echo "setup: main job done: metrics in $job/ckpt/metrics.jsonl, plot $job/training.png"
+
+# Part 3: the same epoch as a 2-rank FSDP job (each rank holds half of the
+# weights, gradients and optimizer state; global batch 64, as above). The
+# timeout ends a hung job instead of the setup.
+echo "setup: main job: vitc models/mnist_cnn.onnx --shard fsdp -> $job/train-fsdp; mpirun -np 2"
+"$build/bin/vitc" models/mnist_cnn.onnx --shard fsdp --optimizer adamw --lr 1e-3 -o "$job/train-fsdp"
+OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 600 \
+  mpirun -np 2 --oversubscribe "$build/bin/vitc-run" "$job/train-fsdp" \
+  --dataset fashion-mnist --epochs 1 --batch-size 32 --threads 1 --schedule cosine \
+  --checkpoint-dir "$job/ckpt-fsdp"
+echo "setup: main job done: metrics in $job/ckpt/metrics.jsonl (2-rank FSDP: $job/ckpt-fsdp), plot $job/training.png"
