@@ -22,6 +22,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Lowering/Passes.h"
+#include "compiler/Lowering/RuntimeCollectives.h"
+
+#include <type_traits>
 
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
@@ -44,23 +47,6 @@ std::optional<StringRef> collectiveDtype(Type type) {
   if (type.isInteger(64))
     return StringRef("i64");
   return std::nullopt;
-}
-
-/// `func.func private @name(args...)`, declared once per module.
-func::FuncOp declareCollective(Operation *from, StringRef name,
-                               TypeRange args) {
-  auto module = from->getParentOfType<ModuleOp>();
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto type = b.getFunctionType(args, {});
-  auto fn = func::FuncOp::create(b, module.getLoc(), name, type);
-  fn.setPrivate();
-  // The C symbol takes memref descriptors: _mlir_ciface_<name>.
-  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  // It never retains its argument (vitc-plan-memory relies on it).
-  fn->setAttr("vitc.library_kernel", b.getUnitAttr());
-  return fn;
 }
 
 struct AllReduceModel
@@ -132,9 +118,10 @@ struct AllReduceModel
         MemRefType::get({ShapedType::kDynamic}, tensorType.getElementType());
     if (flat.getType() != dynFlat)
       flat = memref::CastOp::create(rewriter, loc, dynFlat, flat);
-    func::FuncOp fn =
-        declareCollective(op, ("vitc_coll_all_reduce_" + *dtype).str(),
-                          {dynFlat, rewriter.getI64Type()});
+    func::FuncOp fn = declareRuntimeCollective(
+        op->getParentOfType<ModuleOp>(),
+        ("vitc_coll_all_reduce_" + *dtype).str(),
+        rewriter.getFunctionType({dynFlat, rewriter.getI64Type()}, {}));
     Value kind = arith::ConstantIntOp::create(
         rewriter, loc, static_cast<int64_t>(reduce.getReduction()), 64);
     func::CallOp::create(rewriter, loc, fn, ValueRange{flat, kind});
@@ -143,17 +130,9 @@ struct AllReduceModel
   }
 };
 
-/// The job's world size as an index: a call to the runtime (declared once;
-/// a plain C function, no memref arguments).
+/// The job's world size as an index (a call to the runtime).
 Value worldSize(RewriterBase &rewriter, Operation *from) {
-  auto module = from->getParentOfType<ModuleOp>();
-  auto fn = module.lookupSymbol<func::FuncOp>("vitc_coll_world_size");
-  if (!fn) {
-    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    fn = func::FuncOp::create(b, module.getLoc(), "vitc_coll_world_size",
-                              b.getFunctionType({}, {b.getI64Type()}));
-    fn.setPrivate();
-  }
+  func::FuncOp fn = declareWorldSize(from->getParentOfType<ModuleOp>());
   Location loc = from->getLoc();
   Value size = func::CallOp::create(rewriter, loc, fn, ValueRange{})
                    .getResult(0);
@@ -203,10 +182,14 @@ FailureOr<StringRef> checkFlatCollective(Operation *op, StringAttr gridName,
   return *dtype;
 }
 
-/// all_gather and reduce_scatter: read the input, write a new result.
-template <typename Model, typename Op>
+/// all_gather and reduce_scatter: read the input, write a new result of the
+/// input's size times (gather) or over (scatter) the world size, through a
+/// call `vitc_coll_<name>_<dtype>(input, result[, reduction kind])`.
+template <typename Op>
 struct FlatCollectiveModel
-    : BufferizableOpInterface::ExternalModel<Model, Op> {
+    : BufferizableOpInterface::ExternalModel<FlatCollectiveModel<Op>, Op> {
+  static constexpr bool kGather = std::is_same_v<Op, shard::AllGatherOp>;
+
   bool bufferizesToMemoryRead(Operation *, OpOperand &,
                               const AnalysisState &) const {
     return true;
@@ -220,79 +203,51 @@ struct FlatCollectiveModel
     return {};
   }
   bool bufferizesToAllocation(Operation *, Value) const { return true; }
-};
 
-struct AllGatherModel
-    : FlatCollectiveModel<AllGatherModel, shard::AllGatherOp> {
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
-    auto gather = cast<shard::AllGatherOp>(op);
+    auto collective = cast<Op>(op);
+    APInt axis;
+    if constexpr (kGather)
+      axis = collective.getGatherAxis();
+    else
+      axis = collective.getScatterAxis();
     FailureOr<StringRef> dtype =
-        checkFlatCollective(op, gather.getGridAttr().getAttr(),
-                            gather.getResult().getType(),
-                            gather.getGatherAxis());
+        checkFlatCollective(op, collective.getGridAttr().getAttr(),
+                            collective.getResult().getType(), axis);
     if (failed(dtype))
       return failure();
     FailureOr<Value> input =
-        contiguousBuffer(rewriter, gather.getInput(), options, state);
+        contiguousBuffer(rewriter, collective.getInput(), options, state);
     if (failed(input))
       return failure();
     Location loc = op->getLoc();
     auto flat = cast<MemRefType>(input->getType());
-    Value count = arith::MulIOp::create(
-        rewriter, loc, memref::DimOp::create(rewriter, loc, *input, 0),
-        worldSize(rewriter, op));
+    Value inputCount = memref::DimOp::create(rewriter, loc, *input, 0);
+    Value size = worldSize(rewriter, op);
+    Value count =
+        kGather ? arith::MulIOp::create(rewriter, loc, inputCount, size)
+                      .getResult()
+                : arith::DivUIOp::create(rewriter, loc, inputCount, size)
+                      .getResult();
     FailureOr<Value> result =
         options.createAlloc(rewriter, loc, flat, ValueRange{count});
     if (failed(result))
       return failure();
-    func::FuncOp fn = declareCollective(
-        op, ("vitc_coll_all_gather_" + *dtype).str(), {flat, flat});
-    func::CallOp::create(rewriter, loc, fn, ValueRange{*input, *result});
+    SmallVector<Value> args{*input, *result};
+    if constexpr (!kGather)
+      args.push_back(arith::ConstantIntOp::create(
+          rewriter, loc, static_cast<int64_t>(collective.getReduction()), 64));
+    std::string name = (Twine("vitc_coll_") +
+                        (kGather ? "all_gather_" : "reduce_scatter_") + *dtype)
+                           .str();
+    func::FuncOp fn = declareRuntimeCollective(
+        op->getParentOfType<ModuleOp>(), name,
+        rewriter.getFunctionType(ValueRange(args).getTypes(), {}));
+    func::CallOp::create(rewriter, loc, fn, args);
     Value out = *result;
-    auto resultType = cast<RankedTensorType>(gather.getResult().getType());
-    auto want = MemRefType::get(resultType.getShape(), flat.getElementType());
-    if (want != flat)
-      out = memref::CastOp::create(rewriter, loc, want, out);
-    replaceOpWithBufferizedValues(rewriter, op, out);
-    return success();
-  }
-};
-
-struct ReduceScatterModel
-    : FlatCollectiveModel<ReduceScatterModel, shard::ReduceScatterOp> {
-  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
-                          const BufferizationOptions &options,
-                          BufferizationState &state) const {
-    auto scatter = cast<shard::ReduceScatterOp>(op);
-    FailureOr<StringRef> dtype =
-        checkFlatCollective(op, scatter.getGridAttr().getAttr(),
-                            scatter.getResult().getType(),
-                            scatter.getScatterAxis());
-    if (failed(dtype))
-      return failure();
-    FailureOr<Value> input =
-        contiguousBuffer(rewriter, scatter.getInput(), options, state);
-    if (failed(input))
-      return failure();
-    Location loc = op->getLoc();
-    auto flat = cast<MemRefType>(input->getType());
-    Value count = arith::DivUIOp::create(
-        rewriter, loc, memref::DimOp::create(rewriter, loc, *input, 0),
-        worldSize(rewriter, op));
-    FailureOr<Value> result =
-        options.createAlloc(rewriter, loc, flat, ValueRange{count});
-    if (failed(result))
-      return failure();
-    func::FuncOp fn =
-        declareCollective(op, ("vitc_coll_reduce_scatter_" + *dtype).str(),
-                          {flat, flat, rewriter.getI64Type()});
-    Value kind = arith::ConstantIntOp::create(
-        rewriter, loc, static_cast<int64_t>(scatter.getReduction()), 64);
-    func::CallOp::create(rewriter, loc, fn, ValueRange{*input, *result, kind});
-    Value out = *result;
-    auto resultType = cast<RankedTensorType>(scatter.getResult().getType());
+    auto resultType = cast<RankedTensorType>(collective.getResult().getType());
     auto want = MemRefType::get(resultType.getShape(), flat.getElementType());
     if (want != flat)
       out = memref::CastOp::create(rewriter, loc, want, out);
@@ -306,8 +261,10 @@ struct ReduceScatterModel
 void registerCollectiveBufferizationModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, shard::ShardDialect *) {
     shard::AllReduceOp::attachInterface<AllReduceModel>(*ctx);
-    shard::AllGatherOp::attachInterface<AllGatherModel>(*ctx);
-    shard::ReduceScatterOp::attachInterface<ReduceScatterModel>(*ctx);
+    shard::AllGatherOp::attachInterface<
+        FlatCollectiveModel<shard::AllGatherOp>>(*ctx);
+    shard::ReduceScatterOp::attachInterface<
+        FlatCollectiveModel<shard::ReduceScatterOp>>(*ctx);
   });
 }
 

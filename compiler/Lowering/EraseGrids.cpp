@@ -1,5 +1,6 @@
 //===- EraseGrids.cpp - drop shard.grid declarations after bufferization --===//
 #include "compiler/Lowering/Passes.h"
+#include "compiler/Lowering/RuntimeCollectives.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -21,13 +22,7 @@ LogicalResult lowerGridShapes(ModuleOp module) {
   module.walk([&](shard::GridShapeOp op) { shapes.push_back(op); });
   if (shapes.empty())
     return success();
-  auto fn = module.lookupSymbol<func::FuncOp>("vitc_coll_world_size");
-  if (!fn) {
-    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    fn = func::FuncOp::create(b, module.getLoc(), "vitc_coll_world_size",
-                              b.getFunctionType({}, {b.getI64Type()}));
-    fn.setPrivate();
-  }
+  func::FuncOp fn = declareWorldSize(module);
   for (shard::GridShapeOp op : shapes) {
     auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
         op, op.getGridAttr());

@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Lowering/Passes.h"
+#include "compiler/Lowering/RuntimeCollectives.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -68,17 +69,6 @@ llvm::SetVector<Value> viewsOf(ArrayRef<Value> roots) {
   return all;
 }
 
-func::FuncOp declare(ModuleOp module, StringRef name, FunctionType type) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  auto fn = func::FuncOp::create(b, module.getLoc(), name, type);
-  fn.setPrivate();
-  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  fn->setAttr("vitc.library_kernel", b.getUnitAttr());
-  return fn;
-}
-
 struct OverlapCollectivesPass
     : impl::OverlapCollectivesBase<OverlapCollectivesPass> {
   void runOnOperation() override {
@@ -99,11 +89,11 @@ struct OverlapCollectivesPass
     if (c.kind != "all_reduce")
       buffers.push_back(call.getOperand(1));
     auto flat = cast<MemRefType>(buffers.front().getType());
-    func::FuncOp start = declare(
+    func::FuncOp start = declareRuntimeCollective(
         module, ("vitc_coll_start_" + c.kind + "_" + c.dtype).str(),
         b.getFunctionType(call.getOperandTypes(), {b.getI64Type()}));
-    func::FuncOp wait =
-        declare(module, ("vitc_coll_wait_" + c.dtype).str(),
+    func::FuncOp wait = declareRuntimeCollective(
+        module, ("vitc_coll_wait_" + c.dtype).str(),
                 b.getFunctionType({b.getI64Type(), flat, flat}, {}));
     Value handle =
         func::CallOp::create(b, loc, start, call.getOperands()).getResult(0);

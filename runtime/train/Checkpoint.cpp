@@ -1,8 +1,11 @@
 //===- Checkpoint.cpp - the trainer's checkpoint file (.vtck) -------------===//
 #include "Checkpoint.h"
 
+#include "vitc_runtime.h"
+
 #include "vitc/train/AtomicFile.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -91,9 +94,19 @@ std::string Checkpoint::setting(const std::string &key) const {
   return "";
 }
 
+std::string shardFileName(int64_t step, int rank, int world) {
+  return "checkpoint.step" + std::to_string(step) + ".rank" +
+         std::to_string(rank) + "of" + std::to_string(world) + ".vtck";
+}
+
 bool writeCheckpoint(const std::string &dir, const Checkpoint &c,
                      std::string &error) {
-  std::string path = (std::filesystem::path(dir) / kCheckpointFile).string();
+  return writeCheckpointFile(
+      (std::filesystem::path(dir) / kCheckpointFile).string(), c, error);
+}
+
+bool writeCheckpointFile(const std::string &path, const Checkpoint &c,
+                         std::string &error) {
   AtomicFile file;
   if (!file.open(path, error))
     return false;
@@ -134,6 +147,15 @@ bool writeCheckpoint(const std::string &dir, const Checkpoint &c,
       out.pod<int64_t>(dim);
     out.pod<uint64_t>(t.bytes);
     out.bytes(t.data, t.bytes);
+  }
+  out.pod<uint32_t>(static_cast<uint32_t>(c.shardWorld));
+  out.pod<uint32_t>(static_cast<uint32_t>(c.sharded.size()));
+  for (const CheckpointTensor &t : c.sharded) {
+    out.str(t.name);
+    out.pod<int32_t>(t.dtype);
+    out.pod<uint32_t>(static_cast<uint32_t>(t.shape.size()));
+    for (int64_t dim : t.shape)
+      out.pod<int64_t>(dim);
   }
   uint32_t crc = out.crc();
   uint64_t payloadSize = out.size();
@@ -239,9 +261,98 @@ bool readCheckpoint(const std::string &path, Checkpoint &c,
     t.data = reader.bytes(t.bytes);
     c.tensors.push_back(std::move(t));
   }
+  c.shardWorld = 0;
+  c.sharded.clear();
+  if (version >= 3) {
+    c.shardWorld = static_cast<int32_t>(reader.pod<uint32_t>());
+    uint32_t numSharded = reader.pod<uint32_t>();
+    for (uint32_t i = 0; i < numSharded && !reader.failed; ++i) {
+      CheckpointTensor t;
+      t.name = reader.str();
+      t.dtype = reader.pod<int32_t>();
+      uint32_t rank = reader.pod<uint32_t>();
+      for (uint32_t d = 0; d < rank && !reader.failed; ++d)
+        t.shape.push_back(reader.pod<int64_t>());
+      c.sharded.push_back(std::move(t));
+    }
+  }
   if (reader.failed || !reader.atEnd())
     return fail("malformed payload");
   return true;
+}
+
+bool readShards(const std::string &dir, Checkpoint &c, std::string &error) {
+  if (c.sharded.empty())
+    return true;
+  int world = c.shardWorld;
+  // Whole tensors, filled block by block (the padded convention).
+  std::vector<int64_t> numels;
+  for (const CheckpointTensor &t : c.sharded) {
+    int64_t numel = 1;
+    for (int64_t d : t.shape)
+      numel *= d;
+    size_t element = vitc_dtype_size(static_cast<vitc_dtype>(t.dtype));
+    if (numel < 0 || element == 0) {
+      error = "checkpoint index in '" + dir + "': sharded tensor '" + t.name +
+              "' has an invalid dtype or shape";
+      return false;
+    }
+    numels.push_back(numel);
+    c.wholes.emplace_back(numel * element);
+  }
+  for (int r = 0; r < world; ++r) {
+    std::string path =
+        (std::filesystem::path(dir) / shardFileName(c.step, r, world)).string();
+    Checkpoint shard;
+    if (!readCheckpoint(path, shard, error))
+      return false;
+    if (shard.identity != c.identity || shard.step != c.step) {
+      error = "checkpoint shard '" + path + "' belongs to another " +
+              (shard.identity != c.identity ? "artifact" : "step") +
+              " than its index";
+      return false;
+    }
+    for (size_t i = 0; i < c.sharded.size(); ++i) {
+      const CheckpointTensor &t = c.sharded[i];
+      auto it = std::find_if(
+          shard.tensors.begin(), shard.tensors.end(),
+          [&](const CheckpointTensor &s) { return s.name == t.name; });
+      int64_t block = (numels[i] + world - 1) / world;
+      size_t element = vitc_dtype_size(static_cast<vitc_dtype>(t.dtype));
+      if (it == shard.tensors.end() || it->dtype != t.dtype ||
+          it->shape != std::vector<int64_t>{block} ||
+          it->bytes != block * element) {
+        error = "checkpoint shard '" + path + "': no block of " +
+                std::to_string(block) + " elements of '" + t.name + "'";
+        return false;
+      }
+      int64_t begin = std::min(numels[i], block * r);
+      int64_t end = std::min(numels[i], begin + block);
+      std::memcpy(c.wholes[i].data() + begin * element, it->data,
+                  (end - begin) * element);
+    }
+  }
+  for (size_t i = 0; i < c.sharded.size(); ++i) {
+    CheckpointTensor t = c.sharded[i];
+    t.data = c.wholes[i].data();
+    t.bytes = c.wholes[i].size();
+    c.tensors.push_back(std::move(t));
+  }
+  return true;
+}
+
+void removeStaleShards(const std::string &dir, int64_t keep) {
+  std::error_code ec;
+  std::string prefix = "checkpoint.step", kept =
+                                              "checkpoint.step" +
+                                              std::to_string(keep) + ".rank";
+  for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name.rfind(kept, 0) != 0 &&
+        name.find(".rank") != std::string::npos &&
+        name.size() > 5 && name.compare(name.size() - 5, 5, ".vtck") == 0)
+      std::filesystem::remove(entry.path(), ec);
+  }
 }
 
 } // namespace vitc::train

@@ -16,7 +16,22 @@
 //   u64 n, n x f32                             loss of each step (version 2)
 //   u32 n, n x (str name, i32 dtype, u32 rank, rank x i64 shape,
 //               u64 bytes, bytes of data)      tensors
+//   u32 world, u32 n, n x (str name, i32 dtype, u32 rank, rank x i64 shape)
+//                                              sharded tensors (version 3)
 // with str = u32 length + bytes.
+//
+// Sharded checkpoints (FSDP on several ranks): each rank writes its blocks of
+// the sharded tensors (params, optimizer state) to its own shard file,
+// checkpoint.step<S>.rank<R>of<N>.vtck, a checkpoint of the same format
+// whose tensors are that rank's blocks (vitc/collectives/Communicator.h's
+// padded convention); once every rank has written its file, rank 0 writes
+// checkpoint.vtck, the index: the position, settings, history, the
+// unsharded tensors, and the whole shape of each sharded one with the
+// world it was split over. The index appears last and atomically, so a job
+// killed while writing leaves the previous index and the shard files it
+// names; older shard files are removed after the new index is in place.
+// Reading assembles whole tensors from the shard files, so a checkpoint
+// resumes at any number of ranks and under any strategy.
 //
 // Writes are atomic: a temporary file in the same directory is written,
 // fsync'ed and renamed over the old file, then the directory is fsync'ed, so
@@ -37,8 +52,9 @@
 namespace vitc::train {
 
 constexpr const char *kCheckpointFile = "checkpoint.vtck";
-/// Version 2 added the step losses; version 1 files are still read.
-constexpr uint32_t kCheckpointVersion = 2;
+/// Version 2 added the step losses, version 3 sharded tensors; older files
+/// are still read.
+constexpr uint32_t kCheckpointVersion = 3;
 
 /// A named tensor. When writing, `data` points at the caller's memory; a
 /// checkpoint read from disk owns the bytes it points into.
@@ -73,23 +89,45 @@ struct Checkpoint {
   /// The loss of every step so far (step s at s - 1), for the plot.
   std::vector<float> stepLosses;
   std::vector<CheckpointTensor> tensors;
+  /// Tensors whose data are in the shard files of a job of `shardWorld`
+  /// ranks (0: none); `data` and `bytes` unused.
+  int32_t shardWorld = 0;
+  std::vector<CheckpointTensor> sharded;
 
   /// The value of setting `key`, or "" when absent.
   std::string setting(const std::string &key) const;
 
-  /// Backing store of `tensors` after readCheckpoint.
+  /// Backing store of `tensors` after readCheckpoint (and the whole
+  /// tensors readShards assembled).
   std::vector<char> storage;
+  std::vector<std::vector<char>> wholes;
 };
+
+/// The shard file of `rank` of `world` for the checkpoint at `step`.
+std::string shardFileName(int64_t step, int rank, int world);
 
 /// Writes `checkpoint` to dir/checkpoint.vtck atomically. On failure returns
 /// false with `error` naming the file and the cause; the old file is intact.
 bool writeCheckpoint(const std::string &dir, const Checkpoint &checkpoint,
                      std::string &error);
 
+/// Writes `checkpoint` to `path` atomically (a shard file).
+bool writeCheckpointFile(const std::string &path, const Checkpoint &checkpoint,
+                         std::string &error);
+
 /// Reads and validates (magic, version, size, CRC, structure) `path`.
 /// On failure returns false with `error` naming the file and the problem.
 bool readCheckpoint(const std::string &path, Checkpoint &checkpoint,
                     std::string &error);
+
+/// Of an index read from `dir`: reads its shard files and appends each
+/// sharded tensor, whole, to checkpoint.tensors. False with `error` naming
+/// the file and the tensor when a shard file is missing or does not match.
+bool readShards(const std::string &dir, Checkpoint &checkpoint,
+                std::string &error);
+
+/// Removes the shard files in `dir` of checkpoints other than step `keep`.
+void removeStaleShards(const std::string &dir, int64_t keep);
 
 } // namespace vitc::train
 

@@ -68,16 +68,20 @@ void DataParallel::beforeStep(const data::Batch &batch) {
 }
 
 StatusOr<std::vector<char>>
-DataParallel::gatherWhole(const vitc_tensor &block, int64_t numel) const {
+DataParallel::gatherWhole(const vitc_tensor &block,
+                          const std::vector<int64_t> &whole) const {
+  int64_t numel = 1;
+  for (int64_t d : whole)
+    numel *= d;
   size_t element = vitc_dtype_size(block.dtype);
   int64_t count = block.rank == 1 ? block.shape[0] : 0;
   if (block.rank != 1 || count * size_ < numel)
     return Status::error(prefix() + "a shard of " + std::to_string(count) +
                          " elements cannot hold its part of " +
                          std::to_string(numel));
-  std::vector<char> whole(count * size_ * element);
+  std::vector<char> all(count * size_ * element);
   if (!communicator_) {
-    std::memcpy(whole.data(), block.data, whole.size());
+    std::memcpy(all.data(), block.data, all.size());
   } else {
     coll::DType dtype;
     if (block.dtype == VITC_DTYPE_F32)
@@ -90,12 +94,24 @@ DataParallel::gatherWhole(const vitc_tensor &block, int64_t numel) const {
       return Status::error(prefix() + "cannot gather a " +
                            vitc_dtype_name(block.dtype) + " shard");
     if (Status status =
-            communicator_->allGather(block.data, whole.data(), count, dtype);
+            communicator_->allGather(block.data, all.data(), count, dtype);
         !status.isOk())
       return Status::error(prefix() + status.message());
   }
-  whole.resize(numel * element);
-  return whole;
+  all.resize(numel * element);
+  return all;
+}
+
+StatusOr<bool> DataParallel::allRanksOk(bool ok) const {
+  if (!communicator_)
+    return ok;
+  int64_t failed = ok ? 0 : 1;
+  if (Status status = communicator_->allReduce(&failed, &failed, 1,
+                                               coll::DType::I64,
+                                               coll::ReduceOp::Max);
+      !status.isOk())
+    return Status::error(prefix() + status.message());
+  return failed == 0;
 }
 
 } // namespace vitc::train

@@ -60,11 +60,16 @@ public:
     return compiled_ ? compiled_->waitSeconds() : 0;
   }
 
-  /// The whole of a sharded tensor (FSDP) from every rank's `block`: the
-  /// first `numel` elements of the blocks in rank order. Collective: every
-  /// rank calls it, for the same tensors in the same order.
-  rt::StatusOr<std::vector<char>> gatherWhole(const vitc_tensor &block,
-                                              int64_t numel) const;
+  /// Whether every rank's `ok` is true (each rank calls it; true alone).
+  rt::StatusOr<bool> allRanksOk(bool ok) const;
+
+  /// The whole of a sharded tensor (FSDP) of shape `whole` from every
+  /// rank's `block`: the first numel elements of the blocks in rank order.
+  /// Collective: every rank calls it, for the same tensors in the same
+  /// order.
+  rt::StatusOr<std::vector<char>>
+  gatherWhole(const vitc_tensor &block,
+              const std::vector<int64_t> &whole) const;
 
 private:
   DataParallel() = default;

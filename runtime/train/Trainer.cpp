@@ -102,7 +102,7 @@ Status Trainer::loadCheckpoint(const std::string &dir) {
   std::string path = checkpointPath(dir);
   Checkpoint c;
   std::string error;
-  if (!readCheckpoint(path, c, error))
+  if (!readCheckpoint(path, c, error) || !readShards(dir, c, error))
     return Status::error(error);
   if (Status status = state_->restore(c, path); !status.isOk())
     return status;
@@ -121,6 +121,7 @@ Status Trainer::loadCheckpoint(const std::string &dir) {
   runSecondsBefore_ = progress_.runSeconds;
   c.tensors.clear();
   c.storage = {}; // copied into the state
+  c.wholes = {};
   resumed_.emplace(path, std::move(c));
   return Status::ok();
 }
@@ -393,32 +394,41 @@ StatusOr<Evaluation> Trainer::evaluate(vitc_split split) {
 
 Status Trainer::writeCheckpoint(const std::string &dir, int64_t epoch,
                                 int64_t batch) {
-  // A checkpoint holds whole tensors, whatever the sharding: it resumes at
-  // any number of ranks, with any strategy. The ranks gather the shards.
-  std::vector<CheckpointTensor> tensors = state_->checkpointTensors();
-  std::vector<std::vector<char>> wholes;
-  wholes.reserve(tensors.size());
-  for (CheckpointTensor &t : tensors) {
-    const std::vector<int64_t> &shape = state_->fullShape(t.name);
-    if (shape.empty())
-      continue;
-    int64_t numel = 1;
-    for (int64_t d : shape)
-      numel *= d;
-    vitc_tensor block{};
-    block.dtype = static_cast<vitc_dtype>(t.dtype);
-    block.rank = 1;
-    block.shape[0] = t.shape[0];
-    block.data = const_cast<char *>(t.data);
-    StatusOr<std::vector<char>> whole = dp_->gatherWhole(block, numel);
-    if (!whole.isOk())
-      return whole.status();
-    wholes.push_back(std::move(*whole));
-    t.shape = shape;
-    t.data = wholes.back().data();
-    t.bytes = wholes.back().size();
+  // Sharded across ranks (FSDP): each rank writes its blocks to its shard
+  // file, then rank 0 the index (Checkpoint.h). Otherwise every rank holds
+  // the same state, and rank 0 writes it.
+  std::vector<CheckpointTensor> tensors = state_->checkpointTensors(),
+                                sharded;
+  if (state_->isSharded()) {
+    std::vector<CheckpointTensor> whole;
+    for (CheckpointTensor &t : tensors)
+      (state_->fullShape(t.name).empty() ? whole : sharded)
+          .push_back(std::move(t));
+    tensors = std::move(whole);
   }
-  // Every rank now holds the same weights and position: rank 0 writes them.
+  if (!sharded.empty()) {
+    Checkpoint shard;
+    shard.identity = state_->identity();
+    shard.step = step_;
+    shard.tensors = sharded;
+    std::string error, path = (fs::path(dir) / shardFileName(step_, dp_->rank(),
+                                                             dp_->size()))
+                                  .string();
+    bool ok = writeCheckpointFile(path, shard, error);
+    StatusOr<bool> all = dp_->allRanksOk(ok);
+    if (!ok)
+      return Status::error(error);
+    if (!all.isOk())
+      return all.status();
+    if (!*all)
+      return Status::error("checkpoint not saved: another rank could not "
+                           "write its shard");
+    for (CheckpointTensor &t : sharded) {
+      t.shape = state_->fullShape(t.name);
+      t.data = nullptr;
+      t.bytes = 0;
+    }
+  }
   if (!dp_->isRoot())
     return Status::ok();
   Checkpoint c;
@@ -432,9 +442,13 @@ Status Trainer::writeCheckpoint(const std::string &dir, int64_t epoch,
   c.history = history_;
   c.stepLosses = stepLosses_;
   c.tensors = std::move(tensors);
+  c.shardWorld = sharded.empty() ? 0 : dp_->size();
+  c.sharded = std::move(sharded);
   std::string error;
   if (!train::writeCheckpoint(dir, c, error))
     return Status::error(error);
+  // The new index is in place: the shard files of older ones can go.
+  removeStaleShards(dir, c.shardWorld ? step_ : -1);
   return Status::ok();
 }
 
@@ -451,10 +465,7 @@ Status Trainer::gatherWeights() {
     const std::vector<int64_t> &shape = state_->fullShape(w.name);
     if (shape.empty())
       continue;
-    int64_t numel = 1;
-    for (int64_t d : shape)
-      numel *= d;
-    StatusOr<std::vector<char>> whole = dp_->gatherWhole(w.tensor, numel);
+    StatusOr<std::vector<char>> whole = dp_->gatherWhole(w.tensor, shape);
     if (!whole.isOk())
       return whole.status();
     gathered_[w.name] = std::move(*whole);

@@ -235,6 +235,12 @@ def test_checkpoints_reshard_across_ranks_and_strategies(artifacts, tmp_path):
     first = launch(4, [str(fsdp), *base, "--batch-size", "6", "--max-steps", "18",
                        "--checkpoint-dir", str(tmp_path / "ckpt")])
     check_ok(first, "FSDP at 4 ranks, stopped after epoch 1")
+    # Each rank wrote its shard file, rank 0 the index (only the older
+    # checkpoints' shard files are gone).
+    assert sorted(f.name for f in (tmp_path / "ckpt").iterdir()) == [
+        "checkpoint.step18.rank0of4.vtck", "checkpoint.step18.rank1of4.vtck",
+        "checkpoint.step18.rank2of4.vtck", "checkpoint.step18.rank3of4.vtck",
+        "checkpoint.vtck", "metrics.jsonl"]
     for n, artifact, what in ((2, fsdp, "fsdp2"), (1, fsdp, "fsdp1"), (2, ddp, "ddp2")):
         work = tmp_path / what
         shutil.copytree(tmp_path / "ckpt", work / "ckpt")

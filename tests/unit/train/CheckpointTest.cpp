@@ -252,3 +252,49 @@ TEST_F(CheckpointTest, MissingDirectoryIsAnError) {
   EXPECT_NE(error.find(dir + "/absent/" + kCheckpointFile), std::string::npos)
       << error;
 }
+
+// A sharded checkpoint: the 3x4 weights split over 3 ranks (blocks of 4),
+// each block in its rank's shard file, the index with the whole shape. Its
+// tensors come back whole; a missing or foreign shard file is an error
+// naming it; older shard files go, the index's stay.
+TEST_F(CheckpointTest, ShardedTensorsComeBackWhole) {
+  std::string error;
+  for (int r = 0; r < 3; ++r) {
+    Checkpoint shard;
+    shard.identity = "0123456789abcdef";
+    shard.step = 1234;
+    shard.tensors = {{"conv.weight", VITC_DTYPE_F32, {4},
+                      reinterpret_cast<const char *>(weights.data() + 4 * r),
+                      4 * sizeof(float)}};
+    ASSERT_TRUE(writeCheckpointFile(
+        (fs::path(dir) / shardFileName(1234, r, 3)).string(), shard, error))
+        << error;
+  }
+  std::ofstream(fs::path(dir) / shardFileName(1000, 0, 3)) << "stale";
+  Checkpoint index = sample();
+  index.tensors.erase(index.tensors.begin()); // conv.weight is sharded
+  index.shardWorld = 3;
+  index.sharded = {{"conv.weight", VITC_DTYPE_F32, {3, 4}, nullptr, 0}};
+  ASSERT_TRUE(writeCheckpoint(dir, index, error)) << error;
+  removeStaleShards(dir, 1234);
+  EXPECT_FALSE(fs::exists(fs::path(dir) / shardFileName(1000, 0, 3)));
+  EXPECT_TRUE(fs::exists(fs::path(dir) / shardFileName(1234, 0, 3)));
+
+  Checkpoint c;
+  ASSERT_TRUE(readCheckpoint(path, c, error)) << error;
+  EXPECT_EQ(c.shardWorld, 3);
+  ASSERT_EQ(c.sharded.size(), 1u);
+  ASSERT_TRUE(readShards(dir, c, error)) << error;
+  ASSERT_EQ(c.tensors.size(), 2u);
+  const CheckpointTensor &w = c.tensors[1];
+  EXPECT_EQ(w.name, "conv.weight");
+  EXPECT_EQ(w.shape, (std::vector<int64_t>{3, 4}));
+  ASSERT_EQ(w.bytes, weights.size() * sizeof(float));
+  EXPECT_EQ(0, std::memcmp(w.data, weights.data(), w.bytes));
+
+  fs::remove(fs::path(dir) / shardFileName(1234, 2, 3));
+  Checkpoint missing;
+  ASSERT_TRUE(readCheckpoint(path, missing, error)) << error;
+  EXPECT_FALSE(readShards(dir, missing, error));
+  EXPECT_NE(error.find(shardFileName(1234, 2, 3)), std::string::npos) << error;
+}
