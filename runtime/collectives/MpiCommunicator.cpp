@@ -14,7 +14,12 @@
 // A watchdog thread ends the process (_exit(kWatchdogExitCode)) when a
 // collective, or the teardown (MPI_Comm_free, MPI_Finalize), outlives the
 // timeout: a stopped or stuck peer cannot hang the job, and mpirun ends the
-// other ranks when one exits without finalising.
+// other ranks when one exits without finalising. Its message names the
+// peers the collective waits for: with MPI_THREAD_MULTIPLE each rank runs a
+// responder thread on a second duplicate of the world that answers a probe
+// with the last collective its communication thread entered; the timed-out
+// rank probes every peer and reports the ones that have not entered the
+// collective, or do not answer at all (stopped, or stuck outside MPI).
 //
 //===----------------------------------------------------------------------===//
 #include "CommunicatorBase.h"
@@ -22,8 +27,11 @@
 
 #include <mpi.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <thread>
+#include <vector>
 #include <sstream>
 #include <unistd.h>
 
@@ -61,15 +69,28 @@ MPI_Op mpiOp(ReduceOp op) {
 
 class MpiCommunicator final : public ThreadedCommunicator {
 public:
-  MpiCommunicator(MPI_Comm comm, int rank, int size,
+  /// `probeComm` (MPI_COMM_NULL: no peer reports) is a second duplicate
+  /// of the world for the responder (MPI_THREAD_MULTIPLE).
+  MpiCommunicator(MPI_Comm comm, MPI_Comm probeComm, int rank, int size,
                   const CommunicatorOptions &options)
-      : ThreadedCommunicator(rank, size, options), comm_(comm), rank_(rank),
-        size_(size) {
+      : ThreadedCommunicator(rank, size, options), comm_(comm),
+        probeComm_(probeComm), rank_(rank), size_(size) {
+    if (probeComm_ != MPI_COMM_NULL) {
+      responder_ = std::thread([this] { respond(); });
+      watchdog().setDiagnosis([this] { return probePeers(); });
+    }
     startThread();
   }
 
   ~MpiCommunicator() override {
     stopThread();
+    if (probeComm_ != MPI_COMM_NULL) {
+      // A message from this rank to itself ends the responder.
+      int64_t stop = kStopResponder;
+      MPI_Send(&stop, 1, MPI_INT64_T, rank_, kProbeTag, probeComm_);
+      responder_.join();
+      MPI_Comm_free(&probeComm_);
+    }
     // Teardown may wait for peers too: the watchdog keeps watching.
     watchdog().begin("teardown (MPI_Comm_free, MPI_Finalize)");
     MPI_Comm_free(&comm_);
@@ -89,6 +110,78 @@ public:
   const char *backend() const override { return "mpi"; }
 
 private:
+  static constexpr int kProbeTag = 1, kReplyTag = 2;
+  static constexpr int64_t kStopResponder = -1;
+
+  /// The responder thread: answers each probe with the last collective
+  /// this rank entered.
+  void respond() {
+    for (;;) {
+      int64_t probe = 0;
+      MPI_Status status;
+      if (MPI_Recv(&probe, 1, MPI_INT64_T, MPI_ANY_SOURCE, kProbeTag,
+                   probeComm_, &status) != MPI_SUCCESS)
+        return;
+      if (probe == kStopResponder && status.MPI_SOURCE == rank_)
+        return;
+      int64_t entered = static_cast<int64_t>(entered_.load());
+      MPI_Send(&entered, 1, MPI_INT64_T, status.MPI_SOURCE, kReplyTag,
+               probeComm_);
+    }
+  }
+
+  /// For the watchdog: the peers the current collective waits for.
+  std::string probePeers() {
+    uint64_t seq = entered_.load();
+    std::vector<int64_t> replies(size_, -1);
+    std::vector<MPI_Request> sends, receives(size_, MPI_REQUEST_NULL);
+    int64_t probe = static_cast<int64_t>(seq);
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_)
+        continue;
+      sends.emplace_back();
+      MPI_Isend(&probe, 1, MPI_INT64_T, p, kProbeTag, probeComm_,
+                &sends.back());
+      MPI_Irecv(&replies[p], 1, MPI_INT64_T, p, kReplyTag, probeComm_,
+                &receives[p]);
+    }
+    std::vector<bool> answered(size_, false);
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(1500);
+    int pending = size_ - 1;
+    while (pending > 0 && std::chrono::steady_clock::now() < deadline) {
+      for (int p = 0; p < size_; ++p) {
+        int done = 0;
+        if (p == rank_ || answered[p] ||
+            MPI_Test(&receives[p], &done, MPI_STATUS_IGNORE) != MPI_SUCCESS ||
+            !done)
+          continue;
+        answered[p] = true;
+        --pending;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::string silent, behind;
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_)
+        continue;
+      if (!answered[p])
+        silent += (silent.empty() ? "" : ", ") + std::to_string(p);
+      else if (replies[p] < static_cast<int64_t>(seq))
+        behind += (behind.empty() ? "" : ", ") + std::string("rank ") +
+                  std::to_string(p) + " (last entered #" +
+                  std::to_string(replies[p]) + ")";
+    }
+    std::string report;
+    if (!silent.empty())
+      report = "waiting for rank " + silent +
+               ", which does not answer (stopped, or stuck outside MPI)";
+    if (!behind.empty())
+      report += (report.empty() ? "waiting for " : "; not yet entered by ") +
+                behind;
+    return report.empty() ? "every peer has entered it" : report;
+  }
+
   Status check(int code, const char *call, const OpDesc &d) const {
     if (code == MPI_SUCCESS)
       return Status::ok();
@@ -98,6 +191,7 @@ private:
   /// Every rank contributes its record of the collective and compares them
   /// all: a mismatch is an error on every rank.
   Status agree(const OpDesc &d) override {
+    entered_.store(d.seq);
     int64_t mine[kAgreementFields];
     agreementRecord(d, mine);
     std::vector<int64_t> all(static_cast<size_t>(kAgreementFields) * size_);
@@ -111,6 +205,7 @@ private:
   }
 
   Status execute(const OpDesc &d) override {
+    entered_.store(d.seq);
     switch (d.kind) {
     case CollectiveKind::Barrier:
       return check(MPI_Barrier(comm_), "MPI_Barrier", d);
@@ -239,8 +334,11 @@ private:
     return status;
   }
 
-  MPI_Comm comm_;
+  MPI_Comm comm_, probeComm_;
   int rank_, size_;
+  /// The collective the communication thread last entered (its seq).
+  std::atomic<uint64_t> entered_{0};
+  std::thread responder_;
 };
 
 } // namespace
@@ -302,9 +400,18 @@ createMpiCommunicator(const CommunicatorOptions &options) {
     MPI_Comm_free(&comm);
     return fail("MPI_Comm_set_errhandler/rank/size failed", code);
   }
+  // The responder's channel (peer reports) needs MPI_THREAD_MULTIPLE.
+  MPI_Comm probeComm = MPI_COMM_NULL;
+  if (provided >= MPI_THREAD_MULTIPLE && size > 1) {
+    Watchdog watch(options.timeoutSeconds, "creating the MPI communicator");
+    watch.begin("MPI_Comm_dup (probes)");
+    if (MPI_Comm_dup(comm, &probeComm) != MPI_SUCCESS)
+      probeComm = MPI_COMM_NULL;
+    watch.end();
+  }
   ++gLiveCommunicators;
-  return std::unique_ptr<Communicator>(
-      std::make_unique<MpiCommunicator>(comm, rank, size, options));
+  return std::unique_ptr<Communicator>(std::make_unique<MpiCommunicator>(
+      comm, probeComm, rank, size, options));
 }
 
 } // namespace vitc::coll

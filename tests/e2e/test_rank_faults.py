@@ -106,6 +106,8 @@ def test_a_stopped_rank_ends_the_job_at_the_collective_timeout(tmp_path):
     # The waiting rank's watchdog names itself and the collective, and exits 75.
     assert "vitc collectives watchdog: rank 0/2: collective #" in out, out[-2000:]
     assert "has not completed after" in out and "(timeout 5 s)" in out
+    # ... and the peer it waits for.
+    assert "waiting for rank 1, which does not answer (stopped, or stuck outside MPI)" in out
     assert code == 75
 
 
