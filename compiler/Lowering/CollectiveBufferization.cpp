@@ -49,9 +49,11 @@ std::optional<StringRef> collectiveDtype(Type type) {
   return std::nullopt;
 }
 
-struct AllReduceModel
-    : BufferizableOpInterface::ExternalModel<AllReduceModel,
-                                             shard::AllReduceOp> {
+/// A collective on tensors reads its input and allocates its result: the
+/// analysis facts the models share.
+template <typename Model, typename Op>
+struct CollectiveModelBase
+    : BufferizableOpInterface::ExternalModel<Model, Op> {
   bool bufferizesToMemoryRead(Operation *, OpOperand &,
                               const AnalysisState &) const {
     return true;
@@ -65,6 +67,10 @@ struct AllReduceModel
     return {};
   }
   bool bufferizesToAllocation(Operation *, Value) const { return true; }
+};
+
+struct AllReduceModel
+    : CollectiveModelBase<AllReduceModel, shard::AllReduceOp> {
 
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
@@ -187,22 +193,8 @@ FailureOr<StringRef> checkFlatCollective(Operation *op, StringAttr gridName,
 /// call `vitc_coll_<name>_<dtype>(input, result[, reduction kind])`.
 template <typename Op>
 struct FlatCollectiveModel
-    : BufferizableOpInterface::ExternalModel<FlatCollectiveModel<Op>, Op> {
+    : CollectiveModelBase<FlatCollectiveModel<Op>, Op> {
   static constexpr bool kGather = std::is_same_v<Op, shard::AllGatherOp>;
-
-  bool bufferizesToMemoryRead(Operation *, OpOperand &,
-                              const AnalysisState &) const {
-    return true;
-  }
-  bool bufferizesToMemoryWrite(Operation *, OpOperand &,
-                               const AnalysisState &) const {
-    return false;
-  }
-  AliasingValueList getAliasingValues(Operation *, OpOperand &,
-                                      const AnalysisState &) const {
-    return {};
-  }
-  bool bufferizesToAllocation(Operation *, Value) const { return true; }
 
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,

@@ -138,25 +138,24 @@ bool writeCheckpointFile(const std::string &path, const Checkpoint &c,
       out.pod<double>(value);
   out.pod<uint64_t>(c.stepLosses.size());
   out.bytes(c.stepLosses.data(), c.stepLosses.size() * sizeof(float));
-  out.pod<uint32_t>(static_cast<uint32_t>(c.tensors.size()));
-  for (const CheckpointTensor &t : c.tensors) {
+  // A tensor's name, dtype and shape (its data follows, or not).
+  auto header = [&](const CheckpointTensor &t) {
     out.str(t.name);
     out.pod<int32_t>(t.dtype);
     out.pod<uint32_t>(static_cast<uint32_t>(t.shape.size()));
     for (int64_t dim : t.shape)
       out.pod<int64_t>(dim);
+  };
+  out.pod<uint32_t>(static_cast<uint32_t>(c.tensors.size()));
+  for (const CheckpointTensor &t : c.tensors) {
+    header(t);
     out.pod<uint64_t>(t.bytes);
     out.bytes(t.data, t.bytes);
   }
   out.pod<uint32_t>(static_cast<uint32_t>(c.shardWorld));
   out.pod<uint32_t>(static_cast<uint32_t>(c.sharded.size()));
-  for (const CheckpointTensor &t : c.sharded) {
-    out.str(t.name);
-    out.pod<int32_t>(t.dtype);
-    out.pod<uint32_t>(static_cast<uint32_t>(t.shape.size()));
-    for (int64_t dim : t.shape)
-      out.pod<int64_t>(dim);
-  }
+  for (const CheckpointTensor &t : c.sharded)
+    header(t);
   uint32_t crc = out.crc();
   uint64_t payloadSize = out.size();
   file.write(&crc, sizeof crc);
@@ -248,15 +247,19 @@ bool readCheckpoint(const std::string &path, Checkpoint &c,
       std::memcpy(c.stepLosses.data(), p, numSteps * sizeof(float));
     }
   }
-  uint32_t numTensors = reader.pod<uint32_t>();
-  c.tensors.clear();
-  for (uint32_t i = 0; i < numTensors && !reader.failed; ++i) {
+  auto header = [&] {
     CheckpointTensor t;
     t.name = reader.str();
     t.dtype = reader.pod<int32_t>();
     uint32_t rank = reader.pod<uint32_t>();
     for (uint32_t d = 0; d < rank && !reader.failed; ++d)
       t.shape.push_back(reader.pod<int64_t>());
+    return t;
+  };
+  uint32_t numTensors = reader.pod<uint32_t>();
+  c.tensors.clear();
+  for (uint32_t i = 0; i < numTensors && !reader.failed; ++i) {
+    CheckpointTensor t = header();
     t.bytes = reader.pod<uint64_t>();
     t.data = reader.bytes(t.bytes);
     c.tensors.push_back(std::move(t));
@@ -266,15 +269,8 @@ bool readCheckpoint(const std::string &path, Checkpoint &c,
   if (version >= 3) {
     c.shardWorld = static_cast<int32_t>(reader.pod<uint32_t>());
     uint32_t numSharded = reader.pod<uint32_t>();
-    for (uint32_t i = 0; i < numSharded && !reader.failed; ++i) {
-      CheckpointTensor t;
-      t.name = reader.str();
-      t.dtype = reader.pod<int32_t>();
-      uint32_t rank = reader.pod<uint32_t>();
-      for (uint32_t d = 0; d < rank && !reader.failed; ++d)
-        t.shape.push_back(reader.pod<int64_t>());
-      c.sharded.push_back(std::move(t));
-    }
+    for (uint32_t i = 0; i < numSharded && !reader.failed; ++i)
+      c.sharded.push_back(header());
   }
   if (reader.failed || !reader.atEnd())
     return fail("malformed payload");
