@@ -12,7 +12,9 @@
 // once right before its first use, and again right before its first
 // backward use, so that no gathered parameter lives from the forward pass
 // into the backward pass: it is freed after its last forward use and
-// gathered again when the backward pass needs it. What the forward pass
+// gathered again when the backward pass needs it. A unit's (a layer's)
+// params are gathered together, and the next unit's while the current one
+// computes (prefetch). What the forward pass
 // derives from the param alone (its transpose for a matmul, a bf16 cast) and
 // the backward pass reads is recomputed there from the second gather, or the
 // derived copy would keep the forward's gather alive. A gradient is flattened,
@@ -263,27 +265,76 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
     }
   }
 
-  /// Issues each param's gather while the previous param is used: the
-  /// all_gather moves up to right before the first use of the previous
-  /// gather's param (in the forward pass, and among the backward re-gathers
-  /// in theirs), so at most two gathered params are in flight.
-  static void prefetch(Block &body) {
+  /// The unit a gather's param belongs to: its layer, the param's name up
+  /// to the last '.' ("blocks.3.attn" of "blocks.3.attn.qkv.weight" is one
+  /// unit with its bias).
+  static std::string unitOf(func::FuncOp f, shard::AllGatherOp gather) {
+    Value shard = gather.getInput();
+    if (auto cast = shard.getDefiningOp<vt::CastOp>())
+      shard = cast.getInput();
+    auto arg = dyn_cast<BlockArgument>(shard);
+    auto name = arg ? f.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                     "vt.name")
+                    : StringAttr();
+    if (!name)
+      return "";
+    StringRef n = name.getValue();
+    return n.substr(0, n.rfind('.')).str();
+  }
+
+  /// Gathers by unit: a unit's params are gathered together, right before
+  /// the first use of any of them, and the next unit's gathers are issued
+  /// while the current unit computes (right before its first use), so at
+  /// most two gathered units are in flight. The forward gathers and the
+  /// backward re-gathers are scheduled apart, each in block order.
+  static void prefetch(func::FuncOp f, Block &body) {
     SmallVector<shard::AllGatherOp> forward, backward;
     for (auto gather : body.getOps<shard::AllGatherOp>())
       (gather->hasAttr("vitc.regather") ? backward : forward)
           .push_back(gather);
     for (ArrayRef<shard::AllGatherOp> gathers :
-         {ArrayRef(forward), ArrayRef(backward)})
-      for (size_t k = 1; k < gathers.size(); ++k) {
-        Value whole = wholeOf(gathers[k - 1]);
-        Operation *firstUse = nullptr;
-        for (Operation *user : whole.getUsers())
-          if (Operation *op = body.findAncestorOpInBlock(*user);
-              op && (!firstUse || op->isBeforeInBlock(firstUse)))
-            firstUse = op;
-        if (firstUse && firstUse->isBeforeInBlock(gathers[k]))
-          gathers[k]->moveBefore(firstUse);
+         {ArrayRef(forward), ArrayRef(backward)}) {
+      // Units in the order their first gather comes.
+      SmallVector<SmallVector<shard::AllGatherOp>> units;
+      llvm::StringMap<size_t> index;
+      for (shard::AllGatherOp gather : gathers) {
+        auto [it, added] = index.try_emplace(unitOf(f, gather), units.size());
+        if (added)
+          units.emplace_back();
+        units[it->second].push_back(gather);
       }
+      auto firstUse = [&](ArrayRef<shard::AllGatherOp> unit) {
+        Operation *first = nullptr;
+        for (shard::AllGatherOp gather : unit)
+          for (Operation *user : wholeOf(gather).getUsers())
+            if (Operation *op = body.findAncestorOpInBlock(*user);
+                op && (!first || op->isBeforeInBlock(first)))
+              first = op;
+        return first;
+      };
+      for (size_t k = 0; k < units.size(); ++k) {
+        // Issue point: the previous unit's first use, or (the first unit)
+        // its own earliest gather.
+        Operation *at = k ? firstUse(units[k - 1]) : nullptr;
+        if (!k)
+          for (shard::AllGatherOp gather : units[k])
+            if (!at || gather->isBeforeInBlock(at))
+              at = gather;
+        if (!at)
+          continue;
+        for (shard::AllGatherOp gather : units[k]) {
+          // A bf16 gather moves with the cast of its shard.
+          Operation *first = gather;
+          if (auto cast = gather.getInput().getDefiningOp<vt::CastOp>())
+            first = cast;
+          if (at->isBeforeInBlock(first)) {
+            first->moveBefore(at);
+            if (first != gather.getOperation())
+              gather->moveAfter(first);
+          }
+        }
+      }
+    }
   }
 
   LogicalResult partition(func::FuncOp f) {
@@ -376,8 +427,8 @@ struct PartitionFsdpPass : impl::PartitionFsdpBase<PartitionFsdpPass> {
     f.setType(FunctionType::get(ctx, body.getArgumentTypes(),
                                 ret.getOperandTypes()));
     reduceResultsOverRanks(f, grid, /*gradients=*/false);
-    prefetch(body);
     gatherInLowPrecision(body);
+    prefetch(f, body);
     return success();
   }
 };

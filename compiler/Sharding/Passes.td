@@ -65,10 +65,17 @@ def PartitionFsdp : Pass<"vitc-partition-fsdp", "mlir::ModuleOp"> {
     (`shard.all_gather`, then the first numel values reshaped): right before
     its first forward use and again right before its first backward use (an
     op after the one that computes `loss`), so no gathered param lives from
-    the forward into the backward pass. Each `grad_<param>` result is
+    the forward into the backward pass; what the forward pass derived from
+    the param alone (a transpose, a cast) is recomputed from the second
+    gather (marked `vitc.regather`, so CSE keeps the two apart). A unit's
+    params (a layer's: names up to the last '.') are gathered together, and
+    the next unit's gathers are issued right before the current unit's
+    first use (prefetch: two units in flight). A param read only through
+    casts to bf16 is gathered in bf16. Each `grad_<param>` result is
     flattened, zero-padded and `shard.reduce_scatter`ed (average): the rank
-    returns its block of the global gradient, which vt-apply-optimizer
-    updates the param and optimizer-state shards with. The loss, hit count
+    returns its block of the global gradient (in bf16 with
+    `reduce-dtype=bf16`), which vt-apply-optimizer updates the param and
+    optimizer-state shards with. The loss, hit count
     and updated buffers are reduced as under vitc-partition-ddp.
   }];
   let options = [

@@ -85,9 +85,7 @@ public:
   ~MpiCommunicator() override {
     stopThread();
     if (probeComm_ != MPI_COMM_NULL) {
-      // A message from this rank to itself ends the responder.
-      int64_t stop = kStopResponder;
-      MPI_Send(&stop, 1, MPI_INT64_T, rank_, kProbeTag, probeComm_);
+      stopResponder_.store(true);
       responder_.join();
       MPI_Comm_free(&probeComm_);
     }
@@ -111,23 +109,35 @@ public:
 
 private:
   static constexpr int kProbeTag = 1, kReplyTag = 2;
-  static constexpr int64_t kStopResponder = -1;
 
   /// The responder thread: answers each probe with the last collective
-  /// this rank entered.
+  /// this rank entered. It polls every 20 ms rather than blocking in
+  /// MPI_Recv, which Open MPI implements as a busy loop: that would take a
+  /// core from the step.
   void respond() {
-    for (;;) {
-      int64_t probe = 0;
+    int64_t probe = 0;
+    MPI_Request request;
+    if (MPI_Irecv(&probe, 1, MPI_INT64_T, MPI_ANY_SOURCE, kProbeTag,
+                  probeComm_, &request) != MPI_SUCCESS)
+      return;
+    while (!stopResponder_.load()) {
+      int done = 0;
       MPI_Status status;
-      if (MPI_Recv(&probe, 1, MPI_INT64_T, MPI_ANY_SOURCE, kProbeTag,
-                   probeComm_, &status) != MPI_SUCCESS)
+      if (MPI_Test(&request, &done, &status) != MPI_SUCCESS)
         return;
-      if (probe == kStopResponder && status.MPI_SOURCE == rank_)
-        return;
+      if (!done) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
       int64_t entered = static_cast<int64_t>(entered_.load());
       MPI_Send(&entered, 1, MPI_INT64_T, status.MPI_SOURCE, kReplyTag,
                probeComm_);
+      if (MPI_Irecv(&probe, 1, MPI_INT64_T, MPI_ANY_SOURCE, kProbeTag,
+                    probeComm_, &request) != MPI_SUCCESS)
+        return;
     }
+    MPI_Cancel(&request);
+    MPI_Wait(&request, MPI_STATUS_IGNORE);
   }
 
   /// For the watchdog: the peers the current collective waits for.
@@ -338,6 +348,7 @@ private:
   int rank_, size_;
   /// The collective the communication thread last entered (its seq).
   std::atomic<uint64_t> entered_{0};
+  std::atomic<bool> stopResponder_{false};
   std::thread responder_;
 };
 

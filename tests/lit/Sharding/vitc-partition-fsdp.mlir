@@ -3,8 +3,9 @@
 
 // Params become flat shards (tensor<?xf32> with their whole shape). Each is
 // all-gathered for its first use and again for its first backward use
-// (after the loss): the forward copy is not used after the loss. A gather is
-// issued while the previous param is used (the bias's before the matmul).
+// (after the loss): the forward copy is not used after the loss. The params
+// of a unit (a layer: fc.weight and fc.bias) are gathered together, before
+// the first use of either; the next unit's while the current one computes.
 // Each gradient, right where it is computed, is flattened, zero-padded to
 // size x ceil(numel / size) and reduce-scattered (averaged); the loss is
 // averaged and the hit count summed, as under DDP.
@@ -15,20 +16,20 @@
 //  CHECK-SAME:     -> (tensor<f32> {{.*}}, tensor<i64> {{.*}}, tensor<?xf32> {vt.full_shape = array<i64: 4, 3>, vt.name = "grad_fc.weight"}, tensor<?xf32> {vt.full_shape = array<i64: 3>, vt.name = "grad_fc.bias"})
 //       CHECK:   %[[H:.*]] = shard.all_reduce %{{.*}} on @dp grid_axes = [0] : tensor<i64>
 //       CHECK:   %[[N:.*]] = shard.grid_shape @dp axes = [0] : index
-//       CHECK:   %[[GW:.*]] = shard.all_gather %[[W]] on @dp grid_axes = [0] gather_axis = 0 : tensor<?xf32> -> tensor<?xf32>
+//       CHECK:   %[[GB:.*]] = shard.all_gather %[[B]]
+//  CHECK-NEXT:   %[[GW:.*]] = shard.all_gather %[[W]] on @dp grid_axes = [0] gather_axis = 0 : tensor<?xf32> -> tensor<?xf32>
 //       CHECK:   %[[SW:.*]] = tensor.extract_slice %[[GW]][0] [12] [1] : tensor<?xf32> to tensor<12xf32>
 //       CHECK:   %[[FW:.*]] = tensor.expand_shape %[[SW]] {{\[\[}}0, 1]] output_shape [4, 3] : tensor<12xf32> into tensor<4x3xf32>
-//       CHECK:   %[[GB:.*]] = shard.all_gather %[[B]]
 //  CHECK-NEXT:   vt.matmul %{{.*}}, %[[FW]]
 //       CHECK:   %[[FB:.*]] = tensor.extract_slice %[[GB]][0] [3] [1]
 //       CHECK:   vt.add %{{.*}}, %[[FB]]
 //       CHECK:   %[[LOSS:.*]] = vt.reduce_sum
 //  CHECK-NEXT:   %[[L:.*]] = shard.all_reduce %[[LOSS]] on @dp grid_axes = [0] reduction = average
 //   CHECK-NOT:   %[[FW]]
+//       CHECK:   shard.all_gather %[[B]] {{.*}}{vitc.regather}
 //       CHECK:   %[[GW2:.*]] = shard.all_gather %[[W]] {{.*}}{vitc.regather}
 //       CHECK:   %[[SW2:.*]] = tensor.extract_slice %[[GW2]][0] [12] [1]
 //       CHECK:   %[[FW2:.*]] = tensor.expand_shape %[[SW2]]
-//       CHECK:   shard.all_gather %[[B]] {{.*}}{vitc.regather}
 //       CHECK:   %[[DW:.*]] = vt.mul %[[FW2]], %[[FW2]]
 //   CHECK-NOT:   %[[FB]]
 //       CHECK:   %[[C12:.*]] = arith.constant 12 : index
@@ -132,6 +133,31 @@ func.func @train_step(%w: tensor<4x3xf32> {vt.name = "fc.weight", vt.role = "par
   %loss = vt.reduce_sum %zf {axes = array<i64: 0, 1>, keepdims = false} : tensor<?x3xf32> -> tensor<f32>
   %gb = vt.add %b, %b : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
   return %loss, %gb : tensor<f32>, tensor<3xf32>
+}
+func.func @eval_step() {
+  return
+}
+
+// -----
+
+// Prefetch: the next unit's gather (fc2) is issued right before the current
+// unit (fc1) is first used, so it runs while fc1 computes.
+// CHECK-LABEL: func.func @train_step(
+//       CHECK:   %[[G1:.*]] = shard.all_gather %arg0
+//       CHECK:   %[[S1:.*]] = tensor.extract_slice %[[G1]]
+//       CHECK:   %[[F1:.*]] = tensor.expand_shape %[[S1]]
+//  CHECK-NEXT:   %[[G2:.*]] = shard.all_gather %arg1
+//  CHECK-NEXT:   vt.matmul %{{.*}}, %[[F1]]
+//       CHECK:   tensor.extract_slice %[[G2]]
+func.func @train_step(%w1: tensor<4x4xf32> {vt.name = "fc1.weight", vt.role = "param"},
+                      %w2: tensor<4x3xf32> {vt.name = "fc2.weight", vt.role = "param"},
+                      %x: tensor<?x4xf32> {vt.name = "input", vt.role = "data"})
+    -> (tensor<f32> {vt.name = "loss", vt.role = "loss"}) {
+  %h = vt.matmul %x, %w1 : tensor<?x4xf32>, tensor<4x4xf32> -> tensor<?x4xf32>
+  %a = vt.relu %h : tensor<?x4xf32>
+  %y = vt.matmul %a, %w2 : tensor<?x4xf32>, tensor<4x3xf32> -> tensor<?x3xf32>
+  %loss = vt.reduce_sum %y {axes = array<i64: 0, 1>, keepdims = false} : tensor<?x3xf32> -> tensor<f32>
+  return %loss : tensor<f32>
 }
 func.func @eval_step() {
   return
