@@ -4,6 +4,7 @@
 // deployment code can do the same way.
 //
 //===----------------------------------------------------------------------===//
+#include "Devices.h"
 #include "Diagnostics.h"
 #include "Flags.h"
 #include "Npy.h"
@@ -50,6 +51,9 @@ options:
   --warmup K             untimed iterations before --benchmark (default 1)
   --info                 print the model's functions with their inputs and
                          outputs (dtype, shape, role) and exit
+  --devices              (alone, without a model) list the devices this
+                         machine can run on: the CPU, the CUDA GPUs or why
+                         there are none
   --help                 show this help
 
 Without --output-dir or --benchmark, prints each output's name, dtype and
@@ -412,6 +416,8 @@ int main(int argc, char **argv) {
   // lasting fix.)
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  if (argc == 2 && std::strcmp(argv[1], "--devices") == 0)
+    return vitc::run::printDevices();
   if (vitc_model *model = trainingArtifact(argc, argv))
     return vitc::run::runTrainer(model, argc, argv);
   Options options = parseArgs(argc, argv);
