@@ -7,11 +7,15 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
 
 from conftest import ROOT, check_ok, run_tool, tool
+
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from job_processes import job_processes  # noqa: E402
 
 MPIRUN = shutil.which("mpirun")
 pytestmark = pytest.mark.skipif(MPIRUN is None, reason="no mpirun: multi-rank tests need Open MPI")
@@ -26,18 +30,7 @@ def compile_ddp(model, out, shard="ddp"):
 
 def ranks_of(tag):
     """Pids of this job's vitc-run processes (their command line holds tag)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if args[0].endswith(b"vitc-run") and tag.encode() in b" ".join(args):
-            pids.append(int(entry))
-    return sorted(pids)
+    return job_processes(tag, "vitc-run")
 
 
 def start_job(cmd):

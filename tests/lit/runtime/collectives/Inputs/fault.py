@@ -17,21 +17,14 @@ import sys
 import time
 import uuid
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "support"))
+import job_processes as support  # noqa: E402
+
 
 def job_processes(tag):
-    """Pids whose command line holds tag (this job's ranks)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if tag.encode() in args and b"vitc-collectives-test" in args[0]:
-            pids.append(int(entry))
-    return pids
+    """Pids of this job's ranks (their command line holds tag)."""
+    return support.job_processes(tag, "vitc-collectives-test")
 
 
 def main():
