@@ -187,24 +187,6 @@ Status wait(void *context, int64_t handle) {
   return status;
 }
 
-Status allReduce(void *context, void *data, int64_t count,
-                 rt::CollectiveDType dtype,
-                 rt::CollectiveReduction reduction) {
-  return wait(context, startAllReduce(context, data, count, dtype, reduction));
-}
-
-Status allGather(void *context, const void *send, void *recv, int64_t count,
-                 rt::CollectiveDType dtype) {
-  return wait(context, startAllGather(context, send, recv, count, dtype));
-}
-
-Status reduceScatter(void *context, const void *send, void *recv,
-                     int64_t recvCount, rt::CollectiveDType dtype,
-                     rt::CollectiveReduction reduction) {
-  return wait(context, startReduceScatter(context, send, recv, recvCount,
-                                          dtype, reduction));
-}
-
 int size(void *context) {
   return static_cast<CompiledCodeCollectives::Context *>(context)
       ->communicator->size();
@@ -214,9 +196,8 @@ int size(void *context) {
 
 CompiledCodeCollectives::CompiledCodeCollectives(Communicator &communicator) {
   context_.communicator = &communicator;
-  rt::CollectivesHook hook{allReduce,      allGather,      reduceScatter,
-                           size,           startAllReduce, startAllGather,
-                           startReduceScatter, wait,       &context_};
+  rt::CollectivesHook hook{size, startAllReduce, startAllGather,
+                           startReduceScatter, wait, &context_};
   rt::setCollectivesHook(&hook);
 }
 

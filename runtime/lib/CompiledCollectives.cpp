@@ -46,23 +46,23 @@ void checkContiguous(const FlatMemRef<T> *buffer, const char *symbol) {
     fatal(symbol, "the buffer is not contiguous");
 }
 
+/// The handle of a collective that ran at once (a world of one).
+constexpr int64_t kDone = 0;
+
 template <typename T>
-void allReduce(FlatMemRef<T> *buffer, int64_t reduction, CollectiveDType dtype,
-               const char *symbol) {
+int64_t startAllReduce(FlatMemRef<T> *buffer, int64_t reduction,
+                       CollectiveDType dtype, const char *symbol) {
   std::optional<CollectivesHook> &h = hook();
   if (!h) // A world of one: the reduction of one value is the value.
-    return;
+    return kDone;
   checkContiguous(buffer, symbol);
-  Status status =
-      h->allReduce(h->context, buffer->data(), buffer->size, dtype,
-                   static_cast<CollectiveReduction>(reduction));
-  if (!status.isOk())
-    fatal(symbol, status.message());
+  return h->startAllReduce(h->context, buffer->data(), buffer->size, dtype,
+                           static_cast<CollectiveReduction>(reduction));
 }
 
 template <typename T>
-void allGather(FlatMemRef<T> *send, FlatMemRef<T> *recv, CollectiveDType dtype,
-               const char *symbol) {
+int64_t startAllGather(FlatMemRef<T> *send, FlatMemRef<T> *recv,
+                       CollectiveDType dtype, const char *symbol) {
   checkContiguous(send, symbol);
   checkContiguous(recv, symbol);
   int size = worldSize();
@@ -73,17 +73,16 @@ void allGather(FlatMemRef<T> *send, FlatMemRef<T> *recv, CollectiveDType dtype,
   std::optional<CollectivesHook> &h = hook();
   if (!h) { // A world of one: a copy.
     std::memcpy(recv->data(), send->data(), send->size * sizeof(T));
-    return;
+    return kDone;
   }
-  Status status = h->allGather(h->context, send->data(), recv->data(),
-                               send->size, dtype);
-  if (!status.isOk())
-    fatal(symbol, status.message());
+  return h->startAllGather(h->context, send->data(), recv->data(), send->size,
+                           dtype);
 }
 
 template <typename T>
-void reduceScatter(FlatMemRef<T> *send, FlatMemRef<T> *recv, int64_t reduction,
-                   CollectiveDType dtype, const char *symbol) {
+int64_t startReduceScatter(FlatMemRef<T> *send, FlatMemRef<T> *recv,
+                           int64_t reduction, CollectiveDType dtype,
+                           const char *symbol) {
   checkContiguous(send, symbol);
   checkContiguous(recv, symbol);
   int size = worldSize();
@@ -94,58 +93,8 @@ void reduceScatter(FlatMemRef<T> *send, FlatMemRef<T> *recv, int64_t reduction,
   std::optional<CollectivesHook> &h = hook();
   if (!h) { // A world of one: the reduction of one block is the block.
     std::memcpy(recv->data(), send->data(), recv->size * sizeof(T));
-    return;
-  }
-  Status status = h->reduceScatter(h->context, send->data(), recv->data(),
-                                   recv->size, dtype,
-                                   static_cast<CollectiveReduction>(reduction));
-  if (!status.isOk())
-    fatal(symbol, status.message());
-}
-
-/// The handle of a collective that ran at once (a world of one).
-constexpr int64_t kDone = 0;
-
-template <typename T>
-int64_t startAllReduce(FlatMemRef<T> *buffer, int64_t reduction,
-                       CollectiveDType dtype, const char *symbol) {
-  std::optional<CollectivesHook> &h = hook();
-  if (!h)
-    return kDone;
-  checkContiguous(buffer, symbol);
-  return h->startAllReduce(h->context, buffer->data(), buffer->size, dtype,
-                           static_cast<CollectiveReduction>(reduction));
-}
-
-template <typename T>
-int64_t startAllGather(FlatMemRef<T> *send, FlatMemRef<T> *recv,
-                       CollectiveDType dtype, const char *symbol) {
-  std::optional<CollectivesHook> &h = hook();
-  if (!h) {
-    allGather(send, recv, dtype, symbol); // a copy
     return kDone;
   }
-  checkContiguous(send, symbol);
-  checkContiguous(recv, symbol);
-  if (recv->size != send->size * worldSize())
-    allGather(send, recv, dtype, symbol); // reports the size mismatch
-  return h->startAllGather(h->context, send->data(), recv->data(), send->size,
-                           dtype);
-}
-
-template <typename T>
-int64_t startReduceScatter(FlatMemRef<T> *send, FlatMemRef<T> *recv,
-                           int64_t reduction, CollectiveDType dtype,
-                           const char *symbol) {
-  std::optional<CollectivesHook> &h = hook();
-  if (!h) {
-    reduceScatter(send, recv, reduction, dtype, symbol); // a copy
-    return kDone;
-  }
-  checkContiguous(send, symbol);
-  checkContiguous(recv, symbol);
-  if (send->size != recv->size * worldSize())
-    reduceScatter(send, recv, reduction, dtype, symbol); // reports it
   return h->startReduceScatter(h->context, send->data(), recv->data(),
                                recv->size, dtype,
                                static_cast<CollectiveReduction>(reduction));
@@ -173,42 +122,46 @@ extern "C" {
 
 void _mlir_ciface_vitc_coll_all_reduce_f32(FlatMemRef<float> *buffer,
                                            int64_t reduction) {
-  allReduce(buffer, reduction, CollectiveDType::F32, "vitc_coll_all_reduce_f32");
+  const char *symbol = "vitc_coll_all_reduce_f32";
+  wait(startAllReduce(buffer, reduction, CollectiveDType::F32, symbol), symbol);
 }
 
 void _mlir_ciface_vitc_coll_all_reduce_bf16(FlatMemRef<uint16_t> *buffer,
                                             int64_t reduction) {
-  allReduce(buffer, reduction, CollectiveDType::BF16,
-            "vitc_coll_all_reduce_bf16");
+  const char *symbol = "vitc_coll_all_reduce_bf16";
+  wait(startAllReduce(buffer, reduction, CollectiveDType::BF16, symbol), symbol);
 }
 
 void _mlir_ciface_vitc_coll_all_reduce_i64(FlatMemRef<int64_t> *buffer,
                                            int64_t reduction) {
-  allReduce(buffer, reduction, CollectiveDType::I64, "vitc_coll_all_reduce_i64");
+  const char *symbol = "vitc_coll_all_reduce_i64";
+  wait(startAllReduce(buffer, reduction, CollectiveDType::I64, symbol), symbol);
 }
 
 void _mlir_ciface_vitc_coll_all_gather_f32(FlatMemRef<float> *send,
                                            FlatMemRef<float> *recv) {
-  allGather(send, recv, CollectiveDType::F32, "vitc_coll_all_gather_f32");
+  const char *symbol = "vitc_coll_all_gather_f32";
+  wait(startAllGather(send, recv, CollectiveDType::F32, symbol), symbol);
 }
 
 void _mlir_ciface_vitc_coll_all_gather_bf16(FlatMemRef<uint16_t> *send,
                                             FlatMemRef<uint16_t> *recv) {
-  allGather(send, recv, CollectiveDType::BF16, "vitc_coll_all_gather_bf16");
+  const char *symbol = "vitc_coll_all_gather_bf16";
+  wait(startAllGather(send, recv, CollectiveDType::BF16, symbol), symbol);
 }
 
 void _mlir_ciface_vitc_coll_reduce_scatter_f32(FlatMemRef<float> *send,
                                                FlatMemRef<float> *recv,
                                                int64_t reduction) {
-  reduceScatter(send, recv, reduction, CollectiveDType::F32,
-                "vitc_coll_reduce_scatter_f32");
+  const char *symbol = "vitc_coll_reduce_scatter_f32";
+  wait(startReduceScatter(send, recv, reduction, CollectiveDType::F32, symbol), symbol);
 }
 
 void _mlir_ciface_vitc_coll_reduce_scatter_bf16(FlatMemRef<uint16_t> *send,
                                                 FlatMemRef<uint16_t> *recv,
                                                 int64_t reduction) {
-  reduceScatter(send, recv, reduction, CollectiveDType::BF16,
-                "vitc_coll_reduce_scatter_bf16");
+  const char *symbol = "vitc_coll_reduce_scatter_bf16";
+  wait(startReduceScatter(send, recv, reduction, CollectiveDType::BF16, symbol), symbol);
 }
 
 int64_t vitc_coll_world_size(void) { return worldSize(); }

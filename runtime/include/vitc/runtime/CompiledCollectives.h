@@ -47,27 +47,21 @@ enum class CollectiveDType { F32, BF16, I64 };
 enum class CollectiveReduction : int64_t { Sum = 1, Max = 2, Average = 5 };
 
 struct CollectivesHook {
-  /// Reduces the `count` elements at `data` in place across the ranks.
-  Status (*allReduce)(void *context, void *data, int64_t count,
-                      CollectiveDType dtype, CollectiveReduction reduction);
-  /// recv (size x count elements) gets each rank's `count` elements of send.
-  Status (*allGather)(void *context, const void *send, void *recv,
-                      int64_t count, CollectiveDType dtype);
-  /// recv (recvCount elements) gets block `rank` of send (size blocks of
-  /// recvCount elements) reduced over the ranks.
-  Status (*reduceScatter)(void *context, const void *send, void *recv,
-                          int64_t recvCount, CollectiveDType dtype,
-                          CollectiveReduction reduction);
   /// The ranks.
   int (*size)(void *context);
-  /// The same collectives issued without waiting: a handle (> 0) for
-  /// wait(), which returns the collective's status. The buffers belong to
-  /// the collective until then.
+  /// Issue a collective without waiting and return a handle (> 0) for
+  /// wait(), which returns its status; the buffers belong to the collective
+  /// until then. (The blocking entry points are a start and a wait.)
+  /// All-reduce: the `count` elements at `data`, in place.
   int64_t (*startAllReduce)(void *context, void *data, int64_t count,
                             CollectiveDType dtype,
                             CollectiveReduction reduction);
+  /// All-gather: recv (size x count elements) gets each rank's `count`
+  /// elements of send.
   int64_t (*startAllGather)(void *context, const void *send, void *recv,
                             int64_t count, CollectiveDType dtype);
+  /// Reduce-scatter: recv (recvCount elements) gets block `rank` of send
+  /// (size blocks of recvCount elements) reduced over the ranks.
   int64_t (*startReduceScatter)(void *context, const void *send, void *recv,
                                 int64_t recvCount, CollectiveDType dtype,
                                 CollectiveReduction reduction);
