@@ -1,6 +1,7 @@
 //===- Checkpoint.cpp - the trainer's checkpoint file (.vtck) -------------===//
 #include "Checkpoint.h"
 
+#include "vitc/collectives/Communicator.h"
 #include "vitc_runtime.h"
 
 #include "vitc/train/AtomicFile.h"
@@ -313,7 +314,7 @@ bool readShards(const std::string &dir, Checkpoint &c, std::string &error) {
       auto it = std::find_if(
           shard.tensors.begin(), shard.tensors.end(),
           [&](const CheckpointTensor &s) { return s.name == t.name; });
-      int64_t block = (numels[i] + world - 1) / world;
+      int64_t block = coll::paddedShardCount(numels[i], world);
       size_t element = vitc_dtype_size(static_cast<vitc_dtype>(t.dtype));
       if (it == shard.tensors.end() || it->dtype != t.dtype ||
           it->shape != std::vector<int64_t>{block} ||
@@ -322,10 +323,9 @@ bool readShards(const std::string &dir, Checkpoint &c, std::string &error) {
                 std::to_string(block) + " elements of '" + t.name + "'";
         return false;
       }
-      int64_t begin = std::min(numels[i], block * r);
-      int64_t end = std::min(numels[i], begin + block);
-      std::memcpy(c.wholes[i].data() + begin * element, it->data,
-                  (end - begin) * element);
+      coll::ShardRange range = coll::shardRange(numels[i], world, r);
+      std::memcpy(c.wholes[i].data() + range.begin * element, it->data,
+                  (range.end - range.begin) * element);
     }
   }
   for (size_t i = 0; i < c.sharded.size(); ++i) {

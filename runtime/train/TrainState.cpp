@@ -1,6 +1,8 @@
 //===- TrainState.cpp - a training artifact's functions and carried tensors ===//
 #include "TrainState.h"
 
+#include "vitc/collectives/Communicator.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -317,17 +319,16 @@ StatusOr<StepResult> TrainState::eval(const BatchView &batch) {
 void *TrainState::takeBlock(const void *whole, int64_t numel,
                             vitc_dtype dtype, int64_t &blockCount) const {
   // The padded convention of vitc/collectives/Communicator.h.
-  blockCount = (numel + ranks_.size - 1) / ranks_.size;
-  int64_t begin = std::min(numel, blockCount * ranks_.rank);
-  int64_t end = std::min(numel, begin + blockCount);
+  blockCount = coll::paddedShardCount(numel, ranks_.size);
+  coll::ShardRange range = coll::shardRange(numel, ranks_.size, ranks_.rank);
   size_t element = vitc_dtype_size(dtype);
   void *block = allocateAligned(blockCount * element);
   if (!block)
     return nullptr;
   std::memset(block, 0, blockCount * element);
   if (whole)
-    std::memcpy(block, static_cast<const char *>(whole) + begin * element,
-                (end - begin) * element);
+    std::memcpy(block, static_cast<const char *>(whole) + range.begin * element,
+                (range.end - range.begin) * element);
   return block;
 }
 
