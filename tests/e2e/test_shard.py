@@ -45,3 +45,14 @@ def test_shard_flag_errors(tmp_path):
     assert proc.returncode != 0
     assert "--shard" in proc.stderr and "tp" in proc.stderr
     assert not out.exists()
+
+
+def test_reduce_dtype_flag_errors(tmp_path):
+    out = tmp_path / "x.vtc"
+    proc = run_tool([tool("vitc"), str(MODEL), "--mode", "train", "--reduce-dtype", "bf16", "-o", str(out)])
+    assert proc.returncode != 0
+    assert "--reduce-dtype needs --shard ddp or fsdp" in proc.stderr
+    proc = run_tool([tool("vitc"), str(MODEL), "--shard", "ddp", "--reduce-dtype", "f16", "-o", str(out)])
+    assert proc.returncode != 0
+    assert "--reduce-dtype=f16: expected 'f32' or 'bf16'" in proc.stderr
+    assert not out.exists()
