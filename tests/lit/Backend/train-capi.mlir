@@ -14,14 +14,14 @@
 // CHECK-NEXT: functions 2: train_step eval_step
 // CHECK-NEXT: find eval_step: 1
 // CHECK-NEXT: find nope: -1 the model has no function 'nope' (functions: train_step, eval_step)
-// CHECK-NEXT: train_step input w f32 [64] role=param updates=
-// CHECK-NEXT: train_step input x f32 [64] role=data updates=
-// CHECK-NEXT: train_step input lr f32 [] role=lr updates=
-// CHECK-NEXT: train_step output loss f32 [] role=loss updates=
-// CHECK-NEXT: train_step output w f32 [64] role=param updates=w
-// CHECK-NEXT: eval_step input w f32 [64] role=param updates=
-// CHECK-NEXT: eval_step input x f32 [64] role=data updates=
-// CHECK-NEXT: eval_step output loss f32 [] role=loss updates=
+// CHECK-NEXT: train_step input w f32 [64] role=param updates= full_rank=-1
+// CHECK-NEXT: train_step input x f32 [64] role=data updates= full_rank=-1
+// CHECK-NEXT: train_step input lr f32 [] role=lr updates= full_rank=-1
+// CHECK-NEXT: train_step output loss f32 [] role=loss updates= full_rank=-1
+// CHECK-NEXT: train_step output w f32 [64] role=param updates=w full_rank=-1
+// CHECK-NEXT: eval_step input w f32 [64] role=param updates= full_rank=-1
+// CHECK-NEXT: eval_step input x f32 [64] role=data updates= full_rank=-1
+// CHECK-NEXT: eval_step output loss f32 [] role=loss updates= full_rank=-1
 // CHECK-NEXT: no function #2: -1 vitc_model_function_num_inputs: no function #2 (the model has 2)
 // The values vitc-pack-artifact records for --mode train.
 // CHECK-NEXT: training loss=cross_entropy label_smoothing=0.1 optimizer=adamw weight_decay=0.01 momentum=0.9 nesterov=1 beta1=0.8 beta2=0.95 epsilon=1e-07 clip_norm=2.5 lr=0.003 num_classes=10

@@ -24,7 +24,8 @@ class Tensor(ctypes.Structure):
 class TensorInfo(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int),
                 ("rank", ctypes.c_int32), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("role", ctypes.c_char_p), ("updates", ctypes.c_char_p)]
+                ("role", ctypes.c_char_p), ("updates", ctypes.c_char_p),
+                ("full_rank", ctypes.c_int32), ("full_shape", ctypes.POINTER(ctypes.c_int64))]
 
 
 class TrainingInfo(ctypes.Structure):
@@ -125,7 +126,8 @@ for fn, fn_name in enumerate(names):
             assert getattr(lib, f"vitc_model_function_{kind}_info")(model, fn, i, ctypes.byref(info)) == 0
             print(fn_name, kind, info.name.decode(), DTYPE_NAMES[info.dtype],
                   shape_of(info.shape, info.rank),
-                  f"role={info.role.decode()} updates={info.updates.decode()}")
+                  f"role={info.role.decode()} updates={info.updates.decode()} "
+                  f"full_rank={info.full_rank}")
 print("no function #2:", lib.vitc_model_function_num_inputs(model, 2), error())
 
 t = TrainingInfo()
