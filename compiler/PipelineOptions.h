@@ -42,6 +42,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                      "default: $CUDA_ROOT, $CUDA_HOME, $CUDA_PATH, else "
                      "/usr/local/cuda"),
       llvm::cl::init("")};
+  Option<bool> gpuEmulator{
+      *this, "gpu-emulator",
+      llvm::cl::desc("With target=cuda: compile the kernels for the host "
+                     "CPU, for the runtime's emulated GPU (a test device)"),
+      llvm::cl::init(false)};
   Option<int64_t> gpuBlockSize{*this, "gpu-block-size",
                                llvm::cl::desc("Threads per block of the "
                                               "elementwise kernels"),

@@ -16,7 +16,12 @@ namespace vitc {
 void buildFullPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   buildGraphPipeline(pm, opts);
   buildLoweringPipeline(pm, opts);
-  buildCpuCodegenPipeline(pm, opts);
+  if (opts.target == "cuda" && opts.gpuEmulator)
+    buildGpuEmulatorCodegenPipeline(pm, opts);
+  else if (opts.target == "cuda")
+    buildCudaCodegenPipeline(pm, opts);
+  else
+    buildCpuCodegenPipeline(pm, opts);
 }
 
 void registerAllDialects(DialectRegistry &registry) {
@@ -41,6 +46,7 @@ void registerAllPasses() {
   registerCodegenCommonPasses();
   registerCpuCodegen();
   registerCudaCodegen();
+  registerGpuEmulatorCodegen();
   registerCodegenTargets();
   PassPipelineRegistration<PipelineOptions>(
       "vitc-full", "vt -> LLVM dialect: every stage", buildFullPipeline);

@@ -11,6 +11,7 @@
 
 #include "compiler/Codegen/CPU/Passes.h"
 #include "compiler/Codegen/CUDA/Passes.h"
+#include "compiler/Codegen/GpuEmulator/Passes.h"
 #include "compiler/Graph/Passes.h"
 #include "compiler/Lowering/Passes.h"
 #include "compiler/Sharding/Passes.h"

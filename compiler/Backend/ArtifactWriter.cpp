@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Backend/Artifact.h"
 #include "compiler/Backend/CodeGen.h"
+#include "compiler/Backend/GpuSections.h"
 #include "compiler/Backend/WeightsTable.h"
 #include "vitc/runtime/ArtifactFormat.h"
 
@@ -120,8 +121,10 @@ void fillTraining(artifact::Training *training, const TrainingInfo &info,
 
 /// The options' functions and mode are consistent; the message says why not.
 std::optional<std::string> checkOptions(const ArtifactOptions &options) {
-  if (options.target != "cpu")
-    return "target '" + options.target + "' is not supported yet (cpu)";
+  if (options.target != "cpu" && options.target != "cuda" &&
+      options.target != "cuda-emulator")
+    return "target '" + options.target +
+           "' is unknown (cpu, cuda, cuda-emulator)";
   if (options.functions.empty())
     return std::string("the artifact exports no function");
   std::set<std::string> names;
@@ -170,30 +173,10 @@ mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
     reportError(llvm::toString(weights.takeError()));
     return mlir::failure();
   }
-  CpuCodeOptions codeOptions;
-  codeOptions.cpu = options.cpu;
-  for (const FunctionSig &function : options.functions)
-    codeOptions.entries.push_back(
-        {function.name, function.inputs.size(), function.outputs.size()});
-  llvm::Expected<CpuCode> code = compileToSharedObject(module, codeOptions);
-  if (!code) {
-    reportError(llvm::toString(code.takeError()));
-    return mlir::failure();
-  }
-
-  uint64_t codeOffset = artifact::kSectionAlignment;
-  uint64_t weightsOffset = llvm::alignTo(
-      codeOffset + code->sharedObject.size(), artifact::kSectionAlignment);
-  uint64_t manifestOffset = weightsOffset + weights->size;
-
   artifact::Manifest manifest;
   manifest.set_format_version(artifact::kFormatVersion);
   manifest.set_producer(kProducer);
   manifest.set_target(options.target);
-  manifest.set_cpu(code->cpu);
-  for (const std::string &feature : code->features)
-    manifest.add_cpu_features(feature);
-  manifest.set_triple(code->triple);
   manifest.set_mode(options.mode);
   manifest.set_precision(options.precision);
   manifest.set_source(options.source);
@@ -203,10 +186,60 @@ mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
     fillTraining(manifest.mutable_training(), *options.training, *weights);
   for (const WeightEntry &entry : weights->entries)
     fillWeight(manifest.add_weights(), entry.name, entry);
-  artifact::Section *codeSection = manifest.add_sections();
-  codeSection->set_kind("code");
-  codeSection->set_offset(codeOffset);
-  codeSection->set_size(code->sharedObject.size());
+
+  // The code: a shared object of the functions (cpu) or of the kernels
+  // (cuda-emulator), or the GPU modules (cuda), whose schedules go into the
+  // functions.
+  bool gpu = options.target != "cpu";
+  if (gpu)
+    if (llvm::Error error = fillGpuSchedules(module, manifest)) {
+      reportError(llvm::toString(std::move(error)));
+      return mlir::failure();
+    }
+  std::vector<CodeSection> sections;
+  if (options.target == "cuda") {
+    auto modules = collectGpuModules(module);
+    if (!modules) {
+      reportError(llvm::toString(modules.takeError()));
+      return mlir::failure();
+    }
+    sections = std::move(*modules);
+  } else {
+    CpuCodeOptions codeOptions;
+    codeOptions.cpu = options.cpu;
+    if (gpu)
+      codeOptions.kernels = gpuKernels(manifest);
+    else
+      for (const FunctionSig &function : options.functions)
+        codeOptions.entries.push_back(
+            {function.name, function.inputs.size(), function.outputs.size()});
+    llvm::Expected<CpuCode> code = compileToSharedObject(module, codeOptions);
+    if (!code) {
+      reportError(llvm::toString(code.takeError()));
+      return mlir::failure();
+    }
+    manifest.set_cpu(code->cpu);
+    for (const std::string &feature : code->features)
+      manifest.add_cpu_features(feature);
+    manifest.set_triple(code->triple);
+    sections.push_back({"code", "", "", std::move(code->sharedObject)});
+  }
+
+  uint64_t offset = artifact::kSectionAlignment;
+  std::vector<uint64_t> offsets;
+  for (const CodeSection &section : sections) {
+    offsets.push_back(offset);
+    artifact::Section *entry = manifest.add_sections();
+    entry->set_kind(section.kind);
+    entry->set_name(section.name);
+    entry->set_arch(section.arch);
+    entry->set_offset(offset);
+    entry->set_size(section.bytes.size());
+    offset = llvm::alignTo(offset + section.bytes.size(),
+                           artifact::kSectionAlignment);
+  }
+  uint64_t weightsOffset = offset;
+  uint64_t manifestOffset = weightsOffset + weights->size;
   artifact::Section *weightsSection = manifest.add_sections();
   weightsSection->set_kind("weights");
   weightsSection->set_offset(weightsOffset);
@@ -229,9 +262,11 @@ mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
   uint64_t position = 0;
   os.write(reinterpret_cast<const char *>(&header), sizeof(header));
   position += sizeof(header);
-  padTo(os, position, codeOffset);
-  os.write(code->sharedObject.data(), code->sharedObject.size());
-  position += code->sharedObject.size();
+  for (auto [section, sectionOffset] : llvm::zip(sections, offsets)) {
+    padTo(os, position, sectionOffset);
+    os.write(section.bytes.data(), section.bytes.size());
+    position += section.bytes.size();
+  }
   padTo(os, position, weightsOffset);
   for (const WeightEntry &entry : weights->entries) {
     padTo(os, position, weightsOffset + entry.offset);

@@ -140,15 +140,55 @@ llvm::Expected<llvm::Function *> addPackedEntry(llvm::Module &module,
   return entry;
 }
 
+/// Adds the launch entry of an emulated-GPU kernel (CodeGen.h): it loads
+/// each argument from params[i], as cuLaunchKernel passes them, and calls
+/// the kernel with the launch context first.
+llvm::Expected<llvm::Function *>
+addLaunchEntry(llvm::Module &module, llvm::StringRef gpuModule,
+               llvm::StringRef kernelName) {
+  std::string suffix = (gpuModule + "." + kernelName).str();
+  std::string kernelSymbol = artifact::kEmulatedKernelPrefix + suffix;
+  llvm::Function *kernel = module.getFunction(kernelSymbol);
+  if (!kernel || kernel->arg_size() == 0)
+    return makeError("the lowered module has no emulated kernel '" +
+                     kernelSymbol + "' (run vitc-gpu-kernels-to-host)");
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *ptrType = llvm::PointerType::getUnqual(ctx);
+  auto *entryType = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx),
+                                            {ptrType, ptrType}, false);
+  llvm::Function *entry = llvm::Function::Create(
+      entryType, llvm::GlobalValue::ExternalLinkage,
+      artifact::kEmulatedLaunchPrefix + suffix, module);
+  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(ctx, "entry", entry));
+  llvm::SmallVector<llvm::Value *> callArgs{entry->getArg(0)};
+  for (unsigned i = 1; i < kernel->arg_size(); ++i) {
+    llvm::Value *slotAddress =
+        builder.CreateConstInBoundsGEP1_64(ptrType, entry->getArg(1), i - 1);
+    llvm::Value *param = builder.CreateLoad(ptrType, slotAddress);
+    callArgs.push_back(
+        builder.CreateLoad(kernel->getArg(i)->getType(), param));
+  }
+  builder.CreateCall(kernel, callArgs);
+  builder.CreateRetVoid();
+  return entry;
+}
+
 /// Adds every packed entry, then internalises all other definitions, which
 /// lets O3 inline each function into its entry and drop what is unused.
 llvm::Error addPackedEntries(llvm::Module &module,
                              const CpuCodeOptions &options) {
-  if (options.entries.empty())
+  if (options.entries.empty() && options.kernels.empty())
     return makeError("no function to export");
   llvm::SmallPtrSet<llvm::Function *, 4> entries;
   for (const EntryFunction &function : options.entries) {
     llvm::Expected<llvm::Function *> entry = addPackedEntry(module, function);
+    if (!entry)
+      return entry.takeError();
+    entries.insert(*entry);
+  }
+  for (const auto &[gpuModule, kernel] : options.kernels) {
+    llvm::Expected<llvm::Function *> entry =
+        addLaunchEntry(module, gpuModule, kernel);
     if (!entry)
       return entry.takeError();
     entries.insert(*entry);

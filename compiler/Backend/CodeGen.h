@@ -22,6 +22,11 @@ struct CpuCodeOptions {
   /// "native" or an LLVM CPU name ("x86-64-v3", "znver4", ...).
   std::string cpu = "native";
   std::vector<EntryFunction> entries;
+  /// Emulated-GPU kernels {module, kernel}: each gets the launch entry
+  /// `void vitc_launch.<module>.<kernel>(void *context, void **params)`
+  /// around `vitc_kernel.<module>.<kernel>` (GpuKernelsToHost), params[i]
+  /// pointing to its argument i as a GPU kernel takes it (cuLaunchKernel).
+  std::vector<std::pair<std::string, std::string>> kernels;
 };
 
 struct CpuCode {

@@ -13,33 +13,6 @@ static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-std::string dtypeName(Type type) {
-  if (type.isF32())
-    return "f32";
-  if (type.isF16())
-    return "f16";
-  if (type.isBF16())
-    return "bf16";
-  if (type.isF64())
-    return "f64";
-  if (type.isInteger(1))
-    return "i1";
-  if (auto integer = dyn_cast<IntegerType>(type)) {
-    bool isUnsigned = integer.isUnsigned();
-    switch (integer.getWidth()) {
-    case 8:
-      return isUnsigned ? "u8" : "i8";
-    case 32:
-      return isUnsigned ? "" : "i32";
-    case 64:
-      return isUnsigned ? "" : "i64";
-    default:
-      return "";
-    }
-  }
-  return "";
-}
-
 llvm::Expected<WeightsTable> readWeightsTable(ModuleOp module) {
   WeightsTable table;
   auto entries = module->getAttrOfType<ArrayAttr>("vitc.weights");

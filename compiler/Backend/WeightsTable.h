@@ -2,6 +2,7 @@
 #ifndef VITC_BACKEND_WEIGHTSTABLE_H
 #define VITC_BACKEND_WEIGHTSTABLE_H
 
+#include "compiler/ElementTypes.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -29,9 +30,6 @@ llvm::Expected<WeightsTable> readWeightsTable(mlir::ModuleOp module);
 /// Writes the in-memory bytes of `entry` (as the LLVM lowering of memrefs
 /// lays them out: little-endian, C order, i1 as one byte).
 llvm::Error writeWeightBytes(const WeightEntry &entry, llvm::raw_ostream &os);
-
-/// The artifact dtype name of an element type, or "" if unsupported.
-std::string dtypeName(mlir::Type elementType);
 
 } // namespace vitc::backend
 

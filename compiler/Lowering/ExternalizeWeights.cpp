@@ -21,6 +21,7 @@
 // is copied here.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/ElementTypes.h"
 #include "compiler/Lowering/Passes.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -39,16 +40,6 @@ constexpr llvm::StringLiteral kWeightsSizeAttr = "vitc.weights_size";
 constexpr llvm::StringLiteral kInitialValuesAttr = "vitc.initial_values";
 constexpr uint64_t kWeightAlignment = 64;
 
-/// Bytes one element of `type` occupies in memory, as the LLVM lowering of
-/// memrefs lays it out (i1 takes a byte), or 0 for types we cannot store.
-uint64_t storageBytes(Type type) {
-  if (type.isInteger(1))
-    return 1;
-  if (isa<IntegerType, FloatType>(type) && type.getIntOrFloatBitWidth() % 8 == 0)
-    return type.getIntOrFloatBitWidth() / 8;
-  return 0;
-}
-
 /// The constant value of `global` if it can move to the weights section.
 ElementsAttr getExternalizableValue(memref::GlobalOp global) {
   if (!global.getConstant() || !global.getInitialValue())
@@ -56,7 +47,8 @@ ElementsAttr getExternalizableValue(memref::GlobalOp global) {
   auto value = dyn_cast<ElementsAttr>(*global.getInitialValue());
   MemRefType type = global.getType();
   if (!value || !type.hasStaticShape() || !type.getLayout().isIdentity() ||
-      !storageBytes(type.getElementType()))
+      !storageBytes(type.getElementType()) || type.getElementType().isIndex() ||
+      dtypeName(type.getElementType()).empty())
     return {};
   // Only blobs and dense attributes have bytes the writer can read.
   if (!isa<DenseResourceElementsAttr, DenseElementsAttr>(value))

@@ -25,6 +25,7 @@
 // Device independent: only memref and arith ops are emitted.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/ElementTypes.h"
 #include "compiler/Lowering/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -76,14 +77,6 @@ struct Buffer {
 };
 
 /// Byte size of one element, or 0 when unknown.
-int64_t getElementBytes(Type type) {
-  if (type.isIndex())
-    return 8;
-  if (type.isIntOrFloat())
-    return llvm::divideCeil(type.getIntOrFloatBitWidth(), 8);
-  return 0;
-}
-
 /// Emits index arithmetic that folds when its operands are constants.
 class IndexMath {
 public:
@@ -181,7 +174,7 @@ public:
     IRMapping hoisted;
     for (Buffer &buf : buffers) {
       MemRefType type = buf.alloc.getType();
-      OpFoldResult bytes = math.cst(getElementBytes(type.getElementType()));
+      OpFoldResult bytes = math.cst(storageBytes(type.getElementType()));
       unsigned dynamicIndex = 0;
       for (int64_t dim : type.getShape()) {
         if (ShapedType::isDynamic(dim)) {
@@ -282,7 +275,7 @@ private:
   /// placed in the arena.
   std::optional<Buffer> analyze(memref::AllocOp alloc) {
     MemRefType type = alloc.getType();
-    int64_t elementBytes = getElementBytes(type.getElementType());
+    int64_t elementBytes = storageBytes(type.getElementType());
     if (!type.getLayout().isIdentity() || type.getMemorySpace() ||
         elementBytes == 0)
       return std::nullopt;

@@ -121,7 +121,7 @@ Status Artifact::parse(const std::string &path) {
   mode_ = manifest.mode();
   source_ = manifest.source();
   precision_ = manifest.precision();
-  Status status = readFunctions(manifest, path, functions_);
+  Status status = readFunctions(manifest, path, functions_, kernels_);
   if (!status.isOk())
     return status;
   for (const artifact::Section &section : manifest.sections()) {
@@ -135,8 +135,8 @@ Status Artifact::parse(const std::string &path) {
       return Status::error("'" + path + "': the " + section.kind() +
                            " section is not aligned");
     sections_.push_back(
-        {section.kind(), section.arch(), base + section.offset(),
-         section.size()});
+        {section.kind(), section.arch(), section.name(),
+         base + section.offset(), section.size()});
   }
   const Section *weights = section("weights");
   if (!weights)

@@ -1,4 +1,4 @@
-//===- CApi.cpp - the C API over Artifact, CpuDevice and Session ----------===//
+//===- CApi.cpp - the C API over Artifact, the devices and Session --------===//
 #include "vitc_runtime.h"
 
 #include "vitc/runtime/Session.h"
@@ -20,11 +20,6 @@ thread_local std::string lastError;
 int fail(const std::string &message) {
   lastError = message;
   return -1;
-}
-
-std::shared_ptr<Device> &cpuDevice() {
-  static std::shared_ptr<Device> device = createCpuDevice();
-  return device;
 }
 
 /// Function `fn` of `model`, or nullptr after setting the error.
@@ -93,12 +88,17 @@ vitc_model *vitc_model_load(const char *path) {
     fail(artifact.status().message());
     return nullptr;
   }
-  auto session = Session::create(*artifact, cpuDevice());
+  auto device = deviceForTarget((*artifact)->target());
+  if (!device.isOk()) {
+    fail("'" + std::string(path) + "': " + device.status().message());
+    return nullptr;
+  }
+  auto session = Session::create(*artifact, *device);
   if (!session.isOk()) {
     fail(session.status().message());
     return nullptr;
   }
-  return new vitc_model{cpuDevice(), std::move(*session)};
+  return new vitc_model{*device, std::move(*session)};
 }
 
 void vitc_model_free(vitc_model *model) { delete model; }
@@ -298,7 +298,7 @@ void vitc_tensor_free(vitc_tensor *tensor) {
 }
 
 int vitc_set_num_threads(int32_t n) {
-  cpuDevice()->setThreadCount(n);
+  setDevicesThreadCount(n);
   return 0;
 }
 

@@ -89,9 +89,13 @@ Status checkUpdates(const FunctionSpec &function, const std::string &where) {
 
 Status readFunctions(const artifact::Manifest &manifest,
                      const std::string &path,
-                     std::vector<FunctionSpec> &functions) {
+                     std::vector<FunctionSpec> &functions,
+                     std::vector<GpuKernelSpec> &kernels) {
   if (manifest.functions().empty())
     return Status::error("'" + path + "' has no function");
+  bool gpu = manifest.target() == "cuda" || manifest.target() == "cuda-emulator";
+  for (const artifact::GpuKernel &kernel : manifest.kernels())
+    kernels.push_back({kernel.module(), kernel.name()});
   for (const artifact::Function &message : manifest.functions()) {
     std::string where = "'" + path + "': function '" + message.name() + "': ";
     if (message.name().empty())
@@ -100,7 +104,7 @@ Status readFunctions(const artifact::Manifest &manifest,
       if (other.name == message.name())
         return Status::error("'" + path + "' has two functions named '" +
                              message.name() + "'");
-    if (message.entry().empty())
+    if (message.entry().empty() && !gpu)
       return Status::error(where + "no entry symbol");
     FunctionSpec function{message.name(), message.entry(), {}, {}};
     Status status = readTensors(message.inputs(), "input", where,
@@ -110,6 +114,8 @@ Status readFunctions(const artifact::Manifest &manifest,
                            function.outputs);
     if (status.isOk())
       status = checkUpdates(function, where);
+    if (status.isOk() && gpu)
+      status = readGpuSchedule(message, kernels.size(), where, function);
     if (!status.isOk())
       return status;
     functions.push_back(std::move(function));

@@ -18,13 +18,21 @@ namespace vitc::rt {
 /// each, known dtypes and roles, and `updates` only on outputs, naming an
 /// input of the same function with the same dtype and shape, at most once.
 /// Errors start with `'<path>': `.
+/// Reads the functions (with their GPU schedules on a GPU target, whose
+/// kernels go to `kernels`).
 Status readFunctions(const artifact::Manifest &manifest,
                      const std::string &path,
-                     std::vector<FunctionSpec> &functions);
+                     std::vector<FunctionSpec> &functions,
+                     std::vector<GpuKernelSpec> &kernels);
 
 /// The training information of `manifest`: present exactly for mode
 /// "train"; initial values inside `weights`, sized by their dtype and shape,
 /// one for every "param" and "buffer" input of `functions`, matching it.
+/// Reads the GPU schedule of `message` into `function` (whose inputs and
+/// outputs are read), checking every index; `where` prefixes errors.
+Status readGpuSchedule(const artifact::Function &message, size_t numKernels,
+                       const std::string &where, FunctionSpec &function);
+
 Status readTraining(const artifact::Manifest &manifest, const std::string &path,
                     const Section &weights,
                     const std::vector<FunctionSpec> &functions,

@@ -39,8 +39,16 @@ static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
                                       cl::cat(vitcCat));
 static cl::opt<std::string> outputPath("o", cl::desc("Output file (artifact, or IR with --emit)"),
                                        cl::value_desc("path"), cl::init("-"), cl::cat(vitcCat));
-static cl::opt<std::string> target("target", cl::desc("Code target: cpu (default) or cuda"),
-                                   cl::init("cpu"), cl::cat(vitcCat));
+static cl::opt<std::string> target(
+    "target",
+    cl::desc("Code target: cpu (default), cuda (NVIDIA GPUs), or cuda-emulator (the CUDA "
+             "target's kernels compiled for this CPU and run by an emulated GPU: a test "
+             "device, slow, never a GPU result)"),
+    cl::init("cpu"), cl::cat(vitcCat));
+static cl::opt<std::string> gpuArch("gpu-arch",
+                                    cl::desc("cuda: the GPU architectures to compile kernels "
+                                             "for, comma-separated (default sm_80,sm_90)"),
+                                    cl::init("sm_80,sm_90"), cl::cat(vitcCat));
 static cl::opt<std::string> cpuName("cpu", cl::desc("CPU to generate code for: native (default: this "
                                                     "machine), or an LLVM CPU name such as x86-64-v3"),
                                     cl::init("native"), cl::cat(vitcCat));
@@ -289,8 +297,14 @@ int main(int argc, char **argv) {
                               "  vitc model.onnx -o model.vtc\n"
                               "  vitc-run model.vtc --input input=x.npy --output-dir out/\n");
 
-  if (target != "cpu")
-    return fail("--target=" + target + ": only 'cpu' is available in this build");
+  if (target != "cpu" && target != "cuda" && target != "cuda-emulator")
+    return fail("--target=" + target + ": expected cpu, cuda or cuda-emulator");
+  if (gpuArch.getNumOccurrences() && target != "cuda")
+    return fail("--gpu-arch needs --target cuda");
+  for (StringRef arch : llvm::split(StringRef(gpuArch), ','))
+    if (!arch.starts_with("sm_") || arch.size() < 5 ||
+        !llvm::all_of(arch.drop_front(3), llvm::isDigit))
+      return fail("--gpu-arch=" + gpuArch + ": expected architectures such as sm_80,sm_90");
   if (precision != "fp32" && precision != "bf16")
     return fail("--precision=" + precision + ": expected 'fp32' or 'bf16'");
   if (mode != "inference" && mode != "train")
@@ -407,7 +421,11 @@ int main(int argc, char **argv) {
   }
 
   vitc::PipelineOptions pipeOpts;
-  pipeOpts.target = target;
+  // The emulated GPU compiles exactly what the cuda target does, up to the
+  // kernels' code.
+  pipeOpts.target = target == "cpu" ? "cpu" : "cuda";
+  pipeOpts.gpuEmulator = target == "cuda-emulator";
+  pipeOpts.gpuArch = gpuArch;
   // Training autocasts in the training pipeline, before autodiff; doing it
   // again here would also cast the f32 products the gradient rules add.
   pipeOpts.precision = training ? std::string("fp32") : std::string(precision);

@@ -40,6 +40,11 @@ void addCpuLibraryCallPasses(mlir::OpPassManager &pm,
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm,
                              const PipelineOptions &opts);
 
+/// The end of CPU code generation, from loops on memrefs (scf, memref,
+/// arith, math; bf16 computed in f32) to the LLVM dialect. The emulated GPU
+/// lowers its kernels with it too.
+void addCpuLoopsToLLVMPasses(mlir::OpPassManager &pm);
+
 /// Registers addCpuLibraryCallPasses as the "cpu" target's hook in the
 /// lowering stage (LibraryCalls.h).
 void registerCpuTarget();

@@ -24,6 +24,10 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   pm.addNestedPass<func::FuncOp>(createReassociateReductions());
   pm.addNestedPass<func::FuncOp>(createReductionsToLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  addCpuLoopsToLLVMPasses(pm);
+}
+
+void addCpuLoopsToLLVMPasses(OpPassManager &pm) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -1,7 +1,8 @@
 //===- Passes.h - CUDA code generation: passes and pipeline ------*- C++ -*-===//
 //
-// Bufferized memrefs -> host functions launching outlined GPU kernels
-// (gpu.launch_func) whose code is in gpu.binary ops (PTX or cubin). The only
+// Bufferized memrefs -> GPU schedules (the host side as data, see
+// GpuSchedule.h) launching outlined kernels whose code is in gpu.binary ops
+// (PTX or cubin). The only
 // part of the compiler that links MLIR's GPU and NVVM libraries. Passes.td
 // in this folder declares the passes, one per file.
 //
@@ -26,8 +27,13 @@ namespace vitc {
 #define GEN_PASS_REGISTRATION
 #include "compiler/Codegen/CUDA/Passes.h.inc"
 
-/// CUDA code generation (`vitc-cuda-codegen`). Allocations and copies stay
-/// host operations on memrefs.
+/// The host side of CUDA code generation, shared with the emulated GPU:
+/// fused loop nests mapped to grids and outlined into kernels, then the host
+/// functions recorded as schedules (vitc-gpu-build-schedule) and erased.
+void addCudaHostPasses(mlir::OpPassManager &pm, const PipelineOptions &opts);
+
+/// CUDA code generation (`vitc-cuda-codegen`): the host passes, then the
+/// kernels through NVVM to PTX or cubins (gpu.binary ops).
 void buildCudaCodegenPipeline(mlir::OpPassManager &pm,
                               const PipelineOptions &opts);
 

@@ -39,4 +39,24 @@ def GpuMapParallelLoops
                            "::mlir::arith::ArithDialect"];
 }
 
+def GpuBuildSchedule : Pass<"vitc-gpu-build-schedule", "mlir::ModuleOp"> {
+  let summary = "Record each host function's launches as a schedule and "
+                "erase the host code";
+  let description = [{
+    After kernel outlining, every defined `func.func` is host code: index
+    arithmetic on the inputs' dims, allocations, views, `gpu.launch_func`,
+    copies and frees in one block. Each is interpreted symbolically into a
+    schedule: `scalars` (an int64 program of constants, input dims and
+    arithmetic, evaluated by the runtime once per input shape), `memrefs`
+    (base: the weights, an input or an allocation, plus the slots of byte
+    offset, element offset, sizes and strides), `commands` (alloc, launch
+    with grid, block, shared memory and arguments, copy, free; each with
+    the ONNX node it came from) and `results`. The schedules go on the
+    module as `vitc.gpu_schedules = {<function> = {...}}` and the host
+    functions are erased; what a schedule cannot express is an error naming
+    the operation.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // VITC_COMPILER_CODEGENCUDA_PASSES

@@ -30,8 +30,8 @@ static std::string resolveCudaPath(const PipelineOptions &opts) {
   return "";
 }
 
-void buildCudaCodegenPipeline(OpPassManager &pm, const PipelineOptions &opts) {
-  // Host side: each elementwise or fused linalg op becomes a kernel launch.
+void addCudaHostPasses(OpPassManager &pm, const PipelineOptions &opts) {
+  // Each elementwise or fused linalg op becomes a kernel launch.
   addCommonCodegenPasses(pm);
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
@@ -44,13 +44,21 @@ void buildCudaCodegenPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  pm.addPass(createGpuBuildSchedule());
+}
 
+void buildCudaCodegenPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+  addCudaHostPasses(pm, opts);
   // Device side: kernels -> NVVM -> PTX (or cubin through ptxas).
-  GpuNVVMAttachTargetOptions target;
-  target.chip = opts.gpuArch;
-  target.features = opts.gpuFeatures;
-  target.optLevel = 3;
-  pm.addPass(createGpuNVVMAttachTarget(target));
+  // One target per architecture (gpu-arch=sm_80,sm_90): gpu-module-to-binary
+  // then makes one object per target, each a section of the artifact.
+  for (StringRef arch : llvm::split(StringRef(opts.gpuArch), ',')) {
+    GpuNVVMAttachTargetOptions target;
+    target.chip = arch.trim().str();
+    target.features = opts.gpuFeatures;
+    target.optLevel = 3;
+    pm.addPass(createGpuNVVMAttachTarget(target));
+  }
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(memref::createExpandStridedMetadataPass());
@@ -69,7 +77,7 @@ void registerCudaCodegen() {
   registerCodegenCUDAPasses();
   PassPipelineRegistration<PipelineOptions>(
       "vitc-cuda-codegen",
-      "bufferized memrefs -> host code launching GPU kernels (PTX/cubin)",
+      "bufferized memrefs -> GPU schedules launching kernels (PTX/cubin)",
       buildCudaCodegenPipeline);
 }
 

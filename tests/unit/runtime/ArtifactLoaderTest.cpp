@@ -427,9 +427,9 @@ std::string compatibilityError(const artifact::Manifest &manifest) {
 
 TEST(CpuDevice, RejectsOtherTargets) {
   artifact::Manifest manifest = validManifest();
-  manifest.set_target("cuda");
+  manifest.set_target("rocm");
   std::string error = compatibilityError(manifest);
-  EXPECT_NE(error.find("was compiled for target 'cuda'"), std::string::npos)
+  EXPECT_NE(error.find("was compiled for target 'rocm'"), std::string::npos)
       << error;
 }
 

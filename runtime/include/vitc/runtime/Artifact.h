@@ -10,6 +10,7 @@
 #define VITC_RUNTIME_ARTIFACT_H
 
 #include "vitc/runtime/DType.h"
+#include "vitc/runtime/GpuSchedule.h"
 #include "vitc/runtime/Status.h"
 
 #include <cstdint>
@@ -39,9 +40,11 @@ struct TensorSpec {
 /// "eval_step" of a training one.
 struct FunctionSpec {
   std::string name;
-  /// Symbol of its packed entry in the code section.
+  /// Symbol of its packed entry in the code section (cpu target).
   std::string entry;
   std::vector<TensorSpec> inputs, outputs;
+  /// What it runs on a GPU target (cuda, cuda-emulator).
+  GpuScheduleSpec schedule;
 };
 
 /// The initial value of a "param" or "buffer" input, in the mapped weights
@@ -70,7 +73,8 @@ struct TrainingSpec {
 };
 
 struct Section {
-  std::string kind, arch;
+  /// "code", "weights", "gpu-module" (with the module's `name`).
+  std::string kind, arch, name;
   const uint8_t *data = nullptr;
   uint64_t size = 0;
 };
@@ -99,6 +103,11 @@ public:
   const std::optional<TrainingSpec> &training() const { return training_; }
   /// The first section of `kind` ("code", "weights"), or nullptr.
   const Section *section(const std::string &kind) const;
+  const std::vector<Section> &sections() const { return sections_; }
+  /// GPU targets: the kernels the schedules launch.
+  const std::vector<GpuKernelSpec> &kernels() const { return kernels_; }
+  /// Whether the functions run by schedules on a (maybe emulated) GPU.
+  bool isGpu() const { return target_ == "cuda" || target_ == "cuda-emulator"; }
 
 private:
   Artifact() = default;
@@ -108,6 +117,7 @@ private:
       source_;
   std::vector<std::string> cpuFeatures_;
   std::vector<FunctionSpec> functions_;
+  std::vector<GpuKernelSpec> kernels_;
   std::optional<TrainingSpec> training_;
   std::vector<Section> sections_;
   void *mapping_ = nullptr;

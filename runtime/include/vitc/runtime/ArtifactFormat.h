@@ -23,6 +23,13 @@ constexpr uint64_t kSectionAlignment = 4096;
 /// The packed entry of function <name> in the code section is the symbol
 /// kEntryPrefix + <name>, e.g. "vitc_entry_main", "vitc_entry_train_step".
 constexpr const char *kEntryPrefix = "vitc_entry_";
+/// The emulated GPU's kernel <module>.<kernel> is the host function
+/// kEmulatedKernelPrefix + "<module>.<kernel>" (its launch context first,
+/// then the kernel's arguments), called through the launch entry
+/// `void kEmulatedLaunchPrefix<module>.<kernel>(void *context, void
+/// **params)` with the arguments passed as cuLaunchKernel passes them.
+constexpr const char *kEmulatedKernelPrefix = "vitc_kernel.";
+constexpr const char *kEmulatedLaunchPrefix = "vitc_launch.";
 
 /// The first bytes of every .vtc file, little-endian.
 struct FileHeader {

@@ -20,7 +20,7 @@ namespace vitc::rt {
 
 class Device;
 
-enum class DeviceKind { Cpu, Cuda };
+enum class DeviceKind { Cpu, Cuda, CudaEmulator };
 
 /// Memory owned by a device.
 class Buffer {
@@ -69,6 +69,15 @@ public:
 
 /// The host CPU.
 std::unique_ptr<Device> createCpuDevice();
+
+/// The device that runs artifacts of `target` ("cpu", "cuda-emulator",
+/// "cuda"), shared by every model of the process; an error names the target
+/// or why its device is missing (no CUDA driver, no GPU).
+StatusOr<std::shared_ptr<Device>> deviceForTarget(const std::string &target);
+
+/// Sets the thread count of every device deviceForTarget makes (<= 0: each
+/// device's default).
+void setDevicesThreadCount(int threads);
 
 } // namespace vitc::rt
 

@@ -2,21 +2,21 @@
 // RUN: vitc-opt %s --vitc-graph --vitc-lower=target=cuda --vitc-cuda-codegen=gpu-arch=sm_80 | FileCheck %s --check-prefix=SM80
 //
 // The epilogue of a linear layer (bias + GELU), a vt.fusion after the graph
-// stage, through vitc's own stages to kernels: the host function launches
+// stage, through vitc's own stages to kernels: the schedule launches
 // outlined kernels over a 1-D grid of 256-thread blocks, the bias is read
 // from the weights argument (not a host global), and each kernel is PTX for
 // the requested architecture.
 
-// CHECK: module attributes {{{.*}}gpu.container_module
-// CHECK-LABEL: func.func @main(
-// CHECK-SAME: %[[W:[a-z0-9]+]]: memref<?xi8> {vt.name = "weights"}
+// The host function is now its schedule: one allocation (the output), one
+// launch of 256-thread blocks over input #1, a view of the weights (the
+// bias: base "weights", f32) and the output.
+// CHECK: module attributes {gpu.container_module, vitc.gpu_schedules = {main = {commands = [
+// CHECK-SAME: {alloc = 0 : i64, bytes = {{[0-9]+}} : i64, op = "alloc"},
+// CHECK-SAME: ["memref", 1], ["memref", 2], ["memref", 3]], block = {{\[}}{{[0-9]+}}, 1, 1], grid = {{\[}}{{[0-9]+}}, 1, 1], kernel = @[[K0:[a-z0-9_]+]]::@main_kernel, op = "launch", shared = {{[0-9]+}} : i64}]
+// CHECK-SAME: memrefs = [{base = "weights", {{[^}]*}}}, {base = "input", {{[^}]*}}index = 1 {{[^}]*}}}, {base = "weights", {{[^}]*}}dtype = "f32", {{[^}]*}}}, {base = "alloc", {{[^}]*}}}], results = [3],
+// CHECK-SAME: "const", 256]
+// CHECK-NOT: func.func
 // CHECK-NOT: memref.get_global
-// CHECK: %[[BIAS:.*]] = memref.view %[[W]]
-// CHECK: gpu.launch_func @[[K0:[a-z0-9_]+]]::@{{[a-z0-9_]+}} blocks in (%{{.*}}, %c1, %c1) threads in (%c256, %c1, %c1) args({{.*}}%[[BIAS]] : memref<128xf32>
-// CHECK-NOT: linalg.
-// CHECK-NOT: scf.
-// CHECK-NOT: memref.load
-// CHECK: return
 // CHECK: gpu.binary @[[K0]] [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">
 // CHECK-SAME: assembly = "
 // CHECK-SAME: .target sm_90

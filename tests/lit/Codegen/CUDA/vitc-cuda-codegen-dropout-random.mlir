@@ -6,9 +6,9 @@
 // so both targets draw the same mask. Each thread hashes its own element
 // index; nothing depends on the launch shape.
 
-// CHECK-LABEL: func.func @main(
-// CHECK: gpu.launch_func @main_kernel::@main_kernel
-// CHECK-NOT: gpu.launch_func
+// CHECK: vitc.gpu_schedules = {main = {commands = [
+// CHECK-SAME: kernel = @main_kernel::@main_kernel, op = "launch"
+// CHECK-NOT: op = "launch"
 // CHECK: gpu.binary @main_kernel
 //   mix64's multipliers, the stream (3), the counter step (golden ratio),
 //   the top 24 bits scaled by 2^-24 (0f33800000), compared with the ratio.

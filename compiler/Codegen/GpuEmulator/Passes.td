@@ -1,0 +1,39 @@
+//===- Passes.td - the emulated GPU's code generation ------*- tablegen -*-===//
+//
+// The emulated GPU (a test device, never a GPU result): the CUDA target's
+// kernels and schedule, with the kernels compiled for the host CPU so that
+// the runtime's emulator runs them a thread at a time. Pipeline order
+// (vitc-cuda-emulator-codegen):
+//   the CUDA host passes (vitc-gpu-map-parallel-loops · outlining ·
+//   vitc-gpu-build-schedule) · vitc-gpu-kernels-to-host · the CPU's
+//   loops -> LLVM lowering
+//
+// One pass per file in this folder, named after the pass.
+//
+//===----------------------------------------------------------------------===//
+#ifndef VITC_COMPILER_CODEGENGPUEMULATOR_PASSES
+#define VITC_COMPILER_CODEGENGPUEMULATOR_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def GpuKernelsToHost : Pass<"vitc-gpu-kernels-to-host", "mlir::ModuleOp"> {
+  let summary = "Turn outlined GPU kernels into host functions that take "
+                "their thread's launch context";
+  let description = [{
+    Every kernel `@M::@K` of a `gpu.module` becomes a public `func.func
+    @"vitc_kernel.M.K"(%ctx: !llvm.ptr, <the kernel's arguments>)` in the
+    top module, marked `vitc.gpu_kernel = @M::@K`. The launch context is
+    twelve int64 words (thread id, block id, block size, grid size; x, y,
+    z each) that the runtime's emulator fills per thread: `gpu.thread_id`,
+    `gpu.block_id`, `gpu.block_dim` and `gpu.grid_dim` become loads from
+    it. The GPU modules are erased. Other GPU operations (barriers,
+    shuffles, workgroup memory) would need the emulator to run a block's
+    threads as fibers, which it does not yet: they are errors naming the
+    operation.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // VITC_COMPILER_CODEGENGPUEMULATOR_PASSES

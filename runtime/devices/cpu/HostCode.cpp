@@ -1,0 +1,141 @@
+//===- HostCode.cpp - code sections compiled for this CPU -----------------===//
+//
+// Code sections are ELF shared objects. They are loaded from memory through
+// memfd_create + dlopen, so no temporary file is ever written, and resolve
+// the kernel symbols they import (_mlir_ciface_vitc_cpu_*) against this
+// library, which is promoted to the global symbol scope first (a host that
+// dlopen'ed the runtime with RTLD_LOCAL, e.g. Python's ctypes, would hide
+// them otherwise).
+//
+//===----------------------------------------------------------------------===//
+#include "HostCode.h"
+
+#include "vitc/runtime/CpuFeatures.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <mutex>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace vitc::rt {
+namespace {
+
+class HostBuffer final : public Buffer {
+public:
+  HostBuffer(void *data, size_t size) : data_(data), size_(size) {}
+  ~HostBuffer() override { std::free(data_); }
+  void *data() override { return data_; }
+  size_t size() const override { return size_; }
+
+private:
+  void *data_;
+  size_t size_;
+};
+
+/// Work on the CPU runs synchronously in the calling thread.
+class HostStream final : public Stream {
+public:
+  Status synchronize() override { return Status::ok(); }
+};
+
+/// Makes this library's symbols visible to code loaded later.
+Status exportRuntimeSymbols() {
+  static std::once_flag once;
+  static std::string error;
+  std::call_once(once, [] {
+    Dl_info info;
+    if (!::dladdr(reinterpret_cast<void *>(&exportRuntimeSymbols), &info) ||
+        !info.dli_fname) {
+      error = "cannot locate the vitc runtime library";
+      return;
+    }
+    // Deliberately never closed: the library stays global for the process.
+    if (!::dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL)) {
+      const char *message = ::dlerror();
+      error = std::string("cannot export the runtime's symbols: ") +
+              (message ? message : "unknown error");
+    }
+  });
+  return error.empty() ? Status::ok() : Status::error(error);
+}
+
+bool writeAll(int fd, const uint8_t *data, uint64_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    data += n;
+    size -= static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+} // namespace
+
+Status checkHostCode(const Artifact &artifact) {
+#if defined(__x86_64__)
+  if (artifact.triple().rfind("x86_64", 0) != 0)
+    return Status::error("'" + artifact.path() + "' was compiled for '" +
+                         artifact.triple() + "', not for x86_64");
+#endif
+  std::string missing;
+  for (const std::string &feature : artifact.cpuFeatures()) {
+    if (!cpu::findFeature(feature.c_str()))
+      return Status::error("'" + artifact.path() + "' needs CPU feature '" +
+                           feature + "', which this runtime cannot check");
+    if (!cpu::hostHasFeature(feature.c_str()))
+      missing += (missing.empty() ? "" : ", ") + feature;
+  }
+  if (!missing.empty())
+    return Status::error("artifact built for cpu '" + artifact.cpu() +
+                         "' needs " + missing +
+                         ", which this CPU lacks (recompile with "
+                         "--cpu native or an older CPU such as x86-64-v2)");
+  return Status::ok();
+}
+
+StatusOr<void *> loadHostCode(const Artifact &artifact) {
+  const Section *code = artifact.section("code");
+  if (!code)
+    return Status::error("'" + artifact.path() + "' has no code section");
+  Status exported = exportRuntimeSymbols();
+  if (!exported.isOk())
+    return exported;
+  int fd = ::memfd_create("vitc-code", MFD_CLOEXEC);
+  if (fd < 0)
+    return Status::error(std::string("cannot load code: memfd_create: ") +
+                         std::strerror(errno));
+  if (!writeAll(fd, code->data, code->size)) {
+    std::string reason = std::strerror(errno);
+    ::close(fd);
+    return Status::error("cannot load code: " + reason);
+  }
+  std::string fdPath = "/proc/self/fd/" + std::to_string(fd);
+  void *handle = ::dlopen(fdPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ::close(fd); // the mapping keeps the memory alive
+  if (!handle) {
+    const char *message = ::dlerror();
+    return Status::error("cannot load the code of '" + artifact.path() +
+                         "': " + (message ? message : "unknown error"));
+  }
+  return handle;
+}
+
+StatusOr<std::unique_ptr<Buffer>> allocateHostBuffer(size_t bytes) {
+  void *data = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!data && bytes)
+    return Status::error("out of memory allocating " + std::to_string(bytes) +
+                         " bytes");
+  return std::unique_ptr<Buffer>(new HostBuffer(data, bytes));
+}
+
+std::unique_ptr<Stream> createHostStream() {
+  return std::unique_ptr<Stream>(new HostStream());
+}
+
+} // namespace vitc::rt
