@@ -4,7 +4,8 @@
 // bufferization -> memrefs with the weights externalised and a memory plan.
 // The codegen target adds its library calls after bufferization (a hook,
 // compiler/Lowering/LibraryCalls.h). Pipeline order:
-//   convert-vt-to-linalg, vitc-fuse-elementwise, vitc-clone-fill-inits,
+//   convert-vt-to-linalg, vitc-scalarize-shape-tensors,
+//   vitc-fuse-elementwise, vitc-clone-fill-inits,
 //   vitc-sink-transposes, [bufferization], vitc-order-globals, vitc-erase-grids,
 //   vitc-overlap-collectives,
 //   vitc-externalize-weights,
@@ -40,6 +41,27 @@ def ConvertVtToLinalg : Pass<"convert-vt-to-linalg", "mlir::ModuleOp"> {
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect"];
+}
+
+def ScalarizeShapeTensors
+    : Pass<"vitc-scalarize-shape-tensors", "mlir::func::FuncOp"> {
+  let summary = "Evaluate reads of small integer (shape) tensors through "
+                "their producers";
+  let description = [{
+    Exporters compute shapes as small integer tensors (Shape, Gather,
+    Concat, Where(Equal(s, -1), 1, s)); with a dynamic batch these stay
+    run-time tensors, and Reshape or Expand read their sizes back from
+    memory: on a GPU target that would be host code reading device memory.
+    Each `tensor.extract` at constant indices of a static integer tensor of
+    at most 16 elements is evaluated through its producer (from_elements,
+    extract_slice, insert_slice, expand/collapse_shape, fill, and elementwise
+    linalg.generic, whose body is cloned on the inputs' elements), so the
+    sizes become index arithmetic on tensor.dim that canonicalization
+    folds. Producers left without readers are removed by the
+    canonicalizer.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def FuseElementwise : Pass<"vitc-fuse-elementwise", "mlir::func::FuncOp"> {

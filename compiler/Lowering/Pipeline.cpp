@@ -15,6 +15,7 @@ void buildLoweringPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   ConvertVtToLinalgOptions toLinalg;
   toLinalg.target = opts.target;
   pm.addPass(createConvertVtToLinalg(toLinalg));
+  pm.addNestedPass<func::FuncOp>(createScalarizeShapeTensors());
   pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

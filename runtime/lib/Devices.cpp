@@ -1,6 +1,7 @@
 //===- Devices.cpp - one device per target, shared by the process ---------===//
 #include "vitc/runtime/Device.h"
 
+#include "../devices/cuda/CudaGpu.h"
 #include "../devices/emulator/EmulatedGpu.h"
 
 #include <map>
@@ -30,12 +31,15 @@ StatusOr<std::shared_ptr<Device>> deviceForTarget(const std::string &target) {
     device = createCpuDevice();
   else if (target == "cuda-emulator")
     device = createEmulatedGpuDevice();
-  else if (target == "cuda")
-    return Status::error("this runtime cannot run cuda artifacts yet: the CUDA "
-                         "device is in progress (issue #12); compile with "
-                         "--target cpu, or --target cuda-emulator to test the "
-                         "CUDA target's kernels on the CPU");
-  else
+  else if (target == "cuda") {
+    // GPU $VITC_CUDA_DEVICE (else 0) through the driver loaded now. A
+    // failure (no driver, the toolkit's stub, no GPU) is one line naming
+    // the cause; it is not remembered, so a later call tries again.
+    auto cuda = createCudaDevice();
+    if (!cuda.isOk())
+      return cuda.status();
+    device = std::move(*cuda);
+  } else
     return Status::error("no device runs target '" + target +
                          "' (cpu, cuda, cuda-emulator)");
   device->setThreadCount(threadCount);

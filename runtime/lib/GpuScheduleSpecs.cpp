@@ -30,11 +30,17 @@ const std::map<std::string, Op> kScalarOps = {
     {"cmpi_sgt", Op::CmpSgt},     {"cmpi_sge", Op::CmpSge},
     {"cmpi_ult", Op::CmpUlt},     {"cmpi_ule", Op::CmpUle},
     {"cmpi_ugt", Op::CmpUgt},     {"cmpi_uge", Op::CmpUge},
+    {"sitofp_f32", Op::SIToF32},  {"uitofp_f32", Op::UIToF32},
+    {"sitofp_f64", Op::SIToF64},  {"uitofp_f64", Op::UIToF64},
 };
 
 size_t operandCount(Op op) {
   switch (op) {
   case Op::Const:
+  case Op::SIToF32:
+  case Op::UIToF32:
+  case Op::SIToF64:
+  case Op::UIToF64:
     return 1;
   case Op::Select:
     return 3;
@@ -147,9 +153,11 @@ public:
           if (arg.kind() == "memref") {
             argument.kind = GpuArgument::Kind::Memref;
             ok &= memrefIndex(argument.value, spec);
-          } else if (arg.kind() == "i64" || arg.kind() == "i32") {
-            argument.kind = arg.kind() == "i64" ? GpuArgument::Kind::I64
-                                                : GpuArgument::Kind::I32;
+          } else if (arg.kind() == "i64" || arg.kind() == "i32" ||
+                     arg.kind() == "f32") {
+            argument.kind = arg.kind() == "i64"   ? GpuArgument::Kind::I64
+                            : arg.kind() == "i32" ? GpuArgument::Kind::I32
+                                                  : GpuArgument::Kind::F32;
             ok &= slot(argument.value);
           } else {
             ok = false;

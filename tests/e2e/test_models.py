@@ -3,6 +3,11 @@ at batch 1 and 3 (one artifact: the batch dim is dynamic), and compare with
 onnxruntime on the same seeded random inputs:
 max |vitc - ort| <= 1e-4 * max(1, |ort|), elementwise.
 
+The small models also run compiled for the CUDA target on the emulated GPU
+(`--target cuda-emulator`: the CUDA target's schedule and kernels, the
+kernels compiled for this CPU): a test device, which checks the GPU
+kernels' numerics and the schedule in CI, never a GPU result.
+
 The small models are committed in models/; ResNet-18 and ViT-B/16 are
 exported on demand into models/generated/ (marked `large`)."""
 import subprocess
@@ -39,20 +44,21 @@ def compiled(tmp_path_factory):
     """Compiles each model once per module: name -> (onnx path, artifact path)."""
     cache = {}
 
-    def get(name):
-        if name not in cache:
+    def get(name, target="cpu"):
+        if (name, target) not in cache:
             onnx_path = model_path(name)
-            artifact = tmp_path_factory.mktemp(name) / f"{name}.vtc"
-            check_ok(run_tool([tool("vitc"), str(onnx_path), "-o", str(artifact)]), f"vitc {name}")
+            artifact = tmp_path_factory.mktemp(name) / f"{name}.{target}.vtc"
+            check_ok(run_tool([tool("vitc"), str(onnx_path), "--target", target, "-o",
+                               str(artifact)]), f"vitc {name} --target {target}")
             assert artifact.is_file(), "vitc exited 0 but wrote no artifact"
-            cache[name] = (onnx_path, artifact)
-        return cache[name]
+            cache[(name, target)] = (onnx_path, artifact)
+        return cache[(name, target)]
 
     return get
 
 
-def check_model(name, compiled, tmp_path):
-    onnx_path, artifact = compiled(name)
+def check_model(name, compiled, tmp_path, target="cpu"):
+    onnx_path, artifact = compiled(name, target)
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     (inp,), (out,) = sess.get_inputs(), sess.get_outputs()
     rng = np.random.default_rng(1234)
@@ -76,6 +82,11 @@ def check_model(name, compiled, tmp_path):
 @pytest.mark.parametrize("name", SMALL)
 def test_small_model(name, compiled, tmp_path):
     check_model(name, compiled, tmp_path)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_small_model_on_emulated_gpu(name, compiled, tmp_path):
+    check_model(name, compiled, tmp_path, target="cuda-emulator")
 
 
 @pytest.mark.large

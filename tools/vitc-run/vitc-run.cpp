@@ -10,6 +10,7 @@
 #include "Npy.h"
 #include "TrainCommand.h"
 
+#include "vitc/runtime/Artifact.h"
 #include "vitc_runtime.h"
 
 #include <algorithm>
@@ -51,6 +52,9 @@ options:
   --warmup K             untimed iterations before --benchmark (default 1)
   --info                 print the model's functions with their inputs and
                          outputs (dtype, shape, role) and exit
+  --schedule             (GPU artifacts) print each function's schedule: the
+                         scalar program, allocations, copies and kernel
+                         launches the runtime runs, and exit
   --devices              (alone, without a model) list the devices this
                          machine can run on: the CPU, the CUDA GPUs or why
                          there are none
@@ -70,6 +74,7 @@ struct Options {
   long benchmark = 0;
   long warmup = 1;
   bool info = false;
+  bool schedule = false;
 };
 
 long parseCount(const std::string &flag, const std::string &value, long min) {
@@ -108,6 +113,8 @@ Options parseArgs(int argc, char **argv) {
       options.warmup = parseCount(flag, next(), 0);
     } else if (flag == "--info") {
       options.info = true;
+    } else if (flag == "--schedule") {
+      options.schedule = true;
     } else if (arg.rfind("-", 0) == 0 && arg != "-") {
       fatal("unknown option '" + arg + "' (see --help)");
     } else if (options.model.empty()) {
@@ -404,6 +411,20 @@ vitc_model *trainingArtifact(int argc, char **argv) {
   return nullptr;
 }
 
+/// --schedule: read through the runtime's loader (which checks every index
+/// of the schedules), without a device.
+int printSchedules(const std::string &path) {
+  auto artifact = vitc::rt::Artifact::open(path);
+  if (!artifact.isOk())
+    fatal(artifact.status().message());
+  if (!(*artifact)->isGpu())
+    fatal("'" + path + "' is a " + (*artifact)->target() +
+          " artifact; only GPU artifacts (cuda, cuda-emulator) have schedules");
+  for (size_t fn = 0; fn < (*artifact)->functions().size(); ++fn)
+    std::fputs(vitc::rt::describeGpuSchedule(**artifact, fn).c_str(), stdout);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -421,6 +442,8 @@ int main(int argc, char **argv) {
   if (vitc_model *model = trainingArtifact(argc, argv))
     return vitc::run::runTrainer(model, argc, argv);
   Options options = parseArgs(argc, argv);
+  if (options.schedule)
+    return printSchedules(options.model);
   vitc_model *model = vitc_model_load(options.model.c_str());
   if (!model)
     fatal(vitc_last_error());

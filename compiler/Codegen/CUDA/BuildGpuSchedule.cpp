@@ -133,8 +133,16 @@ private:
       if (name == "muli" && (a == 0 || c == 0))
         return constant(0);
     }
+    SmallVector<int64_t> ordered(operands);
+    // Commutative ops in one operand order, so x*c and c*x share a slot.
+    if (ordered.size() == 2 &&
+        llvm::is_contained({"addi", "muli", "andi", "ori", "xori", "maxsi",
+                            "minsi", "maxui", "minui", "cmpi_eq", "cmpi_ne"},
+                           name) &&
+        ordered[0] > ordered[1])
+      std::swap(ordered[0], ordered[1]);
     SmallVector<Attribute> items{b.getStringAttr(name)};
-    for (int64_t operand : operands)
+    for (int64_t operand : ordered)
       items.push_back(b.getI64IntegerAttr(operand));
     ArrayAttr attr = b.getArrayAttr(items);
     auto [it, inserted] = slotOf.try_emplace(attr, scalars.size());
@@ -278,16 +286,25 @@ private:
 LogicalResult ScheduleBuilder::visitScalar(Operation *op) {
   Value result = op->getResult(0);
   if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+    // A float constant gets no slot: kernels hold their own, and a host use
+    // of one is reported at the user.
     auto value = dyn_cast<IntegerAttr>(c.getValue());
     if (!value)
-      return op->emitError("the GPU schedule has no float scalars: ")
-             << c.getValue();
+      return success();
     valueSlots[result] = constant(value.getValue().getSExtValue());
     return success();
   }
   SmallVector<int64_t> operands;
   std::string name;
-  if (auto cmp = dyn_cast<arith::CmpIOp>(op))
+  // Integer -> float conversions (a batch size as a divisor) give the
+  // float's bit pattern, which only kernels read.
+  if (isa<arith::SIToFPOp, arith::UIToFPOp>(op)) {
+    Type type = op->getResult(0).getType();
+    if (!type.isF32() && !type.isF64())
+      return op->emitError("the GPU schedule converts to f32 or f64 only");
+    name = (isa<arith::SIToFPOp>(op) ? "sitofp_" : "uitofp_") +
+           std::string(type.isF32() ? "f32" : "f64");
+  } else if (auto cmp = dyn_cast<arith::CmpIOp>(op))
     name = "cmpi_" + arith::stringifyCmpIPredicate(cmp.getPredicate()).str();
   else if (isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
                arith::ExtUIOp, arith::TruncIOp>(op))
@@ -395,7 +412,8 @@ LogicalResult ScheduleBuilder::visitView(Operation *op) {
 
 LogicalResult ScheduleBuilder::visit(Operation *op) {
   if (isa<arith::ArithDialect>(op->getDialect()) && op->getNumResults() == 1 &&
-      op->getResult(0).getType().isIntOrIndex())
+      (op->getResult(0).getType().isIntOrIndex() ||
+       isa<arith::ConstantOp, arith::SIToFPOp, arith::UIToFPOp>(op)))
     return visitScalar(op);
 
   if (auto dim = dyn_cast<memref::DimOp>(op)) {
@@ -492,11 +510,16 @@ LogicalResult ScheduleBuilder::visit(Operation *op) {
           return failure();
         args.push_back(b.getArrayAttr(
             {b.getStringAttr("memref"), b.getI64IntegerAttr(*index)}));
-      } else if (arg.getType().isIntOrIndex()) {
+      } else if (Type type = arg.getType();
+                 type.isIndex() || type.isInteger(64) || type.isInteger(32) ||
+                 type.isF32() || type.isF64()) {
         auto s = slot(arg, op);
         if (failed(s))
           return failure();
-        StringRef kind = arg.getType().isInteger(32) ? "i32" : "i64";
+        // 4-byte arguments (i32, f32) are the low bytes of the slot.
+        StringRef kind = type.isF32()         ? "f32"
+                         : type.isInteger(32) ? "i32"
+                                              : "i64";
         args.push_back(
             b.getArrayAttr({b.getStringAttr(kind), b.getI64IntegerAttr(*s)}));
       } else {

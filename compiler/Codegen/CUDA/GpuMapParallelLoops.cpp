@@ -40,6 +40,26 @@ LogicalResult mapAll(scf::ParallelOp loop, gpu::Processor processor) {
   return gpu::setMappingAttr(loop, mapping);
 }
 
+/// Replaces `loop` (without reductions) by an scf.for nest over its dims.
+LogicalResult sequentialize(IRRewriter &rewriter, scf::ParallelOp loop) {
+  if (loop.getNumReductions() != 0)
+    return loop.emitError("a nested scf.parallel with reductions has no GPU "
+                          "mapping yet");
+  rewriter.setInsertionPoint(loop);
+  scf::LoopNest nest =
+      scf::buildLoopNest(rewriter, loop.getLoc(), loop.getLowerBound(),
+                         loop.getUpperBound(), loop.getStep());
+  Block *body = loop.getBody();
+  rewriter.eraseOp(body->getTerminator()); // scf.reduce
+  SmallVector<Value> ivs;
+  for (scf::ForOp forOp : nest.loops)
+    ivs.push_back(forOp.getInductionVar());
+  Block *innermost = nest.loops.back().getBody();
+  rewriter.inlineBlockBefore(body, innermost->getTerminator(), ivs);
+  rewriter.eraseOp(loop);
+  return success();
+}
+
 struct GpuMapParallelLoopsPass
     : impl::GpuMapParallelLoopsBase<GpuMapParallelLoopsPass> {
   using Base::Base;
@@ -101,13 +121,15 @@ struct GpuMapParallelLoopsPass
         failed(mapAll(threads, gpu::Processor::ThreadX)))
       return failure();
 
-    // Nested parallel loops (inside reduction loops) run in each thread.
-    LogicalResult status = success();
-    threads.getBody()->walk([&](scf::ParallelOp nested) {
-      if (failed(mapAll(nested, gpu::Processor::Sequential)))
-        status = failure();
-    });
-    return status;
+    // Nested parallel loops (inside reduction loops) run sequentially in
+    // each thread: as scf.for nests, which convert-parallel-loops-to-gpu
+    // accepts at any depth (it maps only directly nested scf.parallel).
+    SmallVector<scf::ParallelOp> nested;
+    threads.getBody()->walk([&](scf::ParallelOp inner) { nested.push_back(inner); });
+    for (scf::ParallelOp inner : nested) // innermost first (post-order)
+      if (failed(sequentialize(rewriter, inner)))
+        return failure();
+    return success();
   }
 };
 

@@ -13,6 +13,22 @@
 
 include "mlir/Pass/PassBase.td"
 
+def GpuWrapSerialOps : Pass<"vitc-gpu-wrap-serial-ops", "mlir::func::FuncOp"> {
+  let summary = "Run linalg ops without an outer parallel loop as one-thread "
+                "kernels";
+  let description = [{
+    A linalg op on buffers whose outermost loop is not parallel (0-d ops,
+    reductions to a scalar like a training step's loss, reduction-first
+    nests) would become host loops reading device memory. Each is moved
+    into a 32-iteration `scf.parallel` whose iteration 0 runs it (a
+    one-iteration loop would be folded away before mapping), which the
+    mapping turns into a kernel of one working thread. Correct and small; the GPU reductions
+    (a warp or block per row) that replace them are the next step.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def GpuMapParallelLoops
     : Pass<"vitc-gpu-map-parallel-loops", "mlir::func::FuncOp"> {
   let summary = "Map the host's scf.parallel loop nests to a 1-D GPU grid";

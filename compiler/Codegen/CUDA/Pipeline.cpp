@@ -33,6 +33,7 @@ static std::string resolveCudaPath(const PipelineOptions &opts) {
 void addCudaHostPasses(OpPassManager &pm, const PipelineOptions &opts) {
   // Each elementwise or fused linalg op becomes a kernel launch.
   addCommonCodegenPasses(pm);
+  pm.addNestedPass<func::FuncOp>(createGpuWrapSerialOps());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   GpuMapParallelLoopsOptions mapping;

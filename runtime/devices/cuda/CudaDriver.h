@@ -36,6 +36,12 @@ using CUstream = struct CUstream_st *;
 constexpr CUresult kSuccess = 0;
 /// cuDeviceGetAttribute: CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR/MINOR.
 constexpr int kComputeCapabilityMajor = 75, kComputeCapabilityMinor = 76;
+/// cuModuleLoadDataEx options (CUjit_option): where the JIT writes why PTX
+/// failed to compile.
+constexpr int kJitErrorLogBuffer = 5, kJitErrorLogBufferSizeBytes = 6;
+/// cuFuncSetAttribute: CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, which
+/// a launch with more than 48 KiB of dynamic shared memory must raise first.
+constexpr int kFuncMaxDynamicSharedSizeBytes = 8;
 
 /// "CUDA_ERROR_NO_DEVICE", or "CUDA error <code>" for a code not in the table.
 std::string errorName(CUresult result);
@@ -57,10 +63,20 @@ struct DriverApi {
   CUresult (*cuMemFree)(CUdeviceptr pointer);
   CUresult (*cuMemcpyHtoD)(CUdeviceptr dst, const void *src, size_t bytes);
   CUresult (*cuMemcpyDtoH)(void *dst, CUdeviceptr src, size_t bytes);
+  CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr dst, const void *src, size_t bytes,
+                                CUstream stream);
+  CUresult (*cuMemcpyDtoHAsync)(void *dst, CUdeviceptr src, size_t bytes,
+                                CUstream stream);
+  CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
+                                CUstream stream);
   CUresult (*cuModuleLoadData)(CUmodule *module, const void *image);
+  CUresult (*cuModuleLoadDataEx)(CUmodule *module, const void *image,
+                                 unsigned numOptions, int *options,
+                                 void **optionValues);
   CUresult (*cuModuleUnload)(CUmodule module);
   CUresult (*cuModuleGetFunction)(CUfunction *function, CUmodule module,
                                   const char *name);
+  CUresult (*cuFuncSetAttribute)(CUfunction function, int attribute, int value);
   CUresult (*cuLaunchKernel)(CUfunction function, unsigned gridX,
                              unsigned gridY, unsigned gridZ, unsigned blockX,
                              unsigned blockY, unsigned blockZ,

@@ -2,6 +2,7 @@
 #include "ScalarProgram.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace vitc::rt {
@@ -17,6 +18,22 @@ int64_t floorDiv(int64_t a, int64_t b) {
 int64_t ceilDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q;
+}
+
+/// The bits of the float `op` converts `a` to (f32: in the low 4 bytes).
+int64_t floatBits(Op op, int64_t a) {
+  auto u = static_cast<uint64_t>(a);
+  int64_t bits = 0;
+  if (op == Op::SIToF32 || op == Op::UIToF32) {
+    float f = op == Op::SIToF32 ? static_cast<float>(a) : static_cast<float>(u);
+    uint32_t word;
+    std::memcpy(&word, &f, sizeof(word));
+    bits = word;
+  } else {
+    double d = op == Op::SIToF64 ? static_cast<double>(a) : static_cast<double>(u);
+    std::memcpy(&bits, &d, sizeof(bits));
+  }
+  return bits;
 }
 
 } // namespace
@@ -39,6 +56,11 @@ evaluateScalars(const GpuScheduleSpec &schedule,
                              " of argument " + std::to_string(argument) +
                              ", which has no such dim");
       v[i] = shapes[argument][dim];
+      continue;
+    }
+    if (s.op == Op::SIToF32 || s.op == Op::UIToF32 || s.op == Op::SIToF64 ||
+        s.op == Op::UIToF64) {
+      v[i] = floatBits(s.op, v[s.operands[0]]);
       continue;
     }
     int64_t a = v[s.operands[0]], b = v[s.operands[1]];
@@ -84,8 +106,7 @@ evaluateScalars(const GpuScheduleSpec &schedule,
     case Op::CmpUle: v[i] = ua <= ub; break;
     case Op::CmpUgt: v[i] = ua > ub; break;
     case Op::CmpUge: v[i] = ua >= ub; break;
-    case Op::Const:
-    case Op::Dim:
+    default:
       break;
     }
   }

@@ -239,7 +239,8 @@ Status ScheduleExecutable::invoke(size_t function, void **args, Stream &) {
         params.push_back(&words[next++]);
       };
       for (const GpuArgument &arg : command.args) {
-        if (arg.kind == GpuArgument::Kind::I32) {
+        if (arg.kind == GpuArgument::Kind::I32 ||
+            arg.kind == GpuArgument::Kind::F32) {
           // The low four bytes of the slot's word, as a 32-bit argument.
           int32_t narrow = static_cast<int32_t>(slot[arg.value]);
           std::memcpy(&words[next], &narrow, sizeof(narrow));

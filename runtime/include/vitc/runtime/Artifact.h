@@ -124,6 +124,9 @@ private:
   size_t mappingSize_ = 0;
 };
 
+/// Function #`function`'s GPU schedule as text (vitc-run --schedule).
+std::string describeGpuSchedule(const Artifact &artifact, size_t function);
+
 } // namespace vitc::rt
 
 #endif // VITC_RUNTIME_ARTIFACT_H

@@ -27,6 +27,8 @@ struct GpuScalar {
     And, Or, Xor, Shl, ShrS, ShrU, MaxS, MinS, MaxU, MinU, Select,
     CmpEq, CmpNe, CmpSlt, CmpSle, CmpSgt, CmpSge, CmpUlt, CmpUle, CmpUgt,
     CmpUge,
+    // Integer -> float, the result's bits in the slot (f32: low 4 bytes).
+    SIToF32, UIToF32, SIToF64, UIToF64,
   };
   Op op;
   std::array<int64_t, 3> operands{};
@@ -45,7 +47,8 @@ struct GpuMemref {
 };
 
 struct GpuArgument {
-  enum class Kind { Memref, I64, I32 };
+  /// I32 and F32 pass the low 4 bytes of their slot.
+  enum class Kind { Memref, I64, I32, F32 };
   Kind kind;
   /// A memref index, or the slot of a scalar.
   int64_t value = 0;
