@@ -33,8 +33,8 @@ void registerAllDialects(DialectRegistry &registry) {
 }
 
 void registerCodegenTargets() {
-  // CUDA has no library calls yet (Codegen/CUDA/Passes.h).
   registerCpuTarget();
+  registerCudaTarget();
 }
 
 void registerAllPasses() {

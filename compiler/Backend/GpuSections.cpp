@@ -75,6 +75,7 @@ public:
       command->set_bytes(intField(dict, "bytes"));
       command->set_src(intField(dict, "src"));
       command->set_dst(intField(dict, "dst"));
+      command->set_routine(stringField(dict, "routine"));
       command->set_shared(intField(dict, "shared"));
       addInts(dict, "grid", command->mutable_grid());
       addInts(dict, "block", command->mutable_block());

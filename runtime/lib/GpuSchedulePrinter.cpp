@@ -75,13 +75,18 @@ public:
       case GpuCommand::Op::Copy:
         out += "copy " + memref(c.src) + " -> " + memref(c.dst);
         break;
+      case GpuCommand::Op::Call:
       case GpuCommand::Op::Launch: {
-        const GpuKernelSpec &k = artifact.kernels()[c.kernel];
-        out += "launch " + k.module + "." + k.name + " grid " +
-               triple(c.grid) + " block " + triple(c.block);
-        if (schedule.scalars[c.shared].op != Op::Const ||
-            schedule.scalars[c.shared].operands[0] != 0)
-          out += " shared " + slot(c.shared);
+        if (c.op == GpuCommand::Op::Call) {
+          out += "call " + c.routine;
+        } else {
+          const GpuKernelSpec &k = artifact.kernels()[c.kernel];
+          out += "launch " + k.module + "." + k.name + " grid " +
+                 triple(c.grid) + " block " + triple(c.block);
+          if (schedule.scalars[c.shared].op != Op::Const ||
+              schedule.scalars[c.shared].operands[0] != 0)
+            out += " shared " + slot(c.shared);
+        }
         out += " args(";
         for (size_t i = 0; i < c.args.size(); ++i) {
           const GpuArgument &a = c.args[i];

@@ -134,18 +134,24 @@ public:
         parsed.bytes = command.bytes();
         ok = parsed.alloc >= 0 && parsed.alloc < spec.numAllocs &&
              (parsed.op == GpuCommand::Op::Free || slot(parsed.bytes));
-      } else if (command.op() == "launch") {
-        parsed.op = GpuCommand::Op::Launch;
-        parsed.kernel = command.kernel();
-        parsed.shared = command.shared();
-        ok = parsed.kernel >= 0 &&
-             static_cast<size_t>(parsed.kernel) < numKernels &&
-             command.grid_size() == 3 && command.block_size() == 3 &&
-             slot(parsed.shared);
-        for (int i = 0; ok && i < 3; ++i) {
-          parsed.grid[i] = command.grid(i);
-          parsed.block[i] = command.block(i);
-          ok = slot(parsed.grid[i]) && slot(parsed.block[i]);
+      } else if (command.op() == "launch" || command.op() == "call") {
+        if (command.op() == "launch") {
+          parsed.op = GpuCommand::Op::Launch;
+          parsed.kernel = command.kernel();
+          parsed.shared = command.shared();
+          ok = parsed.kernel >= 0 &&
+               static_cast<size_t>(parsed.kernel) < numKernels &&
+               command.grid_size() == 3 && command.block_size() == 3 &&
+               slot(parsed.shared);
+          for (int i = 0; ok && i < 3; ++i) {
+            parsed.grid[i] = command.grid(i);
+            parsed.block[i] = command.block(i);
+            ok = slot(parsed.grid[i]) && slot(parsed.block[i]);
+          }
+        } else {
+          parsed.op = GpuCommand::Op::Call;
+          parsed.routine = command.routine();
+          ok = !parsed.routine.empty();
         }
         for (const artifact::GpuArgument &arg : command.args()) {
           GpuArgument argument;

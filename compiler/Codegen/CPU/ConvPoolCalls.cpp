@@ -97,9 +97,8 @@ LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
   scalars.push_back(calls.i64(b, loc, init == nullptr));
   scalars.push_back(calls.i64(b, loc, isViewOfWeights(filter)));
   scalars.push_back(calls.i64(b, loc, 0)); // Reorder hints: see below.
-  std::string name = (Twine("vitc_cpu_conv2d_") +
-                      (grouped ? "grouped_" : "") + *dtype)
-                         .str();
+  std::string name =
+      calls.kernel(Twine("conv2d_") + (grouped ? "grouped_" : "") + *dtype);
   Value kernelInput = padded ? padded->source : input;
   // Transposed inputs as strided views (the grouped kernels need identity
   // layouts).
@@ -151,8 +150,7 @@ LogicalResult convertPool(linalg::LinalgOp op, DenseIntElementsAttr strides,
                              calls.i64(b, loc, d[0]), calls.i64(b, loc, d[1])};
   llvm::append_range(scalars, buildPads(b, loc, input, padded, calls));
   std::string name =
-      (Twine("vitc_cpu_") + (isMax ? "max_pool2d_" : "sum_pool2d_") + *dtype)
-          .str();
+      calls.kernel(Twine(isMax ? "max_pool2d_" : "sum_pool2d_") + *dtype);
   Value kernelInput = padded ? padded->source : input;
   if (failed(calls.call(b, op, name, {kernelInput, out}, scalars)))
     return failure();

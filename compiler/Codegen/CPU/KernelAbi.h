@@ -37,8 +37,15 @@ MemRefType getFullyDynamicType(MemRefType type);
 
 class CallBuilder {
 public:
-  CallBuilder(ModuleOp module, SymbolTable &symbols)
-      : module(module), symbols(symbols) {}
+  /// `prefix` names the calls' target: "vitc_cpu_" (the runtime's CPU
+  /// kernels) or "vitc_gpu_" (GPU library routines, recorded by a GPU
+  /// schedule as call commands).
+  CallBuilder(ModuleOp module, SymbolTable &symbols,
+              StringRef prefix = "vitc_cpu_")
+      : prefix(prefix.str()), module(module), symbols(symbols) {}
+
+  /// The kernel `<prefix><op>`.
+  std::string kernel(const Twine &op) const { return (prefix + op).str(); }
 
   /// Casts `memref` to its fully dynamic type.
   Value castToDynamic(OpBuilder &b, Location loc, Value memref) {
@@ -96,6 +103,7 @@ public:
 
   /// Whether a call could not be emitted (a diagnostic was reported).
   bool hadError = false;
+  const std::string prefix;
 
 private:
   ModuleOp module;

@@ -57,13 +57,15 @@ struct LinalgToLibraryPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    CallBuilder calls(module, symbols);
+    CallBuilder calls(module, symbols, kernelPrefix);
     SmallVector<linalg::LinalgOp> anchors;
     module.walk([&](linalg::LinalgOp op) {
       if (op.hasPureBufferSemantics() &&
-          isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::Conv2DNchwFchwOp,
-              linalg::Conv2DNgchwGfchwOp, linalg::PoolingNchwMaxOp,
-              linalg::PoolingNchwSumOp>(op))
+          isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op))
+        anchors.push_back(op);
+      else if (op.hasPureBufferSemantics() && !matmulsOnly &&
+               isa<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp,
+                   linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(op))
         anchors.push_back(op);
       else if (op.hasPureBufferSemantics() && isa<linalg::GenericOp>(op) &&
                linalg::isaContractionOpInterface(op))

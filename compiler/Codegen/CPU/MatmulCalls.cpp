@@ -96,7 +96,7 @@ static LogicalResult emitMatmulCall(OpBuilder &b, Operation *op,
     c = outTranspose.getInit();
   }
   std::string name =
-      (Twine("vitc_cpu_") + (batched ? "batch_matmul_" : "matmul_") + dtype).str();
+      calls.kernel(Twine(batched ? "batch_matmul_" : "matmul_") + dtype);
   bool constantB = outTranspose ? false : isViewOfWeights(weights);
   if (failed(calls.call(b, op, name, {a, bMat, c},
                         {calls.i64(b, loc, transA), calls.i64(b, loc, transB),

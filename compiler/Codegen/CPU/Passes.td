@@ -23,8 +23,16 @@ def LinalgToLibrary : Pass<"vitc-linalg-to-library", "mlir::ModuleOp"> {
     ops on memrefs become calls to the runtime's CPU kernels (oneDNN),
     declared `llvm.emit_c_interface` so they take memref descriptors. The
     CPU target's hook in the lowering stage: vitc-lower runs it, for
-    target=cpu, between bufferization and the memory plan.
+    target=cpu, between bufferization and the memory plan. The CUDA target
+    runs it too, for matmuls only and with `kernel-prefix=vitc_gpu_`: the
+    calls then become library calls of its schedules (cuBLASLt on a GPU,
+    these CPU kernels on the emulated GPU), with the same operands.
   }];
+  let options = [
+    Option<"kernelPrefix", "kernel-prefix", "std::string", "\"vitc_cpu_\"",
+           "Prefix of the kernels' names">,
+    Option<"matmulsOnly", "matmuls-only", "bool", "false",
+           "Replace matmuls only (convolutions and pools stay linalg)">];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
 }

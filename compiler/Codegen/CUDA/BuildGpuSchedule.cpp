@@ -14,8 +14,9 @@
 //   memrefs   every memref the commands use, as a base (the weights, input
 //             #i, allocation #k) and slots for its byte offset from the base
 //             pointer, element offset, sizes and strides.
-//   commands  alloc, launch (kernel, grid, block, arguments), copy, free, in
-//             program order; each names the ONNX node it came from.
+//   commands  alloc, launch (kernel, grid, block, arguments), call (a
+//             library routine: cuBLASLt matmuls), copy, free, in program
+//             order; each names the ONNX node it came from.
 //   results   the memrefs the function returns.
 //
 // The schedule goes on the module as `vitc.gpu_schedules = {<function> =
@@ -226,7 +227,8 @@ private:
   }
 
   LogicalResult define(Value value, MemrefSlots m, Location loc) {
-    if (m.sizes.size() != cast<MemRefType>(value.getType()).getRank())
+    if (static_cast<int64_t>(m.sizes.size()) !=
+        cast<MemRefType>(value.getType()).getRank())
       return emitError(loc, "internal: memref rank mismatch in the GPU schedule");
     memrefOf[value] = memrefAttrs.size();
     NamedAttrList fields;
@@ -338,7 +340,7 @@ LogicalResult ScheduleBuilder::visitView(Operation *op) {
     m.offset = constant(0);
     if (failed(setIdentityLayout(m, type, op->getOperands().drop_front(2), op)))
       return failure();
-  } else if (auto cast = dyn_cast<memref::CastOp>(op)) {
+  } else if (isa<memref::CastOp>(op)) {
     applyStaticLayout(m, type);
   } else if (auto sub = dyn_cast<memref::SubViewOp>(op)) {
     llvm::SmallBitVector dropped = sub.getDroppedDims();
@@ -388,6 +390,16 @@ LogicalResult ScheduleBuilder::visitView(Operation *op) {
       }
     }
     applyStaticLayout(m, type);
+  } else if (auto transpose = dyn_cast<memref::TransposeOp>(op)) {
+    // Result dim i is source dim perm(i).
+    AffineMap perm = transpose.getPermutation();
+    m.sizes.clear();
+    m.strides.clear();
+    for (AffineExpr expr : perm.getResults()) {
+      unsigned d = cast<AffineDimExpr>(expr).getPosition();
+      m.sizes.push_back(src.sizes[d]);
+      m.strides.push_back(src.strides[d]);
+    }
   } else if (auto reinterpret = dyn_cast<memref::ReinterpretCastOp>(op)) {
     m.sizes.clear();
     m.strides.clear();
@@ -460,7 +472,7 @@ LogicalResult ScheduleBuilder::visit(Operation *op) {
 
   if (isa<memref::ViewOp, memref::CastOp, memref::SubViewOp,
           memref::CollapseShapeOp, memref::ExpandShapeOp,
-          memref::ReinterpretCastOp>(op))
+          memref::ReinterpretCastOp, memref::TransposeOp>(op))
     return visitView(op);
 
   if (auto copy = dyn_cast<memref::CopyOp>(op)) {
@@ -548,10 +560,33 @@ LogicalResult ScheduleBuilder::visit(Operation *op) {
     return success();
   }
 
-  if (auto call = dyn_cast<func::CallOp>(op))
-    return op->emitError("the GPU target cannot call '")
-           << call.getCallee()
-           << "' yet (collectives and library calls on the GPU: issue #12)";
+  if (auto call = dyn_cast<func::CallOp>(op)) {
+    StringRef callee = call.getCallee();
+    if (!callee.consume_front(kGpuLibraryPrefix))
+      return op->emitError("the GPU target cannot call '")
+             << call.getCallee() << "' yet (collectives on the GPU: issue #12)";
+    SmallVector<Attribute> args;
+    for (Value arg : call.getOperands()) {
+      if (isa<MemRefType>(arg.getType())) {
+        auto index = memrefIndex(arg, op);
+        if (failed(index))
+          return failure();
+        args.push_back(b.getArrayAttr(
+            {b.getStringAttr("memref"), b.getI64IntegerAttr(*index)}));
+        continue;
+      }
+      auto s = slot(arg, op);
+      if (failed(s))
+        return failure();
+      args.push_back(
+          b.getArrayAttr({b.getStringAttr("i64"), b.getI64IntegerAttr(*s)}));
+    }
+    NamedAttrList fields;
+    fields.append("routine", b.getStringAttr(callee));
+    fields.append("args", b.getArrayAttr(args));
+    command(op, "call", fields);
+    return success();
+  }
   return op->emitError("the GPU schedule cannot run '") << op->getName()
                                                         << "' on the host";
 }

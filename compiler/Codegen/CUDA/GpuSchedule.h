@@ -15,6 +15,11 @@ namespace vitc {
 /// `{<function name> = {scalars, memrefs, commands, results}}` on the module.
 inline constexpr char kGpuSchedulesAttr[] = "vitc.gpu_schedules";
 
+/// Library routines of the GPU targets are called `<prefix><routine>` in
+/// the host code (vitc-linalg-to-library{kernel-prefix=...}); the schedule
+/// records `<routine>` in a call command.
+inline constexpr char kGpuLibraryPrefix[] = "vitc_gpu_";
+
 } // namespace vitc
 
 #endif // VITC_COMPILER_CODEGEN_CUDA_GPUSCHEDULE_H

@@ -37,10 +37,15 @@ void addCudaHostPasses(mlir::OpPassManager &pm, const PipelineOptions &opts);
 void buildCudaCodegenPipeline(mlir::OpPassManager &pm,
                               const PipelineOptions &opts);
 
-/// Registers the CUDA passes and the vitc-cuda-codegen pipeline. CUDA has no
-/// library-call hook yet: until the runtime has cuBLASLt and cuDNN kernels,
-/// matmuls and convolutions become generated kernels like the rest.
+/// Registers the CUDA passes and the vitc-cuda-codegen pipeline.
 void registerCudaCodegen();
+
+/// The CUDA target's hook in the lowering stage: matmuls become calls of
+/// GPU library routines (vitc_gpu_*), which the schedule records as call
+/// commands. Convolutions and pools stay generated kernels for now.
+void addCudaLibraryCallPasses(mlir::OpPassManager &pm,
+                              const PipelineOptions &opts);
+void registerCudaTarget();
 
 } // namespace vitc
 

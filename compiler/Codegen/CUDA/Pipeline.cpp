@@ -1,7 +1,10 @@
 //===- Pipeline.cpp - CUDA code generation, vitc-cuda-codegen -------------===//
 #include "compiler/Codegen/CUDA/Passes.h"
 
+#include "compiler/Codegen/CPU/Passes.h"
+#include "compiler/Codegen/CUDA/GpuSchedule.h"
 #include "compiler/Codegen/Common/Passes.h"
+#include "compiler/Lowering/LibraryCalls.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -72,6 +75,20 @@ void buildCudaCodegenPipeline(OpPassManager &pm, const PipelineOptions &opts) {
   binary.compilationTarget = opts.gpuFormat;
   binary.toolkitPath = resolveCudaPath(opts);
   pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
+void addCudaLibraryCallPasses(OpPassManager &pm, const PipelineOptions &) {
+  // Matmuls become library calls (cuBLASLt on a GPU); the same matching as
+  // the CPU's, with the GPU's names. Convolutions and pools stay generated
+  // kernels until the cuDNN calls arrive.
+  LinalgToLibraryOptions options;
+  options.kernelPrefix = kGpuLibraryPrefix;
+  options.matmulsOnly = true;
+  pm.addPass(createLinalgToLibrary(options));
+}
+
+void registerCudaTarget() {
+  registerLibraryCallsHook("cuda", addCudaLibraryCallPasses);
 }
 
 void registerCudaCodegen() {

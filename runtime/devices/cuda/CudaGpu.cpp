@@ -14,6 +14,7 @@
 #include "CudaGpu.h"
 
 #include "CudaDriver.h"
+#include "LtMatmul.h"
 
 #include <cctype>
 #include <cerrno>
@@ -141,10 +142,11 @@ public:
     if (!context->bind().isOk())
       return;
     const cuda::DriverApi &api = context->api();
-    if (stream) {
+    if (stream)
       (void)api.cuStreamSynchronize(stream);
+    blas.reset(); // its workspace is free once the stream is idle
+    if (stream)
       (void)api.cuStreamDestroy(stream);
-    }
     for (CUmodule module : modules)
       (void)api.cuModuleUnload(module);
   }
@@ -223,6 +225,8 @@ public:
                          "cuLaunchKernel");
   }
 
+  Status callLibrary(const LibraryCall &call) override;
+
   Status synchronize() override {
     if (Status s = context->bind(); !s.isOk())
       return s;
@@ -243,6 +247,10 @@ private:
   /// default (cuFuncSetAttribute), raised on first need.
   std::mutex sharedMutex;
   std::vector<uint32_t> sharedAllowed;
+  /// The matmuls' cuBLASLt, loaded on the first call: artifacts without
+  /// library calls run where cuBLASLt is missing.
+  std::mutex blasMutex;
+  std::unique_ptr<cuda::LtMatmul> blas;
 };
 
 Status CudaBackend::load(const std::vector<Section> &sections,
@@ -325,6 +333,33 @@ Status CudaBackend::allowSharedBytes(size_t kernel, uint32_t bytes) {
                          " bytes of shared memory: " + s.message());
   sharedAllowed[kernel] = bytes;
   return Status::ok();
+}
+
+Status CudaBackend::callLibrary(const LibraryCall &call) {
+  if (!cuda::isMatmulRoutine(call.routine))
+    return Status::error("the CUDA device has no library routine '" +
+                         call.routine +
+                         "' (it has matmul_f32, matmul_bf16, "
+                         "batch_matmul_f32, batch_matmul_bf16)");
+  auto plan = cuda::planMatmul(call);
+  if (!plan.isOk())
+    return plan.status();
+  if (plan->work == cuda::MatmulPlan::Work::None)
+    return Status::ok();
+  if (Status s = context->bind(); !s.isOk())
+    return s;
+  cuda::LtMatmul *lt = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(blasMutex);
+    if (!blas) {
+      auto loaded = cuda::LtMatmul::load(api());
+      if (!loaded.isOk())
+        return loaded.status();
+      blas = std::move(*loaded);
+    }
+    lt = blas.get();
+  }
+  return lt->run(*plan, stream);
 }
 
 Status CudaBackend::copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes) {

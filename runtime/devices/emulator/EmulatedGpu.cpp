@@ -6,11 +6,13 @@
 // launch entry once per thread with that thread's launch context (its ids
 // and the launch's sizes), blocks spread over worker threads. It checks
 // what CI cannot check on a GPU: the kernels' numerics, the schedule, its
-// arena offsets and argument passing. It is a test device: slow, and never
-// a GPU result.
+// arena offsets and argument passing; library routines (cuBLASLt on a GPU)
+// run on the CPU device's kernels. It is a test device: slow, and never a
+// GPU result.
 //
 //===----------------------------------------------------------------------===//
 #include "EmulatedGpu.h"
+#include "LibraryRoutines.h"
 
 #include "../cpu/HostCode.h"
 #include "../gpu/GpuBackend.h"
@@ -107,6 +109,10 @@ public:
     for (std::thread &worker : pool)
       worker.join();
     return Status::ok();
+  }
+
+  Status callLibrary(const LibraryCall &call) override {
+    return runEmulatedLibraryCall(call);
   }
 
   Status synchronize() override { return Status::ok(); }

@@ -19,11 +19,35 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vitc::rt {
 
 /// A device address (a CUdeviceptr; a host pointer on the emulated GPU).
 using DevicePtr = uint64_t;
+
+/// A device tensor a library routine reads or writes: its first element
+/// (the memref's aligned pointer plus its offset), sizes and strides in
+/// elements.
+struct DeviceTensor {
+  DevicePtr data = 0;
+  DType dtype = DType::F32;
+  std::vector<int64_t> sizes, strides;
+};
+
+/// A schedule's call of a vendor-library routine ("call" commands). The
+/// routines and their operands are the CPU kernels' (runtime/devices/cpu/
+/// CpuKernels.h), named without the vitc_cpu_ / vitc_gpu_ prefix:
+///   matmul_f32, matmul_bf16 (tensors a, b, c: rank 2), batch_matmul_f32,
+///   batch_matmul_bf16 (rank 3, a batch of 1 broadcast), scalars transA,
+///   transB, accumulate, constantB: c (+)= op(a) op(b), where op(x) swaps
+///   x's last two dims when its flag is set; bf16 inputs accumulate into
+///   an f32 c. constantB: b is a view of the weights (it never changes).
+struct LibraryCall {
+  std::string routine;
+  std::vector<DeviceTensor> tensors;
+  std::vector<int64_t> scalars;
+};
 
 class GpuBackend {
 public:
@@ -41,6 +65,11 @@ public:
   virtual Status launch(size_t kernel, const std::array<uint32_t, 3> &grid,
                         const std::array<uint32_t, 3> &block,
                         uint32_t sharedBytes, void **params) = 0;
+  /// Runs a library routine (in order on the same stream as launches).
+  virtual Status callLibrary(const LibraryCall &call) {
+    return Status::error("this GPU device has no library routine '" +
+                         call.routine + "'");
+  }
   /// Waits for everything launched so far.
   virtual Status synchronize() = 0;
 };

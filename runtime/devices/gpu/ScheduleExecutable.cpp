@@ -211,6 +211,30 @@ Status ScheduleExecutable::invoke(size_t function, void **args, Stream &) {
       }
       break;
     }
+    case GpuCommand::Op::Call: {
+      LibraryCall call{command.routine, {}, {}};
+      for (const GpuArgument &arg : command.args) {
+        if (arg.kind != GpuArgument::Kind::Memref) {
+          call.scalars.push_back(slot[arg.value]);
+          continue;
+        }
+        const GpuMemref &m = schedule.memrefs[arg.value];
+        DeviceTensor tensor;
+        tensor.dtype = m.dtype;
+        tensor.data = baseOf(m) + slot[m.byteOffset] +
+                      slot[m.offset] * dtypeSize(m.dtype);
+        for (int64_t s : m.sizes)
+          tensor.sizes.push_back(slot[s]);
+        for (int64_t s : m.strides)
+          tensor.strides.push_back(slot[s]);
+        call.tensors.push_back(std::move(tensor));
+      }
+      Status called = backend->callLibrary(call);
+      if (!called.isOk())
+        return Status::error(atNode(command) + command.routine + ": " +
+                             called.message());
+      break;
+    }
     case GpuCommand::Op::Launch: {
       std::array<uint32_t, 3> grid, block;
       bool empty = false;

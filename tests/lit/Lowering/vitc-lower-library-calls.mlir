@@ -4,8 +4,10 @@
 // vitc-lower names no kernel: the codegen target registered under `target`
 // adds its library calls after bufferization (compiler/Lowering/
 // LibraryCalls.h). The CPU target turns the convolution and the matmul (a
-// contraction by then) into oneDNN kernel calls; CUDA has no library calls
-// yet, so its anchors stay linalg ops for its code generation.
+// contraction by then) into oneDNN kernel calls; CUDA turns the matmul into
+// a GPU library routine (cuBLASLt) with the same operands, and keeps the
+// convolution a linalg op for its generated kernels until cuDNN calls
+// arrive.
 
 // CPU-LABEL: func.func @main
 //       CPU:   call @vitc_cpu_conv2d_f32(
@@ -17,8 +19,9 @@
 // CUDA-LABEL: func.func @main
 //   CUDA-NOT:   vitc_cpu_
 //       CUDA:   linalg.conv_2d_nchw_fchw
-//       CUDA:   linalg.generic
+//       CUDA:   call @vitc_gpu_matmul_f32({{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64, i64) -> ()
 //   CUDA-NOT:   vitc_cpu_
+//       CUDA: func.func private @vitc_gpu_matmul_f32({{.*}}) attributes {llvm.emit_c_interface, vitc.library_kernel}
 func.func @main(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %m: tensor<144x5xf32>) -> tensor<2x5xf32> {
   %y = vt.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<2x4x6x6xf32>
   %s = vt.constant dense<[2, 144]> : tensor<2xi64>

@@ -55,7 +55,7 @@ struct GpuArgument {
 };
 
 struct GpuCommand {
-  enum class Op { Alloc, Free, Launch, Copy };
+  enum class Op { Alloc, Free, Launch, Copy, Call };
   Op op;
   /// The ONNX node the command came from ("" if unknown), for errors.
   std::string node;
@@ -65,6 +65,8 @@ struct GpuCommand {
   int64_t shared = 0;
   std::vector<GpuArgument> args;
   int64_t src = 0, dst = 0;
+  /// Call: the library routine (its operands are `args`).
+  std::string routine;
 };
 
 struct GpuScheduleSpec {

@@ -68,12 +68,34 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// A library routine (vitc_gpu_<routine>, from vitc-linalg-to-library) is a
+// call command: its memrefs and i64 scalars, the prefix dropped. A
+// transposed view swaps its source's sizes and strides.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: commands = [{args = {{\[}}{{\[}}"memref", 5], {{\[}}"memref", 6], {{\[}}"memref", 7], {{\[}}"i64", [[ZERO:[0-9]+]]], {{\[}}"i64", [[ONE:[0-9]+]]], {{\[}}"i64", [[ZERO]]], {{\[}}"i64", [[ZERO]]]], node = "MatMul_7", op = "call", routine = "matmul_f32"}]
+// CHECK-NOT: func.func
+module attributes {gpu.container_module} {
+  func.func private @vitc_gpu_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64, i64) attributes {llvm.emit_c_interface, vitc.library_kernel}
+  func.func @main(%w: memref<?xi8>, %x: memref<4x8xf32>, %y: memref<5x8xf32>, %z: memref<4x5xf32>) {
+    %c0 = arith.constant 0 : i64
+    %c1 = arith.constant 1 : i64
+    %t = memref.transpose %x (i, j) -> (j, i) : memref<4x8xf32> to memref<8x4xf32, strided<[1, 8]>>
+    %a = memref.cast %t : memref<8x4xf32, strided<[1, 8]>> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+    %b = memref.cast %y : memref<5x8xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+    %c = memref.cast %z : memref<4x5xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+    func.call @vitc_gpu_matmul_f32(%a, %b, %c, %c0, %c1, %c0, %c0) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64, i64) -> () loc("MatMul_7")
+    return
+  }
+}
+
+// -----
+
 // Host code the schedule cannot express is an error naming the operation.
 module attributes {gpu.container_module} {
   func.func private @vitc_coll_all_reduce_f32(memref<?xf32>, i32)
   func.func @main(%w: memref<?xi8>, %x: memref<?xf32>) {
     %kind = arith.constant 0 : i32
-    // expected-error @+1 {{the GPU target cannot call 'vitc_coll_all_reduce_f32' yet}}
+    // expected-error @+1 {{the GPU target cannot call 'vitc_coll_all_reduce_f32' yet (collectives on the GPU: issue #12)}}
     func.call @vitc_coll_all_reduce_f32(%x, %kind) : (memref<?xf32>, i32) -> ()
     return
   }
