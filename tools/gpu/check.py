@@ -21,6 +21,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -122,6 +123,7 @@ def check_models(tmp):
 
 def train_losses(artifact, tmp, tag, extra, timeout):
     tb = tmp / f"tb-{tag}"
+    shutil.rmtree(tb, ignore_errors=True)  # a rerun's event files would add up
     args = [BIN / "vitc-run", artifact, "--dataset", "npy", "--data-dir", HERE / "data",
             "--normalize", "0.2860,0.3530", "--val-split", "0", "--seed", "3",
             "--tensorboard", tb, "--metrics", tmp / f"metrics-{tag}.jsonl"] + extra
@@ -236,7 +238,8 @@ def main():
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "work"
-    tmp.mkdir(exist_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     RESULTS["target"] = (HERE / "TARGET").read_text().strip()
     RESULTS["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
     log(f"GPU check of a {RESULTS['target']} bundle"
