@@ -74,6 +74,11 @@ struct ArtifactOptions {
   /// The exported functions, in manifest order (at least one).
   std::vector<FunctionSig> functions;
   std::optional<TrainingInfo> training;
+  /// Non-empty: write the weights to this file instead of into the artifact
+  /// (runtime/include/vitc/runtime/WeightsFile.h); the manifest records
+  /// `weightsFileName`, the path the runtime resolves against the
+  /// artifact's directory.
+  std::string weightsFile, weightsFileName;
 };
 
 /// Signature of the func.func `funcName` from its tensor types and the

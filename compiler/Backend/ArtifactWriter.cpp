@@ -12,6 +12,7 @@
 #include "compiler/Backend/GpuSections.h"
 #include "compiler/Backend/WeightsTable.h"
 #include "vitc/runtime/ArtifactFormat.h"
+#include "vitc/runtime/WeightsFile.h"
 
 #include "vitc/artifact/artifact.pb.h"
 
@@ -150,6 +151,42 @@ void padTo(llvm::raw_ostream &os, uint64_t &position, uint64_t offset) {
   }
 }
 
+/// Writes the weights section's bytes, which start at file offset `base`.
+llvm::Error writeWeights(llvm::raw_ostream &os, uint64_t &position,
+                         uint64_t base, const WeightsTable &weights) {
+  padTo(os, position, base);
+  for (const WeightEntry &entry : weights.entries) {
+    padTo(os, position, base + entry.offset);
+    if (llvm::Error error = writeWeightBytes(entry, os))
+      return error;
+    position += entry.bytes;
+  }
+  return llvm::Error::success();
+}
+
+/// Writes the weights file (WeightsFile.h) into `os`.
+llvm::Error writeWeightsFile(llvm::raw_ostream &os,
+                             const artifact::Manifest &manifest,
+                             const WeightsTable &weights) {
+  artifact::WeightsFileHeader header;
+  std::memset(&header, 0, sizeof(header));
+  std::memcpy(header.magic, artifact::kWeightsMagic, sizeof(header.magic));
+  header.formatVersion = artifact::kWeightsFormatVersion;
+  header.headerSize = sizeof(header);
+  header.dataOffset = artifact::kWeightsDataOffset;
+  header.dataSize = weights.size;
+  header.layoutDigest = artifact::weightsLayoutDigest(manifest);
+  uint64_t position = sizeof(header);
+  os.write(reinterpret_cast<const char *>(&header), sizeof(header));
+  if (llvm::Error error =
+          writeWeights(os, position, artifact::kWeightsDataOffset, weights))
+    return error;
+  // The data ends on a page boundary, so the file maps like an artifact.
+  padTo(os, position,
+        llvm::alignTo(position, artifact::kSectionAlignment));
+  return llvm::Error::success();
+}
+
 } // namespace
 
 mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
@@ -238,12 +275,39 @@ mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
     offset = llvm::alignTo(offset + section.bytes.size(),
                            artifact::kSectionAlignment);
   }
+  // The weights: a section, or (--weights-file) a file of their own,
+  // written and renamed into place before the artifact that needs it.
+  bool external = !options.weightsFile.empty();
   uint64_t weightsOffset = offset;
-  uint64_t manifestOffset = weightsOffset + weights->size;
-  artifact::Section *weightsSection = manifest.add_sections();
-  weightsSection->set_kind("weights");
-  weightsSection->set_offset(weightsOffset);
-  weightsSection->set_size(weights->size);
+  uint64_t manifestOffset = weightsOffset + (external ? 0 : weights->size);
+  TempFile weightsTemp;
+  if (external) {
+    manifest.set_weights_file(options.weightsFileName);
+    manifest.set_weights_digest(artifact::weightsLayoutDigest(manifest));
+    manifest.set_weights_bytes(weights->size);
+    int weightsFd = -1;
+    if (std::error_code ec = weightsTemp.create(options.weightsFile, weightsFd)) {
+      reportError("cannot write '" + options.weightsFile + "': " + ec.message());
+      return mlir::failure();
+    }
+    llvm::raw_fd_ostream weightsOs(weightsFd, /*shouldClose=*/true);
+    if (llvm::Error error = writeWeightsFile(weightsOs, manifest, *weights)) {
+      reportError(llvm::toString(std::move(error)));
+      return mlir::failure();
+    }
+    weightsOs.close();
+    if (weightsOs.has_error()) {
+      reportError("cannot write '" + options.weightsFile +
+                  "': " + weightsOs.error().message());
+      weightsOs.clear_error();
+      return mlir::failure();
+    }
+  } else {
+    artifact::Section *weightsSection = manifest.add_sections();
+    weightsSection->set_kind("weights");
+    weightsSection->set_offset(weightsOffset);
+    weightsSection->set_size(weights->size);
+  }
   std::string manifestBytes;
   if (!manifest.SerializeToString(&manifestBytes)) {
     reportError("cannot serialize the artifact manifest");
@@ -267,15 +331,11 @@ mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
     os.write(section.bytes.data(), section.bytes.size());
     position += section.bytes.size();
   }
-  padTo(os, position, weightsOffset);
-  for (const WeightEntry &entry : weights->entries) {
-    padTo(os, position, weightsOffset + entry.offset);
-    if (llvm::Error error = writeWeightBytes(entry, os)) {
+  if (!external)
+    if (llvm::Error error = writeWeights(os, position, weightsOffset, *weights)) {
       reportError(llvm::toString(std::move(error)));
       return mlir::failure();
     }
-    position += entry.bytes;
-  }
   padTo(os, position, manifestOffset);
   os << manifestBytes;
 
@@ -285,6 +345,11 @@ mlir::LogicalResult writeArtifact(mlir::ModuleOp module,
     os.clear_error();
     return mlir::failure();
   }
+  if (external)
+    if (std::error_code ec = weightsTemp.commit(options.weightsFile)) {
+      reportError("cannot write '" + options.weightsFile + "': " + ec.message());
+      return mlir::failure();
+    }
   if (std::error_code ec = temp.commit(outPath)) {
     reportError("cannot write '" + outPath + "': " + ec.message());
     return mlir::failure();

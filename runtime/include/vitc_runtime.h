@@ -67,6 +67,13 @@ typedef struct vitc_model vitc_model;
 
 /* Loads an artifact for the host CPU. */
 vitc_model *vitc_model_load(const char *path);
+
+/* The same for an artifact compiled with `vitc --weights-file`, with its
+ * weights read from `weights_path` (NULL: the file the artifact names,
+ * relative to its directory). The file must have the artifact's weights
+ * layout; an error says which differs. */
+vitc_model *vitc_model_load_with_weights(const char *path,
+                                         const char *weights_path);
 void vitc_model_free(vitc_model *model);
 
 /* "inference" or "train"; NULL if model is NULL. */

@@ -1,6 +1,7 @@
 //===- Artifact.cpp - open, validate and map a .vtc file ------------------===//
 #include "vitc/runtime/Artifact.h"
 #include "vitc/runtime/ArtifactFormat.h"
+#include "vitc/runtime/WeightsFile.h"
 
 #include "ManifestSpecs.h"
 
@@ -32,9 +33,10 @@ bool inBounds(uint64_t offset, uint64_t size, uint64_t fileSize) {
 }
 } // namespace
 
-StatusOr<std::shared_ptr<Artifact>> Artifact::open(const std::string &path) {
+StatusOr<std::shared_ptr<Artifact>>
+Artifact::open(const std::string &path, const std::string &weightsPath) {
   std::shared_ptr<Artifact> artifact(new Artifact());
-  Status status = artifact->parse(path);
+  Status status = artifact->parse(path, weightsPath);
   if (!status.isOk())
     return status;
   return artifact;
@@ -43,6 +45,8 @@ StatusOr<std::shared_ptr<Artifact>> Artifact::open(const std::string &path) {
 Artifact::~Artifact() {
   if (mapping_)
     ::munmap(mapping_, mappingSize_);
+  if (weightsMapping_)
+    ::munmap(weightsMapping_, weightsMappingSize_);
 }
 
 const Section *Artifact::section(const std::string &kind) const {
@@ -59,7 +63,7 @@ std::optional<size_t> Artifact::findFunction(const std::string &name) const {
   return std::nullopt;
 }
 
-Status Artifact::parse(const std::string &path) {
+Status Artifact::parse(const std::string &path, const std::string &weightsPath) {
   path_ = path;
   FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (file.fd < 0)
@@ -138,10 +142,72 @@ Status Artifact::parse(const std::string &path) {
         {section.kind(), section.arch(), section.name(),
          base + section.offset(), section.size()});
   }
+  if (!manifest.weights_file().empty()) {
+    status = mapWeightsFile(manifest, weightsPath);
+    if (!status.isOk())
+      return status;
+  } else if (!weightsPath.empty()) {
+    return Status::error("'" + path + "' holds its weights; a weights file "
+                         "('" + weightsPath + "') is for artifacts compiled "
+                         "with --weights-file");
+  }
   const Section *weights = section("weights");
   if (!weights)
     return Status::error("'" + path + "' has no weights section");
   return readTraining(manifest, path, *weights, functions_, training_);
+}
+
+Status Artifact::mapWeightsFile(const artifact::Manifest &manifest,
+                                const std::string &override) {
+  // The recorded path is relative to the artifact's directory.
+  std::string path = override;
+  if (path.empty()) {
+    path = manifest.weights_file();
+    size_t slash = path_.rfind('/');
+    if (path[0] != '/' && slash != std::string::npos)
+      path = path_.substr(0, slash + 1) + path;
+  }
+  weightsPath_ = path;
+  std::string what = "the weights of '" + path_ + "' ('" + path + "')";
+  FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0)
+    return Status::error("cannot open " + what + ": " + std::strerror(errno));
+  struct stat info;
+  if (::fstat(file.fd, &info) != 0 || !S_ISREG(info.st_mode))
+    return Status::error(what + " is not a regular file");
+  uint64_t fileSize = static_cast<uint64_t>(info.st_size);
+  artifact::WeightsFileHeader header;
+  std::memset(&header, 0, sizeof(header));
+  ssize_t got = ::pread(file.fd, &header, sizeof(header), 0);
+  if (got != static_cast<ssize_t>(sizeof(header)) ||
+      std::memcmp(header.magic, artifact::kWeightsMagic, sizeof(header.magic)) != 0)
+    return Status::error(what + " is not a vitc weights file (bad magic number)");
+  if (header.formatVersion != artifact::kWeightsFormatVersion ||
+      header.headerSize != sizeof(header) ||
+      header.dataOffset % artifact::kSectionAlignment != 0)
+    return Status::error(what + " has an unknown weights format version " +
+                         std::to_string(header.formatVersion));
+  if (header.layoutDigest != manifest.weights_digest() ||
+      header.dataSize != manifest.weights_bytes())
+    return Status::error(what + " holds weights of another layout (" +
+                         std::to_string(header.dataSize) + " bytes, digest " +
+                         std::to_string(header.layoutDigest) +
+                         "); the artifact needs " +
+                         std::to_string(manifest.weights_bytes()) +
+                         " bytes, digest " +
+                         std::to_string(manifest.weights_digest()));
+  if (!inBounds(header.dataOffset, header.dataSize, fileSize))
+    return Status::error(what + " is truncated");
+  weightsMappingSize_ = fileSize;
+  void *mapping =
+      ::mmap(nullptr, weightsMappingSize_, PROT_READ, MAP_PRIVATE, file.fd, 0);
+  if (mapping == MAP_FAILED)
+    return Status::error("cannot map " + what + ": " + std::strerror(errno));
+  weightsMapping_ = mapping;
+  sections_.push_back({"weights", "", "",
+                       static_cast<const uint8_t *>(mapping) + header.dataOffset,
+                       header.dataSize});
+  return Status::ok();
 }
 
 } // namespace vitc::rt

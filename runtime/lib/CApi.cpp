@@ -79,11 +79,16 @@ void setLastError(std::string message) { lastError = std::move(message); }
 extern "C" {
 
 vitc_model *vitc_model_load(const char *path) {
+  return vitc_model_load_with_weights(path, nullptr);
+}
+
+vitc_model *vitc_model_load_with_weights(const char *path,
+                                         const char *weights_path) {
   if (!path) {
     fail("vitc_model_load: path is NULL");
     return nullptr;
   }
-  auto artifact = Artifact::open(path);
+  auto artifact = Artifact::open(path, weights_path ? weights_path : "");
   if (!artifact.isOk()) {
     fail(artifact.status().message());
     return nullptr;

@@ -106,7 +106,7 @@ Status readFunctions(const artifact::Manifest &manifest,
                              message.name() + "'");
     if (message.entry().empty() && !gpu)
       return Status::error(where + "no entry symbol");
-    FunctionSpec function{message.name(), message.entry(), {}, {}};
+    FunctionSpec function{message.name(), message.entry(), {}, {}, {}};
     Status status = readTensors(message.inputs(), "input", where,
                                 function.inputs);
     if (status.isOk())

@@ -44,6 +44,8 @@ options:
   --output-dir DIR       write each output to DIR/<output name>.npy (DIR is
                          created; characters other than letters, digits,
                          '.', '-' and '_' in names become '_')
+  --weights FILE.vtw     the weights of an artifact compiled with
+                         `vitc --weights-file` (default: the file it names)
   --threads N            worker threads for kernels (OpenMP / oneDNN)
   --benchmark N          run N timed iterations and print one JSON line:
                          {"iters":N,"mean_ms":..,"p50_ms":..,"p90_ms":..,
@@ -70,6 +72,7 @@ struct Options {
   std::string function;
   std::vector<std::string> inputs;
   std::string outputDir;
+  std::string weights;
   int threads = 0;
   long benchmark = 0;
   long warmup = 1;
@@ -105,6 +108,8 @@ Options parseArgs(int argc, char **argv) {
       options.outputDir = next();
       if (options.outputDir.empty())
         fatal("empty value for --output-dir");
+    } else if (flag == "--weights") {
+      options.weights = next();
     } else if (flag == "--threads") {
       options.threads = static_cast<int>(parseCount(flag, next(), 1));
     } else if (flag == "--benchmark") {
@@ -414,7 +419,7 @@ vitc_model *trainingArtifact(int argc, char **argv) {
 /// --schedule: read through the runtime's loader (which checks every index
 /// of the schedules), without a device.
 int printSchedules(const std::string &path) {
-  auto artifact = vitc::rt::Artifact::open(path);
+  auto artifact = vitc::rt::Artifact::open(path, "");
   if (!artifact.isOk())
     fatal(artifact.status().message());
   if (!(*artifact)->isGpu())
@@ -444,7 +449,9 @@ int main(int argc, char **argv) {
   Options options = parseArgs(argc, argv);
   if (options.schedule)
     return printSchedules(options.model);
-  vitc_model *model = vitc_model_load(options.model.c_str());
+  vitc_model *model = vitc_model_load_with_weights(
+      options.model.c_str(),
+      options.weights.empty() ? nullptr : options.weights.c_str());
   if (!model)
     fatal(vitc_last_error());
   Function function = selectFunction(model, options);

@@ -24,7 +24,9 @@
 #include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -49,6 +51,12 @@ static cl::opt<std::string> gpuArch("gpu-arch",
                                     cl::desc("cuda: the GPU architectures to compile kernels "
                                              "for, comma-separated (default sm_80,sm_90)"),
                                     cl::init("sm_80,sm_90"), cl::cat(vitcCat));
+static cl::opt<std::string> weightsFile(
+    "weights-file",
+    cl::desc("Write the weights to this file instead of into the artifact (one weights file "
+             "serves every artifact of the same weights layout; the artifact records where it "
+             "is, relative to its own directory)"),
+    cl::value_desc("path.vtw"), cl::cat(vitcCat));
 static cl::opt<std::string> cpuName("cpu", cl::desc("CPU to generate code for: native (default: this "
                                                     "machine), or an LLVM CPU name such as x86-64-v3"),
                                     cl::init("native"), cl::cat(vitcCat));
@@ -462,5 +470,21 @@ int main(int argc, char **argv) {
   artOpts.source = inputPath;
   artOpts.functions = std::move(functions);
   artOpts.training = trainingInfo;
+  if (!weightsFile.empty()) {
+    // Beside the artifact: its file name; elsewhere: an absolute path.
+    SmallString<256> outDir(outputPath), weightsDir(weightsFile);
+    llvm::sys::path::remove_filename(outDir);
+    llvm::sys::path::remove_filename(weightsDir);
+    llvm::sys::fs::make_absolute(outDir);
+    llvm::sys::fs::make_absolute(weightsDir);
+    SmallString<256> name(weightsFile);
+    if (outDir == weightsDir) {
+      name = llvm::sys::path::filename(weightsFile);
+    } else {
+      llvm::sys::fs::make_absolute(name);
+    }
+    artOpts.weightsFile = weightsFile;
+    artOpts.weightsFileName = std::string(name);
+  }
   return failed(vitc::backend::writeArtifact(*module, artOpts, outputPath)) ? 1 : 0;
 }

@@ -19,6 +19,10 @@
 #include <string>
 #include <vector>
 
+namespace vitc::artifact {
+class Manifest;
+} // namespace vitc::artifact
+
 namespace vitc::rt {
 
 struct TensorSpec {
@@ -81,12 +85,19 @@ struct Section {
 
 class Artifact {
 public:
-  static StatusOr<std::shared_ptr<Artifact>> open(const std::string &path);
+  /// Opens `path`; an artifact compiled with --weights-file maps its weights
+  /// file from `weightsPath`, or by default from the path it recorded
+  /// (relative to the artifact's directory).
+  static StatusOr<std::shared_ptr<Artifact>>
+  open(const std::string &path, const std::string &weightsPath = "");
   ~Artifact();
   Artifact(const Artifact &) = delete;
   Artifact &operator=(const Artifact &) = delete;
 
   const std::string &path() const { return path_; }
+  /// The weights file mapped for an artifact compiled with --weights-file;
+  /// empty when the weights are inside the artifact.
+  const std::string &weightsPath() const { return weightsPath_; }
   const std::string &producer() const { return producer_; }
   const std::string &target() const { return target_; }
   const std::string &cpu() const { return cpu_; }
@@ -111,7 +122,9 @@ public:
 
 private:
   Artifact() = default;
-  Status parse(const std::string &path);
+  Status parse(const std::string &path, const std::string &weightsPath);
+  Status mapWeightsFile(const artifact::Manifest &manifest,
+                        const std::string &override);
 
   std::string path_, producer_, target_, cpu_, triple_, mode_, precision_,
       source_;
@@ -122,6 +135,9 @@ private:
   std::vector<Section> sections_;
   void *mapping_ = nullptr;
   size_t mappingSize_ = 0;
+  std::string weightsPath_;
+  void *weightsMapping_ = nullptr;
+  size_t weightsMappingSize_ = 0;
 };
 
 /// Function #`function`'s GPU schedule as text (vitc-run --schedule).
