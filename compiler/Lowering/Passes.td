@@ -58,7 +58,10 @@ def ScalarizeShapeTensors
     linalg.generic, whose body is cloned on the inputs' elements), so the
     sizes become index arithmetic on tensor.dim that canonicalization
     folds. Producers left without readers are removed by the
-    canonicalizer.
+    canonicalizer. A `tensor.reshape` to sizes given as scalars
+    (`tensor.from_elements`) becomes a collapse to 1-D and an
+    `expand_shape` to those sizes: views once bufferized, where the reshape
+    would write and read a shape buffer on the host.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];

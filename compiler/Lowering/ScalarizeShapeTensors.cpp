@@ -9,7 +9,9 @@
 // tensors through their producers (from_elements, extract_slice,
 // insert_slice, reshapes, fills and elementwise linalg.generic), so the
 // sizes become index
-// arithmetic on tensor.dim, which canonicalization folds.
+// arithmetic on tensor.dim, which canonicalization folds. A tensor.reshape
+// to such sizes becomes collapse_shape + expand_shape: views, not a shape
+// buffer that host code writes and reads.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Lowering/Passes.h"
@@ -224,11 +226,54 @@ struct ExtractThroughProducer : OpRewritePattern<tensor::ExtractOp> {
   }
 };
 
+/// tensor.reshape to sizes given as scalars (tensor.from_elements) is a
+/// flatten and an unflatten: collapse_shape to 1-D, then expand_shape with
+/// the sizes as its output shape. Views once bufferized, instead of a
+/// shape buffer written and read by host code.
+struct ReshapeOfFromElements : OpRewritePattern<tensor::ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::ReshapeOp reshape,
+                                PatternRewriter &rewriter) const override {
+    auto shape = reshape.getShape().getDefiningOp<tensor::FromElementsOp>();
+    auto srcType = dyn_cast<RankedTensorType>(reshape.getSource().getType());
+    auto resultType = reshape.getResult().getType();
+    if (!shape || !srcType || resultType.getRank() == 0)
+      return failure();
+    Location loc = reshape.getLoc();
+    Value flat = reshape.getSource();
+    if (srcType.getRank() != 1) {
+      SmallVector<ReassociationIndices> all(1);
+      for (int64_t d = 0; d < srcType.getRank(); ++d)
+        all[0].push_back(d);
+      flat = tensor::CollapseShapeOp::create(rewriter, loc, flat, all);
+    }
+    SmallVector<OpFoldResult> sizes;
+    for (auto [d, element] : llvm::enumerate(shape.getElements())) {
+      if (!resultType.isDynamicDim(d)) {
+        sizes.push_back(rewriter.getIndexAttr(resultType.getDimSize(d)));
+        continue;
+      }
+      Value size = element;
+      if (!size.getType().isIndex())
+        size = arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
+                                          size);
+      sizes.push_back(size);
+    }
+    SmallVector<ReassociationIndices> group(1);
+    for (int64_t d = 0; d < resultType.getRank(); ++d)
+      group[0].push_back(d);
+    rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(reshape, resultType, flat,
+                                                       group, sizes);
+    return success();
+  }
+};
+
 struct ScalarizeShapeTensorsPass
     : impl::ScalarizeShapeTensorsBase<ScalarizeShapeTensorsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ExtractThroughProducer>(&getContext());
+    patterns.add<ExtractThroughProducer, ReshapeOfFromElements>(&getContext());
     tensor::ExtractOp::getCanonicalizationPatterns(patterns, &getContext());
     tensor::FromElementsOp::getCanonicalizationPatterns(patterns, &getContext());
     arith::SelectOp::getCanonicalizationPatterns(patterns, &getContext());
