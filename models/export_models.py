@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("mnist_cnn", "cnn_bn", "vit_tiny", "resnet18", "vit_b_16")
+MODELS = ("mnist_cnn", "cnn_bn", "vit_tiny", "resnet18", "resnet50", "vit_b_16")
 # Exported without constant folding, which would fuse each eval-mode
 # BatchNorm into the conv before it: the point of these models is to have
 # BatchNormalization nodes (that a training compile trains in batch mode).
@@ -162,8 +162,8 @@ def build(name):
     if name == "vit_tiny":
         return VitTiny().eval(), (1, 28, 28)
     import torchvision
-    if name == "resnet18":
-        model = torchvision.models.resnet18(weights=None)
+    if name in ("resnet18", "resnet50"):
+        model = getattr(torchvision.models, name)(weights=None)
         calibrate_bn(model, (8, 3, 224, 224))
         return model, (3, 224, 224)
     if name == "vit_b_16":

@@ -125,6 +125,12 @@ Status Artifact::parse(const std::string &path, const std::string &weightsPath) 
   mode_ = manifest.mode();
   source_ = manifest.source();
   precision_ = manifest.precision();
+  for (const artifact::Weight &weight : manifest.weights())
+    weights_.push_back({weight.name(), weight.dtype(),
+                        std::vector<int64_t>(weight.shape().begin(),
+                                             weight.shape().end()),
+                        weight.offset(), weight.bytes()});
+  weightsDigest_ = artifact::weightsLayoutDigest(manifest);
   Status status = readFunctions(manifest, path, functions_, kernels_);
   if (!status.isOk())
     return status;

@@ -15,7 +15,8 @@ def test_gpu_check_rehearsal():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     results = json.loads((build_dir() / "gpu-check-rehearsal/gpu-check.json").read_text())
     assert results["target"] == "cuda-emulator"
-    assert set(results["steps"]) == {"devices", "unit", "models", "train", "epoch", "bench"}
+    assert set(results["steps"]) == {"devices", "unit", "models", "train", "epoch", "bench",
+                                     "large"}
     assert all(step["ok"] for step in results["steps"].values()), results["steps"]
     assert results["steps"]["train"]["mnist_cnn"]["worst_rel_diff"] <= 1e-4
     assert "bundle" in proc.stdout and "MiB" in proc.stdout

@@ -5,18 +5,23 @@
 # (oneDNN, protobuf, OpenMPI; never libcuda or NCCL, which it has), the CUDA
 # unit tests, the models' ONNX files and their artifacts compiled here, and
 # a Fashion-MNIST subset as .npy. Prints the bundle's size.
-#   tools/gpu/bundle.sh [--target cuda|cuda-emulator] [-o build/gpu-bundle.tar.xz]
+#   tools/gpu/bundle.sh [--target cuda|cuda-emulator] [--large] [-o build/gpu-bundle.tar.xz]
 # cuda-emulator builds the same bundle for the emulated GPU, to rehearse the
-# check here (tools/gpu/check.sh --rehearse).
+# check here (tools/gpu/check.sh --rehearse). --large adds the benchmark
+# models (ViT-B/16 inference in fp32 and bf16 and its bf16 training step,
+# ResNet-50's bf16 training step) with their weights files slimmed
+# (tools/gpu/weights.py): the check refills them from a seed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 build=${VITC_BUILD:-build}
 target=cuda
+large=
 out=$build/gpu-bundle.tar.xz
 while (($#)); do
   case $1 in
     --target) target=$2; shift 2 ;;
+    --large) large=1; shift ;;
     -o) out=$2; shift 2 ;;
     *) echo "bundle.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -56,6 +61,31 @@ for m in mnist_cnn cnn_bn_train; do
     -o "$stage/artifacts/$m.train.cpu"
 done
 echo "$target" > "$stage/TARGET"
+
+# The benchmark models: compiled here with their weights in files of their
+# own, which stay here; what travels is the weights table and the entries
+# that must stay exact. cubins for the H100/H200 (sm_90): no JIT at load.
+if [ -n "$large" ]; then
+  mkdir -p "$stage/large"
+  gpu=()
+  [ "$target" = cuda ] && gpu=(--gpu-arch sm_90 --gpu-format cubin)
+  .venv/bin/python models/export_models.py --which vit_b_16,resnet50 --out models/generated >/dev/null
+  weights=$(mktemp -d)
+  compile() { # name model flags...
+    local name=$1 model=$2; shift 2
+    "$build/bin/vitc" "models/generated/$model.onnx" --target "$target" "${gpu[@]}" "$@" \
+      -o "$stage/large/$name.vtc" --weights-file "$weights/$name.vtw"
+    "$build/bin/vitc-run" "$stage/large/$name.vtc" --weights-table > "$stage/large/$name.json"
+    .venv/bin/python tools/gpu/weights.py slim "$stage/large/$name.json" "$weights/$name.vtw" \
+      -o "$stage/large/$name.slim.npz"
+  }
+  compile vit_b_16 vit_b_16
+  compile vit_b_16.bf16 vit_b_16 --precision bf16
+  compile vit_b_16.train.bf16 vit_b_16 --mode train --precision bf16 --optimizer adamw
+  compile resnet50.train.bf16 resnet50 --mode train --precision bf16 --optimizer sgd --momentum 0.9
+  rm -rf "$weights"
+  cp tools/gpu/weights.py tools/gpu/torch_peer.py "$stage/"
+fi
 
 # Fashion-MNIST as .npy (vitc-run --dataset npy): 12000 training and 2000
 # test images, uint8, small enough to travel.

@@ -15,6 +15,10 @@ Steps:
   bench       inference throughput and latency at batch 1 and 256, with
               PyTorch eager and torch.compile on the same architecture
               where a CUDA PyTorch exists
+  large       (bundles built with --large) ViT-B/16 inference in fp32 and
+              bf16 at batch 1 and 256, its bf16 training step at batch 128
+              and ResNet-50's at 256, their weights refilled from a seed
+              (timing only), each with PyTorch eager and torch.compile
 """
 import argparse
 import json
@@ -226,6 +230,88 @@ def check_bench(tmp):
     return detail
 
 
+def peer(args, timeout):
+    """The PyTorch peer (torch_peer.py) in a process of its own, or None."""
+    if not (HERE / "torch_peer.py").exists():
+        return None
+    rc, out, err, _ = run([sys.executable, HERE / "torch_peer.py"] + args, timeout)
+    if rc != 0:
+        return {"error": (err.strip() or out.strip())[-300:]}
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def filled_weights(name, tmp):
+    """The weights file of large/<name>.vtc, refilled from seed 0."""
+    out = tmp / f"{name}.vtw"
+    rc, _, err, _ = run([sys.executable, HERE / "weights.py", "fill", HERE / "large" / f"{name}.json",
+                         HERE / "large" / f"{name}.slim.npz", "-o", out, "--seed", "0"], 300)
+    if rc != 0:
+        raise RuntimeError(f"filling the weights of {name}: {err.strip()}")
+    return out
+
+
+def train_step_ms(name, tmp, batch, weights):
+    """Milliseconds per training step: two runs of the trainer (4 and 12
+    steps) on resized Fashion-MNIST, their difference over 8 steps, so
+    loading and the first step's set-up cancel out."""
+    times = []
+    for steps in (4, 12):
+        args = [BIN / "vitc-run", HERE / "large" / f"{name}.vtc", "--weights", weights,
+                "--dataset", "npy", "--data-dir", HERE / "data", "--resize",
+                "--replicate-channels", "--val-split", "0", "--limit-test", "16",
+                "--batch-size", batch, "--max-steps", steps, "--log-every", 100]
+        rc, out, err, secs = run(args, 400)
+        if rc != 0:
+            raise RuntimeError(f"{name}: vitc-run exited {rc}: {err.strip()[-1500:]}")
+        times.append(secs)
+    return (times[1] - times[0]) * 1000 / 8
+
+
+@step("large")
+def check_large(tmp):
+    if not (HERE / "large").is_dir():
+        log("no large models in this bundle (tools/gpu/bundle.sh --large)")
+        return {"skipped": True}
+    detail = {}
+    iters = 2 if QUICK else 10
+    for name, dtype in (("vit_b_16", "fp32"), ("vit_b_16.bf16", "bf16")):
+        weights = filled_weights(name, tmp)
+        for batch in ((1,) if QUICK else (1, 256)):
+            x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224), dtype=np.float32)
+            np.save(tmp / "lx.npy", x)
+            rc, out, err, _ = run([BIN / "vitc-run", HERE / "large" / f"{name}.vtc", "--weights",
+                                   weights, "--input", tmp / "lx.npy", "--benchmark", iters,
+                                   "--warmup", 2], 400)
+            if rc != 0:
+                raise RuntimeError(f"{name} batch {batch}: vitc-run exited {rc}: {err.strip()}")
+            vitc = json.loads(out.strip().splitlines()[-1])
+            entry = {"vitc": vitc, "images_per_second": batch * 1000.0 / vitc["mean_ms"]}
+            if RESULTS["target"] == "cuda":
+                for how in ("eager", "compile"):
+                    entry[f"torch_{how}"] = peer(["vit_b_16", "infer", str(batch), dtype, how,
+                                                  str(iters)], 300)
+                torch_ms = (entry["torch_compile"] or {}).get("ms")
+                if torch_ms:
+                    entry["ratio_vs_torch_compile"] = torch_ms / vitc["mean_ms"]
+            detail[f"{name}@{batch}"] = entry
+            log(f"{name} batch {batch}: {entry}")
+    if not QUICK:
+        for name, model, batch in (("vit_b_16.train.bf16", "vit_b_16", 128),
+                                   ("resnet50.train.bf16", "resnet50", 256)):
+            weights = filled_weights(name, tmp)
+            ms = train_step_ms(name, tmp, batch, weights)
+            entry = {"vitc_ms_per_step": ms, "images_per_second": batch * 1000.0 / ms}
+            if RESULTS["target"] == "cuda":
+                for how in ("eager", "compile"):
+                    entry[f"torch_{how}"] = peer([model, "train", str(batch), "bf16", how, "5"], 300)
+                torch_ms = (entry["torch_compile"] or {}).get("ms")
+                if torch_ms:
+                    entry["ratio_vs_torch_compile"] = torch_ms / ms
+            detail[f"{name}@{batch}"] = entry
+            log(f"{name} batch {batch}: {entry}")
+    return detail
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True, help="directory for gpu-check.json and .log")
@@ -246,7 +332,8 @@ def main():
         + (" (the emulated GPU: a rehearsal, not a GPU result)"
            if RESULTS["target"] == "cuda-emulator" else ""))
     steps = {"devices": check_devices, "unit": check_unit, "models": check_models,
-             "train": check_train, "epoch": check_epoch, "bench": check_bench}
+             "train": check_train, "epoch": check_epoch, "bench": check_bench,
+             "large": check_large}
     only = [s for s in args.only.split(",") if s]
     for name, fn in steps.items():
         if only and name not in only:

@@ -54,6 +54,9 @@ options:
   --warmup K             untimed iterations before --benchmark (default 1)
   --info                 print the model's functions with their inputs and
                          outputs (dtype, shape, role) and exit
+  --weights-table        print the weights table as JSON (the weights
+                         section's size and layout digest, and each entry's
+                         name, dtype, shape, offset and size) and exit
   --schedule             (GPU artifacts) print each function's schedule: the
                          scalar program, allocations, copies and kernel
                          launches the runtime runs, and exit
@@ -78,6 +81,7 @@ struct Options {
   long warmup = 1;
   bool info = false;
   bool schedule = false;
+  bool weightsTable = false;
 };
 
 long parseCount(const std::string &flag, const std::string &value, long min) {
@@ -120,6 +124,8 @@ Options parseArgs(int argc, char **argv) {
       options.info = true;
     } else if (flag == "--schedule") {
       options.schedule = true;
+    } else if (flag == "--weights-table") {
+      options.weightsTable = true;
     } else if (arg.rfind("-", 0) == 0 && arg != "-") {
       fatal("unknown option '" + arg + "' (see --help)");
     } else if (options.model.empty()) {
@@ -430,6 +436,36 @@ int printSchedules(const std::string &path) {
   return 0;
 }
 
+/// --weights-table: JSON, for tools that make or fill weights files
+/// (tools/gpu/fill_weights.py).
+int printWeightsTable(const std::string &path, const std::string &weights) {
+  auto artifact = vitc::rt::Artifact::open(path, weights);
+  if (!artifact.isOk())
+    fatal(artifact.status().message());
+  const vitc::rt::Section *section = (*artifact)->section("weights");
+  std::printf("{\"bytes\": %llu, \"digest\": %llu, \"entries\": [",
+              static_cast<unsigned long long>(section->size),
+              static_cast<unsigned long long>((*artifact)->weightsDigest()));
+  const auto &entries = (*artifact)->weights();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const vitc::rt::WeightSpec &w = entries[i];
+    std::string shape;
+    for (size_t d = 0; d < w.shape.size(); ++d)
+      shape += (d ? ", " : "") + std::to_string(w.shape[d]);
+    // Names are ONNX initializer or compiler names: quote and escape.
+    std::string name;
+    for (char c : w.name)
+      name += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+    std::printf("%s\n  {\"name\": \"%s\", \"dtype\": \"%s\", \"shape\": [%s], "
+                "\"offset\": %llu, \"bytes\": %llu}",
+                i ? "," : "", name.c_str(), w.dtype.c_str(), shape.c_str(),
+                static_cast<unsigned long long>(w.offset),
+                static_cast<unsigned long long>(w.bytes));
+  }
+  std::printf("\n]}\n");
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -449,6 +485,8 @@ int main(int argc, char **argv) {
   Options options = parseArgs(argc, argv);
   if (options.schedule)
     return printSchedules(options.model);
+  if (options.weightsTable)
+    return printWeightsTable(options.model, options.weights);
   vitc_model *model = vitc_model_load_with_weights(
       options.model.c_str(),
       options.weights.empty() ? nullptr : options.weights.c_str());

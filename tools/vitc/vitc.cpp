@@ -51,6 +51,12 @@ static cl::opt<std::string> gpuArch("gpu-arch",
                                     cl::desc("cuda: the GPU architectures to compile kernels "
                                              "for, comma-separated (default sm_80,sm_90)"),
                                     cl::init("sm_80,sm_90"), cl::cat(vitcCat));
+static cl::opt<std::string> gpuFormat(
+    "gpu-format",
+    cl::desc("cuda: kernel code as ptx (default: the driver compiles it for the GPU it runs "
+             "on, at load) or cubin (machine code for exactly the --gpu-arch GPUs, compiled "
+             "here by the CUDA toolkit's ptxas)"),
+    cl::init("ptx"), cl::cat(vitcCat));
 static cl::opt<std::string> weightsFile(
     "weights-file",
     cl::desc("Write the weights to this file instead of into the artifact (one weights file "
@@ -309,6 +315,10 @@ int main(int argc, char **argv) {
     return fail("--target=" + target + ": expected cpu, cuda or cuda-emulator");
   if (gpuArch.getNumOccurrences() && target != "cuda")
     return fail("--gpu-arch needs --target cuda");
+  if (gpuFormat.getNumOccurrences() && target != "cuda")
+    return fail("--gpu-format needs --target cuda");
+  if (gpuFormat != "ptx" && gpuFormat != "cubin")
+    return fail("--gpu-format=" + gpuFormat + ": expected ptx or cubin");
   for (StringRef arch : llvm::split(StringRef(gpuArch), ','))
     if (!arch.starts_with("sm_") || arch.size() < 5 ||
         !llvm::all_of(arch.drop_front(3), llvm::isDigit))
@@ -434,6 +444,7 @@ int main(int argc, char **argv) {
   pipeOpts.target = target == "cpu" ? "cpu" : "cuda";
   pipeOpts.gpuEmulator = target == "cuda-emulator";
   pipeOpts.gpuArch = gpuArch;
+  pipeOpts.gpuFormat = gpuFormat == "cubin" ? "bin" : "isa";
   // Training autocasts in the training pipeline, before autodiff; doing it
   // again here would also cast the f32 products the gradient rules add.
   pipeOpts.precision = training ? std::string("fp32") : std::string(precision);

@@ -76,6 +76,14 @@ struct TrainingSpec {
   const InitialValue *findInitialValue(const std::string &name) const;
 };
 
+/// An entry of the weights table: where a constant lives in the weights
+/// section.
+struct WeightSpec {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  uint64_t offset = 0, bytes = 0;
+};
+
 struct Section {
   /// "code", "weights", "gpu-module" (with the module's `name`).
   std::string kind, arch, name;
@@ -115,6 +123,10 @@ public:
   /// The first section of `kind` ("code", "weights"), or nullptr.
   const Section *section(const std::string &kind) const;
   const std::vector<Section> &sections() const { return sections_; }
+  /// The weights table (every constant of the weights section) and the
+  /// digest of its layout (WeightsFile.h).
+  const std::vector<WeightSpec> &weights() const { return weights_; }
+  uint64_t weightsDigest() const { return weightsDigest_; }
   /// GPU targets: the kernels the schedules launch.
   const std::vector<GpuKernelSpec> &kernels() const { return kernels_; }
   /// Whether the functions run by schedules on a (maybe emulated) GPU.
@@ -131,6 +143,8 @@ private:
   std::vector<std::string> cpuFeatures_;
   std::vector<FunctionSpec> functions_;
   std::vector<GpuKernelSpec> kernels_;
+  std::vector<WeightSpec> weights_;
+  uint64_t weightsDigest_ = 0;
   std::optional<TrainingSpec> training_;
   std::vector<Section> sections_;
   void *mapping_ = nullptr;
