@@ -269,6 +269,35 @@ private:
     commands.push_back(fields.getDictionary(b.getContext()));
   }
 
+  /// The arguments of a launch or call: ["memref", index] or [kind, slot]
+  /// with kind "i64" (index, i64, f64 bits), "i32" or "f32" (the slot's low
+  /// 4 bytes).
+  FailureOr<ArrayAttr> arguments(ValueRange values, Operation *op) {
+    SmallVector<Attribute> args;
+    for (Value arg : values) {
+      Type type = arg.getType();
+      FailureOr<int64_t> index;
+      StringRef kind;
+      if (isa<MemRefType>(type)) {
+        kind = "memref";
+        index = memrefIndex(arg, op);
+      } else if (type.isIndex() || type.isInteger(64) || type.isInteger(32) ||
+                 type.isF32() || type.isF64()) {
+        kind = type.isF32() ? "f32" : type.isInteger(32) ? "i32" : "i64";
+        index = slot(arg, op);
+      } else {
+        return op->emitError("the GPU schedule cannot pass an argument of "
+                             "type ")
+               << type;
+      }
+      if (failed(index))
+        return failure();
+      args.push_back(
+          b.getArrayAttr({b.getStringAttr(kind), b.getI64IntegerAttr(*index)}));
+    }
+    return b.getArrayAttr(args);
+  }
+
   LogicalResult visit(Operation *op);
   LogicalResult visitScalar(Operation *op);
   LogicalResult visitView(Operation *op);
@@ -514,38 +543,15 @@ LogicalResult ScheduleBuilder::visit(Operation *op) {
         return failure();
       shared = *s;
     }
-    SmallVector<Attribute> args;
-    for (Value arg : launch.getKernelOperands()) {
-      if (isa<MemRefType>(arg.getType())) {
-        auto index = memrefIndex(arg, op);
-        if (failed(index))
-          return failure();
-        args.push_back(b.getArrayAttr(
-            {b.getStringAttr("memref"), b.getI64IntegerAttr(*index)}));
-      } else if (Type type = arg.getType();
-                 type.isIndex() || type.isInteger(64) || type.isInteger(32) ||
-                 type.isF32() || type.isF64()) {
-        auto s = slot(arg, op);
-        if (failed(s))
-          return failure();
-        // 4-byte arguments (i32, f32) are the low bytes of the slot.
-        StringRef kind = type.isF32()         ? "f32"
-                         : type.isInteger(32) ? "i32"
-                                              : "i64";
-        args.push_back(
-            b.getArrayAttr({b.getStringAttr(kind), b.getI64IntegerAttr(*s)}));
-      } else {
-        return op->emitError("the GPU schedule cannot pass a kernel argument "
-                             "of type ")
-               << arg.getType();
-      }
-    }
+    auto args = arguments(launch.getKernelOperands(), op);
+    if (failed(args))
+      return failure();
     NamedAttrList fields;
     fields.append("kernel", launch.getKernel());
     fields.append("grid", *grid);
     fields.append("block", *block);
     fields.append("shared", b.getI64IntegerAttr(shared));
-    fields.append("args", b.getArrayAttr(args));
+    fields.append("args", *args);
     command(op, "launch", fields);
     return success();
   }
@@ -565,25 +571,12 @@ LogicalResult ScheduleBuilder::visit(Operation *op) {
     if (!callee.consume_front(kGpuLibraryPrefix))
       return op->emitError("the GPU target cannot call '")
              << call.getCallee() << "' yet (collectives on the GPU: issue #12)";
-    SmallVector<Attribute> args;
-    for (Value arg : call.getOperands()) {
-      if (isa<MemRefType>(arg.getType())) {
-        auto index = memrefIndex(arg, op);
-        if (failed(index))
-          return failure();
-        args.push_back(b.getArrayAttr(
-            {b.getStringAttr("memref"), b.getI64IntegerAttr(*index)}));
-        continue;
-      }
-      auto s = slot(arg, op);
-      if (failed(s))
-        return failure();
-      args.push_back(
-          b.getArrayAttr({b.getStringAttr("i64"), b.getI64IntegerAttr(*s)}));
-    }
+    auto args = arguments(call.getOperands(), op);
+    if (failed(args))
+      return failure();
     NamedAttrList fields;
     fields.append("routine", b.getStringAttr(callee));
-    fields.append("args", b.getArrayAttr(args));
+    fields.append("args", *args);
     command(op, "call", fields);
     return success();
   }

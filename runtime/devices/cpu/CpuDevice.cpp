@@ -37,10 +37,7 @@ public:
   std::string name() const override { return "cpu"; }
 
   Status checkCompatible(const Artifact &artifact) const override {
-    if (artifact.target() != "cpu")
-      return Status::error("'" + artifact.path() + "' was compiled for target '" +
-                           artifact.target() + "', not for the cpu");
-    return checkHostCode(artifact);
+    return checkHostCode(artifact, "cpu", "the cpu");
   }
 
   StatusOr<std::unique_ptr<Executable>>

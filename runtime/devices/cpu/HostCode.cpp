@@ -77,7 +77,11 @@ bool writeAll(int fd, const uint8_t *data, uint64_t size) {
 
 } // namespace
 
-Status checkHostCode(const Artifact &artifact) {
+Status checkHostCode(const Artifact &artifact, const std::string &target,
+                     const std::string &device) {
+  if (artifact.target() != target)
+    return Status::error("'" + artifact.path() + "' was compiled for target '" +
+                         artifact.target() + "', not for " + device);
 #if defined(__x86_64__)
   if (artifact.triple().rfind("x86_64", 0) != 0)
     return Status::error("'" + artifact.path() + "' was compiled for '" +

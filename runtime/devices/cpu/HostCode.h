@@ -13,9 +13,11 @@
 
 namespace vitc::rt {
 
-/// The artifact's code was compiled for this machine's architecture and
-/// uses only CPU features it has; the error says what is missing.
-Status checkHostCode(const Artifact &artifact);
+/// The artifact was compiled for `target` (the device `device`, e.g. "the
+/// cpu"), for this machine's architecture, and uses only CPU features it
+/// has; the error says what differs or is missing.
+Status checkHostCode(const Artifact &artifact, const std::string &target,
+                     const std::string &device);
 
 /// The artifact's "code" section, loaded as a shared object (memfd_create +
 /// dlopen, no file written) that resolves the runtime's kernel symbols; a

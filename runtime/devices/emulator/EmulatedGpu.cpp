@@ -131,11 +131,8 @@ public:
   }
 
   Status checkCompatible(const Artifact &artifact) const override {
-    if (artifact.target() != "cuda-emulator")
-      return Status::error("'" + artifact.path() +
-                           "' was compiled for target '" + artifact.target() +
-                           "', not for the emulated GPU (cuda-emulator)");
-    return checkHostCode(artifact);
+    return checkHostCode(artifact, "cuda-emulator",
+                         "the emulated GPU (cuda-emulator)");
   }
 
   StatusOr<std::unique_ptr<Executable>>

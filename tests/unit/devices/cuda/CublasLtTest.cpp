@@ -14,6 +14,8 @@
 #include "CudaGpu.h"
 #include "LtMatmul.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,34 +33,9 @@ using vitc::cuda::LtMatrix;
 using vitc::cuda::MatmulPlan;
 using vitc::cuda::planMatmul;
 
+using namespace vitc::testing;
+
 namespace {
-
-/// Sets an environment variable for one test, restoring it afterwards.
-class ScopedEnv {
-public:
-  ScopedEnv(const char *name, const std::string &value) : name(name) {
-    if (const char *old = std::getenv(name))
-      previous = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (previous)
-      ::setenv(name, previous->c_str(), 1);
-    else
-      ::unsetenv(name);
-  }
-
-private:
-  const char *name;
-  std::optional<std::string> previous;
-};
-
-/// The error is one line and contains `part`.
-void expectOneLine(const Status &status, const std::string &part) {
-  ASSERT_FALSE(status.isOk());
-  EXPECT_NE(status.message().find(part), std::string::npos) << status.message();
-  EXPECT_EQ(status.message().find('\n'), std::string::npos) << status.message();
-}
 
 DeviceTensor tensor(std::vector<int64_t> sizes, std::vector<int64_t> strides,
                     DType dtype = DType::F32, DevicePtr data = 0) {

@@ -9,24 +9,14 @@
 //===----------------------------------------------------------------------===//
 #include "CudaDriver.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 using namespace vitc::cuda;
-
-namespace {
-
-/// The CUDA toolkit's stub driver, or "" when the toolkit is not installed.
-std::string stubLibrary() {
-  for (const char *path : {"/usr/local/cuda/lib64/stubs/libcuda.so",
-                           "/usr/local/cuda/lib/stubs/libcuda.so"})
-    if (std::filesystem::exists(path))
-      return path;
-  return "";
-}
-
-} // namespace
+using namespace vitc::testing;
 
 TEST(CudaDriver, AMissingLibraryIsOneClearError) {
   auto driver = Driver::load("/nonexistent/libcuda.so.1");

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "CudaGpu.h"
 
+#include "TestSupport.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -20,43 +22,10 @@
 
 using namespace vitc::rt;
 
+using namespace vitc::testing;
+
 namespace {
 
-/// The CUDA toolkit's stub driver, or "" when the toolkit is not installed.
-std::string stubLibrary() {
-  for (const char *path : {"/usr/local/cuda/lib64/stubs/libcuda.so",
-                           "/usr/local/cuda/lib/stubs/libcuda.so"})
-    if (std::filesystem::exists(path))
-      return path;
-  return "";
-}
-
-/// Sets an environment variable for one test, restoring it afterwards.
-class ScopedEnv {
-public:
-  ScopedEnv(const char *name, const std::string &value) : name(name) {
-    if (const char *old = std::getenv(name))
-      previous = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (previous)
-      ::setenv(name, previous->c_str(), 1);
-    else
-      ::unsetenv(name);
-  }
-
-private:
-  const char *name;
-  std::optional<std::string> previous;
-};
-
-/// The error is one line and contains `part`.
-void expectOneLine(const Status &status, const std::string &part) {
-  ASSERT_FALSE(status.isOk());
-  EXPECT_NE(status.message().find(part), std::string::npos) << status.message();
-  EXPECT_EQ(status.message().find('\n'), std::string::npos) << status.message();
-}
 
 Section gpuModule(const std::string &name, const std::string &arch) {
   return {"gpu-module", arch, name, nullptr, 0};
