@@ -415,7 +415,18 @@ vitc_model *trainingArtifact(int argc, char **argv) {
       if (flag == manual)
         return nullptr;
   }
-  vitc_model *model = vitc_model_load(argv[1]);
+  // A training artifact compiled with --weights-file may name its weights
+  // file with --weights.
+  std::string weights;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--weights" && i + 1 < argc)
+      weights = argv[i + 1];
+    else if (arg.rfind("--weights=", 0) == 0)
+      weights = arg.substr(std::strlen("--weights="));
+  }
+  vitc_model *model = vitc_model_load_with_weights(
+      argv[1], weights.empty() ? nullptr : weights.c_str());
   if (model && std::strcmp(vitc_model_mode(model), "train") == 0)
     return model;
   vitc_model_free(model); // the inference path reports load errors
@@ -480,7 +491,13 @@ int main(int argc, char **argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (argc == 2 && std::strcmp(argv[1], "--devices") == 0)
     return vitc::run::printDevices();
-  if (vitc_model *model = trainingArtifact(argc, argv))
+  // Inspecting an artifact (--schedule, --weights-table) is the same for a
+  // training artifact: no trainer, no device.
+  bool inspect = std::any_of(argv + 1, argv + argc, [](const char *arg) {
+    return std::strcmp(arg, "--schedule") == 0 ||
+           std::strcmp(arg, "--weights-table") == 0;
+  });
+  if (vitc_model *model = inspect ? nullptr : trainingArtifact(argc, argv))
     return vitc::run::runTrainer(model, argc, argv);
   Options options = parseArgs(argc, argv);
   if (options.schedule)
