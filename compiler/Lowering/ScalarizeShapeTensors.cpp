@@ -248,6 +248,17 @@ struct ReshapeOfFromElements : OpRewritePattern<tensor::ReshapeOp> {
         all[0].push_back(d);
       flat = tensor::CollapseShapeOp::create(rewriter, loc, flat, all);
     }
+    // expand_shape keeps the static-ness of its one group: a static result
+    // comes from a static flat tensor, a dynamic one from a dynamic one.
+    bool dynamicResult = !resultType.hasStaticShape();
+    auto flatType = cast<RankedTensorType>(flat.getType());
+    if (dynamicResult != flatType.isDynamicDim(0))
+      flat = tensor::CastOp::create(
+          rewriter, loc,
+          RankedTensorType::get({dynamicResult ? ShapedType::kDynamic
+                                               : resultType.getNumElements()},
+                                flatType.getElementType()),
+          flat);
     SmallVector<OpFoldResult> sizes;
     for (auto [d, element] : llvm::enumerate(shape.getElements())) {
       if (!resultType.isDynamicDim(d)) {

@@ -1,6 +1,6 @@
 //===- GpuSchedulePrinter.cpp - a GPU schedule as text --------------------===//
 //
-// `vitc-run MODEL.vtc --schedule`: the scalar program as SSA-like lines
+// `vitc-run MODEL.vtc --show-schedule`: the scalar program as SSA-like lines
 // (constants inline), then the commands with their memrefs spelled out, so
 // tests and people can read what the runtime will run.
 //

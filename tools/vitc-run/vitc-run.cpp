@@ -57,7 +57,7 @@ options:
   --weights-table        print the weights table as JSON (the weights
                          section's size and layout digest, and each entry's
                          name, dtype, shape, offset and size) and exit
-  --schedule             (GPU artifacts) print each function's schedule: the
+  --show-schedule        (GPU artifacts) print each function's schedule: the
                          scalar program, allocations, copies and kernel
                          launches the runtime runs, and exit
   --devices              (alone, without a model) list the devices this
@@ -122,7 +122,7 @@ Options parseArgs(int argc, char **argv) {
       options.warmup = parseCount(flag, next(), 0);
     } else if (flag == "--info") {
       options.info = true;
-    } else if (flag == "--schedule") {
+    } else if (flag == "--show-schedule") {
       options.schedule = true;
     } else if (flag == "--weights-table") {
       options.weightsTable = true;
@@ -433,7 +433,7 @@ vitc_model *trainingArtifact(int argc, char **argv) {
   return nullptr;
 }
 
-/// --schedule: read through the runtime's loader (which checks every index
+/// --show-schedule: read through the runtime's loader (which checks every index
 /// of the schedules), without a device.
 int printSchedules(const std::string &path) {
   auto artifact = vitc::rt::Artifact::open(path, "");
@@ -491,10 +491,10 @@ int main(int argc, char **argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (argc == 2 && std::strcmp(argv[1], "--devices") == 0)
     return vitc::run::printDevices();
-  // Inspecting an artifact (--schedule, --weights-table) is the same for a
+  // Inspecting an artifact (--show-schedule, --weights-table) is the same for a
   // training artifact: no trainer, no device.
   bool inspect = std::any_of(argv + 1, argv + argc, [](const char *arg) {
-    return std::strcmp(arg, "--schedule") == 0 ||
+    return std::strcmp(arg, "--show-schedule") == 0 ||
            std::strcmp(arg, "--weights-table") == 0;
   });
   if (vitc_model *model = inspect ? nullptr : trainingArtifact(argc, argv))

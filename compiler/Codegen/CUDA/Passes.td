@@ -14,19 +14,28 @@
 include "mlir/Pass/PassBase.td"
 
 def GpuWrapSerialOps : Pass<"vitc-gpu-wrap-serial-ops", "mlir::func::FuncOp"> {
-  let summary = "Run linalg ops without an outer parallel loop as one-thread "
-                "kernels";
+  let summary = "Give linalg ops whose outer loop reduces a GPU form";
   let description = [{
-    A linalg op on buffers whose outermost loop is not parallel (0-d ops,
-    reductions to a scalar like a training step's loss, reduction-first
-    nests) would become host loops reading device memory. Each is moved
-    into a 32-iteration `scf.parallel` whose iteration 0 runs it (a
-    one-iteration loop would be folded away before mapping), which the
-    mapping turns into a kernel of one working thread. Correct and small; the GPU reductions
-    (a warp or block per row) that replace them are the next step.
+    convert-linalg-to-parallel-loops parallelises a linalg op's outer
+    parallel dims; an op on buffers whose outermost loop reduces would
+    become host loops reading device memory. Each such op is rewritten:
+    - a `linalg.generic` with parallel dims (a bias gradient: the sum over
+      rows per column) is interchanged so that they come first: a thread
+      per output element, each reducing sequentially;
+    - a full reduction to a 0-d output whose combiner is known (addf,
+      addi, ori, max/min) is split in two: 1024 threads each reduce a
+      strided share of the elements into a partial (`scf.parallel` of
+      `scf.for`), then a reduction of the partials into the output;
+    - anything else (0-d ops, the partials' reduction, unknown combiners)
+      is moved into a 32-iteration `scf.parallel` whose iteration 0 runs
+      it (a one-iteration loop would be folded away before mapping): a
+      kernel of one working thread.
+    Warp- and block-level reductions replace the last two next.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::linalg::LinalgDialect"];
 }
 
 def GpuMapParallelLoops

@@ -154,7 +154,7 @@ private:
   size_t weightsMappingSize_ = 0;
 };
 
-/// Function #`function`'s GPU schedule as text (vitc-run --schedule).
+/// Function #`function`'s GPU schedule as text (vitc-run --show-schedule).
 std::string describeGpuSchedule(const Artifact &artifact, size_t function);
 
 } // namespace vitc::rt
