@@ -238,7 +238,11 @@ struct ReshapeOfFromElements : OpRewritePattern<tensor::ReshapeOp> {
     auto shape = reshape.getShape().getDefiningOp<tensor::FromElementsOp>();
     auto srcType = dyn_cast<RankedTensorType>(reshape.getSource().getType());
     auto resultType = reshape.getResult().getType();
-    if (!shape || !srcType || resultType.getRank() == 0)
+    // One expand_shape group holds at most one dynamic size safely (the
+    // strided-metadata expansion of several in one group breaks): reshapes
+    // to several dynamic sizes keep their shape operand.
+    if (!shape || !srcType || resultType.getRank() == 0 ||
+        resultType.getNumDynamicDims() > 1)
       return failure();
     Location loc = reshape.getLoc();
     Value flat = reshape.getSource();

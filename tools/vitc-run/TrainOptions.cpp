@@ -49,6 +49,7 @@ training:
   --threads N            worker threads for kernels (OpenMP / oneDNN)
   --weights FILE.vtw     the weights of an artifact compiled with
                          `vitc --weights-file` (default: the file it names)
+  --device cuda:N        the GPU a cuda artifact trains on (default: cuda:0)
 
 ranks (started by mpirun or srun with a `vitc --shard ddp` artifact; the
 batch size is per rank, each step takes a global batch of batch size x
@@ -209,8 +210,8 @@ TrainOptions parseTrainOptions(int argc, char **argv) {
       o.trainer.seed = static_cast<uint64_t>(parseInt(flag, next(), 0));
     } else if (flag == "--threads") {
       o.trainer.threads = static_cast<int32_t>(parseInt(flag, next(), 1));
-    } else if (flag == "--weights") {
-      next(); // the weights file: read when the artifact was loaded
+    } else if (flag == "--weights" || flag == "--device") {
+      next(); // applied when the artifact was loaded
     } else if (flag == "--collective-timeout") {
       o.trainer.collective_timeout = parseReal(flag, next(), false);
     } else if (flag == "--check-collectives") {

@@ -46,6 +46,9 @@ options:
                          '.', '-' and '_' in names become '_')
   --weights FILE.vtw     the weights of an artifact compiled with
                          `vitc --weights-file` (default: the file it names)
+  --device cuda:N        the GPU a cuda artifact runs on (default: cuda:0, or
+                         $VITC_CUDA_DEVICE); artifacts choose their device
+                         kind by target (cpu, cuda, cuda-emulator)
   --threads N            worker threads for kernels (OpenMP / oneDNN)
   --benchmark N          run N timed iterations and print one JSON line:
                          {"iters":N,"mean_ms":..,"p50_ms":..,"p90_ms":..,
@@ -114,6 +117,8 @@ Options parseArgs(int argc, char **argv) {
         fatal("empty value for --output-dir");
     } else if (flag == "--weights") {
       options.weights = next();
+    } else if (flag == "--device") {
+      next(); // applied before the model was loaded (selectDevice)
     } else if (flag == "--threads") {
       options.threads = static_cast<int>(parseCount(flag, next(), 1));
     } else if (flag == "--benchmark") {
@@ -433,6 +438,26 @@ vitc_model *trainingArtifact(int argc, char **argv) {
   return nullptr;
 }
 
+/// --device cuda:N: the CUDA device reads its ordinal from the environment
+/// when it is created, which is when the first cuda artifact loads.
+void selectDevice(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], value;
+    if (arg == "--device" && i + 1 < argc)
+      value = argv[i + 1];
+    else if (arg.rfind("--device=", 0) == 0)
+      value = arg.substr(std::strlen("--device="));
+    else
+      continue;
+    std::string ordinal = value == "cuda" ? "0" : value.substr(std::min<size_t>(5, value.size()));
+    bool digits = !ordinal.empty() &&
+                  std::all_of(ordinal.begin(), ordinal.end(), ::isdigit);
+    if ((value != "cuda" && value.rfind("cuda:", 0) != 0) || !digits)
+      fatal("--device '" + value + "': expected cuda:N (a CUDA device ordinal)");
+    ::setenv("VITC_CUDA_DEVICE", ordinal.c_str(), 1);
+  }
+}
+
 /// --show-schedule: read through the runtime's loader (which checks every index
 /// of the schedules), without a device.
 int printSchedules(const std::string &path) {
@@ -491,6 +516,7 @@ int main(int argc, char **argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (argc == 2 && std::strcmp(argv[1], "--devices") == 0)
     return vitc::run::printDevices();
+  selectDevice(argc, argv);
   // Inspecting an artifact (--show-schedule, --weights-table) is the same for a
   // training artifact: no trainer, no device.
   bool inspect = std::any_of(argv + 1, argv + argc, [](const char *arg) {
