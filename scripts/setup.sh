@@ -13,7 +13,7 @@ export CCACHE_BASEDIR="$root"
 
 packages=(cmake ninja-build ccache zlib1g-dev libpng-dev clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
           mlir-22-tools libonnx-dev libprotobuf-dev protobuf-compiler libopenmpi-dev openmpi-bin
-          libdnnl-dev libopenblas-dev dataset-fashion-mnist python3-venv)
+          libdnnl-dev libopenblas-dev dataset-fashion-mnist python3-venv xz-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
