@@ -35,18 +35,17 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 tar -xJf "$bundle" -C "$dir" || exit 1
 # The bundle's libraries first; NCCL and cuBLASLt from the machine's NVIDIA
-# wheels (nvidia-nccl, nvidia-cublas), if any: vitc-run links NCCL, and the
-# CUDA device loads libcublasLt for matmuls.
+# wheels (nvidia-nccl, nvidia-cublas), wherever the wheels put them: vitc-run
+# links NCCL, and the CUDA device loads libcublasLt for matmuls.
 wheels=$($python - <<'PY' 2>/dev/null || true
-import importlib, os
+import glob, os, site
 dirs = []
-for name in ("nvidia.nccl", "nvidia.cublas", "nvidia.cu13"):
-    try:
-        for path in importlib.import_module(name).__path__:
-            if os.path.isdir(os.path.join(path, "lib")):
-                dirs.append(os.path.join(path, "lib"))
-    except ImportError:
-        pass
+roots = site.getsitepackages() + [site.getusersitepackages()]
+for root in roots:
+    for pattern in ("libnccl.so.2", "libcublasLt.so.1[0-9]*"):
+        for path in glob.glob(os.path.join(root, "nvidia", "**", pattern), recursive=True):
+            if os.path.dirname(path) not in dirs:
+                dirs.append(os.path.dirname(path))
 print(":".join(dirs))
 PY
 )
