@@ -158,6 +158,11 @@ int vitc_model_initial_value(const vitc_model *model, const char *name,
 /* Frees the data of an output tensor and sets it to NULL. */
 void vitc_tensor_free(vitc_tensor *tensor);
 
+/* The most device memory the model has held at once, in bytes (its weights
+ * and every buffer of a call; on a GPU, what vitc allocated, not the
+ * driver's own); -1 for a model on the CPU. */
+int64_t vitc_model_peak_device_bytes(const vitc_model *model);
+
 /* Threads for kernels (OpenMP and oneDNN); n <= 0 restores the default. */
 int vitc_set_num_threads(int32_t n);
 

@@ -302,6 +302,14 @@ void vitc_tensor_free(vitc_tensor *tensor) {
   tensor->data = nullptr;
 }
 
+int64_t vitc_model_peak_device_bytes(const vitc_model *model) {
+  if (!model) {
+    fail("vitc_model_peak_device_bytes: model is NULL");
+    return -1;
+  }
+  return model->session->peakDeviceBytes();
+}
+
 int vitc_set_num_threads(int32_t n) {
   setDevicesThreadCount(n);
   return 0;

@@ -53,7 +53,8 @@ options:
   --benchmark N          run N timed iterations and print one JSON line:
                          {"iters":N,"mean_ms":..,"p50_ms":..,"p90_ms":..,
                           "p99_ms":..,"batch":B} (B = first dim of the
-                         "data" input, or else of input 0)
+                         "data" input, or else of input 0), and on a GPU
+                         "peak_device_mb": the most device memory held
   --warmup K             untimed iterations before --benchmark (default 1)
   --info                 print the model's functions with their inputs and
                          outputs (dtype, shape, role) and exit
@@ -400,10 +401,14 @@ void benchmark(vitc_model *model, const Function &function,
   std::sort(times.begin(), times.end());
   int64_t batch = batchSize(model, function, inputs);
   std::printf("{\"iters\":%ld,\"mean_ms\":%.4f,\"p50_ms\":%.4f,\"p90_ms\":%.4f,"
-              "\"p99_ms\":%.4f,\"batch\":%lld}\n",
+              "\"p99_ms\":%.4f,\"batch\":%lld",
               options.benchmark, mean, percentile(times, 50),
               percentile(times, 90), percentile(times, 99),
               static_cast<long long>(batch));
+  // GPU devices count their memory (the CPU's is the process's).
+  if (int64_t peak = vitc_model_peak_device_bytes(model); peak >= 0)
+    std::printf(",\"peak_device_mb\":%.1f", peak / 1048576.0);
+  std::printf("}\n");
 }
 
 /// The artifact argv[1] when it is a training one and no flag asks to run

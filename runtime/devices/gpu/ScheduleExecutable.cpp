@@ -14,6 +14,7 @@
 #include "GpuBackend.h"
 #include "ScalarProgram.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -22,35 +23,37 @@
 namespace vitc::rt {
 namespace {
 
-/// Device memory freed when the owner goes out of scope.
+/// Device memory freed when the owner goes out of scope; counts the bytes
+/// it holds into `held` (shared by the executable's calls) and the peak.
 class DeviceAllocations {
 public:
-  explicit DeviceAllocations(GpuBackend &backend) : backend(backend) {}
+  DeviceAllocations(GpuBackend &backend, std::atomic<int64_t> &held,
+                    std::atomic<int64_t> &peak)
+      : backend(backend), held(held), peak(peak) {}
   ~DeviceAllocations() {
-    for (DevicePtr pointer : pointers)
-      if (pointer)
+    for (auto [pointer, bytes] : pointers)
+      if (pointer) {
         backend.free(pointer);
+        held -= bytes;
+      }
   }
   StatusOr<DevicePtr> allocate(size_t bytes) {
     if (bytes == 0)
       return DevicePtr(0);
     auto pointer = backend.allocate(bytes);
-    if (pointer.isOk())
-      pointers.push_back(*pointer);
+    if (pointer.isOk()) {
+      pointers.emplace_back(*pointer, static_cast<int64_t>(bytes));
+      int64_t now = held += static_cast<int64_t>(bytes);
+      for (int64_t seen = peak; now > seen && !peak.compare_exchange_weak(seen, now);)
+        ;
+    }
     return pointer;
-  }
-  void release(DevicePtr pointer) {
-    for (DevicePtr &owned : pointers)
-      if (owned == pointer && pointer) {
-        backend.free(pointer);
-        owned = 0;
-        return;
-      }
   }
 
 private:
   GpuBackend &backend;
-  std::vector<DevicePtr> pointers;
+  std::atomic<int64_t> &held, &peak;
+  std::vector<std::pair<DevicePtr, int64_t>> pointers;
 };
 
 int64_t product(const std::vector<int64_t> &shape) {
@@ -81,10 +84,12 @@ public:
                            std::to_string(weightsBytes) +
                            " bytes): " + pointer.status().message());
     weights = *pointer;
+    held = peak = static_cast<int64_t>(weightsBytes);
     return backend->copyToDevice(weights, section->data, weightsBytes);
   }
 
   Status invoke(size_t function, void **args, Stream &) override;
+  int64_t peakDeviceBytes() const override { return peak; }
 
 private:
   /// The slots of `schedule` for these shapes, computed once per shapes.
@@ -105,6 +110,7 @@ private:
   std::shared_ptr<GpuBackend> backend;
   DevicePtr weights = 0;
   uint64_t weightsBytes = 0;
+  std::atomic<int64_t> held{0}, peak{0};
   std::mutex cacheMutex;
   std::map<std::pair<size_t, std::vector<std::vector<int64_t>>>,
            std::vector<int64_t>>
@@ -136,7 +142,7 @@ Status ScheduleExecutable::invoke(size_t function, void **args, Stream &) {
     return slotsOr.status();
   const std::vector<int64_t> &slot = **slotsOr;
 
-  DeviceAllocations memory(*backend);
+  DeviceAllocations memory(*backend, held, peak);
   // Argument base pointers: the weights, then each input on the device.
   std::vector<DevicePtr> argumentBase{weights};
   for (size_t i = 0; i < spec.inputs.size(); ++i) {

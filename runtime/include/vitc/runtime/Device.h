@@ -47,6 +47,10 @@ public:
   /// Artifact::functions()): args[0] -> result descriptors, args[1] ->
   /// weights descriptor, args[2..] -> input descriptors.
   virtual Status invoke(size_t function, void **args, Stream &stream) = 0;
+  /// The most device memory the executable has held at once (weights and
+  /// every allocation of a call), in bytes; -1 where it does not count
+  /// (the CPU, whose memory is the process's).
+  virtual int64_t peakDeviceBytes() const { return -1; }
 };
 
 class Device {

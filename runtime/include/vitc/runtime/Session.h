@@ -51,6 +51,8 @@ public:
 
   const Artifact &artifact() const { return *artifact_; }
   Device &device() { return *device_; }
+  /// Executable::peakDeviceBytes of the loaded code.
+  int64_t peakDeviceBytes() const { return executable_->peakDeviceBytes(); }
 
   /// Checks the inputs against function #`function` of the manifest (count,
   /// dtype, static dims; a dynamic dim binds to the given size) and runs it.
