@@ -5,32 +5,21 @@
 // tests and people can read what the runtime will run.
 //
 //===----------------------------------------------------------------------===//
-#include "vitc/runtime/Artifact.h"
+#include "ManifestSpecs.h"
 
-#include <map>
+#include <algorithm>
+
 
 namespace vitc::rt {
 namespace {
 
 using Op = GpuScalar::Op;
 
-const char *opName(Op op) {
-  static const std::map<Op, const char *> names = {
-      {Op::Add, "addi"},        {Op::Sub, "subi"},     {Op::Mul, "muli"},
-      {Op::DivS, "divsi"},      {Op::DivU, "divui"},   {Op::RemS, "remsi"},
-      {Op::RemU, "remui"},      {Op::CeilDivS, "ceildivsi"},
-      {Op::FloorDivS, "floordivsi"}, {Op::And, "andi"}, {Op::Or, "ori"},
-      {Op::Xor, "xori"},        {Op::Shl, "shli"},     {Op::ShrS, "shrsi"},
-      {Op::ShrU, "shrui"},      {Op::MaxS, "maxsi"},   {Op::MinS, "minsi"},
-      {Op::MaxU, "maxui"},      {Op::MinU, "minui"},   {Op::Select, "select"},
-      {Op::CmpEq, "cmpi eq"},   {Op::CmpNe, "cmpi ne"}, {Op::CmpSlt, "cmpi slt"},
-      {Op::CmpSle, "cmpi sle"}, {Op::CmpSgt, "cmpi sgt"}, {Op::CmpSge, "cmpi sge"},
-      {Op::CmpUlt, "cmpi ult"}, {Op::CmpUle, "cmpi ule"}, {Op::CmpUgt, "cmpi ugt"},
-      {Op::CmpUge, "cmpi uge"}, {Op::SIToF32, "sitofp f32"},
-      {Op::UIToF32, "uitofp f32"}, {Op::SIToF64, "sitofp f64"},
-      {Op::UIToF64, "uitofp f64"}};
-  auto it = names.find(op);
-  return it == names.end() ? "?" : it->second;
+/// The manifest's op name, spelt with spaces: "cmpi sle", "sitofp f32".
+std::string opName(Op op) {
+  std::string name = gpuScalarOpName(op);
+  std::replace(name.begin(), name.end(), '_', ' ');
+  return name;
 }
 
 class Printer {
@@ -51,7 +40,7 @@ public:
                std::to_string(s.operands[1]) + "\n";
         continue;
       }
-      out += std::string(opName(s.op)) + " " + slot(s.operands[0]);
+      out += opName(s.op) + " " + slot(s.operands[0]);
       if (s.op == Op::SIToF32 || s.op == Op::UIToF32 || s.op == Op::SIToF64 ||
           s.op == Op::UIToF64) {
         out += "\n";

@@ -34,6 +34,17 @@ const std::map<std::string, Op> kScalarOps = {
     {"sitofp_f64", Op::SIToF64},  {"uitofp_f64", Op::UIToF64},
 };
 
+} // namespace
+
+std::string gpuScalarOpName(GpuScalar::Op op) {
+  for (const auto &[name, value] : kScalarOps)
+    if (value == op)
+      return name;
+  return "?";
+}
+
+namespace {
+
 size_t operandCount(Op op) {
   switch (op) {
   case Op::Const:

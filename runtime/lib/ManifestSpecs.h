@@ -28,6 +28,9 @@ Status readFunctions(const artifact::Manifest &manifest,
 /// The training information of `manifest`: present exactly for mode
 /// "train"; initial values inside `weights`, sized by their dtype and shape,
 /// one for every "param" and "buffer" input of `functions`, matching it.
+/// The manifest's name of a scalar op ("addi", "cmpi_sle", "sitofp_f32").
+std::string gpuScalarOpName(GpuScalar::Op op);
+
 /// Reads the GPU schedule of `message` into `function` (whose inputs and
 /// outputs are read), checking every index; `where` prefixes errors.
 Status readGpuSchedule(const artifact::Function &message, size_t numKernels,
