@@ -193,9 +193,11 @@ llvm::Error addPackedEntries(llvm::Module &module,
       return entry.takeError();
     entries.insert(*entry);
   }
-  // Runtime kernels stay external declarations.
+  // Runtime kernels stay external declarations, and the emulator's fiber
+  // markers (kEmulatedFibersPrefix) exported.
   for (llvm::Function &function : module)
-    if (!function.isDeclaration() && !entries.contains(&function))
+    if (!function.isDeclaration() && !entries.contains(&function) &&
+        !function.getName().starts_with(artifact::kEmulatedFibersPrefix))
       function.setLinkage(llvm::GlobalValue::InternalLinkage);
   for (llvm::GlobalVariable &global : module.globals())
     if (!global.isDeclaration())

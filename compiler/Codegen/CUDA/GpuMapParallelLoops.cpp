@@ -88,7 +88,8 @@ struct GpuMapParallelLoopsPass
     // buffers there would read device memory from the CPU.
     WalkResult result = func.walk([&](Operation *op) {
       if (!isa<memref::LoadOp, memref::StoreOp>(op) ||
-          op->getParentOfType<scf::ParallelOp>())
+          op->getParentOfType<scf::ParallelOp>() ||
+          op->getParentOfType<gpu::LaunchOp>())
         return WalkResult::advance();
       op->emitError("memory access outside a parallel loop would run on the "
                     "host against a device buffer");

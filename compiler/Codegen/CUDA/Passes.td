@@ -3,7 +3,9 @@
 // CUDA code generation: elementwise and fused loop nests become GPU
 // kernels (outlined, lowered to NVVM, compiled to PTX or cubin), launched
 // by host code. Pipeline order:
-//   vitc-gpu-map-parallel-loops
+//   vitc-gpu-distribute-reductions, vitc-gpu-wrap-serial-ops,
+//   vitc-gpu-map-parallel-loops, (outlining), vitc-gpu-build-schedule;
+//   on the kernels: vitc-gpu-lower-reductions
 //
 // One pass per file in this folder, named after the pass.
 //
@@ -12,6 +14,51 @@
 #define VITC_COMPILER_CODEGENCUDA_PASSES
 
 include "mlir/Pass/PassBase.td"
+
+def GpuDistributeReductions
+    : Pass<"vitc-gpu-distribute-reductions", "mlir::func::FuncOp"> {
+  let summary = "Give each reduction a kernel whose threads share its rows";
+  let description = [{
+    A `linalg.generic` on buffers that reduces (one output indexed by its
+    parallel dims, a known combiner: add, or, min, max; every input read
+    once per iteration, the innermost dim reducing) becomes a `gpu.launch`:
+    - rows of a static length from 32 up to 4096 elements: a warp per row,
+      eight rows per block, the lanes' partials combined with
+      `gpu.subgroup_reduce`;
+    - longer or dynamic rows: a block of 256 threads per row and
+      `gpu.all_reduce`;
+    - a full reduction to a 0-d output: 128 blocks reduce contiguous chunks
+      into partials (a temporary buffer), then one block reduces those into
+      the output.
+    Lanes stride through a row, so a warp's loads are contiguous; partials
+    are f32 for narrower floats. Rows shorter than a warp, contractions and
+    column reductions are left alone (a thread per output element).
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def GpuLowerReductions
+    : Pass<"vitc-gpu-lower-reductions", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Spell warp and block reductions out as shuffles, barriers "
+                "and workgroup memory";
+  let description = [{
+    On outlined kernels: `gpu.subgroup_reduce` becomes a butterfly of
+    32-bit `gpu.shuffle xor`; `gpu.all_reduce` becomes a reduction per
+    warp, the warps' results through a workgroup buffer between
+    `gpu.barrier`s, and a reduction of those (upstream's all-reduce
+    rewrite); 64-bit shuffles become pairs of 32-bit ones. Runs before
+    NVVM lowering and before the emulator compiles kernels for the host,
+    so both execute the same algorithm.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::cf::ControlFlowDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
+}
 
 def GpuWrapSerialOps : Pass<"vitc-gpu-wrap-serial-ops", "mlir::func::FuncOp"> {
   let summary = "Give linalg ops whose outer loop reduces a GPU form";
@@ -22,15 +69,12 @@ def GpuWrapSerialOps : Pass<"vitc-gpu-wrap-serial-ops", "mlir::func::FuncOp"> {
     - a `linalg.generic` with parallel dims (a bias gradient: the sum over
       rows per column) is interchanged so that they come first: a thread
       per output element, each reducing sequentially;
-    - a full reduction to a 0-d output whose combiner is known (addf,
-      addi, ori, max/min) is split in two: 1024 threads each reduce a
-      strided share of the elements into a partial (`scf.parallel` of
-      `scf.for`), then a reduction of the partials into the output;
-    - anything else (0-d ops, the partials' reduction, unknown combiners)
-      is moved into a 32-iteration `scf.parallel` whose iteration 0 runs
-      it (a one-iteration loop would be folded away before mapping): a
-      kernel of one working thread.
-    Warp- and block-level reductions replace the last two next.
+    - anything else (0-d ops, unknown combiners) is moved into a
+      32-iteration `scf.parallel` whose iteration 0 runs it (a
+      one-iteration loop would be folded away before mapping): a kernel of
+      one working thread.
+    Runs after vitc-gpu-distribute-reductions, which gives the reductions
+    that threads can share (rows, full reductions) kernels of their own.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",

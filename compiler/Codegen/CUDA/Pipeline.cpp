@@ -36,6 +36,7 @@ static std::string resolveCudaPath(const PipelineOptions &opts) {
 void addCudaHostPasses(OpPassManager &pm, const PipelineOptions &opts) {
   // Each elementwise or fused linalg op becomes a kernel launch.
   addCommonCodegenPasses(pm);
+  pm.addNestedPass<func::FuncOp>(createGpuDistributeReductions());
   pm.addNestedPass<func::FuncOp>(createGpuWrapSerialOps());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
@@ -64,6 +65,7 @@ void buildCudaCodegenPipeline(OpPassManager &pm, const PipelineOptions &opts) {
     pm.addPass(createGpuNVVMAttachTarget(target));
   }
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createGpuLowerReductions());
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());

@@ -26,10 +26,15 @@ def GpuKernelsToHost : Pass<"vitc-gpu-kernels-to-host", "mlir::ModuleOp"> {
     twelve int64 words (thread id, block id, block size, grid size; x, y,
     z each) that the runtime's emulator fills per thread: `gpu.thread_id`,
     `gpu.block_id`, `gpu.block_dim` and `gpu.grid_dim` become loads from
-    it. The GPU modules are erased. Other GPU operations (barriers,
-    shuffles, workgroup memory) would need the emulator to run a block's
-    threads as fibers, which it does not yet: they are errors naming the
-    operation.
+    it. `gpu.barrier` becomes a call of `vitc_emu_barrier(%ctx)` and a
+    32-bit `gpu.shuffle` one of `vitc_emu_shuffle(%ctx, value, offset,
+    width, mode) -> i64` (the value in the low word, validity in the high
+    one): the emulator runs such kernels' blocks as fibers that switch
+    there. Workgroup attributions become views of the block's workgroup
+    memory, whose address is context word 12 (at most 48 KiB, 16-byte
+    aligned each). Such a kernel also gets `@"vitc_fibers.M.K"() -> i64`,
+    returning its workgroup bytes. The GPU modules are erased; other GPU
+    operations are errors naming the operation.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::func::FuncDialect",

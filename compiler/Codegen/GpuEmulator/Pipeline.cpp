@@ -12,6 +12,7 @@ void buildGpuEmulatorCodegenPipeline(OpPassManager &pm,
                                      const PipelineOptions &opts) {
   // The same kernels and schedule as on a GPU...
   addCudaHostPasses(pm, opts);
+  pm.nest<gpu::GPUModuleOp>().addPass(createGpuLowerReductions());
   // ...with the kernels compiled for this CPU.
   pm.addPass(createGpuKernelsToHost());
   addCpuLoopsToLLVMPasses(pm);

@@ -4,7 +4,9 @@
 // the kernels compiled for this CPU (compiler/Codegen/GpuEmulator). Device
 // memory is host memory, copies are memcpy, and a launch calls the kernel's
 // launch entry once per thread with that thread's launch context (its ids
-// and the launch's sizes), blocks spread over worker threads. It checks
+// and the launch's sizes), blocks spread over worker threads; the threads
+// of a kernel with barriers or shuffles run as fibers (BlockFibers.h), with
+// the block's workgroup memory in a buffer of the worker's. It checks
 // what CI cannot check on a GPU: the kernels' numerics, the schedule, its
 // arena offsets and argument passing; library routines (cuBLASLt on a GPU)
 // run on the CPU device's kernels. It is a test device: slow, and never a
@@ -12,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "EmulatedGpu.h"
+#include "BlockFibers.h"
 #include "LibraryRoutines.h"
 
 #include "../cpu/HostCode.h"
@@ -22,23 +25,32 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 namespace vitc::rt {
 namespace {
 
-/// What a GPU gives a thread in special registers; the layout the kernels
-/// read (GpuKernelsToHost.cpp: ContextWord).
-struct LaunchContext {
-  int64_t threadId[3], blockId[3], blockDim[3], gridDim[3];
+/// A kernel's launch entry, and for a kernel that synchronises its threads
+/// the workgroup bytes of a block (-1: plain threads, no fibers).
+struct EmulatedKernel {
+  LaunchEntry entry;
+  int64_t workgroupBytes;
 };
 
-using LaunchEntry = void (*)(LaunchContext *, void **);
+/// Static workgroup memory a block may have (as on CUDA GPUs).
+constexpr size_t kWorkgroupBytes = 48 * 1024;
+
+/// What a worker thread keeps from launch to launch.
+struct Worker {
+  BlockFibers fibers;
+  alignas(64) char workgroupMemory[kWorkgroupBytes];
+};
 
 class EmulatedGpu final : public GpuBackend {
 public:
-  EmulatedGpu(void *handle, std::vector<LaunchEntry> kernels, int threads)
+  EmulatedGpu(void *handle, std::vector<EmulatedKernel> kernels, int threads)
       : handle(handle), kernels(std::move(kernels)), threads(threads) {}
   ~EmulatedGpu() override { ::dlclose(handle); }
 
@@ -73,12 +85,22 @@ public:
   Status launch(size_t kernel, const std::array<uint32_t, 3> &grid,
                 const std::array<uint32_t, 3> &block, uint32_t sharedBytes,
                 void **params) override {
+    const EmulatedKernel &k = kernels[kernel];
+    // Kernels declare their workgroup memory (at most kWorkgroupBytes,
+    // checked when compiled); none asks for dynamic shared memory.
     if (sharedBytes)
-      return Status::error("the emulated GPU has no shared memory yet");
-    LaunchEntry entry = kernels[kernel];
+      return Status::error("the emulated GPU has no dynamic shared memory");
+    std::lock_guard<std::mutex> lock(launching);
     int64_t numBlocks = int64_t(grid[0]) * grid[1] * grid[2];
+    int64_t workerCount = std::max<int64_t>(1, std::min<int64_t>(threads, numBlocks));
+    while (int64_t(workers.size()) < workerCount)
+      workers.push_back(std::make_unique<Worker>());
+    std::mutex failed;
+    Status status = Status::ok();
     auto runBlocks = [&](int64_t first, int64_t step) {
-      LaunchContext context;
+      Worker &worker = *workers[first];
+      LaunchContext context{};
+      context.workgroupMemory = worker.workgroupMemory;
       for (int d = 0; d < 3; ++d) {
         context.blockDim[d] = block[d];
         context.gridDim[d] = grid[d];
@@ -87,28 +109,37 @@ public:
         context.blockId[0] = b % grid[0];
         context.blockId[1] = (b / grid[0]) % grid[1];
         context.blockId[2] = b / (int64_t(grid[0]) * grid[1]);
+        if (k.workgroupBytes >= 0) {
+          Status result = worker.fibers.runBlock(k.entry, params, context);
+          if (!result.isOk()) {
+            std::lock_guard<std::mutex> guard(failed);
+            if (status.isOk())
+              status = result;
+            return;
+          }
+          continue;
+        }
         for (uint32_t z = 0; z < block[2]; ++z)
           for (uint32_t y = 0; y < block[1]; ++y)
             for (uint32_t x = 0; x < block[0]; ++x) {
               context.threadId[0] = x;
               context.threadId[1] = y;
               context.threadId[2] = z;
-              entry(&context, params);
+              k.entry(&context, params);
             }
       }
     };
-    int64_t workers = std::min<int64_t>(threads, numBlocks);
-    if (workers <= 1) {
+    if (workerCount <= 1) {
       runBlocks(0, 1);
-      return Status::ok();
+      return status;
     }
     std::vector<std::thread> pool;
-    for (int64_t w = 1; w < workers; ++w)
-      pool.emplace_back(runBlocks, w, workers);
-    runBlocks(0, workers);
+    for (int64_t w = 1; w < workerCount; ++w)
+      pool.emplace_back(runBlocks, w, workerCount);
+    runBlocks(0, workerCount);
     for (std::thread &worker : pool)
       worker.join();
-    return Status::ok();
+    return status;
   }
 
   Status callLibrary(const LibraryCall &call) override {
@@ -119,8 +150,10 @@ public:
 
 private:
   void *handle;
-  std::vector<LaunchEntry> kernels;
+  std::vector<EmulatedKernel> kernels;
   int threads;
+  std::mutex launching; // one launch at a time uses the workers' state
+  std::vector<std::unique_ptr<Worker>> workers;
 };
 
 class EmulatedGpuDevice final : public Device {
@@ -141,17 +174,22 @@ public:
     if (!loaded.isOk())
       return loaded.status();
     void *handle = *loaded;
-    std::vector<LaunchEntry> kernels;
+    std::vector<EmulatedKernel> kernels;
     for (const GpuKernelSpec &kernel : artifact.kernels()) {
-      std::string symbol = artifact::kEmulatedLaunchPrefix + kernel.module +
-                           "." + kernel.name;
+      std::string suffix = kernel.module + "." + kernel.name;
+      std::string symbol = artifact::kEmulatedLaunchPrefix + suffix;
       auto entry = reinterpret_cast<LaunchEntry>(::dlsym(handle, symbol.c_str()));
       if (!entry) {
         ::dlclose(handle);
         return Status::error("'" + artifact.path() + "' has no kernel '" +
                              symbol + "'");
       }
-      kernels.push_back(entry);
+      // Kernels that synchronise their threads say so, with their
+      // workgroup memory (GpuKernelsToHost.cpp).
+      using FibersInfo = int64_t (*)();
+      auto fibers = reinterpret_cast<FibersInfo>(::dlsym(
+          handle, (artifact::kEmulatedFibersPrefix + suffix).c_str()));
+      kernels.push_back({entry, fibers ? fibers() : -1});
     }
     auto backend =
         std::make_shared<EmulatedGpu>(handle, std::move(kernels), threads);

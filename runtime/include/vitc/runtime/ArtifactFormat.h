@@ -30,6 +30,11 @@ constexpr const char *kEntryPrefix = "vitc_entry_";
 /// **params)` with the arguments passed as cuLaunchKernel passes them.
 constexpr const char *kEmulatedKernelPrefix = "vitc_kernel.";
 constexpr const char *kEmulatedLaunchPrefix = "vitc_launch.";
+/// A kernel that synchronises its threads (barriers, shuffles) or has
+/// workgroup memory also has `int64_t kEmulatedFibersPrefix<module>.<kernel>()`,
+/// returning the workgroup bytes a block needs: the emulator runs its
+/// blocks' threads as fibers.
+constexpr const char *kEmulatedFibersPrefix = "vitc_fibers.";
 
 /// The first bytes of every .vtc file, little-endian.
 struct FileHeader {
