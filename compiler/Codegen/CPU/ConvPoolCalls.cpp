@@ -50,6 +50,41 @@ SmallVector<Value> buildPads(OpBuilder &b, Location loc, Value paddedInput,
   return pads;
 }
 
+/// Whether the padding of `padded` (into `paddedInput`) is provably the same
+/// on both sides of each spatial dim: cuDNN's convolutions take one pad per
+/// dim.
+bool hasSymmetricPads(Value paddedInput, const PaddedInput &padded) {
+  auto paddedType = cast<MemRefType>(paddedInput.getType());
+  auto sourceType = cast<MemRefType>(padded.source.getType());
+  int64_t rank = paddedType.getRank();
+  int64_t lead[2] = {padded.top, padded.left};
+  for (int i = 0; i < 2; ++i) {
+    int64_t d = rank - 2 + i;
+    if (paddedType.isDynamicDim(d) || sourceType.isDynamicDim(d) ||
+        paddedType.getDimSize(d) - lead[i] - sourceType.getDimSize(d) !=
+            lead[i])
+      return false;
+  }
+  return true;
+}
+
+/// Whether `value` is a packed row-major buffer (any offset).
+bool isPacked(Value value) {
+  auto type = cast<MemRefType>(value.getType());
+  if (type.getLayout().isIdentity())
+    return true;
+  auto [strides, offset] = type.getStridesAndOffset();
+  int64_t expected = 1;
+  for (int64_t d = type.getRank(); d-- > 0;) {
+    if (type.getDimSize(d) == 1)
+      continue;
+    if (strides[d] != expected || ShapedType::isDynamic(type.getDimSize(d)))
+      return false;
+    expected *= type.getDimSize(d);
+  }
+  return true;
+}
+
 /// Erases the padding ops once the anchor no longer reads the padded buffer.
 void erasePadding(const std::optional<PaddedInput> &padded) {
   if (!padded)
@@ -69,11 +104,11 @@ void erasePadding(const std::optional<PaddedInput> &padded) {
 
 LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
                           DenseIntElementsAttr dilations, bool grouped,
-                          CallBuilder &calls) {
+                          bool cudnnConventions, CallBuilder &calls) {
   Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1],
         out = op.getDpsInits()[0];
   auto dtype = getDtypeSuffix({input, filter}, out);
-  if (!dtype)
+  if (!dtype || (cudnnConventions && !isPacked(filter)))
     return failure();
   // Grouped kernels view (N, G, C, H, W) as (N, G*C, H, W): the group and
   // channel dims must be contiguous. Identity layouts guarantee it.
@@ -85,6 +120,9 @@ LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
       matchPaddedInput(op, input, Neutral::Zero);
   if (padded && grouped &&
       !cast<MemRefType>(padded->source.getType()).getLayout().isIdentity())
+    padded.reset();
+  // Other padding stays a padded copy that the call reads with zero pads.
+  if (padded && cudnnConventions && !hasSymmetricPads(input, *padded))
     padded.reset();
   Operation *init = findInitFill(op, out, Neutral::Zero);
 
@@ -105,7 +143,8 @@ LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
   std::optional<TransposedInput> transposedInput, transposedFilter;
   if (!grouped) {
     transposedInput = matchTransposedInput(op, kernelInput);
-    transposedFilter = matchTransposedInput(op, filter);
+    if (!cudnnConventions)
+      transposedFilter = matchTransposedInput(op, filter);
   }
   Value kernelFilter = filter;
   if (transposedInput)

@@ -124,10 +124,13 @@ LogicalResult convertMatmul(linalg::LinalgOp op, CallBuilder &calls);
 LogicalResult convertGenericContraction(linalg::GenericOp op,
                                         CallBuilder &calls);
 
-/// 2-D convolutions, grouped or not (ConvPoolCalls.cpp).
+/// 2-D convolutions, grouped or not (ConvPoolCalls.cpp). With
+/// `cudnnConventions`, only calls that cuDNN's convolutions take are made:
+/// pads folded into the call only when symmetric, and the filter packed
+/// (never a strided view).
 LogicalResult convertConv(linalg::LinalgOp op, DenseIntElementsAttr strides,
                           DenseIntElementsAttr dilations, bool grouped,
-                          CallBuilder &calls);
+                          bool cudnnConventions, CallBuilder &calls);
 
 /// 2-D max / sum pooling (ConvPoolCalls.cpp).
 LogicalResult convertPool(linalg::LinalgOp op, DenseIntElementsAttr strides,

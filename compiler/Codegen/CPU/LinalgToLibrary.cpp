@@ -63,9 +63,11 @@ struct LinalgToLibraryPass
       if (op.hasPureBufferSemantics() &&
           isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op))
         anchors.push_back(op);
-      else if (op.hasPureBufferSemantics() && !matmulsOnly &&
-               isa<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp,
-                   linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(op))
+      else if (op.hasPureBufferSemantics() &&
+               isa<linalg::Conv2DNchwFchwOp, linalg::Conv2DNgchwGfchwOp>(op))
+        anchors.push_back(op);
+      else if (op.hasPureBufferSemantics() && pools &&
+               isa<linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(op))
         anchors.push_back(op);
       else if (op.hasPureBufferSemantics() && isa<linalg::GenericOp>(op) &&
                linalg::isaContractionOpInterface(op))
@@ -81,11 +83,11 @@ struct LinalgToLibraryPass
                   [&](auto) { return convertMatmul(op, calls); })
               .Case([&](linalg::Conv2DNchwFchwOp conv) {
                 return convertConv(op, conv.getStrides(), conv.getDilations(),
-                                   /*grouped=*/false, calls);
+                                   /*grouped=*/false, cudnnConventions, calls);
               })
               .Case([&](linalg::Conv2DNgchwGfchwOp conv) {
                 return convertConv(op, conv.getStrides(), conv.getDilations(),
-                                   /*grouped=*/true, calls);
+                                   /*grouped=*/true, cudnnConventions, calls);
               })
               .Case([&](linalg::PoolingNchwMaxOp pool) {
                 return convertPool(op, pool.getStrides(), pool.getDilations(),

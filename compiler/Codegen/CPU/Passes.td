@@ -24,15 +24,20 @@ def LinalgToLibrary : Pass<"vitc-linalg-to-library", "mlir::ModuleOp"> {
     declared `llvm.emit_c_interface` so they take memref descriptors. The
     CPU target's hook in the lowering stage: vitc-lower runs it, for
     target=cpu, between bufferization and the memory plan. The CUDA target
-    runs it too, for matmuls only and with `kernel-prefix=vitc_gpu_`: the
-    calls then become library calls of its schedules (cuBLASLt on a GPU,
+    runs it too, with `kernel-prefix=vitc_gpu_`, without pools (generated
+    kernels are as good there) and with `cudnn-conventions`: the calls then
+    become library calls of its schedules (cuBLASLt and cuDNN on a GPU,
     these CPU kernels on the emulated GPU), with the same operands.
   }];
   let options = [
     Option<"kernelPrefix", "kernel-prefix", "std::string", "\"vitc_cpu_\"",
            "Prefix of the kernels' names">,
-    Option<"matmulsOnly", "matmuls-only", "bool", "false",
-           "Replace matmuls only (convolutions and pools stay linalg)">];
+    Option<"pools", "pools", "bool", "true",
+           "Replace pooling ops too (else they stay linalg)">,
+    Option<"cudnnConventions", "cudnn-conventions", "bool", "false",
+           "Make only the convolution calls that cuDNN takes: pads folded "
+           "into the call only when symmetric (else the padded copy stays), "
+           "packed filters (no strided views)">];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect"];
 }

@@ -80,12 +80,13 @@ void buildCudaCodegenPipeline(OpPassManager &pm, const PipelineOptions &opts) {
 }
 
 void addCudaLibraryCallPasses(OpPassManager &pm, const PipelineOptions &) {
-  // Matmuls become library calls (cuBLASLt on a GPU); the same matching as
-  // the CPU's, with the GPU's names. Convolutions and pools stay generated
-  // kernels until the cuDNN calls arrive.
+  // Matmuls and convolutions become library calls (cuBLASLt and cuDNN on a
+  // GPU); the same matching as the CPU's, with the GPU's names, in the forms
+  // cuDNN takes. Pools stay generated kernels.
   LinalgToLibraryOptions options;
   options.kernelPrefix = kGpuLibraryPrefix;
-  options.matmulsOnly = true;
+  options.pools = false;
+  options.cudnnConventions = true;
   pm.addPass(createLinalgToLibrary(options));
 }
 

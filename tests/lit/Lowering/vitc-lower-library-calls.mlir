@@ -4,10 +4,8 @@
 // vitc-lower names no kernel: the codegen target registered under `target`
 // adds its library calls after bufferization (compiler/Lowering/
 // LibraryCalls.h). The CPU target turns the convolution and the matmul (a
-// contraction by then) into oneDNN kernel calls; CUDA turns the matmul into
-// a GPU library routine (cuBLASLt) with the same operands, and keeps the
-// convolution a linalg op for its generated kernels until cuDNN calls
-// arrive.
+// contraction by then) into oneDNN kernel calls; CUDA turns both into GPU
+// library routines (cuDNN, cuBLASLt) with the same operands.
 
 // CPU-LABEL: func.func @main
 //       CPU:   call @vitc_cpu_conv2d_f32(
@@ -18,7 +16,8 @@
 
 // CUDA-LABEL: func.func @main
 //   CUDA-NOT:   vitc_cpu_
-//       CUDA:   linalg.conv_2d_nchw_fchw
+//       CUDA:   call @vitc_gpu_conv2d_f32(
+//   CUDA-NOT:   linalg.conv_2d
 //       CUDA:   call @vitc_gpu_matmul_f32({{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64, i64, i64) -> ()
 //   CUDA-NOT:   vitc_cpu_
 //       CUDA: func.func private @vitc_gpu_matmul_f32({{.*}}) attributes {llvm.emit_c_interface, vitc.library_kernel}
