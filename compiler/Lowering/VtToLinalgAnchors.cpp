@@ -388,36 +388,48 @@ struct Conv2dLowering : OpConversionPattern<vt::Conv2dOp> {
                    .getResult(0);
     } else {
       // Grouped: split channels into [G, C/G] and filters into [G, F/G].
-      if (inType.isDynamicDim(1) || fType.isDynamicDim(0))
-        return op.emitOpError(
-            "cannot lower to linalg: grouped conv needs static channels");
-      int64_t c = inType.getDimSize(1), f = fType.getDimSize(0);
+      // G is static; the channel counts may be dynamic (a filter gradient's
+      // "channels" are the batch), then C/G is computed at run time.
       auto g = rewriter.getIndexAttr(group);
+      auto perGroup = [&](Value t, int64_t dim) -> OpFoldResult {
+        auto type = cast<RankedTensorType>(t.getType());
+        if (!type.isDynamicDim(dim))
+          return rewriter.getIndexAttr(type.getDimSize(dim) / group);
+        Value size = tensor::DimOp::create(rewriter, loc, t, dim);
+        return arith::DivUIOp::create(
+                   rewriter, loc, size,
+                   arith::ConstantIndexOp::create(rewriter, loc, group))
+            .getResult();
+      };
+      auto staticOf = [](OpFoldResult size) {
+        std::optional<int64_t> v = getConstantIntValue(size);
+        return v ? *v : ShapedType::kDynamic;
+      };
+      OpFoldResult cg = perGroup(input, 1), fg = perGroup(filter, 0);
       SmallVector<OpFoldResult> inSizes = {
-          batch, g, rewriter.getIndexAttr(c / group),
-          tensor::getMixedSize(rewriter, loc, w.padded, 2),
+          batch, g, cg, tensor::getMixedSize(rewriter, loc, w.padded, 2),
           tensor::getMixedSize(rewriter, loc, w.padded, 3)};
       auto paddedType = cast<RankedTensorType>(w.padded.getType());
       Value in5 = tensor::ExpandShapeOp::create(
           rewriter, loc,
-          RankedTensorType::get({paddedType.getDimSize(0), group, c / group,
+          RankedTensorType::get({paddedType.getDimSize(0), group, staticOf(cg),
                                  paddedType.getDimSize(2),
                                  paddedType.getDimSize(3)},
                                 elt),
           w.padded, {{0}, {1, 2}, {3}, {4}}, inSizes);
       Value f5 = tensor::ExpandShapeOp::create(
           rewriter, loc,
-          RankedTensorType::get({group, f / group, fType.getDimSize(1),
+          RankedTensorType::get({group, staticOf(fg), fType.getDimSize(1),
                                  kernel[0], kernel[1]},
                                 elt),
           filter, {{0, 1}, {2}, {3}, {4}},
-          ArrayRef<OpFoldResult>{g, rewriter.getIndexAttr(f / group),
-                                 rewriter.getIndexAttr(fType.getDimSize(1)),
+          ArrayRef<OpFoldResult>{g, fg,
+                                 tensor::getMixedSize(rewriter, loc, filter, 1),
                                  rewriter.getIndexAttr(kernel[0]),
                                  rewriter.getIndexAttr(kernel[1])});
       Value acc = zeroAccumulator(
           rewriter, loc,
-          {batch, g, rewriter.getIndexAttr(f / group), w.outH, w.outW},
+          {batch, g, fg, w.outH, w.outW},
           accElt);
       Value conv = linalg::Conv2DNgchwGfchwOp::create(
                        rewriter, loc, acc.getType(), ValueRange{in5, f5}, acc,

@@ -44,8 +44,34 @@ class CnnBn(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class MobileBlock(nn.Module):
+    """MobileNetV2's inverted residual: expand 1x1, depthwise 3x3 (groups =
+    channels), project 1x1, with BatchNorm and ReLU6, and a residual."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 8, 3, 2, 1, bias=False)
+        self.bn0 = nn.BatchNorm2d(8)
+        self.expand = nn.Conv2d(8, 24, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(24)
+        self.depthwise = nn.Conv2d(24, 24, 3, 1, 1, groups=24, bias=False)
+        self.bn2 = nn.BatchNorm2d(24)
+        self.project = nn.Conv2d(24, 8, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = F.relu6(self.bn0(self.stem(x)))
+        y = F.relu6(self.bn1(self.expand(x)))
+        y = F.relu6(self.bn2(self.depthwise(y)))
+        x = x + self.bn3(self.project(y))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def make_model(name):
     torch.manual_seed(0)
+    if name == "mobile_block":
+        return MobileBlock()
     if name == "cnn_bn":
         model = CnnBn()
         # Non-trivial affine parameters and running statistics.
@@ -140,7 +166,7 @@ def batch(n=8, seed=1):
     return x, y
 
 
-@pytest.fixture(scope="module", params=["mnist_cnn", "vit_tiny", "cnn_bn"])
+@pytest.fixture(scope="module", params=["mnist_cnn", "vit_tiny", "cnn_bn", "mobile_block"])
 def exported(request, tmp_path_factory):
     name = request.param
     tmp = tmp_path_factory.mktemp(name)

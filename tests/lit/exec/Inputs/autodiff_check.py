@@ -214,6 +214,12 @@ conv2d("patch", [1, 3, 14, 14], [8, 3, 7, 7], [1, 8, 2, 2], strides=(7, 7),
        bias=True)
 conv2d("dyn", [None, 1, 6, 6], [4, 1, 3, 3], [None, 4, 3, 3], strides=(2, 2),
        pads=(1, 1, 0, 0), batch=2)
+# Grouped and depthwise (MobileNet's) on a dynamic batch: the filter
+# gradient's convolution then has the batch as its channels.
+conv2d("group_dyn", [None, 4, 6, 6], [6, 2, 3, 3], [None, 6, 6, 6],
+       pads=(1, 1, 1, 1), group=2, bias=True, batch=2)
+conv2d("depthwise_dyn", [None, 3, 7, 7], [3, 1, 3, 3], [None, 3, 4, 4],
+       strides=(2, 2), pads=(1, 1, 1, 1), group=3, batch=2)
 
 
 def pool(op, tag, x, out, attrs, batch=None):
