@@ -43,6 +43,25 @@ def VtAutocastBf16 : Pass<"vt-autocast-bf16", "mlir::func::FuncOp"> {
   ];
 }
 
+def VtRandomExpectation : Pass<"vt-random-expectation", "mlir::ModuleOp"> {
+  let summary = "Evaluate stochastic-depth masks by their expectation";
+  let description = [{
+    A model exported in training mode draws stochastic-depth masks as
+    `div(cast(less(u, p)), p)` of a uniform draw `u` (ONNX
+    RandomUniformLike, or Bernoulli); evaluated (PyTorch's `eval()`), the
+    model keeps every sample. In the given functions (the evaluation step,
+    an inference `main`), such a mask rescaled by its own keep probability
+    becomes ones, its expectation, as dropout's inverted scaling is in
+    evaluation. A draw used otherwise (a Bernoulli sample not rescaled)
+    stays random; an evaluation import keys it by the node's seed.
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "The functions to evaluate deterministically">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def VtInferShapes : Pass<"vt-infer-shapes", "mlir::ModuleOp"> {
   let summary = "Refine result types from operands and folded shape tensors";
   let description = [{

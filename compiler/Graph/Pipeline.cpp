@@ -16,6 +16,12 @@ void addShapesAndDecomposition(OpPassManager &pm) {
 }
 
 void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &opts) {
+  // An inference @main evaluates stochastic-depth masks deterministically
+  // (a training module has no @main; its eval_step gets the same in the
+  // training stage).
+  VtRandomExpectationOptions expectation;
+  expectation.functions = {"main"};
+  pm.addPass(createVtRandomExpectation(expectation));
   if (opts.precision == "bf16")
     pm.addNestedPass<func::FuncOp>(createVtAutocastBf16());
   addShapesAndDecomposition(pm);

@@ -193,6 +193,8 @@ VT_FLOAT_UNARY(SqrtOp, math::SqrtOp)
 VT_FLOAT_UNARY(RsqrtOp, math::RsqrtOp)
 VT_FLOAT_UNARY(ErfOp, math::ErfOp)
 VT_FLOAT_UNARY(TanhOp, math::TanhOp)
+VT_FLOAT_UNARY(SinOp, math::SinOp)
+VT_FLOAT_UNARY(CosOp, math::CosOp)
 VT_FLOAT_UNARY(FloorOp, math::FloorOp)
 #undef VT_FLOAT_UNARY
 
@@ -660,6 +662,7 @@ void populateVtElementwiseToLinalgPatterns(RewritePatternSet &patterns,
       ElementwiseToGeneric<vt::LogOp>, ElementwiseToGeneric<vt::SqrtOp>,
       ElementwiseToGeneric<vt::RsqrtOp>, ElementwiseToGeneric<vt::ErfOp>,
       ElementwiseToGeneric<vt::TanhOp>, ElementwiseToGeneric<vt::SigmoidOp>,
+      ElementwiseToGeneric<vt::SinOp>, ElementwiseToGeneric<vt::CosOp>,
       ElementwiseToGeneric<vt::ReluOp>, ElementwiseToGeneric<vt::AbsOp>,
       ElementwiseToGeneric<vt::ReciprocalOp>, ElementwiseToGeneric<vt::FloorOp>,
       ElementwiseToGeneric<vt::NotOp>, ElementwiseToGeneric<vt::GeluOp>,

@@ -9,6 +9,10 @@ using namespace mlir;
 namespace vitc {
 
 void buildTrainingPipeline(OpPassManager &pm, const TrainingOptions &opts) {
+  // Evaluation keeps every sample that stochastic depth drops in training.
+  VtRandomExpectationOptions expectation;
+  expectation.functions = {kEvalStep};
+  pm.addPass(createVtRandomExpectation(expectation));
   // Weights become arguments first: canonicalisation folds small constants,
   // and a folded weight would silently stop being trainable.
   VtPromoteParamsOptions params;

@@ -95,6 +95,22 @@ LogicalResult importSoftmaxLike(NodeImporter &n, bool log);
 FailureOr<std::optional<SmallVector<int64_t>>>
 readAxes(NodeImporter &n, int64_t inputSinceOpset, unsigned inputIndex);
 
+/// Uniform f32 values in [0, 1) of `type`'s shape (its element type is
+/// ignored), drawn from vt.random_uniform keyed by the model's seed; the
+/// stream is the node's index, and `draw` > 0 gives the node further
+/// independent draws. `like`, when given, supplies the shape at run time of
+/// a type with dynamic dims.
+Value uniformDraw(NodeImporter &n, RankedTensorType type, Value like,
+                  int64_t draw = 0);
+
+/// Random{Uniform,Normal}{,Like} and Bernoulli (OpsRandom.cpp), registered
+/// with the op files of their initials.
+LogicalResult importRandomUniform(NodeImporter &n);
+LogicalResult importRandomUniformLike(NodeImporter &n);
+LogicalResult importRandomNormal(NodeImporter &n);
+LogicalResult importRandomNormalLike(NodeImporter &n);
+LogicalResult importBernoulli(NodeImporter &n);
+
 } // namespace vitc::onnx_import
 
 #endif // VITC_FRONTEND_ONNX_OPHELPERS_H

@@ -412,6 +412,7 @@ void vitc::onnx_import::registerOpsAtoC(OpRegistry &r) {
   r.add("BatchNormalization", 7, importBatchNormalization7);
   r.add("BatchNormalization", 9, importBatchNormalization9);
   r.add("BatchNormalization", 14, importBatchNormalization14);
+  r.add("Bernoulli", 15, importBernoulli);
   r.add("Cast", 6, importCast);
   r.add("CastLike", 15, importCastLike);
   r.add("Clip", 6, importClip6);
@@ -420,4 +421,5 @@ void vitc::onnx_import::registerOpsAtoC(OpRegistry &r) {
   r.add("Constant", 9, importConstant);
   r.add("ConstantOfShape", 9, importConstantOfShape);
   r.add("Conv", 1, importConv);
+  r.add("Cos", 7, importUnary<vt::CosOp>);
 }

@@ -240,6 +240,10 @@ void vitc::onnx_import::registerOpsMtoR(OpRegistry &r) {
   r.add("Pad", 2, importPad);
   r.add("Pow", 7, importPow);
   r.add("Range", 11, importRange);
+  r.add("RandomNormal", 1, importRandomNormal);
+  r.add("RandomNormalLike", 1, importRandomNormalLike);
+  r.add("RandomUniform", 1, importRandomUniform);
+  r.add("RandomUniformLike", 1, importRandomUniformLike);
   r.add("Reciprocal", 6, importUnary<vt::ReciprocalOp>);
   r.add("ReduceMax", 1, importReduce<vt::ReduceMaxOp, 18>);
   r.add("ReduceMean", 1, importReduce<vt::ReduceMeanOp, 18>);

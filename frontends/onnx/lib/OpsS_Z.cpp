@@ -331,6 +331,7 @@ static LogicalResult importWhere(NodeImporter &n) {
 void vitc::onnx_import::registerOpsStoZ(OpRegistry &r) {
   r.add("Shape", 1, importShape);
   r.add("Sigmoid", 6, importUnary<vt::SigmoidOp>);
+  r.add("Sin", 7, importUnary<vt::SinOp>);
   r.add("Slice", 1, importSlice);
   r.add("Softmax", 1, importSoftmax);
   r.add("Split", 2, importSplit);

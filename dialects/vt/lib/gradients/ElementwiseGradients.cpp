@@ -64,6 +64,8 @@ VT_UNARY_VJP(RsqrtOp, gb.mul(gb.mul(g, -0.5), gb.mul(y, gb.mul(y, y))))
 // d 1/x = -1/x^2 = -y^2
 VT_UNARY_VJP(ReciprocalOp, gb.unary<NegOp>(gb.mul(g, gb.mul(y, y))))
 VT_UNARY_VJP(TanhOp, gb.mul(g, gb.sub(gb.scalar(y, 1.0), gb.mul(y, y))))
+VT_UNARY_VJP(SinOp, gb.mul(g, gb.unary<CosOp>(x)))
+VT_UNARY_VJP(CosOp, gb.unary<NegOp>(gb.mul(g, gb.unary<SinOp>(x))))
 VT_UNARY_VJP(SigmoidOp,
              gb.mul(g, gb.mul(y, gb.sub(gb.scalar(y, 1.0), y))))
 // d erf(x) = 2/sqrt(pi) e^(-x^2)

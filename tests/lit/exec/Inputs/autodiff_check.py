@@ -89,7 +89,7 @@ def unary(op, sampler=normal, attrs=""):
          f"%y = vt.{op} %x {attrs} : {T([3, 4])}")
 
 
-for op in ["neg", "exp", "tanh", "sigmoid", "erf", "gelu"]:
+for op in ["neg", "exp", "tanh", "sigmoid", "erf", "gelu", "sin", "cos"]:
     unary(op, normal(None))
 for op in ["log", "sqrt", "rsqrt", "reciprocal"]:
     unary(op, positive())
