@@ -14,6 +14,7 @@
 #include "CudaGpu.h"
 
 #include "CudaDriver.h"
+#include "CudnnConv.h"
 #include "LtMatmul.h"
 
 #include <cctype>
@@ -144,7 +145,9 @@ public:
     const cuda::DriverApi &api = context->api();
     if (stream)
       (void)api.cuStreamSynchronize(stream);
-    blas.reset(); // its workspace is free once the stream is idle
+    // The libraries' scratch memory is free once the stream is idle.
+    blas.reset();
+    dnn.reset();
     if (stream)
       (void)api.cuStreamDestroy(stream);
     for (CUmodule module : modules)
@@ -238,6 +241,8 @@ private:
   const cuda::DriverApi &api() const { return context->api(); }
   StatusOr<CUmodule> loadModule(const Section &code);
   Status allowSharedBytes(size_t kernel, uint32_t bytes);
+  Status multiply(const LibraryCall &call);
+  Status convolve(const LibraryCall &call);
 
   std::shared_ptr<CudaContext> context;
   CUstream stream = nullptr;
@@ -251,6 +256,10 @@ private:
   /// library calls run where cuBLASLt is missing.
   std::mutex blasMutex;
   std::unique_ptr<cuda::LtMatmul> blas;
+  /// The convolutions' cuDNN, likewise loaded on the first one: artifacts
+  /// without convolutions run where cuDNN is missing.
+  std::mutex dnnMutex;
+  std::unique_ptr<cuda::CudnnConv> dnn;
 };
 
 Status CudaBackend::load(const std::vector<Section> &sections,
@@ -336,11 +345,18 @@ Status CudaBackend::allowSharedBytes(size_t kernel, uint32_t bytes) {
 }
 
 Status CudaBackend::callLibrary(const LibraryCall &call) {
-  if (!cuda::isMatmulRoutine(call.routine))
-    return Status::error("the CUDA device has no library routine '" +
-                         call.routine +
-                         "' (it has matmul_f32, matmul_bf16, "
-                         "batch_matmul_f32, batch_matmul_bf16)");
+  if (cuda::isMatmulRoutine(call.routine))
+    return multiply(call);
+  if (cuda::isConvRoutine(call.routine))
+    return convolve(call);
+  return Status::error("the CUDA device has no library routine '" +
+                       call.routine +
+                       "' (it has matmul_f32, matmul_bf16, "
+                       "batch_matmul_f32, batch_matmul_bf16, conv2d_f32, "
+                       "conv2d_bf16, conv2d_grouped_f32, conv2d_grouped_bf16)");
+}
+
+Status CudaBackend::multiply(const LibraryCall &call) {
   auto plan = cuda::planMatmul(call);
   if (!plan.isOk())
     return plan.status();
@@ -360,6 +376,28 @@ Status CudaBackend::callLibrary(const LibraryCall &call) {
     lt = blas.get();
   }
   return lt->run(*plan, stream);
+}
+
+Status CudaBackend::convolve(const LibraryCall &call) {
+  auto plan = cuda::planConv(call);
+  if (!plan.isOk())
+    return plan.status();
+  if (plan->work == cuda::ConvPlan::Work::None)
+    return Status::ok();
+  if (Status s = context->bind(); !s.isOk())
+    return s;
+  cuda::CudnnConv *conv = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(dnnMutex);
+    if (!dnn) {
+      auto loaded = cuda::CudnnConv::load(api());
+      if (!loaded.isOk())
+        return loaded.status();
+      dnn = std::move(*loaded);
+    }
+    conv = dnn.get();
+  }
+  return conv->run(*plan, stream);
 }
 
 Status CudaBackend::copyOnDevice(DevicePtr dst, DevicePtr src, size_t bytes) {

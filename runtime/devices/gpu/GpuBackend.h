@@ -43,6 +43,15 @@ struct DeviceTensor {
 ///   transB, accumulate, constantB: c (+)= op(a) op(b), where op(x) swaps
 ///   x's last two dims when its flag is set; bf16 inputs accumulate into
 ///   an f32 c. constantB: b is a view of the weights (it never changes).
+///   conv2d_f32, conv2d_bf16 (tensors input NCHW, filter FCHW, output NFHW),
+///   conv2d_grouped_f32, conv2d_grouped_bf16 (input NGCHW, filter GFCHW,
+///   output NGFHW, G and C of each contiguous with each other), scalars
+///   strideH, strideW, dilationH, dilationW (1 = dense), padTop, padLeft,
+///   padBottom, padRight (zeros), accumulate, constantFilter, reorderHints:
+///   output (+)= the cross-correlation of input and filter; bf16 inputs
+///   accumulate into an f32 output. constantFilter and reorderHints are
+///   promises the CPU kernels cache by; cuDNN (CUDA) needs symmetric pads
+///   and a packed filter, which the compiler gives it.
 struct LibraryCall {
   std::string routine;
   std::vector<DeviceTensor> tensors;

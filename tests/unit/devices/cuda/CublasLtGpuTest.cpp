@@ -8,6 +8,7 @@
 #include "CudaGpu.h"
 #include "LtMatmul.h"
 
+#include "GpuTestSupport.h"
 #include "TestSupport.h"
 
 #include <gtest/gtest.h>
@@ -23,112 +24,6 @@ using namespace vitc::rt;
 using namespace vitc::testing;
 
 namespace {
-
-uint16_t toBf16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  bits += 0x7fff + ((bits >> 16) & 1); // round to nearest even
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-float fromBf16(uint16_t value) {
-  uint32_t bits = uint32_t(value) << 16;
-  float result;
-  std::memcpy(&result, &bits, sizeof result);
-  return result;
-}
-
-/// An operand in host memory: its storage (values of the element type,
-/// as floats), and its view (sizes and strides, from `offset`).
-struct HostTensor {
-  std::vector<int64_t> sizes, strides;
-  int64_t offset = 0;
-  DType dtype = DType::F32;
-  std::vector<float> storage;
-
-  /// Element (batch, i, j) of the stored view (the batch broadcast).
-  float at(int64_t batch, int64_t i, int64_t j) const {
-    size_t r = sizes.size();
-    int64_t index = offset + i * strides[r - 2] + j * strides[r - 1];
-    if (r == 3 && sizes[0] > 1)
-      index += batch * strides[0];
-    return storage[index];
-  }
-};
-
-HostTensor hostTensor(std::vector<int64_t> sizes, std::vector<int64_t> strides,
-                      int64_t offset, DType dtype, std::mt19937 &rng) {
-  HostTensor t{std::move(sizes), std::move(strides), offset, dtype, {}};
-  int64_t extent = offset + 1;
-  for (size_t d = 0; d < t.sizes.size(); ++d)
-    extent += (t.sizes[d] - 1) * t.strides[d];
-  for (int64_t s : t.sizes)
-    if (s == 0)
-      extent = offset + 1;
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  t.storage.resize(static_cast<size_t>(extent));
-  for (float &v : t.storage)
-    v = dtype == DType::BF16 ? fromBf16(toBf16(uniform(rng))) : uniform(rng);
-  return t;
-}
-
-std::vector<int64_t> contiguous(const std::vector<int64_t> &sizes) {
-  std::vector<int64_t> strides(sizes.size(), 1);
-  for (size_t d = sizes.size() - 1; d > 0; --d)
-    strides[d - 1] = strides[d] * std::max<int64_t>(sizes[d], 1);
-  return strides;
-}
-
-/// A CUDA backend on the default GPU, or why there is none.
-StatusOr<std::shared_ptr<GpuBackend>> gpuBackend() {
-  auto device = createCudaDevice();
-  if (!device.isOk())
-    return device.status();
-  return createCudaBackend(**device, {}, {});
-}
-
-/// The tensor's storage on the device (freed with the object).
-class DeviceCopy {
-public:
-  DeviceCopy(GpuBackend &gpu, const HostTensor &t) : gpu(gpu), host(t) {
-    size_t element = t.dtype == DType::BF16 ? 2 : 4;
-    size_t bytes = std::max<size_t>(t.storage.size() * element, 4);
-    auto allocated = gpu.allocate(bytes);
-    EXPECT_TRUE(allocated.isOk()) << allocated.status().message();
-    if (!allocated.isOk())
-      return;
-    base = *allocated;
-    Status copied;
-    if (t.dtype == DType::BF16) {
-      std::vector<uint16_t> bf16(t.storage.size());
-      for (size_t i = 0; i < bf16.size(); ++i)
-        bf16[i] = toBf16(t.storage[i]);
-      copied = gpu.copyToDevice(base, bf16.data(), bf16.size() * 2);
-    } else {
-      copied = gpu.copyToDevice(base, t.storage.data(), t.storage.size() * 4);
-    }
-    EXPECT_TRUE(copied.isOk()) << copied.message();
-  }
-  ~DeviceCopy() {
-    if (base)
-      gpu.free(base);
-  }
-  DeviceTensor tensor() const {
-    size_t element = host.dtype == DType::BF16 ? 2 : 4;
-    return {base + host.offset * element, host.dtype, host.sizes, host.strides};
-  }
-  std::vector<float> storage() const {
-    std::vector<float> values(host.storage.size());
-    Status s = gpu.copyToHost(values.data(), base, values.size() * 4);
-    EXPECT_TRUE(s.isOk()) << s.message();
-    return values;
-  }
-
-private:
-  GpuBackend &gpu;
-  const HostTensor &host;
-  DevicePtr base = 0;
-};
 
 struct Case {
   std::string routine;
@@ -184,13 +79,6 @@ void expectProduct(GpuBackend &gpu, const Case &cs, double tolerance) {
     if (!inView[index])
       ASSERT_EQ(got[index], cs.c.storage[index])
           << "c's storage at " << index << ", outside its view, changed";
-}
-
-/// A row-major (or batched row-major) tensor.
-HostTensor dense(std::vector<int64_t> sizes, DType dtype, std::mt19937 &rng,
-                 int64_t offset = 0) {
-  std::vector<int64_t> strides = contiguous(sizes);
-  return hostTensor(std::move(sizes), std::move(strides), offset, dtype, rng);
 }
 
 } // namespace
@@ -326,7 +214,7 @@ TEST(CublasLtGpu, UnreadableOperandsAndUnknownRoutinesAreErrors) {
       "matmul_f32", {da.tensor(), db.tensor(), dc.tensor()}, {0, 0, 0, 0}};
   expectOneLine((*gpu)->callLibrary(bad),
                 "operand b (sizes [6, 5], strides [10, 2]) has no unit stride");
-  bad.routine = "conv2d_f32";
+  bad.routine = "max_pool2d_f32";
   expectOneLine((*gpu)->callLibrary(bad),
-                "the CUDA device has no library routine 'conv2d_f32'");
+                "the CUDA device has no library routine 'max_pool2d_f32'");
 }
