@@ -42,6 +42,22 @@ def LinalgToLibrary : Pass<"vitc-linalg-to-library", "mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def OutlineLoopNests : Pass<"vitc-outline-loop-nests", "mlir::ModuleOp"> {
+  let summary = "Make each top-level loop nest a function of its own";
+  let description = [{
+    Every top-level `scf.for` / `scf.parallel` / `scf.while` of a defined
+    function (a kernel's loop nest, after linalg is lowered to loops)
+    becomes a private function `@<function>.loops.<n>` called in its place,
+    its constants cloned in and every other value it uses an argument. The
+    functions carry `passthrough = ["noinline"]`, so that LLVM optimises
+    each kernel as a function of its own: a training step is thousands of
+    loop nests, and LLVM's loop passes grow faster than linearly with a
+    function's size.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def ReorderHints : Pass<"vitc-reorder-hints", "mlir::ModuleOp"> {
   let summary = "Tell each convolution call which operands to keep reordered";
   let description = [{

@@ -24,6 +24,7 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   pm.addNestedPass<func::FuncOp>(createReassociateReductions());
   pm.addNestedPass<func::FuncOp>(createReductionsToLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createOutlineLoopNests());
   addCpuLoopsToLLVMPasses(pm);
 }
 
