@@ -22,6 +22,8 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -37,8 +39,11 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 
+#include <atomic>
 #include <mutex>
+#include <thread>
 
 namespace vitc::backend {
 namespace {
@@ -247,19 +252,24 @@ std::string findLinker() {
 /// the host process happens to have loaded. Symbols left undefined are the
 /// runtime's kernels (_mlir_ciface_vitc_cpu_*), which dlopen resolves from
 /// libvitc_runtime.so.
-llvm::Expected<std::vector<char>> linkSharedObject(llvm::ArrayRef<char> object,
-                                                   const llvm::Triple &triple) {
+llvm::Expected<std::vector<char>>
+linkSharedObject(llvm::ArrayRef<llvm::SmallVector<char, 0>> objects,
+                 const llvm::Triple &triple) {
   std::string lld = findLinker();
   if (lld.empty())
     return makeError("cannot find ld.lld (set VITC_LLD to its path)");
 
-  llvm::SmallString<128> objectPath, sharedPath, logPath;
-  int objectFd;
-  if (std::error_code ec =
-          llvm::sys::fs::createTemporaryFile("vitc-code", "o", objectFd, objectPath))
-    return makeError("cannot create a temporary file: " + ec.message());
-  llvm::FileRemover objectRemover(objectPath);
-  {
+  std::vector<std::string> objectPaths;
+  std::vector<llvm::FileRemover> objectRemovers;
+  objectRemovers.reserve(objects.size());
+  for (const llvm::SmallVector<char, 0> &object : objects) {
+    llvm::SmallString<128> objectPath;
+    int objectFd;
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+            "vitc-code", "o", objectFd, objectPath))
+      return makeError("cannot create a temporary file: " + ec.message());
+    objectRemovers.emplace_back(objectPath);
+    objectPaths.push_back(objectPath.str().str());
     llvm::raw_fd_ostream os(objectFd, /*shouldClose=*/true);
     os.write(object.data(), object.size());
     os.close();
@@ -267,6 +277,7 @@ llvm::Expected<std::vector<char>> linkSharedObject(llvm::ArrayRef<char> object,
       return makeError("cannot write '" + objectPath + "': " +
                        os.error().message());
   }
+  llvm::SmallString<128> sharedPath, logPath;
   if (std::error_code ec =
           llvm::sys::fs::createTemporaryFile("vitc-code", "so", sharedPath))
     return makeError("cannot create a temporary file: " + ec.message());
@@ -279,7 +290,8 @@ llvm::Expected<std::vector<char>> linkSharedObject(llvm::ArrayRef<char> object,
   std::vector<std::string> args = {
       lld,        "-shared", "--as-needed", "-z",     "noexecstack", "-z",
       "relro",    "-z",      "now",         "-O1",    "--gc-sections",
-      "-o",       sharedPath.str().str(),   objectPath.str().str()};
+      "-o",       sharedPath.str().str()};
+  args.insert(args.end(), objectPaths.begin(), objectPaths.end());
   // Debian/Ubuntu multiarch and the usual lib64 layouts.
   std::string multiarch =
       (triple.getArchName() + "-" + triple.getOSName() + "-gnu").str();
@@ -316,6 +328,108 @@ llvm::Expected<std::vector<char>> linkSharedObject(llvm::ArrayRef<char> object,
   return std::vector<char>(bytes.begin(), bytes.end());
 }
 
+/// Optimises `module` and emits it as one object file.
+llvm::Expected<llvm::SmallVector<char, 0>>
+emitObject(llvm::Module &module, llvm::TargetMachine &machine) {
+  optimize(module, machine);
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, os, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile))
+    return makeError("the target cannot emit object files");
+  codegen.run(module);
+  return object;
+}
+
+/// Partitions of a module with this many defined functions or more: each
+/// is optimised and compiled on its own thread. A fixed count, so that the
+/// artifact's bytes do not depend on the machine's cores.
+constexpr unsigned kPartitions = 8;
+constexpr unsigned kFunctionsPerPartition = 32;
+
+/// Threads for compiling partitions: $VITC_COMPILE_THREADS, else every
+/// core.
+unsigned compileThreads() {
+  if (const char *env = std::getenv("VITC_COMPILE_THREADS"))
+    if (int n = std::atoi(env); n > 0)
+      return static_cast<unsigned>(n);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// O3 and code generation, split over kPartitions modules compiled in
+/// parallel when the module is large (a training step: one function per
+/// kernel after vitc-outline-loop-nests). Partitions travel as bitcode:
+/// each thread has its own LLVMContext and TargetMachine.
+llvm::Expected<std::vector<llvm::SmallVector<char, 0>>>
+optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
+                const llvm::Triple &triple) {
+  size_t defined = 0;
+  for (const llvm::Function &function : *module)
+    defined += !function.isDeclaration();
+  std::vector<llvm::SmallVector<char, 0>> objects;
+  if (defined < kPartitions * kFunctionsPerPartition) {
+    auto machine = createTargetMachine(cpu, triple);
+    if (!machine)
+      return machine.takeError();
+    auto object = emitObject(*module, **machine);
+    if (!object)
+      return object.takeError();
+    objects.push_back(std::move(*object));
+    return objects;
+  }
+
+  std::vector<llvm::SmallVector<char, 0>> bitcode;
+  llvm::SplitModule(
+      *module, kPartitions,
+      [&](std::unique_ptr<llvm::Module> part) {
+        llvm::SmallVector<char, 0> buffer;
+        llvm::raw_svector_ostream os(buffer);
+        llvm::WriteBitcodeToFile(*part, os);
+        bitcode.push_back(std::move(buffer));
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  module.reset();
+
+  objects.resize(bitcode.size());
+  std::vector<std::string> errors(bitcode.size());
+  std::atomic<size_t> next{0};
+  auto work = [&]() {
+    for (size_t i = next++; i < bitcode.size(); i = next++) {
+      llvm::LLVMContext context;
+      llvm::StringRef bytes(bitcode[i].data(), bitcode[i].size());
+      auto part = llvm::parseBitcodeFile(
+          llvm::MemoryBufferRef(bytes, "partition"), context);
+      if (!part) {
+        errors[i] = llvm::toString(part.takeError());
+        continue;
+      }
+      auto machine = createTargetMachine(cpu, triple);
+      if (!machine) {
+        errors[i] = llvm::toString(machine.takeError());
+        continue;
+      }
+      auto object = emitObject(**part, **machine);
+      if (!object) {
+        errors[i] = llvm::toString(object.takeError());
+        continue;
+      }
+      objects[i] = std::move(*object);
+    }
+  };
+  unsigned threads = std::min<unsigned>(compileThreads(), bitcode.size());
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(work);
+  work();
+  for (std::thread &thread : pool)
+    thread.join();
+  for (const std::string &error : errors)
+    if (!error.empty())
+      return makeError("compiling a partition of the code: " + error);
+  return objects;
+}
+
 } // namespace
 
 llvm::Expected<CpuCode> compileToSharedObject(mlir::ModuleOp module,
@@ -344,19 +458,10 @@ llvm::Expected<CpuCode> compileToSharedObject(mlir::ModuleOp module,
   if (llvm::verifyModule(*llvmModule, &verifierStream))
     return makeError("invalid LLVM IR: " + verifierMessage);
 
-  optimize(*llvmModule, tm);
-
-  llvm::SmallVector<char, 0> object;
-  {
-    llvm::raw_svector_ostream os(object);
-    llvm::legacy::PassManager codegen;
-    if (tm.addPassesToEmitFile(codegen, os, nullptr,
-                               llvm::CodeGenFileType::ObjectFile))
-      return makeError("the target cannot emit object files");
-    codegen.run(*llvmModule);
-  }
-
-  auto shared = linkSharedObject(object, triple);
+  auto objects = optimizeAndEmit(std::move(llvmModule), options.cpu, triple);
+  if (!objects)
+    return objects.takeError();
+  auto shared = linkSharedObject(*objects, triple);
   if (!shared)
     return shared.takeError();
 
