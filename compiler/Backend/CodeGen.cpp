@@ -39,6 +39,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <atomic>
@@ -54,7 +55,9 @@ llvm::Error makeError(const llvm::Twine &message) {
 
 /// The target machine for `cpuOption` on the host architecture.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(llvm::StringRef cpuOption, const llvm::Triple &triple) {
+createTargetMachine(
+    llvm::StringRef cpuOption, const llvm::Triple &triple,
+    llvm::CodeGenOptLevel level = llvm::CodeGenOptLevel::Aggressive) {
   static std::once_flag initOnce;
   std::call_once(initOnce, [] {
     llvm::InitializeNativeTarget();
@@ -82,7 +85,7 @@ createTargetMachine(llvm::StringRef cpuOption, const llvm::Triple &triple) {
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
       triple, cpu, features, options, llvm::Reloc::PIC_, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
+      level));
   if (!machine)
     return makeError("cannot create a target machine for CPU '" + cpu + "'");
   return machine;
@@ -328,10 +331,13 @@ linkSharedObject(llvm::ArrayRef<llvm::SmallVector<char, 0>> objects,
   return std::vector<char>(bytes.begin(), bytes.end());
 }
 
-/// Optimises `module` and emits it as one object file.
+/// Optimises `module` (unless `optimizeFirst` is false) and emits it as
+/// one object file.
 llvm::Expected<llvm::SmallVector<char, 0>>
-emitObject(llvm::Module &module, llvm::TargetMachine &machine) {
-  optimize(module, machine);
+emitObject(llvm::Module &module, llvm::TargetMachine &machine,
+           bool optimizeFirst = true) {
+  if (optimizeFirst)
+    optimize(module, machine);
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream os(object);
   llvm::legacy::PassManager codegen;
@@ -379,7 +385,53 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
     return objects;
   }
 
+  // The glue functions (optnone: what vitc-outline-loop-nests left of each
+  // step, a straight line of thousands of calls) go to a module of their
+  // own, compiled without optimisation: the greedy register allocator and
+  // instruction selection spent most of a large step's compile time on
+  // their one huge basic block. Everything becomes visible across modules
+  // (hidden: the shared object still exports only the entries).
+  for (llvm::GlobalValue &value : module->global_values())
+    if (value.hasLocalLinkage()) {
+      value.setLinkage(llvm::GlobalValue::ExternalLinkage);
+      value.setVisibility(llvm::GlobalValue::HiddenVisibility);
+    }
+  auto isGlue = [](const llvm::GlobalValue *value) {
+    auto *function = llvm::dyn_cast<llvm::Function>(value);
+    return function && function->hasOptNone();
+  };
+  llvm::ValueToValueMapTy map;
+  std::unique_ptr<llvm::Module> glue = llvm::CloneModule(*module, map, isGlue);
+  // Instruction selection works a basic block at a time, superlinearly in
+  // its size: cut the glue's straight lines into blocks of a few hundred
+  // instructions (nothing optimises the glue, so they stay apart).
+  constexpr size_t kGlueBlock = 256;
+  for (llvm::Function &function : *glue) {
+    if (function.isDeclaration())
+      continue;
+    std::vector<llvm::Instruction *> cuts;
+    for (llvm::BasicBlock &block : function) {
+      size_t count = 0;
+      for (llvm::Instruction &inst : block)
+        if (++count % kGlueBlock == 0 && !inst.isTerminator() &&
+            !llvm::isa<llvm::PHINode>(inst))
+          cuts.push_back(&inst);
+    }
+    for (llvm::Instruction *cut : cuts)
+      cut->getParent()->splitBasicBlock(cut);
+  }
+  for (llvm::Function &function : *module)
+    if (isGlue(&function))
+      function.deleteBody();
+
   std::vector<llvm::SmallVector<char, 0>> bitcode;
+  {
+    llvm::SmallVector<char, 0> buffer;
+    llvm::raw_svector_ostream os(buffer);
+    llvm::WriteBitcodeToFile(*glue, os);
+    bitcode.push_back(std::move(buffer));
+    glue.reset();
+  }
   llvm::SplitModule(
       *module, kPartitions,
       [&](std::unique_ptr<llvm::Module> part) {
@@ -404,12 +456,16 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
         errors[i] = llvm::toString(part.takeError());
         continue;
       }
-      auto machine = createTargetMachine(cpu, triple);
+      // Partition 0 is the glue.
+      auto machine = createTargetMachine(
+          cpu, triple,
+          i == 0 ? llvm::CodeGenOptLevel::None
+                 : llvm::CodeGenOptLevel::Aggressive);
       if (!machine) {
         errors[i] = llvm::toString(machine.takeError());
         continue;
       }
-      auto object = emitObject(**part, **machine);
+      auto object = emitObject(**part, **machine, /*optimizeFirst=*/i != 0);
       if (!object) {
         errors[i] = llvm::toString(object.takeError());
         continue;

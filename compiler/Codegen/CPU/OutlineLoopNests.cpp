@@ -8,6 +8,11 @@
 // top-level loop nest becomes a private function here, called where it
 // was, marked noinline so that LLVM keeps it apart: compile time grows
 // linearly with the model, and a call per kernel costs nothing at run time.
+// The function left, a straight line of calls, is compiled without
+// optimisation (optnone). Models repeat their blocks (ViT-B/16's twelve
+// layers, ResNet's stages), so
+// many nests are the same code on different buffers: identical functions
+// are folded into one, which LLVM then compiles once.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/CPU/Passes.h"
@@ -23,6 +28,9 @@ namespace vitc {
 using namespace mlir;
 
 namespace {
+
+/// Marks the functions this pass made (for folding identical ones).
+constexpr llvm::StringLiteral kOutlinedAttr = "vitc.outlined";
 
 /// Clones the constants a region uses from above into it, so that they
 /// stay constants in the outlined function instead of becoming arguments.
@@ -57,7 +65,48 @@ struct OutlineLoopNestsPass
       for (auto [index, nest] : llvm::enumerate(nests))
         if (failed(outline(rewriter, symbols, func, nest, index)))
           return signalPassFailure();
+      // What remains is glue: a straight line of calls and buffer views,
+      // thousands of instructions in one basic block, on which LLVM's
+      // instruction selection and schedulers (superlinear in a block's
+      // size) took most of a MobileNetV2 step's compile time. It does no
+      // arithmetic worth optimising: compile it as is.
+      if (!nests.empty())
+        func->setAttr("passthrough",
+                      rewriter.getArrayAttr({rewriter.getStringAttr("noinline"),
+                                             rewriter.getStringAttr("optnone")}));
     }
+    foldIdenticalFunctions(module, symbols);
+  }
+
+  /// Keeps the first of each set of outlined functions with the same type
+  /// and body (printed without names or locations), redirecting calls.
+  void foldIdenticalFunctions(ModuleOp module, SymbolTable &symbols) {
+    llvm::StringMap<func::FuncOp> firstOf;
+    DenseMap<StringAttr, func::FuncOp> replacement;
+    OpPrintingFlags flags;
+    flags.printGenericOpForm().useLocalScope();
+    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+      if (!func->hasAttr(kOutlinedAttr))
+        continue;
+      std::string key;
+      llvm::raw_string_ostream os(key);
+      os << func.getFunctionType();
+      for (Operation &op : func.getBody().front())
+        op.print(os, flags);
+      func->removeAttr(kOutlinedAttr);
+      auto [it, inserted] = firstOf.try_emplace(key, func);
+      if (!inserted)
+        replacement[func.getSymNameAttr()] = it->second;
+    }
+    if (replacement.empty())
+      return;
+    module.walk([&](func::CallOp call) {
+      auto it = replacement.find(call.getCalleeAttr().getAttr());
+      if (it != replacement.end())
+        call.setCallee(it->second.getSymName());
+    });
+    for (auto &[name, kept] : replacement)
+      symbols.erase(symbols.lookup<func::FuncOp>(name));
   }
 
   LogicalResult outline(IRRewriter &rewriter, SymbolTable &symbols,
@@ -80,6 +129,7 @@ struct OutlineLoopNestsPass
     if (failed(outlined))
       return nest->emitError("cannot outline this loop nest");
     outlined->setPrivate();
+    (*outlined)->setAttr(kOutlinedAttr, rewriter.getUnitAttr());
     // Kept apart by LLVM's inliner (compiler/Backend/CodeGen.cpp reads it).
     (*outlined)->setAttr("passthrough",
                          rewriter.getArrayAttr({rewriter.getStringAttr(

@@ -52,7 +52,10 @@ def OutlineLoopNests : Pass<"vitc-outline-loop-nests", "mlir::ModuleOp"> {
     functions carry `passthrough = ["noinline"]`, so that LLVM optimises
     each kernel as a function of its own: a training step is thousands of
     loop nests, and LLVM's loop passes grow faster than linearly with a
-    function's size.
+    function's size. Identical functions (repeated blocks: the same code on
+    other buffers) are folded into one. The function left, glue (a straight
+    line of calls and views), gets `passthrough = ["noinline", "optnone"]`:
+    the backend compiles it without optimisation, in a module of its own.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::scf::SCFDialect"];
