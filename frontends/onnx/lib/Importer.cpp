@@ -131,6 +131,24 @@ Value GraphImporter::lookup(llvm::StringRef name, OpBuilder &builder) {
   return succeeded(v) ? *v : Value();
 }
 
+LogicalResult vitc::onnx_import::checkTensorSize(RankedTensorType type,
+                                                 Location loc,
+                                                 const llvm::Twine &what) {
+  if (type.getRank() > kMaxRank)
+    return emitError(loc) << what << " has rank " << type.getRank()
+                          << ", above the importer's limit of " << kMaxRank;
+  // Inferred from the model's numbers (a window larger than its input).
+  if (llvm::any_of(type.getShape(), [](int64_t d) {
+        return d < 0 && d != ShapedType::kDynamic;
+      }))
+    return emitError(loc) << what << " has type " << type
+                          << ", with a negative dim";
+  if (!staticByteSize(type.getShape(), type.getElementType()))
+    return emitError(loc) << what << " has type " << type
+                          << ", whose byte size overflows 64 bits";
+  return success();
+}
+
 /// The tensor type of a graph input/output's ValueInfo: `?` for symbolic or
 /// missing dims.
 static FailureOr<RankedTensorType>
@@ -153,7 +171,10 @@ convertValueInfoType(const ::onnx::ValueInfoProto &info, Location loc) {
     shape.push_back(dim.has_dim_value() && dim.dim_value() >= 0
                         ? dim.dim_value()
                         : ShapedType::kDynamic);
-  return RankedTensorType::get(shape, elt);
+  auto type = RankedTensorType::get(shape, elt);
+  if (failed(checkTensorSize(type, loc, "graph input '" + info.name() + "'")))
+    return failure();
+  return type;
 }
 
 LogicalResult GraphImporter::importNode(const ::onnx::NodeProto &node,
@@ -188,6 +209,9 @@ LogicalResult GraphImporter::importNode(const ::onnx::NodeProto &node,
   if (!rule)
     return emitError(loc) << "unsupported op version: '" << node.op_type()
                           << "' at opset " << opset << " is not supported";
+  // Every op imported here has an output 0, which rules may name.
+  if (node.output_size() == 0)
+    return emitError(loc) << node.op_type() << ": the node has no outputs";
 
   // Every named input must be defined by now (graph inputs, initializers,
   // earlier nodes): ONNX graphs are topologically sorted.
@@ -203,10 +227,20 @@ LogicalResult GraphImporter::importNode(const ::onnx::NodeProto &node,
   NodeImporter importer(*this, node, index, opset, loc, builder);
   if (failed(rule(importer)))
     return failure();
-  for (auto [i, out] : llvm::enumerate(node.output()))
-    if (!out.empty() && !values.count(out))
+  for (auto [i, out] : llvm::enumerate(node.output())) {
+    if (out.empty())
+      continue;
+    auto it = values.find(out);
+    if (it == values.end())
       return emitError(loc) << node.op_type() << ": output " << i << " ('"
                             << out << "') is not produced by the importer";
+    // Constant shapes can make any size (Expand to [2^40, 2^40, 2^40]):
+    // stop it here, before later stages multiply its dims.
+    if (auto type = dyn_cast<RankedTensorType>(it->second.getType()))
+      if (failed(checkTensorSize(type, loc,
+                                 node.op_type() + ": output '" + out + "'")))
+        return failure();
+  }
   return success();
 }
 
@@ -262,6 +296,9 @@ LogicalResult GraphImporter::importGraph(
       dims.push_back(d < 0 ? model : d);
     }
     argTypes[i] = RankedTensorType::get(dims, type.getElementType());
+    if (failed(checkTensorSize(cast<RankedTensorType>(argTypes[i]), argLocs[i],
+                               "graph input '" + name + "'")))
+      return failure();
   }
 
   auto func = func::FuncOp::create(builder, FileLineColLoc::get(ctx, file, 0, 0),
@@ -310,6 +347,24 @@ LogicalResult GraphImporter::importGraph(
 // Loading
 //===----------------------------------------------------------------------===//
 
+/// Parses a binary ModelProto. Protobuf bounds everything by the input's
+/// length (repeated fields, nesting depth); what the fields say (dims,
+/// offsets, counts) is checked where it is used.
+static LogicalResult parseBinaryModel(llvm::StringRef bytes,
+                                      ::onnx::ModelProto &model,
+                                      Location fileLoc) {
+  if (bytes.size() > (size_t)INT_MAX)
+    return emitError(fileLoc) << "the model is larger than 2 GB; store its "
+                                 "weights as external data";
+  // A truncated file or random bytes may still parse as some protobuf
+  // message; an ONNX model has an IR version and a graph.
+  if (!model.ParseFromArray(bytes.data(), (int)bytes.size()) ||
+      model.ir_version() <= 0 || !model.has_graph())
+    return emitError(fileLoc) << "not a valid ONNX model (truncated file or "
+                                 "not an ONNX protobuf)";
+  return success();
+}
+
 static LogicalResult loadModel(llvm::StringRef path, ::onnx::ModelProto &model,
                                Location fileLoc) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
@@ -327,16 +382,7 @@ static LogicalResult loadModel(llvm::StringRef path, ::onnx::ModelProto &model,
                                 << status.ErrorMessage();
     return success();
   }
-  if (bytes.size() > (size_t)INT_MAX)
-    return emitError(fileLoc) << "the model is larger than 2 GB; store its "
-                                 "weights as external data";
-  // A truncated file or random bytes may still parse as some protobuf
-  // message; an ONNX model has an IR version and a graph.
-  if (!model.ParseFromArray(bytes.data(), (int)bytes.size()) ||
-      model.ir_version() <= 0 || !model.has_graph())
-    return emitError(fileLoc) << "not a valid ONNX model (truncated file or "
-                                 "not an ONNX protobuf)";
-  return success();
+  return parseBinaryModel(bytes, model, fileLoc);
 }
 
 /// Turns the named graph inputs into initializers holding the tensors read
@@ -368,15 +414,12 @@ static LogicalResult addConstantInputs(
   return success();
 }
 
-OwningOpRef<ModuleOp>
-vitc::onnx::importModelFile(MLIRContext &context, llvm::StringRef path,
-                            const ImportOptions &options) {
-  context.loadDialect<vt::VtDialect, func::FuncDialect>();
+/// The import proper, shared by importModelFile and importModelBytes.
+static OwningOpRef<ModuleOp>
+importModel(MLIRContext &context, ::onnx::ModelProto &model,
+            llvm::StringRef path, llvm::StringRef modelDir,
+            const vitc::onnx::ImportOptions &options) {
   Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
-  ::onnx::ModelProto model;
-  if (failed(loadModel(path, model, fileLoc)))
-    return nullptr;
-
   llvm::StringMap<int64_t> opsets;
   for (const auto &op : model.opset_import())
     opsets[op.domain() == "ai.onnx" ? "" : op.domain()] = op.version();
@@ -392,10 +435,6 @@ vitc::onnx::importModelFile(MLIRContext &context, llvm::StringRef path,
   (*module)->setAttr("vt.source", builder.getStringAttr(path));
   (*module)->setAttr("vt.opset", builder.getI64IntegerAttr(defaultIt->second));
 
-  llvm::SmallString<256> modelDir(path);
-  llvm::sys::path::remove_filename(modelDir);
-  if (modelDir.empty())
-    modelDir = ".";
   if (failed(addConstantInputs(*model.mutable_graph(), options.constantInputs,
                                fileLoc)))
     return nullptr;
@@ -408,4 +447,29 @@ vitc::onnx::importModelFile(MLIRContext &context, llvm::StringRef path,
   if (failed(mlir::verify(*module)))
     return nullptr;
   return module;
+}
+
+OwningOpRef<ModuleOp>
+vitc::onnx::importModelFile(MLIRContext &context, llvm::StringRef path,
+                            const ImportOptions &options) {
+  context.loadDialect<vt::VtDialect, func::FuncDialect>();
+  ::onnx::ModelProto model;
+  if (failed(loadModel(path, model, FileLineColLoc::get(&context, path, 0, 0))))
+    return nullptr;
+  llvm::SmallString<256> modelDir(path);
+  llvm::sys::path::remove_filename(modelDir);
+  if (modelDir.empty())
+    modelDir = ".";
+  return importModel(context, model, path, modelDir, options);
+}
+
+OwningOpRef<ModuleOp> vitc::onnx::importModelBytes(
+    MLIRContext &context, llvm::StringRef bytes, llvm::StringRef sourceName,
+    llvm::StringRef modelDir, const ImportOptions &options) {
+  context.loadDialect<vt::VtDialect, func::FuncDialect>();
+  ::onnx::ModelProto model;
+  if (failed(parseBinaryModel(bytes, model,
+                              FileLineColLoc::get(&context, sourceName, 0, 0))))
+    return nullptr;
+  return importModel(context, model, sourceName, modelDir, options);
 }

@@ -38,6 +38,11 @@ using namespace mlir;
 /// change semantics, so it is refused rather than guessed.
 constexpr int64_t kMaxKnownOpset = 28;
 
+/// The highest tensor rank the importer accepts (graph inputs, weights, node
+/// results). Vision models stay under 8 (the runtime's C API limit); the
+/// bound keeps a crafted model's rank-sized loops short.
+constexpr int64_t kMaxRank = 32;
+
 class GraphImporter;
 class NodeImporter;
 
@@ -75,6 +80,16 @@ Type convertElementType(MLIRContext *ctx, int32_t onnxType);
 /// The name of an ONNX data type for diagnostics ("FLOAT8E4M3FN", or
 /// "data type 17" for types newer than the linked ONNX library).
 std::string dataTypeName(int32_t onnxType);
+
+/// The byte size of a tensor whose static dims are `shape` (dynamic dims are
+/// skipped), or nullopt where the element count times the element size
+/// overflows 64 bits. Dims come from the model: check before multiplying.
+std::optional<int64_t> staticByteSize(ArrayRef<int64_t> shape, Type elt);
+
+/// Errors at `loc`, naming `what`, unless `type` is within kMaxRank and its
+/// static dims have a byte size that fits in 64 bits.
+LogicalResult checkTensorSize(RankedTensorType type, Location loc,
+                              const llvm::Twine &what);
 
 /// Converts a TensorProto (inline typed fields, raw_data, or external data
 /// under `modelDir`) to an attribute: dense for small integer tensors,
@@ -182,6 +197,9 @@ public:
   FailureOr<Value> reshapeToDims(Value input, ArrayRef<int64_t> dims);
   /// vt.reshape to the runtime `shape`, with the most precise result type.
   FailureOr<Value> reshape(Value input, Value shape, bool allowZero = false);
+  /// Errors unless `shapeType` fits a shape operand (Reshape, Expand,
+  /// ConstantOfShape): 1-D, of static length at most kMaxRank.
+  LogicalResult checkShapeOperand(RankedTensorType shapeType);
   /// Casts `value` to element type `elt` (no-op when equal).
   Value castTo(Value value, Type elt);
 
@@ -205,6 +223,8 @@ public:
   /// Whether the model is imported for training (ImportOptions::training):
   /// Dropout drops and BatchNormalization uses batch statistics.
   bool training() const;
+  /// The model's folder, for tensors of attributes stored as external data.
+  llvm::StringRef modelDir() const;
   /// The model's random seed, a `tensor<i64>` argument of @main added on
   /// first use.
   Value seed();
@@ -238,6 +258,8 @@ public:
         training(training) {}
 
   bool isTraining() const { return training; }
+  /// Where external data resolves (and may not leave).
+  llvm::StringRef getModelDir() const { return modelDir; }
 
   /// The value of an ONNX tensor name (materialising an initializer on first
   /// use), or null if it is not defined.

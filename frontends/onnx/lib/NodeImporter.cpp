@@ -3,6 +3,7 @@
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <charconv>
 #include <cstdlib>
@@ -176,8 +177,10 @@ FailureOr<double> NodeImporter::constantScalar(Value value,
 std::optional<SmallVector<NodeImporter::ShapeElement>>
 NodeImporter::symbolicShapeValues(Value shape, unsigned depth) {
   auto type = cast<RankedTensorType>(shape.getType());
+  // A longer vector is no shape, and `unknown` below is sized by it.
   if (type.getRank() > 1 || !type.hasStaticShape() ||
-      !isa<IntegerType>(type.getElementType()))
+      !isa<IntegerType>(type.getElementType()) ||
+      type.getNumElements() > kMaxRank)
     return std::nullopt;
   int64_t n = type.getNumElements();
   SmallVector<ShapeElement> unknown(n);
@@ -243,14 +246,22 @@ NodeImporter::symbolicShapeValues(Value shape, unsigned depth) {
     if (end < 0)
       end += d;
     SmallVector<ShapeElement> values;
+    // Steps come from the model: stop before `i += step` could overflow.
     if (step > 0) {
-      for (int64_t i = std::clamp<int64_t>(start, 0, d);
-           i < std::clamp<int64_t>(end, 0, d); i += step)
+      int64_t last = std::clamp<int64_t>(end, 0, d);
+      for (int64_t i = std::clamp<int64_t>(start, 0, d); i < last; i += step) {
         values.push_back((*src)[i]);
-    } else {
-      for (int64_t i = std::clamp<int64_t>(start, -1, d - 1);
-           i > std::clamp<int64_t>(end, -1, d - 1); i += step)
+        if (step >= last - i)
+          break;
+      }
+    } else if (step < 0) {
+      int64_t last = std::clamp<int64_t>(end, -1, d - 1);
+      for (int64_t i = std::clamp<int64_t>(start, -1, d - 1); i > last;
+           i += step) {
         values.push_back((*src)[i]);
+        if (step <= last - i)
+          break;
+      }
     }
     return values.size() == (size_t)n ? values : unknown;
   }
@@ -386,9 +397,8 @@ FailureOr<Value> NodeImporter::reshape(Value input, Value shape,
                                        bool allowZero) {
   auto inType = cast<RankedTensorType>(input.getType());
   auto shapeType = cast<RankedTensorType>(shape.getType());
-  if (shapeType.getRank() != 1 || !shapeType.hasStaticShape())
-    return error() << "the shape must be a 1-D tensor of known length, got "
-                   << shapeType;
+  if (failed(checkShapeOperand(shapeType)))
+    return failure();
   if (!shapeType.getElementType().isInteger(64))
     shape = castTo(shape, b.getI64Type());
   // allowzero only differs from the default where the shape holds a 0: a
@@ -435,8 +445,8 @@ FailureOr<Value> NodeImporter::reshape(Value input, Value shape,
     } else if (v < 0) {
       return error() << "invalid shape entry " << v;
     }
-    if (v >= 0)
-      staticProduct *= v;
+    if (v >= 0 && llvm::MulOverflow(staticProduct, v, staticProduct))
+      return error() << "the shape's dims overflow a 64-bit element count";
     dims.push_back(v);
   }
   if (inferredAt >= 0) {
@@ -465,6 +475,18 @@ FailureOr<Value> NodeImporter::reshape(Value input, Value shape,
     return error() << "cannot reshape " << inType << " to " << resultType;
   return vt::ReshapeOp::create(b, location, resultType, input, shape)
       .getResult();
+}
+
+LogicalResult NodeImporter::checkShapeOperand(RankedTensorType shapeType) {
+  if (shapeType.getRank() != 1 || !shapeType.hasStaticShape())
+    return error() << "the shape must be a 1-D tensor of known length, got "
+                   << shapeType;
+  // Its length is the result's rank, and sizes vectors here.
+  if (shapeType.getDimSize(0) > kMaxRank)
+    return error() << "the shape has " << shapeType.getDimSize(0)
+                   << " entries, above the importer's rank limit of "
+                   << kMaxRank;
+  return success();
 }
 
 Value NodeImporter::castTo(Value value, Type elt) {
@@ -501,6 +523,8 @@ LogicalResult NodeImporter::expectOutputsUnused(unsigned n,
 //===----------------------------------------------------------------------===//
 
 bool NodeImporter::training() const { return graph.isTraining(); }
+
+llvm::StringRef NodeImporter::modelDir() const { return graph.getModelDir(); }
 
 Value NodeImporter::seed() { return graph.seedArgument(); }
 

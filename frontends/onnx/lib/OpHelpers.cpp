@@ -20,8 +20,17 @@ vitc::onnx_import::readWindow2d(NodeImporter &n, RankedTensorType input,
       w.dilations.size() != 2 || w.pads.size() != 4)
     return n.error() << "expected 2 kernel dims, 2 strides, 2 dilations and 4 "
                         "pads for a 2-D window";
-  if (llvm::any_of(w.kernel, [](int64_t k) { return k < 1; }))
-    return n.error() << "kernel_shape entries must be >= 1";
+  // Bounded so that the window arithmetic here and in the vt ops' type
+  // inference cannot overflow, whatever the model says.
+  constexpr int64_t kMaxWindow = int64_t(1) << 31;
+  auto within = [&](ArrayRef<int64_t> values, int64_t lo) {
+    return llvm::all_of(values,
+                        [&](int64_t v) { return v >= lo && v < kMaxWindow; });
+  };
+  if (!within(w.kernel, 1) || !within(w.strides, 1) ||
+      !within(w.dilations, 1) || !within(w.pads, 0))
+    return n.error() << "kernel_shape, strides and dilations must be in "
+                        "[1, 2^31), pads in [0, 2^31)";
 
   std::string autoPad = n.attrString("auto_pad", "NOTSET");
   if (autoPad == "NOTSET")

@@ -152,9 +152,12 @@ static LogicalResult importBatchNorm(NodeImporter &n, unsigned numOutputs) {
     return failure();
   Value x = n.input(0);
   auto type = tensorType(x);
-  if (type.getRank() < 2)
-    return n.error() << "input must have a channel dim (rank >= 2), got "
+  if (type.getRank() < 2 || !isa<FloatType>(type.getElementType()))
+    return n.error() << "input must be a float tensor with a channel dim "
+                        "(rank >= 2), got "
                      << x.getType();
+  // C is x's dim 1 or, where that is dynamic, the first static parameter
+  // length: the training builds below rely on all of them agreeing.
   int64_t channels = type.getDimSize(1);
   SmallVector<Value> params;
   for (unsigned i = 1; i < 5; ++i) {
@@ -165,6 +168,8 @@ static LogicalResult importBatchNorm(NodeImporter &n, unsigned numOutputs) {
                        << " must be a 1-D float tensor with one value per "
                           "channel of "
                        << x.getType() << ", got " << t;
+    if (channels == kDyn)
+      channels = t.getDimSize(0);
     params.push_back(n.castTo(n.input(i), type.getElementType()));
   }
   double epsilon = n.attrFloat("epsilon", 1e-5);
@@ -326,7 +331,7 @@ static LogicalResult importConstant(NodeImporter &n) {
   if (name == "value") {
     ::onnx::TensorProto tensor = a.t();
     std::string key = n.node().output(0);
-    auto value = convertTensor(tensor, "", key, n.loc());
+    auto value = convertTensor(tensor, n.modelDir(), key, n.loc());
     if (failed(value))
       return failure();
     result = makeConstant(n, *value);
@@ -353,13 +358,13 @@ static LogicalResult importConstantOfShape(NodeImporter &n) {
     return failure();
   Value shape = n.input(0);
   auto shapeType = tensorType(shape);
-  if (shapeType.getRank() != 1 || !shapeType.hasStaticShape())
-    return n.error() << "the shape must be a 1-D tensor of known length, got "
-                     << shapeType;
+  if (failed(n.checkShapeOperand(shapeType)))
+    return failure();
   Value fill;
   if (const auto *a = n.attr("value")) {
     ::onnx::TensorProto tensor = a->t();
-    auto value = convertTensor(tensor, "", n.node().output(0), n.loc());
+    auto value =
+        convertTensor(tensor, n.modelDir(), n.node().output(0), n.loc());
     if (failed(value))
       return failure();
     auto dense = dyn_cast<DenseElementsAttr>(*value);

@@ -100,9 +100,8 @@ static LogicalResult importExpand(NodeImporter &n) {
     return failure();
   Value x = n.input(0), shape = n.input(1);
   auto shapeType = tensorType(shape);
-  if (shapeType.getRank() != 1 || !shapeType.hasStaticShape())
-    return n.error() << "the shape must be a 1-D tensor of known length, got "
-                     << shapeType;
+  if (failed(n.checkShapeOperand(shapeType)))
+    return failure();
   SmallVector<int64_t> target = n.partialShapeValues(shape).value_or(
       SmallVector<int64_t>(shapeType.getDimSize(0), kDyn));
   auto inShape = tensorType(x).getShape();

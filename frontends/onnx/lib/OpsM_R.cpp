@@ -1,6 +1,8 @@
 //===- OpsM_R.cpp - import rules for ONNX ops MatMul .. Reshape --------------===//
 #include "OpHelpers.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -146,6 +148,15 @@ static LogicalResult importPad(NodeImporter &n) {
     full[ax] = pads[i];
     full[rank + ax] = pads[axes.size() + i];
   }
+  // vt.pad's type adds the pads to the dims: they must fit.
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t size = tensorType(x).getDimSize(d);
+    if (size != ShapedType::kDynamic &&
+        (llvm::AddOverflow(size, full[d], size) ||
+         llvm::AddOverflow(size, full[rank + d], size) || size < 0))
+      return n.error() << "pads " << full[d] << " and " << full[rank + d]
+                       << " do not fit dim " << d << " of " << x.getType();
+  }
   auto result = n.build<vt::PadOp>(x, full, llvm::APFloat(value));
   return n.setResult(0, result);
 }
@@ -180,7 +191,13 @@ static LogicalResult importRange(NodeImporter &n) {
            dv = *n.constantScalar(delta, "delta");
     if (dv == 0)
       return n.error() << "delta must not be 0";
-    count = std::max<int64_t>(0, (int64_t)std::ceil((lv - sv) / dv));
+    // Converted only once known to fit: NaN or a huge quotient would be
+    // undefined as an integer.
+    double c = std::ceil((lv - sv) / dv);
+    if (!(c < 0x1p62))
+      return n.error() << "start, limit and delta give no bounded element "
+                          "count";
+    count = c > 0 ? (int64_t)c : 0;
   }
   auto type = RankedTensorType::get({count}, tensorType(start).getElementType());
   n.setResult(0, vt::RangeOp::create(n.builder(), n.loc(), type, start, limit,

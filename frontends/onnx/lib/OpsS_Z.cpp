@@ -1,6 +1,8 @@
 //===- OpsS_Z.cpp - import rules for ONNX ops Shape .. Where -----------------===//
 #include "OpHelpers.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <limits>
 
 using namespace mlir;
@@ -198,7 +200,8 @@ static LogicalResult importSplit(NodeImporter &n) {
   for (int64_t s : sizes) {
     if (s < 0)
       return n.error() << "negative split size " << s;
-    total += s;
+    if (llvm::AddOverflow(total, s, total))
+      return n.error() << "split sizes overflow a 64-bit sum";
   }
   if (dim != kDyn && total != dim)
     return n.error() << "split sizes sum to " << total << ", the dim is "
@@ -267,6 +270,14 @@ static LogicalResult importTile(NodeImporter &n) {
     return failure();
   if (llvm::any_of(*repeats, [](int64_t r) { return r < 0; }))
     return n.error() << "repeats must be >= 0";
+  // vt.tile's type multiplies the dims by the repeats: they must fit.
+  auto shape = tensorType(n.input(0)).getShape();
+  for (auto [d, r] : llvm::zip(shape, *repeats)) {
+    int64_t size;
+    if (d != kDyn && llvm::MulOverflow(d, r, size))
+      return n.error() << "repeats " << r << " of dim " << d
+                       << " overflow a 64-bit size";
+  }
   auto result = n.build<vt::TileOp>(n.input(0), *repeats);
   return n.setResult(0, result);
 }
@@ -305,6 +316,9 @@ static LogicalResult importUnsqueeze(NodeImporter &n) {
   if (!*axes)
     return n.error() << "missing axes";
   int64_t outRank = tensorType(x).getRank() + (*axes)->size();
+  if (outRank > kMaxRank)
+    return n.error() << "the result's rank " << outRank
+                     << " is above the importer's limit of " << kMaxRank;
   auto norm = n.normalizeAxes(**axes, outRank);
   if (failed(norm))
     return failure();

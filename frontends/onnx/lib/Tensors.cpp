@@ -13,6 +13,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -94,8 +95,88 @@ static std::string describe(const TensorProto &t) {
                           : "initializer '" + t.name() + "'";
 }
 
+std::optional<int64_t>
+vitc::onnx_import::staticByteSize(ArrayRef<int64_t> shape, Type elt) {
+  // Zero dims do not excuse the others: later stages multiply dims in
+  // order, so [2^40, 2^40, 0] would overflow there.
+  int64_t bytes = byteWidth(elt);
+  for (int64_t d : shape)
+    if (d > 0 && llvm::MulOverflow(bytes, d, bytes))
+      return std::nullopt;
+  return llvm::is_contained(shape, 0) ? 0 : bytes;
+}
+
+namespace {
+/// An external data file, resolved.
+struct ExternalFile {
+  std::string path;
+  uint64_t size;
+};
+} // namespace
+
+/// Resolves an external data `location` to a regular file inside the
+/// model's directory. As the ONNX checker and onnxruntime do, a location
+/// that is absolute, has a `..` component, or resolves (through symlinks)
+/// to a file outside the directory is refused: a model must not make the
+/// compiler read files it did not ship with and bake them into an artifact.
+/// Both sides are canonicalised (realpath), and the file is then read by its
+/// canonical path, so a symlink cannot be swapped in between.
+static FailureOr<ExternalFile> resolveExternal(const TensorProto &t,
+                                               llvm::StringRef location,
+                                               llvm::StringRef modelDir,
+                                               Location loc) {
+  namespace fs = llvm::sys::fs;
+  namespace path = llvm::sys::path;
+  auto refuse = [&]() {
+    return emitError(loc) << describe(t) << ": external data location '"
+                          << location << "' ";
+  };
+  if (location.empty())
+    return emitError(loc) << describe(t)
+                          << ": external data without a 'location'";
+  // The OS would see the path up to the first NUL, not what was checked.
+  if (location.contains('\0'))
+    return refuse() << "contains a NUL byte";
+  if (path::is_absolute(location) || path::has_root_name(location))
+    return refuse() << "is an absolute path; it must be relative to the "
+                       "model's directory";
+  for (llvm::StringRef part :
+       llvm::make_range(path::begin(location), path::end(location)))
+    if (part == "..")
+      return refuse() << "leaves the model's directory ('..')";
+
+  llvm::SmallString<256> joined(modelDir), dir, real;
+  path::append(joined, location);
+  if (!fs::exists(joined))
+    return emitError(loc) << describe(t) << ": external data file '" << joined
+                          << "' not found";
+  if (std::error_code ec = fs::real_path(modelDir, dir))
+    return emitError(loc) << describe(t) << ": cannot resolve the model's "
+                          << "directory '" << modelDir << "': " << ec.message();
+  if (std::error_code ec = fs::real_path(joined, real))
+    return emitError(loc) << describe(t) << ": cannot resolve external data "
+                          << "file '" << joined << "': " << ec.message();
+  llvm::StringRef inner = real;
+  bool inside =
+      inner.consume_front(dir) && !inner.empty() &&
+      (path::is_separator(inner.front()) || path::is_separator(dir.back()));
+  if (!inside)
+    return refuse() << "resolves to '" << real
+                    << "', outside the model's directory '" << dir << "'";
+  // Not a FIFO or device (a read could block or never end), nor a folder.
+  fs::file_status status;
+  if (std::error_code ec = fs::status(real, status))
+    return emitError(loc) << describe(t) << ": cannot read external data "
+                          << "file '" << joined << "': " << ec.message();
+  if (!fs::is_regular_file(status))
+    return refuse() << "is not a regular file";
+  return ExternalFile{real.str().str(), status.getSize()};
+}
+
 /// Reads external data (`location`, `offset`, `length` entries, the location
-/// relative to the model's directory) straight into a heap blob.
+/// relative to the model's directory) straight into a heap blob. Every
+/// number is checked against the tensor's type and the file's size before
+/// anything is mapped: mapping past the end of a file would fault later.
 static FailureOr<AsmResourceBlob> readExternal(const TensorProto &t,
                                                llvm::StringRef modelDir,
                                                int64_t nbytes, size_t align,
@@ -103,46 +184,36 @@ static FailureOr<AsmResourceBlob> readExternal(const TensorProto &t,
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &entry : t.external_data()) {
-    long long v = 0;
+    int64_t v = 0;
     if (entry.key() == "location") {
       location = entry.value();
     } else if (entry.key() == "offset" || entry.key() == "length") {
       if (llvm::StringRef(entry.value()).getAsInteger(10, v) || v < 0)
-        return emitError(loc) << describe(t) << ": bad external data "
-                              << entry.key() << " '" << entry.value() << "'";
+        return emitError(loc)
+               << describe(t) << ": bad external data " << entry.key() << " '"
+               << entry.value() << "' (not a non-negative integer)";
       (entry.key() == "offset" ? offset : length) = v;
     }
   }
-  if (location.empty())
-    return emitError(loc) << describe(t)
-                          << ": external data without a 'location'";
   if (length >= 0 && length != nbytes)
     return emitError(loc) << describe(t) << ": external data length " << length
                           << " does not match its type (" << nbytes
                           << " bytes)";
-  llvm::SmallString<256> path(location);
-  if (!llvm::sys::path::is_absolute(path)) {
-    path = modelDir;
-    llvm::sys::path::append(path, location);
-  }
-  if (!llvm::sys::fs::exists(path))
-    return emitError(loc) << describe(t) << ": external data file '" << path
-                          << "' not found";
-  // Check the size first: mapping past the end of a file would fault later.
-  uint64_t fileSize = 0;
-  if (std::error_code ec = llvm::sys::fs::file_size(path, fileSize))
+  FailureOr<ExternalFile> file = resolveExternal(t, location, modelDir, loc);
+  if (failed(file))
+    return failure();
+  // Unsigned, and compared without adding: no sum can wrap.
+  if ((uint64_t)offset > file->size ||
+      (uint64_t)nbytes > file->size - (uint64_t)offset)
+    return emitError(loc) << describe(t) << ": external data file '" << location
+                          << "' (" << file->size << " bytes) is too short for "
+                          << nbytes << " bytes at offset " << offset;
+  auto slice = llvm::MemoryBuffer::getFileSlice(file->path, nbytes, offset,
+                                                /*IsVolatile=*/false);
+  if (!slice)
     return emitError(loc) << describe(t) << ": cannot read external data file '"
-                          << path << "': " << ec.message();
-  if ((uint64_t)(offset + nbytes) > fileSize)
-    return emitError(loc) << describe(t) << ": external data file '" << path
-                          << "' holds " << fileSize << " bytes, needs "
-                          << offset + nbytes << " (offset " << offset << ")";
-  auto file = llvm::MemoryBuffer::getFileSlice(path, nbytes, offset,
-                                               /*IsVolatile=*/false);
-  if (!file)
-    return emitError(loc) << describe(t) << ": cannot read external data file '"
-                          << path << "': " << file.getError().message();
-  llvm::MemoryBuffer *buffer = file->release();
+                          << location << "': " << slice.getError().message();
+  llvm::MemoryBuffer *buffer = slice->release();
   ArrayRef<char> data(buffer->getBufferStart(), buffer->getBufferSize());
   if (reinterpret_cast<uintptr_t>(data.data()) % align != 0) {
     // An offset that is not a multiple of the element size: copy once.
@@ -172,50 +243,58 @@ static AsmResourceBlob takeRawData(TensorProto &t, size_t align) {
                          /*dataIsMutable=*/false);
 }
 
+/// How many values the typed field that carries `t`'s data type holds.
+static int64_t typedFieldSize(const TensorProto &t) {
+  switch (t.data_type()) {
+  case TensorProto::FLOAT:
+    return t.float_data_size();
+  case TensorProto::DOUBLE:
+    return t.double_data_size();
+  case TensorProto::INT64:
+    return t.int64_data_size();
+  case TensorProto::UINT32:
+  case TensorProto::UINT64:
+    return t.uint64_data_size();
+  default:
+    // int32_data carries every narrower type (and fp16/bf16 bit patterns).
+    return t.int32_data_size();
+  }
+}
+
 /// Packs the typed repeated fields (float_data, int32_data, ...) into ONNX's
-/// raw little-endian layout.
+/// raw little-endian layout. The count is checked first: the blob is sized
+/// by the values present, never by the dims alone.
 static FailureOr<AsmResourceBlob> packTypedFields(const TensorProto &t,
                                                   Type elt, int64_t numel,
                                                   Location loc) {
+  int64_t have = typedFieldSize(t);
+  if (have != numel)
+    return emitError(loc) << describe(t) << ": holds " << have
+                          << " values, its shape needs " << numel;
   int64_t width = byteWidth(elt);
   AsmResourceBlob blob =
       HeapAsmResourceBlob::allocate(numel * width, kBlobAlignment);
+  if (numel == 0) // empty fields have no data pointer to copy from
+    return blob;
   char *out = blob.getMutableData().data();
-  auto check = [&](int64_t have) -> LogicalResult {
-    if (have == numel)
-      return success();
-    return emitError(loc) << describe(t) << ": holds " << have
-                          << " values, its shape needs " << numel;
-  };
   switch (t.data_type()) {
   case TensorProto::FLOAT:
-    if (failed(check(t.float_data_size())))
-      return failure();
     std::memcpy(out, t.float_data().data(), numel * 4);
     break;
   case TensorProto::DOUBLE:
-    if (failed(check(t.double_data_size())))
-      return failure();
     std::memcpy(out, t.double_data().data(), numel * 8);
     break;
   case TensorProto::INT64:
-    if (failed(check(t.int64_data_size())))
-      return failure();
     std::memcpy(out, t.int64_data().data(), numel * 8);
     break;
   case TensorProto::UINT32:
   case TensorProto::UINT64:
-    if (failed(check(t.uint64_data_size())))
-      return failure();
     for (int64_t i = 0; i < numel; ++i) {
       uint64_t v = t.uint64_data(i);
       std::memcpy(out + i * width, &v, width); // little-endian truncation
     }
     break;
   default:
-    // int32_data carries every narrower type (and fp16/bf16 bit patterns).
-    if (failed(check(t.int32_data_size())))
-      return failure();
     for (int64_t i = 0; i < numel; ++i) {
       int32_t v = t.int32_data(i);
       std::memcpy(out + i * width, &v, width);
@@ -232,16 +311,24 @@ vitc::onnx_import::convertTensor(TensorProto &t, llvm::StringRef modelDir,
   if (!elt)
     return emitError(loc) << describe(t) << ": unsupported data type "
                           << dataTypeName(t.data_type());
-  SmallVector<int64_t> shape;
-  int64_t numel = 1;
-  for (int64_t d : t.dims()) {
+  SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
+  if ((int64_t)shape.size() > kMaxRank)
+    return emitError(loc) << describe(t) << ": rank " << shape.size()
+                          << " is above the importer's limit of " << kMaxRank;
+  for (int64_t d : shape)
     if (d < 0)
       return emitError(loc) << describe(t) << ": negative dim " << d;
-    shape.push_back(d);
-    numel *= d;
-  }
+  // Every size below derives from these dims: none may overflow, and each
+  // is checked against the data actually present before anything is
+  // allocated (a crafted model may declare terabytes over a few bytes).
+  std::optional<int64_t> size = staticByteSize(shape, elt);
+  if (!size)
+    return emitError(loc) << describe(t) << ": dims ["
+                          << llvm::make_range(shape.begin(), shape.end())
+                          << "] overflow a 64-bit byte size";
+  int64_t nbytes = *size;
+  int64_t numel = nbytes / byteWidth(elt);
   auto type = RankedTensorType::get(shape, elt);
-  int64_t nbytes = numel * byteWidth(elt);
   size_t align = byteWidth(elt);
 
   FailureOr<AsmResourceBlob> blob = failure();

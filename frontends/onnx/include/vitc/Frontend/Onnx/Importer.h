@@ -41,6 +41,15 @@ mlir::OwningOpRef<mlir::ModuleOp> importModelFile(mlir::MLIRContext &context,
                                                   llvm::StringRef path,
                                                   const ImportOptions &options);
 
+/// Imports a binary ModelProto held in memory. `sourceName` stands for the
+/// file in locations and diagnostics; external data resolves under
+/// `modelDir` and may not leave it. What importModelFile does after reading
+/// the file; the importer's fuzzer (tests/fuzz) calls it directly.
+mlir::OwningOpRef<mlir::ModuleOp>
+importModelBytes(mlir::MLIRContext &context, llvm::StringRef bytes,
+                 llvm::StringRef sourceName, llvm::StringRef modelDir,
+                 const ImportOptions &options);
+
 } // namespace vitc::onnx
 
 #endif // VITC_FRONTEND_ONNX_IMPORTER_H
