@@ -128,44 +128,46 @@ static LogicalResult buildNormal(NodeImporter &n, RankedTensorType type,
   return success();
 }
 
+using DrawBuilder = LogicalResult (*)(NodeImporter &, RankedTensorType,
+                                      Value, Type);
+
+/// Random{Uniform,Normal}: the shape from attribute `shape`, f32 unless
+/// `dtype` says otherwise.
+template <DrawBuilder build>
+static LogicalResult importDrawOfShape(NodeImporter &n) {
+  FailureOr<RankedTensorType> type = attributeShape(n);
+  FailureOr<Type> elt =
+      resultElementType(n, n.builder().getF32Type(), /*floatOnly=*/true);
+  if (failed(type) || failed(elt))
+    return failure();
+  return build(n, *type, Value(), *elt);
+}
+
+/// Random{Uniform,Normal}Like: the input's shape and, unless `dtype` says
+/// otherwise, its element type.
+template <DrawBuilder build>
+static LogicalResult importDrawLike(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  Value like = n.input(0);
+  FailureOr<Type> elt = resultElementType(
+      n, tensorType(like).getElementType(), /*floatOnly=*/true);
+  if (failed(elt))
+    return failure();
+  return build(n, tensorType(like), like, *elt);
+}
+
 LogicalResult vitc::onnx_import::importRandomUniform(NodeImporter &n) {
-  FailureOr<RankedTensorType> type = attributeShape(n);
-  FailureOr<Type> elt =
-      resultElementType(n, n.builder().getF32Type(), /*floatOnly=*/true);
-  if (failed(type) || failed(elt))
-    return failure();
-  return buildUniform(n, *type, Value(), *elt);
+  return importDrawOfShape<buildUniform>(n);
 }
-
 LogicalResult vitc::onnx_import::importRandomUniformLike(NodeImporter &n) {
-  if (failed(n.expectInputs(1)))
-    return failure();
-  Value like = n.input(0);
-  FailureOr<Type> elt = resultElementType(
-      n, tensorType(like).getElementType(), /*floatOnly=*/true);
-  if (failed(elt))
-    return failure();
-  return buildUniform(n, tensorType(like), like, *elt);
+  return importDrawLike<buildUniform>(n);
 }
-
 LogicalResult vitc::onnx_import::importRandomNormal(NodeImporter &n) {
-  FailureOr<RankedTensorType> type = attributeShape(n);
-  FailureOr<Type> elt =
-      resultElementType(n, n.builder().getF32Type(), /*floatOnly=*/true);
-  if (failed(type) || failed(elt))
-    return failure();
-  return buildNormal(n, *type, Value(), *elt);
+  return importDrawOfShape<buildNormal>(n);
 }
-
 LogicalResult vitc::onnx_import::importRandomNormalLike(NodeImporter &n) {
-  if (failed(n.expectInputs(1)))
-    return failure();
-  Value like = n.input(0);
-  FailureOr<Type> elt = resultElementType(
-      n, tensorType(like).getElementType(), /*floatOnly=*/true);
-  if (failed(elt))
-    return failure();
-  return buildNormal(n, tensorType(like), like, *elt);
+  return importDrawLike<buildNormal>(n);
 }
 
 /// Bernoulli(p): 1 where a draw u < p, else 0 (p outside [0, 1] clamps).

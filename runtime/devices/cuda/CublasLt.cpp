@@ -1,5 +1,6 @@
 //===- CublasLt.cpp - cuBLASLt, loaded at run time ------------------------===//
 #include "CublasLt.h"
+#include "VendorLibrary.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
@@ -69,44 +70,16 @@ StatusOr<std::unique_ptr<CublasLt>> CublasLt::load(const std::string &path) {
   // An explicit library is the only one tried; by default the soname of
   // the cuBLASLt we were written against, then whatever the unversioned
   // name points to (the ABI we use is the same since cuBLAS 11).
-  std::vector<std::string> candidates;
-  if (!path.empty()) {
-    candidates = {path};
-  } else if (const char *env = std::getenv("VITC_CUBLASLT"); env && *env) {
-    candidates = {env};
-  } else {
-    candidates = {"libcublasLt.so.13", "libcublasLt.so"};
-  }
-  void *handle = nullptr;
-  std::string library, why;
-  for (const std::string &candidate : candidates) {
-    // Never unloaded: mapping the library (over 500 MB) again for each
-    // executable would cost more than keeping it, and unloading a library
-    // that may have per-thread state is unsafe while threads live.
-    handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-    if (handle) {
-      library = candidate;
-      break;
-    }
-    // Report the first failure: the library we asked for first.
-    if (why.empty())
-      if (const char *error = dlerror())
-        why = error;
-  }
-  if (!handle)
-    return Status::error("cuBLASLt is not available: cannot load '" +
-                         candidates.front() + "'" +
-                         (why.empty() ? "" : " (" + why + ")") +
-                         "; set VITC_CUBLASLT to the library's path");
+  auto opened = openVendorLibrary("cuBLASLt", path, "VITC_CUBLASLT",
+                                  {"libcublasLt.so.13", "libcublasLt.so"});
+  if (!opened.isOk())
+    return opened.status();
+  auto [handle, library] = *opened;
   std::unique_ptr<CublasLt> lt(new CublasLt(handle, library));
   CublasLtApi &a = lt->api_;
-  struct Entry {
-    void **slot;
-    const char *symbol;
-  };
 #define VITC_LT_ENTRY(name)                                                    \
-  { reinterpret_cast<void **>(&a.name), #name }
-  const Entry entries[] = {
+  VendorSymbol { reinterpret_cast<void **>(&a.name), #name }
+  const std::vector<VendorSymbol> entries = {
       VITC_LT_ENTRY(cublasLtCreate),
       VITC_LT_ENTRY(cublasLtDestroy),
       VITC_LT_ENTRY(cublasLtMatmulDescCreate),
@@ -124,14 +97,10 @@ StatusOr<std::unique_ptr<CublasLt>> CublasLt::load(const std::string &path) {
       VITC_LT_ENTRY(cublasLtMatmul),
   };
 #undef VITC_LT_ENTRY
-  for (const Entry &e : entries) {
-    *e.slot = dlsym(handle, e.symbol);
-    if (!*e.slot)
-      return Status::error("the cuBLASLt library '" + library + "' has no " +
-                           e.symbol +
-                           ": it is not cuBLASLt, or older than "
-                           "this runtime needs");
-  }
+  if (Status s = resolveVendorSymbols(handle, "cuBLASLt", library, entries,
+                                      "it is not cuBLASLt, or older than this runtime needs");
+      !s.isOk())
+    return s;
   return lt;
 }
 

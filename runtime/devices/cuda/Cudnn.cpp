@@ -1,5 +1,6 @@
 //===- Cudnn.cpp - cuDNN, loaded at run time ------------------------------===//
 #include "Cudnn.h"
+#include "VendorLibrary.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
@@ -166,43 +167,16 @@ StatusOr<std::unique_ptr<Cudnn>> Cudnn::load(const std::string &path) {
   // the cuDNN we were written against, then whatever the unversioned name
   // points to (a cuDNN 8 there lacks cudnnGetLastErrorString and is
   // refused below by name).
-  std::vector<std::string> candidates;
-  if (!path.empty()) {
-    candidates = {path};
-  } else if (const char *env = std::getenv("VITC_CUDNN"); env && *env) {
-    candidates = {env};
-  } else {
-    candidates = {"libcudnn.so.9", "libcudnn.so"};
-  }
-  void *handle = nullptr;
-  std::string library, why;
-  for (const std::string &candidate : candidates) {
-    // Never unloaded, as cuBLASLt (CublasLt.cpp): cuDNN loads its
-    // sub-libraries and keeps per-thread state.
-    handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-    if (handle) {
-      library = candidate;
-      break;
-    }
-    // Report the first failure: the library we asked for first.
-    if (why.empty())
-      if (const char *error = dlerror())
-        why = error;
-  }
-  if (!handle)
-    return Status::error("cuDNN is not available: cannot load '" +
-                         candidates.front() + "'" +
-                         (why.empty() ? "" : " (" + why + ")") +
-                         "; set VITC_CUDNN to the library's path");
+  auto opened = openVendorLibrary("cuDNN", path, "VITC_CUDNN",
+                                  {"libcudnn.so.9", "libcudnn.so"});
+  if (!opened.isOk())
+    return opened.status();
+  auto [handle, library] = *opened;
   std::unique_ptr<Cudnn> dnn(new Cudnn(handle, library));
   CudnnApi &a = dnn->api_;
-  struct Entry {
-    void **slot;
-    const char *symbol;
-  };
 #define VITC_DNN_ENTRY(name)                                                   \
-  { reinterpret_cast<void **>(&a.name), #name }
-  const Entry entries[] = {
+  VendorSymbol { reinterpret_cast<void **>(&a.name), #name }
+  const std::vector<VendorSymbol> entries = {
       VITC_DNN_ENTRY(cudnnCreate),
       VITC_DNN_ENTRY(cudnnDestroy),
       VITC_DNN_ENTRY(cudnnSetStream),
@@ -230,14 +204,10 @@ StatusOr<std::unique_ptr<Cudnn>> Cudnn::load(const std::string &path) {
       VITC_DNN_ENTRY(cudnnTransformTensor),
   };
 #undef VITC_DNN_ENTRY
-  for (const Entry &e : entries) {
-    *e.slot = dlsym(handle, e.symbol);
-    if (!*e.slot)
-      return Status::error("the cuDNN library '" + library + "' has no " +
-                           e.symbol +
-                           ": it is not cuDNN, or older than the cuDNN 9 "
-                           "this runtime needs");
-  }
+  if (Status s = resolveVendorSymbols(handle, "cuDNN", library, entries,
+                                      "it is not cuDNN, or older than the cuDNN 9 this runtime needs");
+      !s.isOk())
+    return s;
   return dnn;
 }
 
