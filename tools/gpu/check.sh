@@ -34,15 +34,17 @@ echo "check.sh: bundle $bundle ($(($(stat -c %s "$bundle") / 1024 / 1024)) MiB)"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 tar -xJf "$bundle" -C "$dir" || exit 1
-# The bundle's libraries first; NCCL and cuBLASLt from the machine's NVIDIA
-# wheels (nvidia-nccl, nvidia-cublas), wherever the wheels put them: vitc-run
-# links NCCL, and the CUDA device loads libcublasLt for matmuls.
+# The bundle's libraries first; NCCL, cuBLASLt and cuDNN from the machine's
+# NVIDIA wheels (nvidia-nccl, nvidia-cublas, nvidia-cudnn), wherever the
+# wheels put them: vitc-run links NCCL, and the CUDA device loads
+# libcublasLt for matmuls and libcudnn (with its sub-libraries, found by
+# the same path) for convolutions.
 wheels=$($python - <<'PY' 2>/dev/null || true
 import glob, os, site
 dirs = []
 roots = site.getsitepackages() + [site.getusersitepackages()]
 for root in roots:
-    for pattern in ("libnccl.so.2", "libcublasLt.so.1[0-9]*"):
+    for pattern in ("libnccl.so.2", "libcublasLt.so.1[0-9]*", "libcudnn.so.9"):
         for path in glob.glob(os.path.join(root, "nvidia", "**", pattern), recursive=True):
             if os.path.dirname(path) not in dirs:
                 dirs.append(os.path.dirname(path))
