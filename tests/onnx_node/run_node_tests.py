@@ -38,7 +38,7 @@ Erf Exp Log Neg Reciprocal Tanh Sigmoid Relu LeakyRelu Clip HardSigmoid HardSwis
 LogSoftmax LayerNormalization ReduceMean ReduceSum ReduceMax Reshape Flatten Transpose Concat Split
 Slice Gather Squeeze Unsqueeze Expand Shape Constant ConstantOfShape Cast Identity Dropout Where
 Equal Range Pad Tile Min Max Sum Mean Sin Cos Bernoulli RandomUniformLike RandomNormalLike
-RandomUniform RandomNormal
+RandomUniform RandomNormal PRelu InstanceNormalization
 """.split())
 
 # Tests that use only supported ops but are known not to pass, with the reason.

@@ -61,6 +61,49 @@ static LogicalResult importLayerNormalization(NodeImporter &n) {
   return success();
 }
 
+/// InstanceNormalization: each (sample, channel) plane normalised over its
+/// spatial dims, then scaled and shifted per channel. Built from reductions
+/// and elementwise ops, which fuse into kernels and differentiate.
+static LogicalResult importInstanceNormalization(NodeImporter &n) {
+  if (failed(n.expectInputs(3)))
+    return failure();
+  Value x = n.input(0);
+  auto type = tensorType(x);
+  int64_t rank = type.getRank();
+  if (rank < 3)
+    return n.error() << "expects an input of rank 3 or more (N, C, D...), got "
+                     << x.getType();
+  if (!isa<FloatType>(type.getElementType()))
+    return n.error() << "expects a float input, got " << x.getType();
+  Type elt = type.getElementType();
+  SmallVector<int64_t> axes;
+  for (int64_t d = 2; d < rank; ++d)
+    axes.push_back(d);
+  // [C] -> [C, 1, ...], which broadcasts over [N, C, D...].
+  SmallVector<int64_t> perChannel(rank - 1, 1);
+  perChannel[0] = -1;
+  auto scale = n.reshapeToDims(n.castTo(n.input(1), elt), perChannel);
+  auto bias = n.reshapeToDims(n.castTo(n.input(2), elt), perChannel);
+  auto mean = n.build<vt::ReduceMeanOp>(x, axes, /*keepdims=*/true);
+  if (failed(scale) || failed(bias) || failed(mean))
+    return failure();
+  auto centered = n.build<vt::SubOp>(x, *mean);
+  if (failed(centered))
+    return failure();
+  Value variance = *n.build<vt::ReduceMeanOp>(
+      *n.build<vt::MulOp>(*centered, *centered), axes, /*keepdims=*/true);
+  Value shifted = *n.build<vt::AddOp>(
+      variance, n.scalar(elt, n.attrFloat("epsilon", 1e-5)));
+  Value invStd =
+      vt::RsqrtOp::create(n.builder(), n.loc(), shifted.getType(), shifted);
+  auto scaled = n.build<vt::MulOp>(*n.build<vt::MulOp>(*centered, invStd),
+                                   *scale);
+  if (failed(scaled))
+    return n.error() << "scale of shape " << n.input(1).getType()
+                     << " does not match the channels of " << x.getType();
+  return n.setResult(0, n.build<vt::AddOp>(*scaled, *bias));
+}
+
 static LogicalResult importLeakyRelu(NodeImporter &n) {
   if (failed(n.expectInputs(1)))
     return failure();
@@ -79,6 +122,7 @@ void vitc::onnx_import::registerOpsHtoL(OpRegistry &r) {
   r.add("HardSigmoid", 6, importHardSigmoid);
   r.add("HardSwish", 14, importUnary<vt::HardSwishOp>);
   r.add("Identity", 1, importIdentity);
+  r.add("InstanceNormalization", 6, importInstanceNormalization);
   r.add("LayerNormalization", 17, importLayerNormalization);
   r.add("LeakyRelu", 6, importLeakyRelu);
   r.add("Less", 7, importBinary<vt::LessOp>);

@@ -244,6 +244,30 @@ static LogicalResult importReshape(NodeImporter &n) {
   return n.setResult(0, result);
 }
 
+/// PRelu: x where x >= 0, slope * x elsewhere; slope broadcasts to x
+/// (unidirectionally). Elementwise ops, so it fuses and differentiates
+/// (the slope's gradient too).
+static LogicalResult importPRelu(NodeImporter &n) {
+  if (failed(n.expectInputs(2)))
+    return failure();
+  Value x = n.input(0);
+  auto type = tensorType(x);
+  if (!isa<FloatType>(type.getElementType()))
+    return n.error() << "expects a float input, got " << x.getType();
+  auto scaled = n.build<vt::MulOp>(
+      x, n.castTo(n.input(1), type.getElementType()));
+  if (failed(scaled))
+    return failure();
+  if (tensorType(*scaled).getShape() != type.getShape())
+    return n.error() << "slope of shape " << n.input(1).getType()
+                     << " does not broadcast to the input's " << x.getType();
+  auto negative =
+      n.build<vt::LessOp>(x, n.scalar(type.getElementType(), 0.0));
+  if (failed(negative))
+    return failure();
+  return n.setResult(0, n.build<vt::SelectOp>(*negative, *scaled, x));
+}
+
 void vitc::onnx_import::registerOpsMtoR(OpRegistry &r) {
   r.add("MatMul", 1, importBinary<vt::MatmulOp>);
   r.add("Max", 8, importVariadic<vt::MaxOp>);
@@ -256,6 +280,7 @@ void vitc::onnx_import::registerOpsMtoR(OpRegistry &r) {
   r.add("Not", 1, importUnary<vt::NotOp>);
   r.add("Pad", 2, importPad);
   r.add("Pow", 7, importPow);
+  r.add("PRelu", 7, importPRelu);
   r.add("Range", 11, importRange);
   r.add("RandomNormal", 1, importRandomNormal);
   r.add("RandomNormalLike", 1, importRandomNormalLike);
