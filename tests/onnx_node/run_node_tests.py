@@ -49,7 +49,7 @@ RandomUniform RandomNormal PRelu InstanceNormalization
 _1_D_3_D_CONVOLUTION = "1-D/3-D convolution"
 _1_D_3_D_POOLING = "1-D/3-D pooling"
 _MAXPOOL_INDICES_OUTPUT = "MaxPool indices output"
-_PAD_NON_CONSTANT_MODES = "Pad non-constant modes"
+_PAD_NON_CONSTANT_MODES = "Pad mode wrap"
 _BFLOAT16_DTYPE_NO_NPY_FORM = "bfloat16 dtype (no .npy form)"
 _FLOAT8_FLOAT4_INT4_INT2_DTYPE = "float8/float4/int4/int2 dtype"
 _POOLING_DILATIONS = "pooling dilations"
@@ -85,9 +85,7 @@ EXPECTED_FAILURES = {
     # MaxPool indices output: 2
     "test_maxpool_with_argmax_2d_precomputed_pads": _MAXPOOL_INDICES_OUTPUT,
     "test_maxpool_with_argmax_2d_precomputed_strides": _MAXPOOL_INDICES_OUTPUT,
-    # Pad non-constant modes: 3
-    "test_edge_pad": _PAD_NON_CONSTANT_MODES,
-    "test_reflect_pad": _PAD_NON_CONSTANT_MODES,
+    # Pad mode wrap: 1
     "test_wrap_pad": _PAD_NON_CONSTANT_MODES,
     # bfloat16 dtype (no .npy form): 5
     "test_cast_BFLOAT16_to_FLOAT": _BFLOAT16_DTYPE_NO_NPY_FORM,

@@ -94,15 +94,77 @@ static LogicalResult importMod(NodeImporter &n) {
   return success();
 }
 
+/// Pad's reflect and edge modes, one axis at a time, as concatenations of
+/// slices of the input (which fuse as data movement and differentiate):
+/// edge repeats the first/last row `pad` times; reflect mirrors the rows
+/// next to it without repeating the border (x[p:0:-1] before, x[-2:-p-2:-1]
+/// after). `pads` = [begin_0.., end_0..], none negative.
+static FailureOr<Value> padByCopies(NodeImporter &n, Value x,
+                                    ArrayRef<int64_t> pads, bool reflect) {
+  int64_t rank = tensorType(x).getRank();
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t before = pads[d], after = pads[rank + d];
+    if (before < 0 || after < 0)
+      return n.error() << "negative pads need mode 'constant'";
+    if (!before && !after)
+      continue;
+    int64_t size = tensorType(x).getDimSize(d);
+    if (reflect && size != ShapedType::kDynamic &&
+        (before >= size || after >= size))
+      return n.error() << "reflect pads " << before << " and " << after
+                       << " must be smaller than dim " << d << " of "
+                       << x.getType();
+    auto sliceOf = [&](int64_t start, int64_t end,
+                       int64_t step) -> FailureOr<Value> {
+      SmallVector<int64_t> starts(rank, 0), ends(rank, INT64_MAX),
+          steps(rank, 1);
+      starts[d] = start;
+      ends[d] = end;
+      steps[d] = step;
+      return n.build<vt::SliceOp>(x, starts, ends, steps);
+    };
+    SmallVector<Value> pieces;
+    for (bool atStart : {true, false}) {
+      int64_t pad = atStart ? before : after;
+      if (!pad)
+        continue;
+      FailureOr<Value> piece =
+          reflect ? (atStart ? sliceOf(pad, 0, -1) : sliceOf(-2, -pad - 2, -1))
+                  : (atStart ? sliceOf(0, 1, 1) : sliceOf(-1, INT64_MAX, 1));
+      if (failed(piece))
+        return failure();
+      if (!reflect && pad > 1) {
+        SmallVector<int64_t> repeats(rank, 1);
+        repeats[d] = pad;
+        piece = n.build<vt::TileOp>(*piece, repeats);
+        if (failed(piece))
+          return failure();
+      }
+      pieces.push_back(*piece);
+    }
+    SmallVector<Value> parts;
+    if (before)
+      parts.push_back(pieces.front());
+    parts.push_back(x);
+    if (after)
+      parts.push_back(pieces.back());
+    auto joined = n.build<vt::ConcatOp>(parts, (uint64_t)d);
+    if (failed(joined))
+      return failure();
+    x = *joined;
+  }
+  return x;
+}
+
 /// Pad-2: `pads` and `value` are attributes. Pad-11: they are inputs (the
 /// value optional); Pad-18 adds the optional `axes` input.
 static LogicalResult importPad(NodeImporter &n) {
   if (failed(n.expectInputs(1)))
     return failure();
   std::string mode = n.attrString("mode", "constant");
-  if (mode != "constant")
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
     return n.error() << "mode '" << mode
-                     << "' is not supported (only 'constant')";
+                     << "' is not supported (constant, reflect, edge)";
   Value x = n.input(0);
   int64_t rank = tensorType(x).getRank();
   SmallVector<int64_t> pads;
@@ -157,6 +219,8 @@ static LogicalResult importPad(NodeImporter &n) {
       return n.error() << "pads " << full[d] << " and " << full[rank + d]
                        << " do not fit dim " << d << " of " << x.getType();
   }
+  if (mode != "constant")
+    return n.setResult(0, padByCopies(n, x, full, mode == "reflect"));
   auto result = n.build<vt::PadOp>(x, full, llvm::APFloat(value));
   return n.setResult(0, result);
 }
