@@ -92,16 +92,17 @@ LogicalResult LeakyReluOp::buildVjp(OpBuilder &b, ValueRange grads,
 }
 
 /// The gradient passes where min <= x <= max.
+/// The gradient passes strictly inside (min, max), as PyTorch's hardtanh
+/// (ReLU6) does: 0 at the bounds themselves, like relu's at 0.
 LogicalResult ClampOp::buildVjp(OpBuilder &b, ValueRange grads,
                                 SmallVectorImpl<Value> &out) {
   GradBuilder gb{b, getLoc()};
   Value x = getInput();
-  Value below = LessOp::create(b, getLoc(), x,
-                               gb.scalar(x, getMin().convertToDouble()));
-  Value above = GreaterOp::create(b, getLoc(), x,
+  Value aboveMin = GreaterOp::create(b, getLoc(), x,
+                                     gb.scalar(x, getMin().convertToDouble()));
+  Value belowMax = LessOp::create(b, getLoc(), x,
                                   gb.scalar(x, getMax().convertToDouble()));
-  out.assign(1, gb.where(below, gb.where(above, grads[0], /*swap=*/true),
-                         /*swap=*/true));
+  out.assign(1, gb.where(aboveMin, gb.where(belowMax, grads[0])));
   return success();
 }
 
