@@ -76,6 +76,16 @@ static LogicalResult importInstanceNormalization(NodeImporter &n) {
   if (!isa<FloatType>(type.getElementType()))
     return n.error() << "expects a float input, got " << x.getType();
   Type elt = type.getElementType();
+  int64_t channels = type.getDimSize(1);
+  for (unsigned i : {1u, 2u}) {
+    auto param = tensorType(n.input(i));
+    if (param.getRank() != 1 ||
+        (!param.isDynamicDim(0) && channels != ShapedType::kDynamic &&
+         param.getDimSize(0) != channels))
+      return n.error() << (i == 1 ? "scale" : "B") << " must hold one value "
+                       << "per channel of " << x.getType() << ", got "
+                       << n.input(i).getType();
+  }
   SmallVector<int64_t> axes;
   for (int64_t d = 2; d < rank; ++d)
     axes.push_back(d);
