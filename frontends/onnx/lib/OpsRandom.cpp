@@ -36,10 +36,12 @@ Value vitc::onnx_import::uniformDraw(NodeImporter &n, RankedTensorType type,
   // that it has no seed input: stochastic-depth masks become their
   // expectation there (vt-random-expectation), any other draw is the same
   // on every call.
-  Value seed = n.training()
-                   ? n.seed()
-                   : n.scalar(b.getI64Type(),
-                              (double)(int64_t)n.attrFloat("seed", 0.0));
+  // ONNX's seed is a float: any finite value is reduced into the range
+  // integers convert from exactly (a NaN or infinity counts as 0).
+  double attrSeed = n.attrFloat("seed", 0.0);
+  attrSeed = std::isfinite(attrSeed) ? std::trunc(std::fmod(attrSeed, 0x1p53))
+                                     : 0.0;
+  Value seed = n.training() ? n.seed() : n.scalar(b.getI64Type(), attrSeed);
   return vt::RandomUniformOp::create(b, n.loc(), type.clone(b.getF32Type()),
                                      seed, shape, /*first=*/Value(), stream);
 }
