@@ -402,24 +402,6 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
   };
   llvm::ValueToValueMapTy map;
   std::unique_ptr<llvm::Module> glue = llvm::CloneModule(*module, map, isGlue);
-  // Instruction selection works a basic block at a time, superlinearly in
-  // its size: cut the glue's straight lines into blocks of a few hundred
-  // instructions (nothing optimises the glue, so they stay apart).
-  constexpr size_t kGlueBlock = 256;
-  for (llvm::Function &function : *glue) {
-    if (function.isDeclaration())
-      continue;
-    std::vector<llvm::Instruction *> cuts;
-    for (llvm::BasicBlock &block : function) {
-      size_t count = 0;
-      for (llvm::Instruction &inst : block)
-        if (++count % kGlueBlock == 0 && !inst.isTerminator() &&
-            !llvm::isa<llvm::PHINode>(inst))
-          cuts.push_back(&inst);
-    }
-    for (llvm::Instruction *cut : cuts)
-      cut->getParent()->splitBasicBlock(cut);
-  }
   for (llvm::Function &function : *module)
     if (isGlue(&function))
       function.deleteBody();

@@ -35,9 +35,6 @@ enum ContextWord : int64_t {
   kWorkgroupMemory = 12, // the block's workgroup memory (a pointer)
 };
 
-/// Static workgroup memory a block may have, as on CUDA GPUs.
-constexpr int64_t kMaxWorkgroupBytes = 48 * 1024;
-
 /// gpu.shuffle modes as the emulator numbers them (vitc_emu_shuffle).
 int32_t shuffleMode(gpu::ShuffleMode mode) {
   switch (mode) {
@@ -146,10 +143,10 @@ struct GpuKernelsToHostPass
           (type.getNumElements() * type.getElementTypeBitWidth() / 8 + 15) /
           16 * 16;
     }
-    if (workgroupBytes > kMaxWorkgroupBytes)
+    if (workgroupBytes > artifact::kEmulatedWorkgroupBytes)
       return kernel.emitError("the kernel needs ")
              << workgroupBytes << " bytes of workgroup memory, more than a "
-             << "block's " << kMaxWorkgroupBytes;
+             << "block's " << artifact::kEmulatedWorkgroupBytes;
     entry.eraseArguments(1 + numArguments, entry.getNumArguments() -
                                                1 - numArguments);
 

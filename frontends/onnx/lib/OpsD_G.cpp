@@ -44,10 +44,7 @@ static LogicalResult buildDropout(NodeImporter &n, bool drop, double ratio,
     std::snprintf(text, sizeof(text), "%g", ratio);
     return n.error() << "ratio " << text << " is not in [0, 1)";
   }
-  Value u = vt::RandomUniformOp::create(
-      b, n.loc(), type.clone(b.getF32Type()), n.seed(),
-      type.hasStaticShape() ? Value() : shapeOf(), /*first=*/Value(),
-      (int64_t)n.index());
+  Value u = uniformDraw(n, type, x);
   Value dropped = *n.build<vt::LessOp>(u, n.scalar(b.getF32Type(), ratio));
   Value scale = *n.build<vt::SelectOp>(dropped, n.scalar(elt, 0.0),
                                        n.scalar(elt, 1.0 / (1.0 - ratio)));

@@ -39,13 +39,10 @@ struct EmulatedKernel {
   int64_t workgroupBytes;
 };
 
-/// Static workgroup memory a block may have (as on CUDA GPUs).
-constexpr size_t kWorkgroupBytes = 48 * 1024;
-
 /// What a worker thread keeps from launch to launch.
 struct Worker {
   BlockFibers fibers;
-  alignas(64) char workgroupMemory[kWorkgroupBytes];
+  alignas(64) char workgroupMemory[artifact::kEmulatedWorkgroupBytes];
 };
 
 class EmulatedGpu final : public GpuBackend {
@@ -86,8 +83,9 @@ public:
                 const std::array<uint32_t, 3> &block, uint32_t sharedBytes,
                 void **params) override {
     const EmulatedKernel &k = kernels[kernel];
-    // Kernels declare their workgroup memory (at most kWorkgroupBytes,
-    // checked when compiled); none asks for dynamic shared memory.
+    // Kernels declare their workgroup memory (at most
+    // kEmulatedWorkgroupBytes, checked when compiled); none asks for dynamic
+    // shared memory.
     if (sharedBytes)
       return Status::error("the emulated GPU has no dynamic shared memory");
     std::lock_guard<std::mutex> lock(launching);

@@ -35,6 +35,9 @@ constexpr const char *kEmulatedLaunchPrefix = "vitc_launch.";
 /// returning the workgroup bytes a block needs: the emulator runs its
 /// blocks' threads as fibers.
 constexpr const char *kEmulatedFibersPrefix = "vitc_fibers.";
+/// The static workgroup (shared) memory an emulated block may have, as on
+/// CUDA GPUs.
+constexpr int64_t kEmulatedWorkgroupBytes = 48 * 1024;
 
 /// The first bytes of every .vtc file, little-endian.
 struct FileHeader {
