@@ -248,6 +248,28 @@ static Attribute gatherElements(DenseElementsAttr in, RankedTensorType type,
   return DenseElementsAttr::get(type, out);
 }
 
+/// Picks elements `index` of a 1-D source that is a constant (`in`) or the
+/// shape of a partly static tensor (`source` = vt.shape_of): exporters read
+/// single dims of activations whose batch is dynamic (Swin's window padding,
+/// a Slice's `ends`), and the dims they read are often static. Null unless
+/// every picked element is known.
+static Attribute pickElements(DenseElementsAttr in, Value source,
+                              RankedTensorType type, ArrayRef<int64_t> index) {
+  if (in)
+    return gatherElements(in, type, index);
+  auto shapeOf = source.getDefiningOp<ShapeOfOp>();
+  if (!shapeOf || !isa<IntegerType>(type.getElementType()))
+    return {};
+  auto dims = shapeOf.getInput().getType().getShape();
+  SmallVector<APInt> out;
+  for (int64_t i : index) {
+    if (i < 0 || i >= (int64_t)dims.size() || ShapedType::isDynamic(dims[i]))
+      return {};
+    out.push_back(APInt(type.getElementTypeBitWidth(), dims[i], true));
+  }
+  return DenseElementsAttr::get(type, out);
+}
+
 OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
   if (getInput().getType() == getType() && getType().hasStaticShape())
     return getInput();
@@ -312,7 +334,8 @@ OpFoldResult SliceOp::fold(FoldAdaptor a) {
   if (type == getType() && type.hasStaticShape() &&
       llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
     return getInput();
-  if (!in || !getType().hasStaticShape())
+  if ((!in && !getInput().getDefiningOp<ShapeOfOp>()) ||
+      !getType().hasStaticShape() || getType().getNumElements() > kFoldLimit)
     return {};
   auto inStrides = stridesOf(type.getShape());
   auto outShape = getType().getShape();
@@ -331,13 +354,14 @@ OpFoldResult SliceOp::fold(FoldAdaptor a) {
     }
     index.push_back(idx);
   }
-  return gatherElements(in, getType(), index);
+  return pickElements(in, getInput(), getType(), index);
 }
 
 OpFoldResult GatherOp::fold(FoldAdaptor a) {
   auto in = smallConst(a.getInput());
   auto idx = smallConst(a.getIndices());
-  if (!in || !idx || !getType().hasStaticShape())
+  if ((!in && !getInput().getDefiningOp<ShapeOfOp>()) || !idx ||
+      !getType().hasStaticShape())
     return {};
   auto inShape = getInput().getType().getShape();
   int64_t axis = getAxis(), dim = inShape[axis];
@@ -358,7 +382,7 @@ OpFoldResult GatherOp::fold(FoldAdaptor a) {
       for (int64_t j = 0; j < inner; ++j)
         index.push_back((o * dim + k) * inner + j);
     }
-  return gatherElements(in, getType(), index);
+  return pickElements(in, getInput(), getType(), index);
 }
 
 OpFoldResult RangeOp::fold(FoldAdaptor a) {

@@ -186,3 +186,22 @@ func.func @pad_stays(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>, %w5: tens
   %y3 = vt.conv2d %p3, %w {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : tensor<1x4x5x6xf32>, tensor<8x4x3x3xf32> -> tensor<1x8x3x4xf32>
   return %y1, %y2, %y3 : tensor<1x8x6x6xf32>, tensor<1x8x4x4xf32>, tensor<1x8x3x4xf32>
 }
+
+// -----
+
+// Static dims read from the shape of a dynamic-batch tensor fold, through
+// gather and slice alike; a read of the dynamic dim stays.
+// CHECK-LABEL: func.func @static_dims_of_dynamic_shape
+// CHECK-DAG: %[[C:.*]] = vt.constant dense<6> : tensor<1xi64>
+// CHECK-DAG: %[[HW:.*]] = vt.constant dense<5> : tensor<2xi64>
+// CHECK-DAG: %[[B:.*]] = vt.gather
+// CHECK: return %[[C]], %[[HW]], %[[B]]
+func.func @static_dims_of_dynamic_shape(%x: tensor<?x6x5x5xf32>) -> (tensor<1xi64>, tensor<2xi64>, tensor<1xi64>) {
+  %s = vt.shape_of %x : tensor<?x6x5x5xf32> -> tensor<4xi64>
+  %one = vt.constant dense<1> : tensor<1xi64>
+  %c = vt.gather %s, %one {axis = 0 : i64} : tensor<4xi64>, tensor<1xi64> -> tensor<1xi64>
+  %hw = vt.slice %s {ends = array<i64: 4>, starts = array<i64: 2>, steps = array<i64: 1>} : tensor<4xi64> -> tensor<2xi64>
+  %zero = vt.constant dense<0> : tensor<1xi64>
+  %b = vt.gather %s, %zero {axis = 0 : i64} : tensor<4xi64>, tensor<1xi64> -> tensor<1xi64>
+  return %c, %hw, %b : tensor<1xi64>, tensor<2xi64>, tensor<1xi64>
+}
