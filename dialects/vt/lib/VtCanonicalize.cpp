@@ -125,65 +125,6 @@ struct TransposeOfTranspose : OpRewritePattern<TransposeOp> {
   }
 };
 
-/// The dims of `x` at `positions` (negative ones wrap), if all are static.
-static std::optional<SmallVector<int64_t>>
-staticDimsAt(RankedTensorType x, ArrayRef<int64_t> positions) {
-  SmallVector<int64_t> dims;
-  for (int64_t p : positions) {
-    if (p < 0)
-      p += x.getRank();
-    if (p < 0 || p >= x.getRank() || x.isDynamicDim(p))
-      return std::nullopt;
-    dims.push_back(x.getDimSize(p));
-  }
-  return dims;
-}
-
-/// gather(shape_of(x), static indices) -> the dims, where x's type has them.
-struct GatherOfShapeOf : OpRewritePattern<GatherOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(GatherOp op,
-                                PatternRewriter &rewriter) const override {
-    auto shapeOf = op.getInput().getDefiningOp<ShapeOfOp>();
-    auto indices = getConstantInts(op.getIndices());
-    if (!shapeOf || !indices || op.getAxis() != 0 ||
-        !op.getType().hasStaticShape())
-      return failure();
-    auto dims = staticDimsAt(shapeOf.getInput().getType(), *indices);
-    if (!dims)
-      return failure();
-    auto attr = DenseIntElementsAttr::get(op.getType(), *dims);
-    rewriter.replaceOpWithNewOp<ConstantOp>(op, attr, StringAttr());
-    return success();
-  }
-};
-
-/// slice(shape_of(x)) -> the dims, where x's type has them.
-struct SliceOfShapeOf : OpRewritePattern<SliceOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(SliceOp op,
-                                PatternRewriter &rewriter) const override {
-    auto shapeOf = op.getInput().getDefiningOp<ShapeOfOp>();
-    if (!shapeOf || !op.getType().hasStaticShape())
-      return failure();
-    int64_t rank = shapeOf.getInput().getType().getRank();
-    int64_t start = op.getStarts()[0], step = op.getSteps()[0];
-    if (start < 0)
-      start += rank;
-    start = step > 0 ? std::clamp<int64_t>(start, 0, rank)
-                     : std::clamp<int64_t>(start, -1, rank - 1);
-    SmallVector<int64_t> positions;
-    for (int64_t i = 0; i < op.getType().getDimSize(0); ++i)
-      positions.push_back(start + i * step);
-    auto dims = staticDimsAt(shapeOf.getInput().getType(), positions);
-    if (!dims)
-      return failure();
-    auto attr = DenseIntElementsAttr::get(op.getType(), *dims);
-    rewriter.replaceOpWithNewOp<ConstantOp>(op, attr, StringAttr());
-    return success();
-  }
-};
-
 /// A random_uniform of static shape needs no shape operand: dropping it lets
 /// the shape computation die.
 struct RandomUniformStaticShape : OpRewritePattern<RandomUniformOp> {
@@ -246,14 +187,6 @@ void CastOp::getCanonicalizationPatterns(RewritePatternSet &results,
 void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                               MLIRContext *ctx) {
   results.add<TransposeOfTranspose>(ctx);
-}
-void GatherOp::getCanonicalizationPatterns(RewritePatternSet &results,
-                                           MLIRContext *ctx) {
-  results.add<GatherOfShapeOf>(ctx);
-}
-void SliceOp::getCanonicalizationPatterns(RewritePatternSet &results,
-                                          MLIRContext *ctx) {
-  results.add<SliceOfShapeOf>(ctx);
 }
 void Conv2dOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                            MLIRContext *ctx) {

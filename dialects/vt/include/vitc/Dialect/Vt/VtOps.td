@@ -402,7 +402,6 @@ def Vt_SliceOp : Vt_Op<"slice", [Pure,
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
   let hasFolder = 1;
-  let hasCanonicalizer = 1;
 }
 
 def Vt_GatherOp : Vt_Op<"gather", [Pure,
@@ -417,7 +416,6 @@ def Vt_GatherOp : Vt_Op<"gather", [Pure,
     type($result)
   }];
   let hasFolder = 1;
-  let hasCanonicalizer = 1;
 }
 
 def Vt_PadOp : Vt_Op<"pad", [Pure,
