@@ -16,7 +16,9 @@
 using namespace mlir;
 using namespace vitc::vt;
 
-static constexpr int64_t kFoldLimit = 4096;
+// Shapes of a few dims are the usual case; index tensors built from shapes
+// (Swin's window-mask scatter: [56, 56, 2]) are the largest wanted.
+static constexpr int64_t kFoldLimit = 1 << 16;
 
 /// A dense constant of at most kFoldLimit elements, or null.
 static DenseElementsAttr smallConst(Attribute attr) {
@@ -315,16 +317,49 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
 OpFoldResult ConcatOp::fold(FoldAdaptor a) {
   if (getInputs().size() == 1 && getInputs()[0].getType() == getType())
     return getInputs()[0];
-  // Fold 1-D constants only: the shape vectors exporters build.
-  if (getType().getRank() != 1 || !getType().hasStaticShape())
+  if (!getType().hasStaticShape() || getType().getNumElements() > kFoldLimit)
     return {};
-  SmallVector<Attribute> out;
+  // Each input contributes blocks of (its axis dim x inner) elements, one
+  // per outer index, interleaved in input order.
+  SmallVector<SmallVector<Attribute>> values;
   for (Attribute attr : a.getInputs()) {
     auto in = smallConst(attr);
     if (!in)
       return {};
-    llvm::append_range(out, in.getValues<Attribute>());
+    values.push_back(llvm::to_vector(in.getValues<Attribute>()));
   }
+  auto shape = getType().getShape();
+  int64_t axis = getAxis(), outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  SmallVector<Attribute> out;
+  for (int64_t o = 0; o < outer; ++o)
+    for (auto &v : values) {
+      int64_t block = v.size() / std::max<int64_t>(outer, 1);
+      llvm::append_range(out, ArrayRef(v).slice(o * block, block));
+    }
+  return DenseElementsAttr::get(getType(), out);
+}
+
+OpFoldResult SelectOp::fold(FoldAdaptor a) {
+  auto cond = smallConst(a.getCond());
+  auto lhs = smallConst(a.getLhs()), rhs = smallConst(a.getRhs());
+  if (cond && cond.isSplat() && getLhs().getType() == getType() &&
+      getRhs().getType() == getType())
+    return cond.getSplatValue<bool>() ? getLhs() : getRhs();
+  if (!cond || !lhs || !rhs || !getType().hasStaticShape() ||
+      getType().getNumElements() > kFoldLimit)
+    return {};
+  auto shape = getType().getShape();
+  auto ci = broadcastIndex(cond.getType().getShape(), shape);
+  auto li = broadcastIndex(lhs.getType().getShape(), shape);
+  auto ri = broadcastIndex(rhs.getType().getShape(), shape);
+  auto cv = llvm::to_vector(cond.getValues<bool>());
+  auto lv = llvm::to_vector(lhs.getValues<Attribute>());
+  auto rv = llvm::to_vector(rhs.getValues<Attribute>());
+  SmallVector<Attribute> out;
+  for (size_t i = 0; i < ci.size(); ++i)
+    out.push_back(cv[ci[i]] ? lv[li[i]] : rv[ri[i]]);
   return DenseElementsAttr::get(getType(), out);
 }
 

@@ -66,6 +66,7 @@ const OpRegistry &OpRegistry::get() {
     registerOpsHtoL(r);
     registerOpsMtoR(r);
     registerOpsStoZ(r);
+    registerOpsIndexing(r);
     return r;
   }();
   return registry;

@@ -70,6 +70,7 @@ void registerOpsDtoG(OpRegistry &registry);
 void registerOpsHtoL(OpRegistry &registry);
 void registerOpsMtoR(OpRegistry &registry);
 void registerOpsStoZ(OpRegistry &registry);
+void registerOpsIndexing(OpRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Tensors (Tensors.cpp)

@@ -269,35 +269,103 @@ static LogicalResult importRange(NodeImporter &n) {
   return success();
 }
 
-/// ReduceX: axes from the attribute (before `axesInputSince`) or the
-/// optional second input; no axes reduces everything unless
-/// noop_with_empty_axes.
+/// The axes a ReduceX node reduces: from the attribute (before
+/// `axesInputSince`) or the optional second input; no axes reduces
+/// everything, unless noop_with_empty_axes (then nullopt: x passes through).
+static FailureOr<std::optional<SmallVector<int64_t>>>
+reducedAxes(NodeImporter &n, Value x, int64_t axesInputSince) {
+  int64_t rank = tensorType(x).getRank();
+  auto axes = readAxes(n, axesInputSince, 1);
+  if (failed(axes))
+    return failure();
+  if (*axes && !(*axes)->empty())
+    return n.normalizeAxes(**axes, rank);
+  if (n.attrInt("noop_with_empty_axes", 0) != 0)
+    return std::optional<SmallVector<int64_t>>();
+  return std::optional<SmallVector<int64_t>>(
+      llvm::to_vector(llvm::seq<int64_t>(0, rank)));
+}
+
 template <typename ReduceOp, int64_t axesInputSince>
 static LogicalResult importReduce(NodeImporter &n) {
   if (failed(n.expectInputs(1)))
     return failure();
   Value x = n.input(0);
-  int64_t rank = tensorType(x).getRank();
-  auto axes = readAxes(n, axesInputSince, 1);
+  auto axes = reducedAxes(n, x, axesInputSince);
   if (failed(axes))
     return failure();
-  SmallVector<int64_t> reduced;
-  if (!*axes || (*axes)->empty()) {
-    if (n.attrInt("noop_with_empty_axes", 0) != 0) {
+  if (!*axes) {
+    n.setResult(0, x);
+    return success();
+  }
+  bool keep = n.attrInt("keepdims", 1) != 0;
+  return n.setResult(0, n.build<ReduceOp>(x, **axes, keep));
+}
+
+/// The reductions ONNX defines over a sum: L1 = sum |x|, L2 = sqrt(sum x^2),
+/// SumSquare, LogSum = log(sum x), LogSumExp = m + log(sum exp(x - m)) with
+/// m the max (so large x does not overflow). Built from differentiable vt
+/// ops, so they train (Swin v2 normalises queries and keys with ReduceL2).
+enum class SumReduction { L1, L2, SumSquare, LogSum, LogSumExp };
+
+template <SumReduction kind>
+static LogicalResult importSumReduction(NodeImporter &n) {
+  if (failed(n.expectInputs(1)))
+    return failure();
+  Value x = n.input(0);
+  if (!isa<FloatType>(tensorType(x).getElementType()))
+    return n.error() << "expects a float input, got " << x.getType();
+  auto axes = reducedAxes(n, x, 18);
+  if (failed(axes))
+    return failure();
+  SmallVector<int64_t> reduced = axes->value_or(SmallVector<int64_t>());
+  bool keep = n.attrInt("keepdims", 1) != 0;
+  OpBuilder &b = n.builder();
+  Location loc = n.loc();
+  Type type = x.getType();
+  Value max, terms = x;
+  switch (kind) {
+  case SumReduction::L1:
+    terms = vt::AbsOp::create(b, loc, type, x);
+    break;
+  case SumReduction::L2:
+  case SumReduction::SumSquare:
+    terms = *n.build<vt::MulOp>(x, x);
+    break;
+  case SumReduction::LogSum:
+    break;
+  case SumReduction::LogSumExp:
+    if (!*axes) { // log(exp(x)) elementwise
       n.setResult(0, x);
       return success();
     }
-    for (int64_t d = 0; d < rank; ++d)
-      reduced.push_back(d);
-  } else {
-    auto norm = n.normalizeAxes(**axes, rank);
-    if (failed(norm))
-      return failure();
-    reduced = *norm;
+    max = *n.build<vt::ReduceMaxOp>(x, reduced, true);
+    terms = vt::ExpOp::create(b, loc, type, *n.build<vt::SubOp>(x, max));
+    break;
   }
-  auto result =
-      n.build<ReduceOp>(x, reduced, (bool)(n.attrInt("keepdims", 1) != 0));
-  return n.setResult(0, result);
+  Value sum = *axes ? *n.build<vt::ReduceSumOp>(terms, reduced, keep) : terms;
+  Type sumType = sum.getType();
+  switch (kind) {
+  case SumReduction::L2:
+    sum = vt::SqrtOp::create(b, loc, sumType, sum);
+    break;
+  case SumReduction::LogSum:
+    sum = vt::LogOp::create(b, loc, sumType, sum);
+    break;
+  case SumReduction::LogSumExp: {
+    sum = vt::LogOp::create(b, loc, sumType, sum);
+    if (!keep) {
+      auto dropped = n.build<vt::ReduceMaxOp>(x, reduced, false);
+      max = *dropped;
+    }
+    sum = *n.build<vt::AddOp>(sum, max);
+    break;
+  }
+  default:
+    break;
+  }
+  n.setResult(0, sum);
+  return success();
 }
 
 static LogicalResult importReshape(NodeImporter &n) {
@@ -351,10 +419,15 @@ void vitc::onnx_import::registerOpsMtoR(OpRegistry &r) {
   r.add("RandomUniform", 1, importRandomUniform);
   r.add("RandomUniformLike", 1, importRandomUniformLike);
   r.add("Reciprocal", 6, importUnary<vt::ReciprocalOp>);
+  r.add("ReduceL1", 1, importSumReduction<SumReduction::L1>);
+  r.add("ReduceL2", 1, importSumReduction<SumReduction::L2>);
+  r.add("ReduceLogSum", 1, importSumReduction<SumReduction::LogSum>);
+  r.add("ReduceLogSumExp", 1, importSumReduction<SumReduction::LogSumExp>);
   r.add("ReduceMax", 1, importReduce<vt::ReduceMaxOp, 18>);
   r.add("ReduceMean", 1, importReduce<vt::ReduceMeanOp, 18>);
   r.add("ReduceMin", 1, importReduce<vt::ReduceMinOp, 18>);
   r.add("ReduceSum", 1, importReduce<vt::ReduceSumOp, 13>);
+  r.add("ReduceSumSquare", 1, importSumReduction<SumReduction::SumSquare>);
   r.add("Relu", 6, importUnary<vt::ReluOp>);
   r.add("Reshape", 5, importReshape);
 }

@@ -173,15 +173,24 @@ LogicalResult GatherOp::buildVjp(OpBuilder &b, ValueRange grads,
   int64_t axis = getAxis();
   if (Value dx = gatherOneGradient(gb, *this, g))
     return out.assign({dx, Value()}), success();
-  if (!idxType.hasStaticShape() ||
-      llvm::any_of(xType.getShape().drop_front(axis),
-                   ShapedType::isDynamic))
-    return emitOpError("gradient of gather needs static indices and static "
-                       "dims from the axis on");
+  // g viewed as [P, M, Q]: one of P (dims before the axis) and Q (after)
+  // may be dynamic, and becomes the reshape's inferred dim.
+  auto staticProduct = [](ArrayRef<int64_t> dims) -> int64_t {
+    int64_t p = 1;
+    for (int64_t d : dims)
+      if (ShapedType::isDynamic(d))
+        return -1;
+      else
+        p *= d;
+    return p;
+  };
+  int64_t p = staticProduct(xType.getShape().take_front(axis));
+  int64_t q = staticProduct(xType.getShape().drop_front(axis + 1));
   int64_t rows = xType.getDimSize(axis), m = idxType.getNumElements();
-  int64_t q = 1;
-  for (int64_t d : xType.getShape().drop_front(axis + 1))
-    q *= d;
+  if (!idxType.hasStaticShape() || ShapedType::isDynamic(rows) ||
+      (p < 0 && q < 0))
+    return emitOpError("gradient of gather needs static indices, a static "
+                       "axis, and static dims on one side of it");
   Type idxElt = idxType.getElementType();
   Value i = gb.reshapeTo(idx, {1, m});
   Value zero = gb.intConstant({}, {0}, idxElt);
@@ -194,7 +203,7 @@ LogicalResult GatherOp::buildVjp(OpBuilder &b, ValueRange grads,
   Value onehot = CastOp::create(
       b, getLoc(), RankedTensorType::get({rows, m}, xType.getElementType()),
       eq);
-  Value dx = MatmulOp::create(b, getLoc(), onehot, gb.reshapeTo(g, {-1, m, q}));
+  Value dx = MatmulOp::create(b, getLoc(), onehot, gb.reshapeTo(g, {p, m, q}));
   out.assign({ReshapeOp::create(b, getLoc(), x.getType(), dx,
                                 buildShapeOf(b, getLoc(), x)),
               Value()});

@@ -205,3 +205,23 @@ func.func @static_dims_of_dynamic_shape(%x: tensor<?x6x5x5xf32>) -> (tensor<1xi6
   %b = vt.gather %s, %zero {axis = 0 : i64} : tensor<4xi64>, tensor<1xi64> -> tensor<1xi64>
   return %c, %hw, %b : tensor<1xi64>, tensor<2xi64>, tensor<1xi64>
 }
+
+// -----
+
+// Constant selects and N-D concats fold (Swin's window-mask indices are
+// built from them out of shapes).
+// CHECK-LABEL: func.func @select_and_concat_fold
+// CHECK-DAG: vt.constant dense<[1, 20, 3]> : tensor<3xi64>
+// CHECK-DAG: vt.constant dense<{{\[}}[1, 2, 5], [3, 4, 6]]> : tensor<2x3xi64>
+// CHECK-NOT: vt.select
+// CHECK-NOT: vt.concat
+func.func @select_and_concat_fold() -> (tensor<3xi64>, tensor<2x3xi64>) {
+  %c = vt.constant dense<[true, false, true]> : tensor<3xi1>
+  %a = vt.constant dense<[1, 2, 3]> : tensor<3xi64>
+  %b = vt.constant dense<20> : tensor<i64>
+  %s = vt.select %c, %a, %b : tensor<3xi1>, tensor<3xi64>, tensor<i64> -> tensor<3xi64>
+  %l = vt.constant dense<[[1, 2], [3, 4]]> : tensor<2x2xi64>
+  %r = vt.constant dense<[[5], [6]]> : tensor<2x1xi64>
+  %k = vt.concat %l, %r {axis = 1 : i64} : (tensor<2x2xi64>, tensor<2x1xi64>) -> tensor<2x3xi64>
+  return %s, %k : tensor<3xi64>, tensor<2x3xi64>
+}

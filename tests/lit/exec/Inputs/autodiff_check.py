@@ -278,6 +278,12 @@ case("gather_one_last_dyn", [("x", [None, 5, 3], normal(None))], [None, 1, 3],
      f"""%i = vt.constant dense<[-1]> : tensor<1xi64>
   %y = vt.gather %x, %i {{axis = 1}} : {T([None, 5, 3])}, tensor<1xi64> -> {T([None, 1, 3])}""",
      batch=3)
+# Rows of [rows, N, ...] with N dynamic (dynamo's GatherND on an activation
+# map): the one-hot matmul infers the dims after the axis.
+case("gather_rows_dyn_after", [("x", [4, None, 3], normal(None))], [3, None, 3],
+     f"""%i = vt.constant dense<[3, 0, 3]> : tensor<3xi64>
+  %y = vt.gather %x, %i {{axis = 0}} : {T([4, None, 3])}, tensor<3xi64> -> {T([3, None, 3])}""",
+     batch=2)
 case("tile", [("x", [2, 3], normal(None))], [4, 9],
      f"%y = vt.tile %x {{repeats = array<i64: 2, 3>}} : {T([2, 3])} -> {T([4, 9])}")
 case("tile_dyn", [("x", [None, 3], normal(None))], [None, 6],

@@ -142,6 +142,7 @@ def Vt_SelectOp : Vt_Op<"select", [Pure,
     $cond `,` $lhs `,` $rhs attr-dict `:` type($cond) `,` type($lhs) `,`
     type($rhs) `->` type($result)
   }];
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
