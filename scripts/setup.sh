@@ -11,7 +11,7 @@ build=${VITC_BUILD:-build}
 # Relative paths in ccache's hashes let every clone share one compiler cache.
 export CCACHE_BASEDIR="$root"
 
-packages=(cmake ninja-build ccache zlib1g-dev libpng-dev clang-22 libclang-rt-22-dev lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
+packages=(cmake ninja-build ccache pkgconf zlib1g-dev libpng-dev clang-22 libclang-rt-22-dev lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev
           mlir-22-tools libonnx-dev libprotobuf-dev protobuf-compiler libopenmpi-dev openmpi-bin
           libdnnl-dev libopenblas-dev dataset-fashion-mnist python3-venv xz-utils)
 missing=()
