@@ -76,6 +76,63 @@ def timed(args):
     return proc, time.time() - start, int(peak[-1]) / 1024 if peak else float("nan")
 
 
+# Small members of the families, built from torchvision's own classes (the
+# same blocks and code paths, a fraction of the layers): the CI subset
+# (tests/e2e/test_torchvision_subset.py) checks these the way the table checks
+# the full models.
+def _small_mobilenet_v2(num_classes):
+    import torchvision
+    return torchvision.models.MobileNetV2(
+        num_classes=num_classes, width_mult=0.5,
+        inverted_residual_setting=[[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 1, 2]])
+
+
+def _small_convnext(num_classes):
+    from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+    return ConvNeXt([CNBlockConfig(16, 32, 2), CNBlockConfig(32, None, 1)],
+                    stochastic_depth_prob=0.2, num_classes=num_classes)
+
+
+def _small_swin(num_classes):
+    from torchvision.models.swin_transformer import SwinTransformer
+    return SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 2],
+                           window_size=[4, 4], stochastic_depth_prob=0.1,
+                           num_classes=num_classes)
+
+
+def _small_encoder_vit(num_classes):
+    """A ViT on nn.TransformerEncoder (pre-norm, GELU), as users write one."""
+    import torch
+    import torch.nn as nn
+
+    class EncoderViT(nn.Module):
+        def __init__(self, dim=32, patch=8, image=32):
+            super().__init__()
+            self.patch_embed = nn.Conv2d(3, dim, patch, patch)
+            self.cls_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+            self.pos_embed = nn.Parameter(torch.randn(1, (image // patch) ** 2 + 1, dim) * 0.02)
+            layer = nn.TransformerEncoderLayer(dim, 2, 64, dropout=0.1, activation="gelu",
+                                               batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(dim)
+            self.head = nn.Linear(dim, num_classes)
+
+        def forward(self, x):
+            x = self.patch_embed(x).flatten(2).transpose(1, 2)
+            x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.pos_embed
+            return self.head(self.norm(self.encoder(x))[:, 0])
+
+    return EncoderViT()
+
+
+SMALL_MODELS = {
+    "small_mobilenet_v2": _small_mobilenet_v2,
+    "small_convnext": _small_convnext,
+    "small_swin": _small_swin,
+    "small_encoder_vit": _small_encoder_vit,
+}
+
+
 def build_model(ctor, train, no_randomness=False):
     import torch
     import torchvision
@@ -84,13 +141,16 @@ def build_model(ctor, train, no_randomness=False):
     if ctor in ("googlenet", "inception_v3"):
         kwargs["aux_logits"] = False
         kwargs["init_weights"] = True
-    model = getattr(torchvision.models, ctor)(**kwargs)
+    model = (SMALL_MODELS[ctor] if ctor in SMALL_MODELS
+             else getattr(torchvision.models, ctor))(**kwargs)
     if no_randomness:
         for m in model.modules():
             if isinstance(m, torch.nn.Dropout):
                 m.p = 0.0
             if type(m).__name__ == "StochasticDepth":
                 m.p = 0.0
+            if isinstance(m, torch.nn.MultiheadAttention):
+                m.dropout = 0.0  # a float, not an nn.Dropout
     # A zero-initialised head (ViT) makes every logit 0 and proves nothing.
     with torch.no_grad():
         for m in model.modules():
