@@ -67,6 +67,7 @@ const OpRegistry &OpRegistry::get() {
     registerOpsMtoR(r);
     registerOpsStoZ(r);
     registerOpsIndexing(r);
+    registerOpsEinsum(r);
     return r;
   }();
   return registry;

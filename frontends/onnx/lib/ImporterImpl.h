@@ -71,6 +71,7 @@ void registerOpsHtoL(OpRegistry &registry);
 void registerOpsMtoR(OpRegistry &registry);
 void registerOpsStoZ(OpRegistry &registry);
 void registerOpsIndexing(OpRegistry &registry);
+void registerOpsEinsum(OpRegistry &registry);
 
 //===----------------------------------------------------------------------===//
 // Tensors (Tensors.cpp)
