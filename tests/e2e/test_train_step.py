@@ -68,10 +68,34 @@ class MobileBlock(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class InceptionReduce(nn.Module):
+    """Inception v3's grid reduction (InceptionB / InceptionD): a 3x3
+    stride-2 convolution without padding on an odd map (13 -> 6) next to a
+    3x3 stride-2 max pool, concatenated. 16 and 24 channels put the first
+    convolution's input gradient on the CPU runtime's winograd
+    backward-data path (AVX-512), which got the unequal pads such a
+    gradient used to have wrong (issue #13)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 16, 3, 2, bias=False)
+        self.bn0 = nn.BatchNorm2d(16, eps=0.001)
+        self.reduce = nn.Conv2d(16, 24, 3, 2, bias=False)
+        self.bn1 = nn.BatchNorm2d(24, eps=0.001)
+        self.fc = nn.Linear(40, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn0(self.stem(x)))
+        y = torch.cat([F.relu(self.bn1(self.reduce(x))), F.max_pool2d(x, 3, 2)], 1)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
 def make_model(name):
     torch.manual_seed(0)
     if name == "mobile_block":
         return MobileBlock()
+    if name == "inception_reduce":
+        return InceptionReduce()
     if name == "cnn_bn":
         model = CnnBn()
         # Non-trivial affine parameters and running statistics.
@@ -166,7 +190,8 @@ def batch(n=8, seed=1):
     return x, y
 
 
-@pytest.fixture(scope="module", params=["mnist_cnn", "vit_tiny", "cnn_bn", "mobile_block"])
+@pytest.fixture(scope="module", params=["mnist_cnn", "vit_tiny", "cnn_bn", "mobile_block",
+                                              "inception_reduce"])
 def exported(request, tmp_path_factory):
     name = request.param
     tmp = tmp_path_factory.mktemp(name)

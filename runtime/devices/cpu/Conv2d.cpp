@@ -188,8 +188,15 @@ std::shared_ptr<const ConvPlan> planConv2d(const Plain &input,
     auto anyDx = anyLayout(output.shape, output.type),
          anyG = anyLayout(input.shape, input.type),
          anyW = anyLayout(w.shape, w.type);
+    // oneDNN's winograd backward-data kernel computes wrong values when a
+    // dim's two pads differ (found through Inception v3's gradients: a 3x3
+    // stride-2 convolution on an odd map; a forward convolution after an
+    // asymmetric ZeroPad2d lands here too): direct for those.
+    dnnl::algorithm algorithm = flippedPadL == flippedPadR
+                                    ? convAlgorithm(w, strides, dilations)
+                                    : dnnl::algorithm::convolution_direct;
     auto pd = withAlgorithm(
-        convAlgorithm(w, strides, dilations), [&](dnnl::algorithm alg) {
+        algorithm, [&](dnnl::algorithm alg) {
           dnnl::convolution_forward::primitive_desc hint(
               dnnl::convolution_forward::desc(
                   dnnl::prop_kind::forward_training, alg,

@@ -28,6 +28,40 @@ func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf
 }
 // -----
 
+// conv2d 3x3 s2 p0 on an odd size (Inception v3's reductions): the spread's
+// last zero row and column are cropped and padded back, so that the d input
+// conv's pads come out equal (2 on each side, not 2 and 1): cuDNN takes one
+// pad per dim, and oneDNN's winograd backward-data kernel, which the CPU
+// runtime picks for such full convolutions, got unequal pads wrong.
+// CHECK-LABEL: func.func @conv_s2_odd_grad(
+// CHECK:         %[[SPREAD:.*]] = vt.reshape %{{.*}}, %{{.*}} : tensor<1x3x4x2x4x2xf32>, tensor<4xi64> -> tensor<1x3x8x8xf32>
+// CHECK:         %[[TRIM:.*]] = vt.slice %[[SPREAD]] {ends = array<i64: 9223372036854775807, 9223372036854775807, 7, 7>, starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x3x8x8xf32> -> tensor<1x3x7x7xf32>
+// CHECK:         %[[GP:.*]] = vt.pad %[[TRIM]] {pads = array<i64: 0, 0, 2, 2, 0, 0, 2, 2>} : tensor<1x3x7x7xf32> -> tensor<1x3x11x11xf32>
+// CHECK:         %[[DX:.*]] = vt.conv2d %[[GP]], %{{.*}} {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : tensor<1x3x11x11xf32>, tensor<2x3x3x3xf32> -> tensor<1x2x9x9xf32>
+// CHECK:         return %{{.*}}, %[[DX]], %{{.*}}
+func.func @conv_s2_odd(%x: tensor<1x2x9x9xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<f32> {
+  %0 = vt.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : tensor<1x2x9x9xf32>, tensor<3x2x3x3xf32> -> tensor<1x3x4x4xf32>
+  %1 = vt.reduce_sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : tensor<1x3x4x4xf32> -> tensor<f32>
+  return %1 : tensor<f32>
+}
+// -----
+
+// Unequal forward pads at stride 1 (no spread zeros to trade): the d input
+// conv is padded by the larger side on both (2, where H needs 2 above and 1
+// below, W 1 left and 2 right), and the extra row and column of its result
+// are cropped.
+// CHECK-LABEL: func.func @conv_asym_grad(
+// CHECK:         %[[GP:.*]] = vt.pad %[[G:.*]] {pads = array<i64: 0, 0, 2, 2, 0, 0, 2, 2>} : tensor<1x3x7x7xf32> -> tensor<1x3x11x11xf32>
+// CHECK:         %[[WIDE:.*]] = vt.conv2d %[[GP]], %{{.*}} {{.*}} : tensor<1x3x11x11xf32>, tensor<2x3x3x3xf32> -> tensor<1x2x9x9xf32>
+// CHECK:         %[[DX:.*]] = vt.slice %[[WIDE]] {ends = array<i64: 9223372036854775807, 9223372036854775807, 8, 9>, starts = array<i64: 0, 0, 0, 1>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x9x9xf32> -> tensor<1x2x8x8xf32>
+// CHECK:         return %{{.*}}, %[[DX]], %{{.*}}
+func.func @conv_asym(%x: tensor<1x2x8x8xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<f32> {
+  %0 = vt.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 1, 1, 0>, dilations = array<i64: 1, 1>} : tensor<1x2x8x8xf32>, tensor<3x2x3x3xf32> -> tensor<1x3x7x7xf32>
+  %1 = vt.reduce_sum %0 {axes = array<i64: 0, 1, 2, 3>, keepdims = false} : tensor<1x3x7x7xf32> -> tensor<f32>
+  return %1 : tensor<f32>
+}
+// -----
+
 // avg_pool2d: g / 4 spread by a transposed conv with a ones filter, the
 // channels as batch. max_pool2d (a bottom pad, so not the non-overlapping
 // form below): per tap, the strided slice of the input is compared with the

@@ -9,6 +9,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/TypeUtilities.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace vitc::vt;
 
@@ -220,15 +222,42 @@ Value GradBuilder::convInputGrad(Value g, Value flipped, int64_t group,
   Value spread = dilate(g, {1, 1, strides[0], strides[1]});
   if (!spread)
     return Value();
+  // The convolution's padding is made the same on both sides of each dim:
+  // cuDNN takes one pad per dim, and oneDNN 2.6's winograd backward-data
+  // kernel, which the CPU runtime runs for such "full" convolutions, gets
+  // unequal pads wrong (issue #13: Inception v3's stride-2 3x3 convolutions
+  // on odd sizes). The spread ends in stride - 1 zeros per dim, which may as
+  // well be high padding: up to that many are cropped and padded back (this
+  // evens out the pads of every forward convolution whose own pads are
+  // equal). Padding still unequal is raised to the larger side, and the
+  // extra output rows or columns are cropped.
   SmallVector<int64_t> lo = {0, 0}, hi = {0, 0};
+  SmallVector<int64_t> keep = {kToEnd, kToEnd}, from = {0, 0},
+                       to = {kToEnd, kToEnd};
+  bool trim = false, crop = false;
   for (int i = 0; i < 2; ++i) {
     int64_t reach = dil[i] * (k[i] - 1);
-    lo.push_back(reach - pads[i]);
-    hi.push_back(in[i] + reach - lo.back() -
-                 gType.getDimSize(2 + i) * strides[i]);
+    int64_t spreadSize = gType.getDimSize(2 + i) * strides[i];
+    int64_t l = reach - pads[i], h = in[i] + reach - l - spreadSize;
+    int64_t t = std::clamp<int64_t>(l - h, 0, strides[i] - 1);
+    keep.push_back(t ? spreadSize - t : kToEnd);
+    trim |= t != 0;
+    h += t;
+    int64_t m = std::max(l, h);
+    from.push_back(m - l);
+    to.push_back(m - l + in[i]);
+    crop |= m != l || m != h;
+    lo.push_back(m);
+    hi.push_back(m);
   }
+  if (trim)
+    spread = slice(spread, {0, 0, 0, 0}, keep, {1, 1, 1, 1});
   int64_t ones[] = {1, 1}, noPads[] = {0, 0, 0, 0};
-  return accumulateIn(Conv2dOp::create(b, loc, pad(spread, lo, hi), flipped,
-                                       Value(), ones, noPads, dil, group),
-                      acc);
+  Value dx = accumulateIn(Conv2dOp::create(b, loc, pad(spread, lo, hi),
+                                           flipped, Value(), ones, noPads, dil,
+                                           group),
+                          acc);
+  if (crop)
+    dx = slice(dx, from, to, {1, 1, 1, 1});
+  return dx;
 }

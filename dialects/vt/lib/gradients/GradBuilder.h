@@ -105,7 +105,8 @@ struct GradBuilder : VtBuilder {
   /// every filter tap that read it, with `flipped` the filter with taps
   /// reversed and in/out channels swapped per group, [C, O / group, k].
   /// Negative pads crop positions that only the forward padding reached.
-  /// The convolution accumulates in `acc`.
+  /// The padding is the same on both sides of each dim (see there). The
+  /// convolution accumulates in `acc`.
   mlir::Value convInputGrad(mlir::Value g, mlir::Value flipped, int64_t group,
                             llvm::ArrayRef<int64_t> strides,
                             llvm::ArrayRef<int64_t> pads,

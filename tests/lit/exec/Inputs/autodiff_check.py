@@ -220,6 +220,14 @@ conv2d("group_dyn", [None, 4, 6, 6], [6, 2, 3, 3], [None, 6, 6, 6],
        pads=(1, 1, 1, 1), group=2, bias=True, batch=2)
 conv2d("depthwise_dyn", [None, 3, 7, 7], [3, 1, 3, 3], [None, 3, 4, 4],
        strides=(2, 2), pads=(1, 1, 1, 1), group=3, batch=2)
+# Inception v3's stride-2 3x3 convolutions on odd sizes, and unequal pads at
+# stride 1 (on a dynamic batch): 16 channels in and out, so that on AVX-512
+# machines the CPU runtime runs their d input as oneDNN's winograd
+# backward-data convolution, which computed wrong values when its pads were
+# unequal (the gradient rule now makes them equal).
+conv2d("s2_odd16", [1, 16, 9, 9], [16, 16, 3, 3], [1, 16, 4, 4], strides=(2, 2))
+conv2d("asym16_dyn", [None, 16, 8, 8], [16, 16, 3, 3], [None, 16, 7, 7],
+       pads=(0, 1, 1, 0), batch=2)
 
 
 def pool(op, tag, x, out, attrs, batch=None):
