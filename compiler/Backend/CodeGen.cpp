@@ -18,13 +18,18 @@
 #include "vitc/runtime/ArtifactFormat.h"
 #include "vitc/runtime/CpuFeatures.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Analysis/ValueTracking.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/InstIterator.h"
+#include "llvm/IR/IntrinsicInst.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
@@ -33,6 +38,7 @@
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -43,7 +49,10 @@
 #include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace vitc::backend {
@@ -331,13 +340,38 @@ linkSharedObject(llvm::ArrayRef<llvm::SmallVector<char, 0>> objects,
   return std::vector<char>(bytes.begin(), bytes.end());
 }
 
+/// $VITC_BACKEND_TIMING set: the backend's phases report their wall time on
+/// stderr (what --mlir-timing calls "Rest": translation, O3 and code
+/// generation per partition, linking).
+class PhaseTimer {
+public:
+  explicit PhaseTimer(std::string name)
+      : name(std::move(name)), start(std::chrono::steady_clock::now()) {}
+  ~PhaseTimer() {
+    if (!std::getenv("VITC_BACKEND_TIMING"))
+      return;
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    llvm::errs() << llvm::format("vitc backend: %-36s %8.3f s\n",
+                                 name.c_str(), seconds);
+  }
+
+private:
+  std::string name;
+  std::chrono::steady_clock::time_point start;
+};
+
 /// Optimises `module` (unless `optimizeFirst` is false) and emits it as
 /// one object file.
 llvm::Expected<llvm::SmallVector<char, 0>>
 emitObject(llvm::Module &module, llvm::TargetMachine &machine,
            bool optimizeFirst = true) {
-  if (optimizeFirst)
+  if (optimizeFirst) {
+    PhaseTimer timer("O3 of " + module.getModuleIdentifier());
     optimize(module, machine);
+  }
+  PhaseTimer timer("codegen of " + module.getModuleIdentifier());
   llvm::SmallVector<char, 0> object;
   llvm::raw_svector_ostream os(object);
   llvm::legacy::PassManager codegen;
@@ -346,6 +380,232 @@ emitObject(llvm::Module &module, llvm::TargetMachine &machine,
     return makeError("the target cannot emit object files");
   codegen.run(module);
   return object;
+}
+
+/// At -O0 the glue goes through FastISel, which selects a block bottom-up
+/// and hands the block's remaining instructions to SelectionDAG at the first
+/// it cannot select. It cannot select aggregate values, and an entry
+/// function returns its results as one: the `ret` (or the store of the
+/// struct in a C-interface wrapper) sent the whole step, a block of tens of
+/// thousands of instructions, to SelectionDAG, whose combiner and scheduler
+/// are superlinear in a block's size. Moving each returned aggregate's
+/// construction (insertvalue chain, store, ret) into a block of its own
+/// keeps the rest on FastISel.
+void isolateAggregateReturns(llvm::Function &function) {
+  llvm::SmallVector<llvm::BasicBlock *> exits;
+  for (llvm::BasicBlock &block : function)
+    if (llvm::isa_and_nonnull<llvm::ReturnInst>(block.getTerminator()))
+      exits.push_back(&block);
+  for (llvm::BasicBlock *exit : exits) {
+    llvm::BasicBlock &block = *exit;
+    llvm::Instruction *term = block.getTerminator();
+    llvm::Instruction *first = term;
+    // `store %aggregate, %out; ret void` (C-interface wrappers).
+    if (auto *store = llvm::dyn_cast_or_null<llvm::StoreInst>(term->getPrevNode()))
+      if (store->getValueOperand()->getType()->isAggregateType())
+        first = store;
+    llvm::Value *returned = first == term
+                                ? llvm::cast<llvm::ReturnInst>(term)->getReturnValue()
+                                : llvm::cast<llvm::StoreInst>(first)->getValueOperand();
+    if (!returned || !returned->getType()->isAggregateType())
+      continue;
+    // The insertvalue tree that builds it (the result struct of memref
+    // descriptors, each its own chain), operands before users: each link
+    // feeds only the next, so all of it can move down.
+    llvm::SmallVector<llvm::Instruction *> tree;
+    std::function<void(llvm::Value *)> gather = [&](llvm::Value *value) {
+      auto *link = llvm::dyn_cast<llvm::InsertValueInst>(value);
+      if (!link || link->getParent() != &block || !link->hasOneUse())
+        return;
+      gather(link->getAggregateOperand());
+      gather(link->getInsertedValueOperand());
+      tree.push_back(link);
+    };
+    gather(returned);
+    llvm::BasicBlock *tail = block.splitBasicBlock(first, "return");
+    llvm::Instruction *insertPoint = &*tail->getFirstInsertionPt();
+    for (llvm::Instruction *link : tree)
+      link->moveBefore(insertPoint->getIterator());
+  }
+}
+
+/// The leaf index paths of an aggregate type (a struct of arrays: the
+/// memref descriptors), in order.
+void leafPaths(llvm::Type *type, llvm::SmallVector<unsigned> &prefix,
+               llvm::SmallVectorImpl<llvm::SmallVector<unsigned>> &out) {
+  auto recurse = [&](unsigned i, llvm::Type *element) {
+    prefix.push_back(i);
+    leafPaths(element, prefix, out);
+    prefix.pop_back();
+  };
+  if (auto *structType = llvm::dyn_cast<llvm::StructType>(type))
+    for (unsigned i = 0; i < structType->getNumElements(); ++i)
+      recurse(i, structType->getElementType(i));
+  else if (auto *arrayType = llvm::dyn_cast<llvm::ArrayType>(type))
+    for (unsigned i = 0; i < arrayType->getNumElements(); ++i)
+      recurse(i, arrayType->getElementType());
+  else
+    out.push_back(prefix);
+}
+
+/// Stores and loads of whole memref descriptors (what the lowering emits
+/// around library calls) become stores and loads of their fields, and
+/// extractvalue of an insertvalue chain becomes the inserted value: FastISel
+/// selects neither aggregates nor insertvalue, and each one sent the rest
+/// of the glue's block to SelectionDAG (see isolateAggregateReturns).
+void scalarizeAggregates(llvm::Function &function) {
+  llvm::IRBuilder<> b(function.getContext());
+  auto fieldPointer = [&](llvm::Type *type, llvm::Value *base,
+                          llvm::ArrayRef<unsigned> path) {
+    llvm::SmallVector<llvm::Value *> indices{b.getInt32(0)};
+    for (unsigned i : path)
+      indices.push_back(b.getInt32(i));
+    return b.CreateInBoundsGEP(type, base, indices);
+  };
+  auto collect = [&](auto predicate) {
+    llvm::SmallVector<llvm::Instruction *> found;
+    for (llvm::Instruction &inst : llvm::instructions(function))
+      if (predicate(inst))
+        found.push_back(&inst);
+    return found;
+  };
+  // Whole-aggregate stores -> one store per leaf.
+  for (llvm::Instruction *inst : collect([](llvm::Instruction &inst) {
+         auto *store = llvm::dyn_cast<llvm::StoreInst>(&inst);
+         return store && store->isSimple() &&
+                store->getValueOperand()->getType()->isAggregateType();
+       })) {
+    auto *store = llvm::cast<llvm::StoreInst>(inst);
+    b.SetInsertPoint(store);
+    llvm::Value *value = store->getValueOperand();
+    llvm::SmallVector<unsigned> prefix;
+    llvm::SmallVector<llvm::SmallVector<unsigned>> paths;
+    leafPaths(value->getType(), prefix, paths);
+    for (auto &path : paths) {
+      llvm::Value *field =
+          llvm::FindInsertedValue(value, path, store->getIterator());
+      if (!field)
+        field = b.CreateExtractValue(value, path);
+      b.CreateStore(field, fieldPointer(value->getType(),
+                                        store->getPointerOperand(), path));
+    }
+    store->eraseFromParent();
+  }
+  // Whole-aggregate loads whose uses each take one leaf -> leaf loads.
+  for (llvm::Instruction *inst : collect([](llvm::Instruction &inst) {
+         auto *load = llvm::dyn_cast<llvm::LoadInst>(&inst);
+         return load && load->isSimple() &&
+                load->getType()->isAggregateType() &&
+                llvm::all_of(load->users(), [](llvm::User *user) {
+                  auto *extract = llvm::dyn_cast<llvm::ExtractValueInst>(user);
+                  return extract && !extract->getType()->isAggregateType();
+                });
+       })) {
+    auto *load = llvm::cast<llvm::LoadInst>(inst);
+    for (llvm::User *user : llvm::make_early_inc_range(load->users())) {
+      auto *extract = llvm::cast<llvm::ExtractValueInst>(user);
+      b.SetInsertPoint(extract);
+      llvm::Value *field = b.CreateLoad(
+          extract->getType(), fieldPointer(load->getType(),
+                                           load->getPointerOperand(),
+                                           extract->getIndices()));
+      extract->replaceAllUsesWith(field);
+      extract->eraseFromParent();
+    }
+    load->eraseFromParent();
+  }
+  // extractvalue of an insertvalue chain -> the inserted value.
+  for (llvm::Instruction *inst : collect([](llvm::Instruction &inst) {
+         return llvm::isa<llvm::ExtractValueInst>(inst);
+       })) {
+    auto *extract = llvm::cast<llvm::ExtractValueInst>(inst);
+    if (auto *insert = llvm::dyn_cast<llvm::InsertValueInst>(
+            extract->getAggregateOperand()))
+      if (llvm::Value *field = llvm::FindInsertedValue(
+              insert, extract->getIndices(), extract->getIterator()))
+        if (field != extract)
+          extract->replaceAllUsesWith(field);
+  }
+  // What fed only the scalarised stores and extracts is dead now.
+  llvm::SmallVector<llvm::Instruction *> dead;
+  for (llvm::Instruction &inst : llvm::instructions(function))
+    if ((llvm::isa<llvm::InsertValueInst, llvm::ExtractValueInst>(inst)) &&
+        inst.use_empty())
+      dead.push_back(&inst);
+  while (!dead.empty()) {
+    llvm::Instruction *inst = dead.pop_back_val();
+    llvm::SmallVector<llvm::Instruction *> operands;
+    for (llvm::Value *operand : inst->operands())
+      if (auto *def = llvm::dyn_cast<llvm::Instruction>(operand))
+        operands.push_back(def);
+    inst->eraseFromParent();
+    for (llvm::Instruction *def : operands)
+      if (def->use_empty() &&
+          llvm::isa<llvm::InsertValueInst, llvm::ExtractValueInst>(def))
+        dead.push_back(def);
+  }
+}
+
+/// Inlines each function of `names` into its one caller and deletes it. A
+/// step's glue function takes and returns every parameter as expanded memref
+/// descriptors (thousands of arguments, a struct of thousands of fields),
+/// which SelectionDAG lowers at -O0 in time superlinear in their count;
+/// inlined into its C-interface wrapper, they become loads and stores
+/// through the wrapper's few pointers, which FastISel selects.
+void inlineIntoWrappers(llvm::Module &glue, const llvm::StringSet<> &names) {
+  for (const auto &name : names) {
+    llvm::Function *function = glue.getFunction(name.getKey());
+    if (!function || function->isDeclaration() || !function->hasOneUse())
+      continue;
+    auto *call = llvm::dyn_cast<llvm::CallInst>(function->user_back());
+    if (!call)
+      continue;
+    llvm::InlineFunctionInfo info;
+    if (llvm::InlineFunction(*call, info).isSuccess() && function->use_empty())
+      function->eraseFromParent();
+  }
+}
+
+/// Bounds what one FastISel miss costs in the glue: blocks are cut every
+/// kGlueBlockSize instructions, so SelectionDAG only ever gets the start of
+/// one piece (a miss hands it the block's instructions above the miss).
+/// llvm.pow, which FastISel cannot lower (the optimizer's bias
+/// correction), becomes a call of libm's pow, which it can.
+constexpr unsigned kGlueBlockSize = 2048;
+
+void boundGlueBlocks(llvm::Function &function) {
+  llvm::Module &module = *function.getParent();
+  for (llvm::Instruction &inst :
+       llvm::make_early_inc_range(llvm::instructions(function))) {
+    auto *call = llvm::dyn_cast<llvm::IntrinsicInst>(&inst);
+    if (!call || call->getIntrinsicID() != llvm::Intrinsic::pow)
+      continue;
+    llvm::Type *type = call->getType();
+    if (!type->isFloatTy() && !type->isDoubleTy())
+      continue;
+    llvm::FunctionCallee pow = module.getOrInsertFunction(
+        type->isFloatTy() ? "powf" : "pow", type, type, type);
+    llvm::IRBuilder<> b(call);
+    call->replaceAllUsesWith(
+        b.CreateCall(pow, {call->getArgOperand(0), call->getArgOperand(1)}));
+    call->eraseFromParent();
+  }
+  llvm::SmallVector<llvm::BasicBlock *> blocks;
+  for (llvm::BasicBlock &block : function)
+    blocks.push_back(&block);
+  for (llvm::BasicBlock *block : blocks) {
+    unsigned count = 0;
+    for (auto it = block->getFirstInsertionPt(); it != block->end();) {
+      if (++count < kGlueBlockSize || it->isTerminator() ||
+          llvm::isa<llvm::AllocaInst>(*it)) {
+        ++it;
+        continue;
+      }
+      block = block->splitBasicBlock(it, "glue");
+      it = block->getFirstInsertionPt();
+      count = 0;
+    }
+  }
 }
 
 /// Partitions of a module with this many defined functions or more: each
@@ -400,12 +660,28 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
     auto *function = llvm::dyn_cast<llvm::Function>(value);
     return function && function->hasOptNone();
   };
+  // Glue functions called once from other glue (a step, from its C
+  // interface wrapper), by name: inlined below.
+  llvm::StringSet<> inlineOnce;
+  for (llvm::Function &function : *module)
+    if (isGlue(&function) && function.hasOneUse())
+      if (auto *call = llvm::dyn_cast<llvm::CallInst>(function.user_back()))
+        if (call->getCalledFunction() == &function &&
+            isGlue(call->getFunction()))
+          inlineOnce.insert(function.getName());
   llvm::ValueToValueMapTy map;
   std::unique_ptr<llvm::Module> glue = llvm::CloneModule(*module, map, isGlue);
+  inlineIntoWrappers(*glue, inlineOnce);
   for (llvm::Function &function : *module)
     if (isGlue(&function))
       function.deleteBody();
 
+  for (llvm::Function &function : *glue)
+    if (!function.isDeclaration()) {
+      scalarizeAggregates(function);
+      isolateAggregateReturns(function);
+      boundGlueBlocks(function);
+    }
   std::vector<llvm::SmallVector<char, 0>> bitcode;
   {
     llvm::SmallVector<char, 0> buffer;
@@ -425,6 +701,17 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
       /*PreserveLocals=*/false, /*RoundRobin=*/true);
   module.reset();
 
+  // $VITC_DUMP_PARTITIONS=DIR: the partitions as DIR/partition-N.bc, to
+  // study one with llc (partition 0 is the glue, compiled at -O0).
+  if (const char *dir = std::getenv("VITC_DUMP_PARTITIONS"))
+    for (size_t i = 0; i < bitcode.size(); ++i) {
+      std::error_code ec;
+      llvm::raw_fd_ostream out(std::string(dir) + "/partition-" +
+                                   std::to_string(i) + ".bc",
+                               ec);
+      if (!ec)
+        out.write(bitcode[i].data(), bitcode[i].size());
+    }
   objects.resize(bitcode.size());
   std::vector<std::string> errors(bitcode.size());
   std::atomic<size_t> next{0};
@@ -433,7 +720,8 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
       llvm::LLVMContext context;
       llvm::StringRef bytes(bitcode[i].data(), bitcode[i].size());
       auto part = llvm::parseBitcodeFile(
-          llvm::MemoryBufferRef(bytes, "partition"), context);
+          llvm::MemoryBufferRef(bytes, "partition " + std::to_string(i)),
+          context);
       if (!part) {
         errors[i] = llvm::toString(part.takeError());
         continue;
@@ -468,6 +756,29 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
   return objects;
 }
 
+/// Drops the argument and result attributes LLVM IR has no place for
+/// (vt.name, vt.role: the artifact's manifest already holds them).
+/// Translation would warn once per such attribute, and each warning prints
+/// the whole function: on a training step's entry, with hundreds of named
+/// parameters, that was most of the compile time (EfficientNet-B0: ~20 s).
+void dropForeignArgumentAttributes(mlir::ModuleOp module) {
+  auto keep = [](mlir::DictionaryAttr attrs) -> mlir::DictionaryAttr {
+    if (!attrs)
+      return attrs;
+    llvm::SmallVector<mlir::NamedAttribute> kept;
+    for (mlir::NamedAttribute attr : attrs)
+      if (attr.getName().strref().starts_with("llvm."))
+        kept.push_back(attr);
+    return mlir::DictionaryAttr::get(attrs.getContext(), kept);
+  };
+  module.walk([&](mlir::LLVM::LLVMFuncOp function) {
+    for (unsigned i = 0, e = function.getNumArguments(); i < e; ++i)
+      function.setArgAttrs(i, keep(function.getArgAttrDict(i)));
+    for (unsigned i = 0, e = function.getNumResults(); i < e; ++i)
+      function.setResultAttrs(i, keep(function.getResultAttrDict(i)));
+  });
+}
+
 } // namespace
 
 llvm::Expected<CpuCode> compileToSharedObject(mlir::ModuleOp module,
@@ -482,11 +793,15 @@ llvm::Expected<CpuCode> compileToSharedObject(mlir::ModuleOp module,
   mlir::registerBuiltinDialectTranslation(*context);
   mlir::registerLLVMDialectTranslation(*context);
   llvm::LLVMContext llvmContext;
+  dropForeignArgumentAttributes(module);
+  std::optional<PhaseTimer> translation("translation to LLVM IR");
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, llvmContext, "vitc");
   if (!llvmModule)
     return makeError("cannot translate the lowered module to LLVM IR "
                      "(is it fully in the LLVM dialect?)");
+  translation.reset();
+  std::optional<PhaseTimer> checks("entries and verification");
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm.createDataLayout());
   if (llvm::Error error = addPackedEntries(*llvmModule, options))
@@ -496,7 +811,11 @@ llvm::Expected<CpuCode> compileToSharedObject(mlir::ModuleOp module,
   if (llvm::verifyModule(*llvmModule, &verifierStream))
     return makeError("invalid LLVM IR: " + verifierMessage);
 
+  checks.reset();
+  std::optional<PhaseTimer> compile("optimisation and code generation");
   auto objects = optimizeAndEmit(std::move(llvmModule), options.cpu, triple);
+  compile.reset();
+  PhaseTimer linking("linking");
   if (!objects)
     return objects.takeError();
   auto shared = linkSharedObject(*objects, triple);

@@ -121,7 +121,16 @@ public:
       return y;
     if (cy == 0)
       return x;
-    return memoized<arith::MaxUIOp>(x, y);
+    // cmpi + select, not arith.maxui: the step's glue is compiled at -O0,
+    // where FastISel selects compares and selects but not llvm.umax, and
+    // each umax sent the rest of the glue's block to SelectionDAG.
+    Value lhs = value(x), rhs = value(y);
+    auto key = std::make_tuple(StringRef("max"), lhs, rhs);
+    if (Value cached = memo.lookup(key))
+      return cached;
+    Value greater =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, lhs, rhs);
+    return memo[key] = arith::SelectOp::create(b, loc, greater, lhs, rhs);
   }
   OpFoldResult alignUp(OpFoldResult x) {
     if (auto cx = getConstantIntValue(x))

@@ -1,8 +1,10 @@
 /*===- vitc_runtime.h - C API of the vitc runtime ------------------------===*\
  *
- * Load a compiled model (.vtc), inspect its functions and their inputs and
- * outputs, run them on caller tensors, read a training artifact's
- * hyperparameters and initial values. vitc-run uses exactly this API.
+ * Load a compiled model (.vtc, from a file or from memory), inspect its
+ * functions and their inputs and outputs, run them on caller tensors (or in
+ * a session: bound caller memory, no allocation per call), read a training
+ * artifact's hyperparameters and initial values. vitc-run uses exactly this
+ * API.
  *
  * Functions returning int return 0 on success and -1 on error; functions
  * returning pointers return NULL on error. vitc_last_error() then describes
@@ -18,6 +20,31 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* --- Versions ---------------------------------------------------------------
+ * The version of this header and of the library (the vitc release, CMake's
+ * project version). Within a major version >= 1 a newer library runs
+ * applications built against older headers; before 1.0, the same minor
+ * version is needed. vitc_runtime_version() is the library's: compare it
+ * with VITC_RUNTIME_VERSION to refuse an older library than the headers. */
+#define VITC_RUNTIME_VERSION_MAJOR 0
+#define VITC_RUNTIME_VERSION_MINOR 1
+#define VITC_RUNTIME_VERSION_PATCH 0
+#define VITC_RUNTIME_VERSION_STRING "0.1.0"
+#define VITC_RUNTIME_MAKE_VERSION(major, minor, patch)                        \
+  ((major) * 1000000 + (minor) * 1000 + (patch))
+#define VITC_RUNTIME_VERSION                                                  \
+  VITC_RUNTIME_MAKE_VERSION(VITC_RUNTIME_VERSION_MAJOR,                       \
+                            VITC_RUNTIME_VERSION_MINOR,                       \
+                            VITC_RUNTIME_VERSION_PATCH)
+
+/* The library's VITC_RUNTIME_VERSION and VITC_RUNTIME_VERSION_STRING. */
+int32_t vitc_runtime_version(void);
+const char *vitc_runtime_version_string(void);
+/* The artifact format version the library loads; a .vtc file of another
+ * version is refused with an error naming both (recompile it with a vitc of
+ * this release). */
+int32_t vitc_runtime_artifact_format(void);
 
 typedef enum vitc_dtype {
   VITC_DTYPE_F32 = 1,
@@ -74,6 +101,14 @@ vitc_model *vitc_model_load(const char *path);
  * layout; an error says which differs. */
 vitc_model *vitc_model_load_with_weights(const char *path,
                                          const char *weights_path);
+/* The same for an artifact in memory (e.g. embedded in the application):
+ * `size` bytes at `data`. 64-byte aligned data is used in place and must
+ * stay valid and unchanged while the model lives; other data is copied
+ * once. weights_path: as above, but required for an artifact compiled with
+ * --weights-file (memory has no directory to find its file in). Errors name
+ * the artifact "<memory>". */
+vitc_model *vitc_model_load_from_memory(const void *data, size_t size,
+                                        const char *weights_path);
 void vitc_model_free(vitc_model *model);
 
 /* "inference" or "train"; NULL if model is NULL. */
@@ -123,6 +158,65 @@ int vitc_model_output_info(const vitc_model *model, int32_t index,
 int vitc_model_run(vitc_model *model, const vitc_tensor *inputs,
                    int32_t num_inputs, vitc_tensor *outputs,
                    int32_t num_outputs);
+
+/* --- Sessions ----------------------------------------------------------------
+ * A session runs one function of a model on a device with a thread count,
+ * on inputs and outputs bound to the caller's memory, from an arena of its
+ * own. The first run at a set of input shapes records the compiled code's
+ * allocations (warm-up); every later run at those shapes allocates nothing.
+ * One session serves any number of input shapes (batch sizes); its arena is
+ * sized for the largest.
+ *
+ *   vitc_session *s = vitc_session_create(model, 0, "cpu", 0);
+ *   vitc_session_bind_input(s, "input", &x);    x.data is read at each run
+ *   vitc_session_bind_output(s, "logits", &y);  each run writes y.data
+ *   vitc_session_run(s);
+ *
+ * One run at a time per session; sessions of one model may run at once on
+ * different threads. A session keeps what it needs of its model: the model
+ * may be freed first. vitc_model_run is unchanged beside it. */
+typedef struct vitc_session vitc_session;
+
+/* A session for function `fn` (0: an inference model's "main") on `device`:
+ * "cpu" (NULL: "cpu"; "cuda:N" is recognised but not served by sessions
+ * yet), with `num_threads` threads for its runs (0: the process's default,
+ * vitc_set_num_threads). */
+vitc_session *vitc_session_create(const vitc_model *model, int32_t fn,
+                                  const char *device, int32_t num_threads);
+void vitc_session_free(vitc_session *session);
+
+/* Binds input `name` (or #index) to `tensor`: its memory is read at each
+ * run, never copied, and must stay valid until then. The dtype and static
+ * dims must match the input's; rebind for another batch size or memory. */
+int vitc_session_bind_input(vitc_session *session, const char *name,
+                            const vitc_tensor *tensor);
+int vitc_session_bind_input_at(vitc_session *session, int32_t index,
+                               const vitc_tensor *tensor);
+
+/* Binds output `name` (or #index) to caller memory: each run writes the
+ * result to tensor->data, which must have the result's dtype and shape
+ * (checked at each run). The code writes it there in place when the memory
+ * is 64-byte aligned (aligned_alloc(64, ...)); other memory gets a copy. It
+ * must not overlap a bound input (the code may write it while it reads
+ * them). A NULL tensor or data unbinds the output: its result then lives in
+ * the session's memory (vitc_session_output). */
+int vitc_session_bind_output(vitc_session *session, const char *name,
+                             const vitc_tensor *tensor);
+int vitc_session_bind_output_at(vitc_session *session, int32_t index,
+                                const vitc_tensor *tensor);
+
+/* Runs the function on the bound inputs; every input must be bound. */
+int vitc_session_run(vitc_session *session);
+
+/* Output #index of the last successful run: dtype, shape, and the data, in
+ * the bound memory or the session's (valid until the next run or
+ * vitc_session_free; do not free it). */
+int vitc_session_output(const vitc_session *session, int32_t index,
+                        vitc_tensor *output);
+
+/* The bytes of the session's arena (0 before its first run); -1 if session
+ * is NULL. */
+int64_t vitc_session_arena_bytes(const vitc_session *session);
 
 /* --- Training artifacts ---------------------------------------------------- */
 

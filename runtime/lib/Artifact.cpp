@@ -2,12 +2,14 @@
 #include "vitc/runtime/Artifact.h"
 #include "vitc/runtime/ArtifactFormat.h"
 #include "vitc/runtime/WeightsFile.h"
+#include "vitc_runtime.h"
 
 #include "ManifestSpecs.h"
 
 #include "vitc/artifact/artifact.pb.h"
 #include <google/protobuf/stubs/logging.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -31,6 +33,9 @@ struct FdCloser {
 bool inBounds(uint64_t offset, uint64_t size, uint64_t fileSize) {
   return offset <= fileSize && size <= fileSize - offset;
 }
+
+/// An artifact in memory at a multiple of this is used in place.
+constexpr uintptr_t kInPlaceAlignment = 64;
 } // namespace
 
 StatusOr<std::shared_ptr<Artifact>>
@@ -63,6 +68,16 @@ std::optional<size_t> Artifact::findFunction(const std::string &name) const {
   return std::nullopt;
 }
 
+StatusOr<std::shared_ptr<Artifact>>
+Artifact::openMemory(const void *data, size_t size,
+                     const std::string &weightsPath) {
+  std::shared_ptr<Artifact> artifact(new Artifact());
+  Status status = artifact->parseMemory(data, size, weightsPath);
+  if (!status.isOk())
+    return status;
+  return artifact;
+}
+
 Status Artifact::parse(const std::string &path, const std::string &weightsPath) {
   path_ = path;
   FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
@@ -75,30 +90,16 @@ Status Artifact::parse(const std::string &path, const std::string &weightsPath) 
     return Status::error("'" + path + "' is not a regular file");
   uint64_t fileSize = static_cast<uint64_t>(info.st_size);
 
+  // The header is checked before mapping: a file that is not an artifact
+  // gets its message without being mapped whole.
   artifact::FileHeader header;
   std::memset(&header, 0, sizeof(header));
   ssize_t got = ::pread(file.fd, &header, sizeof(header), 0);
   if (got < 0)
     return Status::error("cannot read '" + path + "': " + std::strerror(errno));
-  if (static_cast<size_t>(got) < sizeof(header.magic) ||
-      std::memcmp(header.magic, artifact::kMagic, sizeof(header.magic)) != 0)
-    return Status::error("'" + path +
-                         "' is not a vitc artifact (bad magic number)");
-  if (static_cast<size_t>(got) < sizeof(header))
-    return Status::error("'" + path + "' is truncated (incomplete header)");
-  if (header.formatVersion != artifact::kFormatVersion)
-    return Status::error(
-        "'" + path + "' has artifact format version " +
-        std::to_string(header.formatVersion) + ", but this runtime reads " +
-        "version " + std::to_string(artifact::kFormatVersion) +
-        " (recompile the model with a matching vitc)");
-  if (header.headerSize != sizeof(header))
-    return Status::error("'" + path + "' has a corrupt header");
-  if (!inBounds(header.manifestOffset, header.manifestSize, fileSize))
-    return Status::error("'" + path + "' is truncated: the manifest ends at " +
-                         std::to_string(header.manifestOffset +
-                                        header.manifestSize) +
-                         " bytes but the file has " + std::to_string(fileSize));
+  Status valid = checkHeader(&header, static_cast<size_t>(got), fileSize);
+  if (!valid.isOk())
+    return valid;
 
   mappingSize_ = fileSize;
   void *mapping =
@@ -106,7 +107,72 @@ Status Artifact::parse(const std::string &path, const std::string &weightsPath) 
   if (mapping == MAP_FAILED)
     return Status::error("cannot map '" + path + "': " + std::strerror(errno));
   mapping_ = mapping;
-  const uint8_t *base = static_cast<const uint8_t *>(mapping_);
+  return parseBytes(static_cast<const uint8_t *>(mapping_), fileSize,
+                    weightsPath);
+}
+
+Status Artifact::parseMemory(const void *data, size_t size,
+                             const std::string &weightsPath) {
+  path_ = "<memory>";
+  fromMemory_ = true;
+  if (!data)
+    return Status::error("the artifact's data is NULL");
+  artifact::FileHeader header;
+  std::memset(&header, 0, sizeof(header));
+  std::memcpy(&header, data, std::min(size, sizeof(header)));
+  Status valid = checkHeader(&header, std::min(size, sizeof(header)), size);
+  if (!valid.isOk())
+    return valid;
+  // Sections are used in place, as from a mapped file, when their alignment
+  // survives (weights are read as f32 and wider); otherwise one aligned
+  // copy, as an array embedded with `xxd -i` has no alignment to speak of.
+  if (reinterpret_cast<uintptr_t>(data) % kInPlaceAlignment == 0)
+    return parseBytes(static_cast<const uint8_t *>(data), size, weightsPath);
+  void *copy = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (copy == MAP_FAILED)
+    return Status::error("cannot copy the artifact (" + std::to_string(size) +
+                         " bytes): " + std::strerror(errno));
+  mapping_ = copy;
+  mappingSize_ = size;
+  std::memcpy(copy, data, size);
+  ::mprotect(copy, size, PROT_READ); // as read-only as a mapped file
+  return parseBytes(static_cast<const uint8_t *>(copy), size, weightsPath);
+}
+
+Status Artifact::checkHeader(const void *headerBytes, size_t got,
+                             uint64_t fileSize) const {
+  const std::string &path = path_;
+  artifact::FileHeader header;
+  std::memcpy(&header, headerBytes, sizeof(header));
+  if (got < sizeof(header.magic) ||
+      std::memcmp(header.magic, artifact::kMagic, sizeof(header.magic)) != 0)
+    return Status::error("'" + path +
+                         "' is not a vitc artifact (bad magic number)");
+  if (got < sizeof(header))
+    return Status::error("'" + path + "' is truncated (incomplete header)");
+  if (header.formatVersion != artifact::kFormatVersion)
+    return Status::error(
+        "'" + path + "' has artifact format version " +
+        std::to_string(header.formatVersion) + ", but this runtime reads " +
+        "version " + std::to_string(artifact::kFormatVersion) +
+        " (recompile the model with a matching vitc); this is vitc runtime "
+        VITC_RUNTIME_VERSION_STRING);
+  if (header.headerSize != sizeof(header))
+    return Status::error("'" + path + "' has a corrupt header");
+  if (!inBounds(header.manifestOffset, header.manifestSize, fileSize))
+    return Status::error("'" + path + "' is truncated: the manifest ends at " +
+                         std::to_string(header.manifestOffset +
+                                        header.manifestSize) +
+                         " bytes but the file has " + std::to_string(fileSize));
+  return Status::ok();
+}
+
+Status Artifact::parseBytes(const uint8_t *base, uint64_t fileSize,
+                            const std::string &weightsPath) {
+  const std::string &path = path_;
+  artifact::FileHeader header;
+  std::memcpy(&header, base, sizeof(header));
 
   artifact::Manifest manifest;
   // A corrupt manifest is reported below, not logged by protobuf.
@@ -167,6 +233,10 @@ Status Artifact::mapWeightsFile(const artifact::Manifest &manifest,
                                 const std::string &override) {
   // The recorded path is relative to the artifact's directory.
   std::string path = override;
+  if (path.empty() && fromMemory_)
+    return Status::error("the artifact loaded from memory keeps its weights in "
+                         "'" + manifest.weights_file() + "': give that "
+                         "file's path (it has no directory to look in)");
   if (path.empty()) {
     path = manifest.weights_file();
     size_t slash = path_.rfind('/');

@@ -1,18 +1,13 @@
 //===- CApi.cpp - the C API over Artifact, the devices and Session --------===//
-#include "vitc_runtime.h"
+#include "CApiInternal.h"
 
-#include "vitc/runtime/Session.h"
+#include "vitc/runtime/ArtifactFormat.h"
 
 #include <cstdlib>
 #include <optional>
 #include <string>
 
 using namespace vitc::rt;
-
-struct vitc_model {
-  std::shared_ptr<Device> device;
-  std::unique_ptr<Session> session;
-};
 
 namespace {
 thread_local std::string lastError;
@@ -70,6 +65,25 @@ int setShape(vitc_tensor &tensor, const std::vector<int64_t> &shape,
     tensor.shape[d] = shape[d];
   return 0;
 }
+
+/// The model of an opened artifact on the device of its target.
+vitc_model *loadModel(StatusOr<std::shared_ptr<Artifact>> artifact) {
+  if (!artifact.isOk()) {
+    fail(artifact.status().message());
+    return nullptr;
+  }
+  auto device = deviceForTarget((*artifact)->target());
+  if (!device.isOk()) {
+    fail("'" + (*artifact)->path() + "': " + device.status().message());
+    return nullptr;
+  }
+  auto session = Session::create(*artifact, *device);
+  if (!session.isOk()) {
+    fail(session.status().message());
+    return nullptr;
+  }
+  return new vitc_model{*device, std::move(*session)};
+}
 } // namespace
 
 namespace vitc::rt {
@@ -88,22 +102,17 @@ vitc_model *vitc_model_load_with_weights(const char *path,
     fail("vitc_model_load: path is NULL");
     return nullptr;
   }
-  auto artifact = Artifact::open(path, weights_path ? weights_path : "");
-  if (!artifact.isOk()) {
-    fail(artifact.status().message());
+  return loadModel(Artifact::open(path, weights_path ? weights_path : ""));
+}
+
+vitc_model *vitc_model_load_from_memory(const void *data, size_t size,
+                                        const char *weights_path) {
+  if (!data) {
+    fail("vitc_model_load_from_memory: data is NULL");
     return nullptr;
   }
-  auto device = deviceForTarget((*artifact)->target());
-  if (!device.isOk()) {
-    fail("'" + std::string(path) + "': " + device.status().message());
-    return nullptr;
-  }
-  auto session = Session::create(*artifact, *device);
-  if (!session.isOk()) {
-    fail(session.status().message());
-    return nullptr;
-  }
-  return new vitc_model{*device, std::move(*session)};
+  return loadModel(
+      Artifact::openMemory(data, size, weights_path ? weights_path : ""));
 }
 
 void vitc_model_free(vitc_model *model) { delete model; }
@@ -316,6 +325,16 @@ int vitc_set_num_threads(int32_t n) {
 }
 
 const char *vitc_last_error(void) { return lastError.c_str(); }
+
+int32_t vitc_runtime_version(void) { return VITC_RUNTIME_VERSION; }
+
+const char *vitc_runtime_version_string(void) {
+  return VITC_RUNTIME_VERSION_STRING;
+}
+
+int32_t vitc_runtime_artifact_format(void) {
+  return static_cast<int32_t>(vitc::artifact::kFormatVersion);
+}
 
 const char *vitc_dtype_name(vitc_dtype dtype) {
   return dtypeName(static_cast<DType>(dtype));

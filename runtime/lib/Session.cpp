@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "vitc/runtime/Session.h"
 
+#include "MemRefs.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -18,48 +20,9 @@ namespace {
 using Descriptor = std::vector<int64_t>;
 
 Descriptor makeDescriptor(const void *data, const std::vector<int64_t> &shape) {
-  size_t rank = shape.size();
-  Descriptor words(3 + 2 * rank);
-  auto pointer = reinterpret_cast<int64_t>(data);
-  words[0] = pointer;
-  words[1] = pointer;
-  words[2] = 0;
-  int64_t stride = 1;
-  for (size_t i = rank; i-- > 0;) {
-    words[3 + i] = shape[i];
-    words[3 + rank + i] = stride;
-    stride *= shape[i];
-  }
+  Descriptor words(3 + 2 * shape.size());
+  fillDescriptor(words.data(), data, shape.data(), shape.size());
   return words;
-}
-
-int64_t product(const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (int64_t dim : shape)
-    n *= dim;
-  return n;
-}
-
-/// Copies a strided memref into contiguous C-order memory, a row at a time
-/// where the innermost dim is contiguous (outputs that are views into
-/// shared buffers: a training step's new parameters are megabytes).
-void copyStrided(const char *src, char *dst, const int64_t *sizes,
-                 const int64_t *strides, size_t rank, size_t elemSize,
-                 size_t &written) {
-  if (rank == 0) {
-    std::memcpy(dst + written, src, elemSize);
-    written += elemSize;
-    return;
-  }
-  if (rank == 1 && strides[0] == 1) {
-    size_t bytes = static_cast<size_t>(sizes[0]) * elemSize;
-    std::memcpy(dst + written, src, bytes);
-    written += bytes;
-    return;
-  }
-  for (int64_t i = 0; i < sizes[0]; ++i)
-    copyStrided(src + i * strides[0] * static_cast<int64_t>(elemSize), dst,
-                sizes + 1, strides + 1, rank - 1, elemSize, written);
 }
 
 } // namespace

@@ -8,7 +8,9 @@ run them and check what they print against onnxruntime:
 - classify_cnn (C, vitc::runtime): the logits and top-1 of one image;
 - vit_dynamic_batch (C++): one loaded ViT at batch 2 and 5;
 - finetune (C, vitc::train): the test loss before fine-tuning, and after it
-  with the weights the example wrote back, loaded into the ONNX model.
+  with the weights the example wrote back, loaded into the ONNX model;
+- session_c (C, vitc::runtime): one session, the model loaded from memory,
+  at batch 1, 4, 2 and 4 again with the logits bound to its own buffer.
 
 Also: the installed headers are the C API and include nothing but libc's
 headers and each other; pkg-config (vitc.pc, vitc-train.pc) compiles and links
@@ -29,7 +31,7 @@ from onnx import numpy_helper
 
 from conftest import ROOT, build_dir, check_ok, run_tool
 
-EXAMPLES = ("classify_cnn", "vit_dynamic_batch", "finetune")
+EXAMPLES = ("classify_cnn", "vit_dynamic_batch", "finetune", "session_c")
 # Only the C API: each installed header may include these and nothing else.
 ALLOWED_INCLUDES = {"stddef.h", "stdint.h", "vitc_runtime.h"}
 
@@ -183,6 +185,32 @@ def test_vit_dynamic_batch(prefix, tmp_path):
                 if line.startswith(f"batch {batch}: image ")]
         assert len(rows) == batch, proc.stdout
         rtol_check(rows, sess.run(None, {"input": images[:batch]})[0], f"vit batch {batch}")
+
+
+def test_session_c(prefix, tmp_path):
+    onnx_model = models(prefix) / "cnn_bn.onnx"
+    artifact = tmp_path / "cnn.vtc"
+    vitc(prefix, onnx_model, "-o", artifact)
+    out = build_example(prefix, "session_c", tmp_path)
+    proc = run_tool([str(out / "session"), str(artifact)])
+    check_ok(proc, "session")
+    version = pkg_config(prefix, "--modversion", "vitc")[0]
+    assert re.search(rf"^vitc runtime {re.escape(version)} \(artifact format \d+\)$",
+                     proc.stdout, re.M), proc.stdout
+    sess = ort.InferenceSession(str(onnx_model), providers=["CPUExecutionProvider"])
+    runs = {}  # batch -> the rows of each run at that batch
+    for m in re.finditer(r"^batch (\d+): image (\d+):(.*)$", proc.stdout, re.M):
+        batch, image = int(m.group(1)), int(m.group(2))
+        if image == 0:
+            runs.setdefault(batch, []).append([])
+        runs[batch][-1].append([float(v) for v in m.group(3).split()])
+    assert sorted((b, len(r)) for b, r in runs.items()) == [(1, 1), (2, 1), (4, 2)], proc.stdout
+    for batch, rows in runs.items():
+        images = np.stack([checkerboard((1, 28, 28), shift=i) for i in range(batch)])
+        ref = sess.run(None, {"input": images})[0]
+        for run in rows:
+            rtol_check(run, ref, f"session batch {batch}")
+    assert re.search(r"^arena: [1-9]\d* bytes$", proc.stdout, re.M), proc.stdout
 
 
 def read_idx(path):

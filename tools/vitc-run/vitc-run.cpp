@@ -271,23 +271,63 @@ Inputs loadInputs(vitc_model *model, const Function &function,
   return inputs;
 }
 
-/// Runs the function once; outputs are freed by the caller.
-std::vector<vitc_tensor> runOnce(vitc_model *model, const Function &function,
-                                 const Inputs &inputs) {
-  std::vector<vitc_tensor> outputs(
-      vitc_model_function_num_outputs(model, function.index));
-  if (vitc_model_run_function(model, function.index, inputs.tensors.data(),
-                              static_cast<int32_t>(inputs.tensors.size()),
-                              outputs.data(),
-                              static_cast<int32_t>(outputs.size())) != 0)
-    fatal(vitc_last_error());
-  return outputs;
-}
+/// Runs the function. A cpu artifact runs in a session: its arena serves the
+/// compiled code's allocations, so a warm call allocates nothing (what
+/// --benchmark times). Other targets run by vitc_model_run.
+class Runner {
+public:
+  Runner(vitc_model *model, const Function &function, const Inputs &inputs)
+      : model_(model), function_(function), inputs_(inputs),
+        outputs_(vitc_model_function_num_outputs(model, function.index)) {
+    session_ = vitc_session_create(model, function.index, "cpu", 0);
+    // Inputs the session refuses go to vitc_model_run, whose messages name
+    // the function and the input as vitc-run always has.
+    for (size_t i = 0; session_ && i < inputs.tensors.size(); ++i)
+      if (vitc_session_bind_input_at(session_, static_cast<int32_t>(i),
+                                     &inputs.tensors[i]) != 0) {
+        vitc_session_free(session_);
+        session_ = nullptr;
+      }
+  }
+  ~Runner() {
+    release();
+    vitc_session_free(session_);
+  }
+  Runner(const Runner &) = delete;
+  Runner &operator=(const Runner &) = delete;
 
-void freeOutputs(std::vector<vitc_tensor> &outputs) {
-  for (vitc_tensor &tensor : outputs)
-    vitc_tensor_free(&tensor);
-}
+  /// Runs once; the results stay valid until the next run.
+  std::vector<vitc_tensor> &run() {
+    if (session_) {
+      if (vitc_session_run(session_) != 0)
+        fatal(vitc_last_error());
+      for (size_t i = 0; i < outputs_.size(); ++i)
+        vitc_session_output(session_, static_cast<int32_t>(i), &outputs_[i]);
+      return outputs_;
+    }
+    release();
+    if (vitc_model_run_function(model_, function_.index, inputs_.tensors.data(),
+                                static_cast<int32_t>(inputs_.tensors.size()),
+                                outputs_.data(),
+                                static_cast<int32_t>(outputs_.size())) != 0)
+      fatal(vitc_last_error());
+    return outputs_;
+  }
+
+private:
+  /// vitc_model_run's results are the caller's; a session's are its own.
+  void release() {
+    if (!session_)
+      for (vitc_tensor &tensor : outputs_)
+        vitc_tensor_free(&tensor);
+  }
+
+  vitc_model *model_;
+  const Function &function_;
+  const Inputs &inputs_;
+  vitc_session *session_ = nullptr;
+  std::vector<vitc_tensor> outputs_;
+};
 
 void writeOutputs(vitc_model *model, const Function &function,
                   std::vector<vitc_tensor> &outputs, const std::string &dir) {
@@ -382,17 +422,15 @@ int64_t batchSize(vitc_model *model, const Function &function,
 
 void benchmark(vitc_model *model, const Function &function,
                const Inputs &inputs, const Options &options) {
-  for (long i = 0; i < options.warmup; ++i) {
-    std::vector<vitc_tensor> outputs = runOnce(model, function, inputs);
-    freeOutputs(outputs);
-  }
+  Runner runner(model, function, inputs);
+  for (long i = 0; i < options.warmup; ++i)
+    runner.run();
   std::vector<double> times;
   times.reserve(options.benchmark);
   for (long i = 0; i < options.benchmark; ++i) {
     auto start = std::chrono::steady_clock::now();
-    std::vector<vitc_tensor> outputs = runOnce(model, function, inputs);
+    runner.run();
     auto stop = std::chrono::steady_clock::now();
-    freeOutputs(outputs);
     times.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
   }
   double mean = 0;
@@ -510,15 +548,6 @@ int printWeightsTable(const std::string &path, const std::string &weights) {
 } // namespace
 
 int main(int argc, char **argv) {
-  // The compiled code mallocs its activation buffers on every call. By
-  // default glibc serves large ones with mmap and unmaps them on free, so
-  // every inference pays page faults on fresh pages (a third of ViT-B/16's
-  // time). This tool runs one model over and over: keep freed memory in the
-  // heap instead. (A library must not set process-wide policy, so the
-  // runtime itself leaves this to applications; a per-session arena is the
-  // lasting fix.)
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (argc == 2 && std::strcmp(argv[1], "--devices") == 0)
     return vitc::run::printDevices();
   selectDevice(argc, argv);
@@ -528,8 +557,16 @@ int main(int argc, char **argv) {
     return std::strcmp(arg, "--show-schedule") == 0 ||
            std::strcmp(arg, "--weights-table") == 0;
   });
-  if (vitc_model *model = inspect ? nullptr : trainingArtifact(argc, argv))
+  if (vitc_model *model = inspect ? nullptr : trainingArtifact(argc, argv)) {
+    // The trainer's steps run by vitc_model_run_function, whose compiled
+    // code mallocs its activations on every call; glibc would serve them
+    // with fresh mmaps and pay page faults each step. Keep freed memory in
+    // the heap until the trainer runs its steps in sessions (their arena
+    // ended this for inference).
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     return vitc::run::runTrainer(model, argc, argv);
+  }
   Options options = parseArgs(argc, argv);
   if (options.schedule)
     return printSchedules(options.model);
@@ -551,7 +588,8 @@ int main(int argc, char **argv) {
   Inputs inputs = loadInputs(model, function, options);
 
   if (!options.outputDir.empty() || !options.benchmark) {
-    std::vector<vitc_tensor> outputs = runOnce(model, function, inputs);
+    Runner runner(model, function, inputs);
+    std::vector<vitc_tensor> &outputs = runner.run();
     if (!options.outputDir.empty()) {
       writeOutputs(model, function, outputs, options.outputDir);
     } else {
@@ -563,7 +601,6 @@ int main(int argc, char **argv) {
                     shapeString(outputs[i].shape, outputs[i].rank).c_str());
       }
     }
-    freeOutputs(outputs);
   }
   if (options.benchmark)
     benchmark(model, function, inputs, options);

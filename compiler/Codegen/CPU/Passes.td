@@ -6,7 +6,8 @@
 // Pipeline order:
 //   [lowering hook] vitc-linalg-to-library, vitc-reorder-hints
 //   [codegen] vitc-reassociate-reductions, vitc-reductions-to-loops,
-//   vitc-expand-bf16, vitc-approximate-math
+//   vitc-outline-loop-nests, vitc-cpu-parallel-kernels, vitc-expand-bf16,
+//   vitc-approximate-math, [LLVM dialect] vitc-cpu-lower-parallel-calls
 //
 // One pass per file in this folder, named after the pass.
 //
@@ -59,6 +60,72 @@ def OutlineLoopNests : Pass<"vitc-outline-loop-nests", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::scf::SCFDialect"];
+}
+
+def ParallelKernels : Pass<"vitc-cpu-parallel-kernels", "mlir::ModuleOp"> {
+  let summary = "Give large outlined kernels an iteration range of their parallel loop";
+  let description = [{
+    Runs after vitc-outline-loop-nests. A kernel (a private function whose
+    body is one top-level `scf.parallel` without results, its constants and
+    a return) with enough work gets two trailing `index` arguments
+    `[begin, end)`: a range of the flattened iteration space of the
+    parallel loop's leading dims (enough of them to have `min-chunks`
+    static iterations, dynamic dims counting as one; the innermost dim is
+    kept whole for the vectoriser unless every dim before it is 1). Its
+    call sites pass the whole range. The function gets
+    `vitc.parallel_grain`, the fewest iterations worth a thread of their
+    own, which vitc-cpu-lower-parallel-calls turns into a call of the
+    runtime's `vitc_parallel_for`.
+
+    Only parallel iterators are split (upstream lowers linalg's parallel
+    dims, and vitc-reductions-to-loops its reductions' parallel dims, to
+    `scf.parallel`; a reduction is always an `scf.for` or inside one): every
+    output element is computed by one iteration, in the same order, so
+    results do not depend on the thread count. A nest whose top level is
+    an `scf.for` (a reduction outermost) stays serial.
+
+    Work is estimated as the iterations of the whole nest times the ops
+    they run (dynamic trip counts count as `dynamic-trip`): kernels below
+    `min-work` stay serial, and the grain gives each thread at least
+    `grain-work`.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "32768",
+           "Least estimated work (op executions) to parallelise a kernel">,
+    Option<"grainWork", "grain-work", "int64_t", "16384",
+           "Least estimated work per thread">,
+    Option<"minChunks", "min-chunks", "int64_t", "16",
+           "Leading dims are flattened until they have this many static "
+           "iterations">,
+    Option<"dynamicTrip", "dynamic-trip", "int64_t", "256",
+           "Trip count assumed for a dynamic loop in the work estimate">];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def LowerParallelCalls
+    : Pass<"vitc-cpu-lower-parallel-calls", "mlir::ModuleOp"> {
+  let summary = "Run the calls of parallel kernels through vitc_parallel_for";
+  let description = [{
+    Runs on the LLVM dialect. Every `llvm.call @k(args..., begin, end)` of
+    a function `@k` marked `vitc.parallel_grain` by
+    vitc-cpu-parallel-kernels becomes: the arguments stored into a context
+    buffer on the caller's stack (one 8-byte slot each; one buffer per
+    caller, allocated in its entry block and reused by its calls, which run
+    one after another), then
+
+      llvm.call @vitc_parallel_for(@k.task, ctx, begin, end, grain)
+
+    where the trampoline `@k.task(ctx, b, e)` loads the arguments back and
+    calls `@k(args..., b, e)`. The runtime (runtime/devices/cpu/
+    ParallelFor.cpp) splits `[begin, end)` into contiguous static chunks
+    over the threads of the OpenMP pool that oneDNN uses, or calls the
+    trampoline once with the whole range (one thread, small ranges, nested
+    calls). A kernel with an argument wider than 8 bytes keeps its plain
+    call, which still covers the whole range.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def ReorderHints : Pass<"vitc-reorder-hints", "mlir::ModuleOp"> {

@@ -23,9 +23,14 @@ void buildCpuCodegenPipeline(OpPassManager &pm, const PipelineOptions &) {
   addCommonCodegenPasses(pm);
   pm.addNestedPass<func::FuncOp>(createReassociateReductions());
   pm.addNestedPass<func::FuncOp>(createReductionsToLoops());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Parallel iterators become scf.parallel, reductions scf.for.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createOutlineLoopNests());
+  // Large kernels take a range of their parallel loop; their calls go
+  // through the runtime's vitc_parallel_for (on the OpenMP pool).
+  pm.addPass(createParallelKernels());
   addCpuLoopsToLLVMPasses(pm);
+  pm.addPass(createLowerParallelCalls());
 }
 
 void addCpuLoopsToLLVMPasses(OpPassManager &pm) {

@@ -68,51 +68,55 @@ struct ReductionToLoops : OpRewritePattern<linalg::GenericOp> {
     AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
     unsigned numLoops = iterators.size();
 
-    scf::buildLoopNest(
-        rewriter, loc, pLbs, pUbs, pSteps,
-        [&](OpBuilder &b, Location l, ValueRange pIvs) {
-          SmallVector<Value> ivs(numLoops);
-          for (auto [d, iv] : llvm::zip(parallel, pIvs))
-            ivs[d] = iv;
-          // The output reads parallel dims only; give the reduction dims a
-          // placeholder (the map does not use them).
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          SmallVector<Value> outIvs(ivs);
-          for (unsigned d : reduction)
-            outIvs[d] = zero;
-          SmallVector<Value> outIndices = applyMap(b, l, outMap, outIvs);
-          Value init = memref::LoadOp::create(b, l, out, outIndices);
-          scf::LoopNest nest = scf::buildLoopNest(
-              b, l, rLbs, rUbs, rSteps, ValueRange{init},
-              [&](OpBuilder &ib, Location il, ValueRange rIvs,
-                  ValueRange acc) -> scf::ValueVector {
-                for (auto [d, iv] : llvm::zip(reduction, rIvs))
-                  ivs[d] = iv;
-                IRMapping map;
-                for (OpOperand *input : op.getDpsInputOperands()) {
-                  Value arg = body.getArgument(input->getOperandNumber());
-                  if (!isa<MemRefType>(input->get().getType())) {
-                    map.map(arg, input->get()); // A scalar operand.
-                    continue;
-                  }
-                  SmallVector<Value> indices = applyMap(
-                      ib, il, op.getMatchingIndexingMap(input), ivs);
-                  map.map(arg, memref::LoadOp::create(ib, il, input->get(),
-                                                      indices));
-                }
-                map.map(body.getArgument(op.getNumDpsInputs()), acc[0]);
-                for (Operation &inner : body.without_terminator()) {
-                  if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-                    map.map(index.getResult(), ivs[index.getDim()]);
-                    continue;
-                  }
-                  ib.clone(inner, map);
-                }
-                auto yield = cast<linalg::YieldOp>(body.getTerminator());
-                return {map.lookupOrDefault(yield.getOperand(0))};
-              });
-          memref::StoreOp::create(b, l, nest.results[0], out, outIndices);
-        });
+    // The parallel dims are an scf.parallel (vitc-cpu-parallel-kernels
+    // splits it over threads), the reductions scf.for loops inside it.
+    auto emitRow = [&](OpBuilder &b, Location l, ValueRange pIvs) {
+      SmallVector<Value> ivs(numLoops);
+      for (auto [d, iv] : llvm::zip(parallel, pIvs))
+        ivs[d] = iv;
+      // The output reads parallel dims only; give the reduction dims a
+      // placeholder (the map does not use them).
+      Value zero = arith::ConstantIndexOp::create(b, l, 0);
+      SmallVector<Value> outIvs(ivs);
+      for (unsigned d : reduction)
+        outIvs[d] = zero;
+      SmallVector<Value> outIndices = applyMap(b, l, outMap, outIvs);
+      Value init = memref::LoadOp::create(b, l, out, outIndices);
+      scf::LoopNest nest = scf::buildLoopNest(
+          b, l, rLbs, rUbs, rSteps, ValueRange{init},
+          [&](OpBuilder &ib, Location il, ValueRange rIvs,
+              ValueRange acc) -> scf::ValueVector {
+            for (auto [d, iv] : llvm::zip(reduction, rIvs))
+              ivs[d] = iv;
+            IRMapping map;
+            for (OpOperand *input : op.getDpsInputOperands()) {
+              Value arg = body.getArgument(input->getOperandNumber());
+              if (!isa<MemRefType>(input->get().getType())) {
+                map.map(arg, input->get()); // A scalar operand.
+                continue;
+              }
+              SmallVector<Value> indices =
+                  applyMap(ib, il, op.getMatchingIndexingMap(input), ivs);
+              map.map(arg,
+                      memref::LoadOp::create(ib, il, input->get(), indices));
+            }
+            map.map(body.getArgument(op.getNumDpsInputs()), acc[0]);
+            for (Operation &inner : body.without_terminator()) {
+              if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+                map.map(index.getResult(), ivs[index.getDim()]);
+                continue;
+              }
+              ib.clone(inner, map);
+            }
+            auto yield = cast<linalg::YieldOp>(body.getTerminator());
+            return {map.lookupOrDefault(yield.getOperand(0))};
+          });
+      memref::StoreOp::create(b, l, nest.results[0], out, outIndices);
+    };
+    if (parallel.empty())
+      emitRow(rewriter, loc, ValueRange{});
+    else
+      scf::ParallelOp::create(rewriter, loc, pLbs, pUbs, pSteps, emitRow);
     rewriter.eraseOp(op);
     return success();
   }

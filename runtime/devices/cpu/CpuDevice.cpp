@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "HostCode.h"
 
+#include "vitc/runtime/CodeAllocations.h"
+
 #include <dlfcn.h>
 #include <vector>
 
@@ -16,8 +18,10 @@ using PackedEntry = void (*)(void **);
 
 class SharedObjectExecutable final : public Executable {
 public:
-  SharedObjectExecutable(void *handle, std::vector<PackedEntry> entries)
-      : handle_(handle), entries_(std::move(entries)) {}
+  SharedObjectExecutable(void *handle, std::vector<PackedEntry> entries,
+                         bool redirected)
+      : handle_(handle), entries_(std::move(entries)),
+        redirected_(redirected) {}
   ~SharedObjectExecutable() override { ::dlclose(handle_); }
   Status invoke(size_t function, void **args, Stream &) override {
     if (function >= entries_.size())
@@ -25,10 +29,12 @@ public:
     entries_[function](args);
     return Status::ok();
   }
+  bool codeAllocationsRedirected() const override { return redirected_; }
 
 private:
   void *handle_;
   std::vector<PackedEntry> entries_;
+  bool redirected_;
 };
 
 class CpuDevice final : public Device {
@@ -58,8 +64,17 @@ public:
       }
       entries.push_back(entry);
     }
+    // Sessions serve the code's allocations from their arena.
+    const Section *code = artifact.section("code");
+    bool redirected = false;
+    Status status =
+        redirectCodeAllocations(handle, code->data, code->size, redirected);
+    if (!status.isOk()) {
+      ::dlclose(handle);
+      return Status::error("'" + artifact.path() + "': " + status.message());
+    }
     return std::unique_ptr<Executable>(
-        new SharedObjectExecutable(handle, std::move(entries)));
+        new SharedObjectExecutable(handle, std::move(entries), redirected));
   }
 
   StatusOr<std::unique_ptr<Buffer>> allocate(size_t bytes) override {

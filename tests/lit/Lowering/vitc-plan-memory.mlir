@@ -71,7 +71,7 @@ func.func @alias_through_view(%x: memref<4x16xf32>, %out: memref<2x16xf32>, %out
 // -----
 
 // Dynamic batch: sizes are computed at entry from the argument's dim (hoisted
-// from where the allocs were), offsets as max(offset + size) over
+// from where the allocs were), offsets as max(offset + size) (cmpi + select) over
 // overlapping buffers, each size rounded up to 64 bytes at run time. %a dies
 // before %c is first used: %c shares offset 0 with it; %b overlaps both.
 // CHECK-LABEL: func.func @dynamic
@@ -80,8 +80,10 @@ func.func @alias_through_view(%x: memref<4x16xf32>, %out: memref<2x16xf32>, %out
 //       CHECK:   %[[BYTES:.*]] = arith.muli %{{.*}}, %[[N]] : index
 //       CHECK:   %[[BIASED:.*]] = arith.addi %{{.*}}, %{{.*}} : index
 //       CHECK:   %[[ALIGNED:.*]] = arith.andi %[[BIASED]], %{{.*}} : index
-//       CHECK:   %[[BOFF:.*]] = arith.maxui
-//       CHECK:   %[[SIZE:.*]] = arith.maxui
+//       CHECK:   %[[GT1:.*]] = arith.cmpi ugt
+//       CHECK:   %[[BOFF:.*]] = arith.select %[[GT1]]
+//       CHECK:   %[[GT2:.*]] = arith.cmpi ugt
+//       CHECK:   %[[SIZE:.*]] = arith.select %[[GT2]]
 //       CHECK:   %[[ARENA:.*]] = memref.alloc(%[[SIZE]]) {alignment = 64 : i64} : memref<?xi8>
 //       CHECK:   %[[ZERO:.*]] = arith.constant 0 : index
 //       CHECK:   memref.view %[[ARENA]][%[[ZERO]]][%{{.*}}] : memref<?xi8> to memref<?x8xf32>

@@ -98,6 +98,13 @@ public:
   /// (relative to the artifact's directory).
   static StatusOr<std::shared_ptr<Artifact>>
   open(const std::string &path, const std::string &weightsPath = "");
+  /// The same for an artifact in memory (path() is "<memory>"). `data` is
+  /// used in place when 64-byte aligned, and must then outlive the
+  /// artifact; otherwise it is copied once. An artifact compiled with
+  /// --weights-file needs `weightsPath` (there is no directory to find its
+  /// file in).
+  static StatusOr<std::shared_ptr<Artifact>>
+  openMemory(const void *data, size_t size, const std::string &weightsPath);
   ~Artifact();
   Artifact(const Artifact &) = delete;
   Artifact &operator=(const Artifact &) = delete;
@@ -135,6 +142,14 @@ public:
 private:
   Artifact() = default;
   Status parse(const std::string &path, const std::string &weightsPath);
+  Status parseMemory(const void *data, size_t size,
+                     const std::string &weightsPath);
+  /// Magic, format version and manifest bounds of the first `got` bytes of
+  /// an artifact of `fileSize` bytes.
+  Status checkHeader(const void *header, size_t got, uint64_t fileSize) const;
+  /// Everything after the header check, over the whole artifact at `base`.
+  Status parseBytes(const uint8_t *base, uint64_t fileSize,
+                    const std::string &weightsPath);
   Status mapWeightsFile(const artifact::Manifest &manifest,
                         const std::string &override);
 
@@ -147,6 +162,8 @@ private:
   uint64_t weightsDigest_ = 0;
   std::optional<TrainingSpec> training_;
   std::vector<Section> sections_;
+  bool fromMemory_ = false;
+  /// The mapped file, or the aligned copy of an artifact in memory.
   void *mapping_ = nullptr;
   size_t mappingSize_ = 0;
   std::string weightsPath_;

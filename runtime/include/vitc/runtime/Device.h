@@ -51,6 +51,9 @@ public:
   /// every allocation of a call), in bytes; -1 where it does not count
   /// (the CPU, whose memory is the process's).
   virtual int64_t peakDeviceBytes() const { return -1; }
+  /// Whether the code's heap allocations go through the thread's
+  /// CodeAllocator (CodeAllocations.h), as sessions need for their arena.
+  virtual bool codeAllocationsRedirected() const { return false; }
 };
 
 class Device {

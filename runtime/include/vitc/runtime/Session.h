@@ -51,6 +51,8 @@ public:
 
   const Artifact &artifact() const { return *artifact_; }
   Device &device() { return *device_; }
+  /// The loaded code (vitc_session runs it on its own bindings).
+  Executable &executable() { return *executable_; }
   /// Executable::peakDeviceBytes of the loaded code.
   int64_t peakDeviceBytes() const { return executable_->peakDeviceBytes(); }
 

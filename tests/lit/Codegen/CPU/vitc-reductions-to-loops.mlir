@@ -1,10 +1,12 @@
 // RUN: vitc-opt %s -split-input-file -vitc-reductions-to-loops | FileCheck %s
 
-// A bias gradient (sum over N, H, W of NCHW): the parallel C loop outside,
-// then N, H, W with the accumulator as an iter_arg, loaded and stored once.
+// A bias gradient (sum over N, H, W of NCHW): the parallel C loop outside
+// (an scf.parallel, which vitc-cpu-parallel-kernels may split over
+// threads), then N, H, W with the accumulator as an iter_arg, loaded and
+// stored once.
 // CHECK-LABEL: func.func @bias_grad
 // CHECK-SAME:    (%[[G:.*]]: memref<?x3x4x5xf32>, %[[OUT:.*]]: memref<3xf32>)
-// CHECK:         scf.for %[[C:.*]] =
+// CHECK:         scf.parallel (%[[C:.*]]) =
 // CHECK:           %[[INIT:.*]] = memref.load %[[OUT]][%[[C]]]
 // CHECK:           %[[SUM:.*]] = scf.for %[[N:.*]] = {{.*}} iter_args(%[[A0:.*]] = %[[INIT]])
 // CHECK:             scf.for %[[H:.*]] = {{.*}} iter_args(%[[A1:.*]] = %[[A0]])
@@ -13,6 +15,7 @@
 // CHECK:                 %[[NEXT:.*]] = arith.addf %[[X]], %[[A2]] fastmath<reassoc> : f32
 // CHECK:                 scf.yield %[[NEXT]]
 // CHECK:           memref.store %[[SUM]], %[[OUT]][%[[C]]]
+// CHECK:           scf.reduce
 // CHECK-NOT:     linalg.generic
 func.func @bias_grad(%g: memref<?x3x4x5xf32>, %out: memref<3xf32>) {
   linalg.generic {indexing_maps = [affine_map<(n, c, h, w) -> (n, c, h, w)>, affine_map<(n, c, h, w) -> (c)>],
@@ -30,7 +33,7 @@ func.func @bias_grad(%g: memref<?x3x4x5xf32>, %out: memref<3xf32>) {
 // linalg.index maps to the loop's induction variable; a scalar operand is
 // used as is.
 // CHECK-LABEL: func.func @weighted_row_sum
-// CHECK:         scf.for %[[I:.*]] =
+// CHECK:         scf.parallel (%[[I:.*]]) =
 // CHECK:           scf.for %[[J:.*]] = {{.*}} iter_args
 // CHECK:             %[[JI:.*]] = arith.index_cast %[[J]] : index to i64
 // CHECK:             arith.sitofp %[[JI]]
@@ -60,6 +63,24 @@ func.func @column_sum(%x: memref<64x128xf32>, %out: memref<128xf32>) {
   linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>],
                   iterator_types = ["reduction", "parallel"]}
       ins(%x : memref<64x128xf32>) outs(%out : memref<128xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %r = arith.addf %v, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A full reduction (no parallel dim): no loop around the accumulator.
+// CHECK-LABEL: func.func @total
+// CHECK-NOT:     scf.parallel
+// CHECK:         %[[INIT:.*]] = memref.load
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]])
+func.func @total(%x: memref<64xf32>, %out: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%x : memref<64xf32>) outs(%out : memref<f32>) {
   ^bb0(%v: f32, %acc: f32):
     %r = arith.addf %v, %acc : f32
     linalg.yield %r : f32
