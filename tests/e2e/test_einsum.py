@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from onnx import TensorProto, helper, numpy_helper
 
 from conftest import check_ok, run_tool, tool
+from test_train_step import run_function
 
 # (equation, input shapes): "N" and "T" are dynamic dims of the graph inputs.
 CASES = [
@@ -77,20 +78,6 @@ def feeds(batch, time, seed):
     return values
 
 
-def run_artifact(artifact, values, tmp, function=None):
-    args = [tool("vitc-run"), str(artifact)]
-    if function:
-        args += ["--function", function]
-    tmp.mkdir(parents=True, exist_ok=True)
-    for i, (name, value) in enumerate(values.items()):
-        path = tmp / f"in{i}.npy"
-        np.save(path, value)
-        args += ["--input", f"{name}={path}"]
-    out = tmp / "out"
-    check_ok(run_tool(args + ["--output-dir", str(out)]), "vitc-run")
-    return {p.stem: np.load(p) for p in out.glob("*.npy")}
-
-
 def test_einsum_matches_onnxruntime(tmp_path):
     model = einsum_model()
     onnx_path = tmp_path / "einsum.onnx"
@@ -101,7 +88,7 @@ def test_einsum_matches_onnxruntime(tmp_path):
                                 providers=["CPUExecutionProvider"])
     for batch, time in ((2, 3), (5, 1)):
         values = feeds(batch, time, seed=batch)
-        got = run_artifact(artifact, values, tmp_path / f"b{batch}")
+        got = run_function(artifact, "main", values, tmp_path / f"b{batch}")
         ort_in = {i.name: values[i.name] for i in sess.get_inputs()}
         ort_out = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, ort_in)))
         for c, (equation, shapes) in enumerate(CASES):
@@ -174,7 +161,7 @@ def test_einsum_gradients_match_autograd(tmp_path):
                "step": np.float32(1).reshape(())}
     values = {name: weights[name] if role == "param" else by_role[role]
               for name, role in roles.items()}
-    out = run_artifact(artifact, values, tmp_path / "step", function="train_step")
+    out = run_function(artifact, "train_step", values, tmp_path / "step")
 
     params = {k: torch.tensor(v, requires_grad=True) for k, v in weights.items()}
     e = GRAD_EQUATIONS
