@@ -321,25 +321,35 @@ static FailureOr<Value> scatterRows(NodeImporter &n, Value data, Value updates,
   return out;
 }
 
-static FailureOr<std::string> readReduction(NodeImporter &n) {
-  std::string reduction = n.attrString("reduction", "none");
-  if (reduction != "none" && reduction != "add" && reduction != "mul" &&
-      reduction != "max" && reduction != "min")
-    return n.error() << "unknown reduction '" << reduction << "'";
-  return reduction;
+/// The operands and reduction of a ScatterND / ScatterElements node.
+struct ScatterOperands {
+  Value data, indices, updates;
+  RankedTensorType dataType, idxType, updType;
+  std::string reduction;
+};
+
+static FailureOr<ScatterOperands> readScatter(NodeImporter &n) {
+  if (failed(n.expectInputs(3)))
+    return failure();
+  ScatterOperands s{n.input(0), n.input(1), n.input(2), {}, {}, {}, ""};
+  s.dataType = tensorType(s.data);
+  s.idxType = tensorType(s.indices);
+  s.updType = tensorType(s.updates);
+  s.reduction = n.attrString("reduction", "none");
+  if (s.reduction != "none" && s.reduction != "add" && s.reduction != "mul" &&
+      s.reduction != "max" && s.reduction != "min")
+    return n.error() << "unknown reduction '" << s.reduction << "'";
+  return s;
 }
 
 /// ScatterND: data [D0..Dk-1, rest...], indices [M..., k] (constant),
 /// updates [M..., rest...].
 static LogicalResult importScatterND(NodeImporter &n) {
-  if (failed(n.expectInputs(3)))
+  auto operands = readScatter(n);
+  if (failed(operands))
     return failure();
-  Value data = n.input(0), indices = n.input(1), updates = n.input(2);
-  auto dataType = tensorType(data), idxType = tensorType(indices),
-       updType = tensorType(updates);
-  auto reduction = readReduction(n);
-  if (failed(reduction))
-    return failure();
+  auto [data, indices, updates, dataType, idxType, updType, reduction] =
+      *operands;
   int64_t q = idxType.getRank(), r = dataType.getRank();
   if (q < 1 || !idxType.hasStaticShape())
     return n.error() << "indices must be static, got " << idxType;
@@ -370,7 +380,7 @@ static LogicalResult importScatterND(NodeImporter &n) {
   auto updRows = mergeDims(n, updates, 0, q - 1);
   if (failed(dataRows) || failed(updRows))
     return failure();
-  auto out = scatterRows(n, *dataRows, *updRows, **targets, *reduction);
+  auto out = scatterRows(n, *dataRows, *updRows, **targets, reduction);
   if (failed(out))
     return failure();
   // Back to data's shape: the merged dims were static, the rest are copied.
@@ -383,14 +393,11 @@ static LogicalResult importScatterND(NodeImporter &n) {
 /// ScatterElements: data (static), indices and updates of one shape,
 /// indices constant; flattened to single-element rows.
 static LogicalResult importScatterElements(NodeImporter &n) {
-  if (failed(n.expectInputs(3)))
+  auto operands = readScatter(n);
+  if (failed(operands))
     return failure();
-  Value data = n.input(0), indices = n.input(1), updates = n.input(2);
-  auto dataType = tensorType(data), idxType = tensorType(indices),
-       updType = tensorType(updates);
-  auto reduction = readReduction(n);
-  if (failed(reduction))
-    return failure();
+  auto [data, indices, updates, dataType, idxType, updType, reduction] =
+      *operands;
   int64_t rank = dataType.getRank();
   auto axis = n.normalizeAxis(n.attrInt("axis", 0), rank);
   if (failed(axis))
@@ -430,7 +437,7 @@ static LogicalResult importScatterElements(NodeImporter &n) {
   auto updRows = n.reshapeToDims(updates, {updType.getNumElements()});
   if (failed(dataRows) || failed(updRows))
     return failure();
-  auto out = scatterRows(n, *dataRows, *updRows, targets, *reduction);
+  auto out = scatterRows(n, *dataRows, *updRows, targets, reduction);
   if (failed(out))
     return failure();
   return n.setResult(0, n.reshapeToDims(*out, dataType.getShape()));
