@@ -46,10 +46,9 @@ ReduceSumSquare
 # Tests that use only supported ops but are known not to pass, with the reason.
 # Keep it current: the run fails if one of these starts passing. Filled from
 # real runs of vitc with --suggest-expected: only deliberate limits belong
-# here (dtypes, training-mode ops, non-2-D pooling, shapes given at run time),
+# here (dtypes, training-mode ops, 3-D pooling, shapes given at run time),
 # never bugs.
-_1_D_3_D_CONVOLUTION = "1-D/3-D convolution"
-_1_D_3_D_POOLING = "1-D/3-D pooling"
+_3_D_POOLING = "3-D pooling"
 _MAXPOOL_INDICES_OUTPUT = "MaxPool indices output"
 _PAD_NON_CONSTANT_MODES = "Pad mode wrap"
 _BFLOAT16_DTYPE_NO_NPY_FORM = "bfloat16 dtype (no .npy form)"
@@ -83,23 +82,17 @@ EXPECTED_FAILURES = {
     "test_bernoulli": _RANDOM_SAMPLES,
     "test_bernoulli_double": _RANDOM_SAMPLES,
     "test_bernoulli_seed": _RANDOM_SAMPLES,
-    # 1-D/3-D convolution: 3
-    "test_causal_conv_with_state_decode_step_expanded": _1_D_3_D_CONVOLUTION,
-    "test_causal_conv_with_state_with_bias_and_past_state_expanded": _1_D_3_D_CONVOLUTION,
-    "test_causal_conv_with_state_with_past_state_expanded": _1_D_3_D_CONVOLUTION,
-    # 1-D/3-D pooling: 12
-    "test_averagepool_1d_default": _1_D_3_D_POOLING,
-    "test_averagepool_3d_default": _1_D_3_D_POOLING,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False": _1_D_3_D_POOLING,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True": _1_D_3_D_POOLING,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_False": _1_D_3_D_POOLING,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True": _1_D_3_D_POOLING,
-    "test_averagepool_3d_dilations_small": _1_D_3_D_POOLING,
-    "test_maxpool_1d_default": _1_D_3_D_POOLING,
-    "test_maxpool_3d_default": _1_D_3_D_POOLING,
-    "test_maxpool_3d_dilations": _1_D_3_D_POOLING,
-    "test_maxpool_3d_dilations_use_ref_impl": _1_D_3_D_POOLING,
-    "test_maxpool_3d_dilations_use_ref_impl_large": _1_D_3_D_POOLING,
+    # 3-D pooling: 10
+    "test_averagepool_3d_default": _3_D_POOLING,
+    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False": _3_D_POOLING,
+    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True": _3_D_POOLING,
+    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_False": _3_D_POOLING,
+    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True": _3_D_POOLING,
+    "test_averagepool_3d_dilations_small": _3_D_POOLING,
+    "test_maxpool_3d_default": _3_D_POOLING,
+    "test_maxpool_3d_dilations": _3_D_POOLING,
+    "test_maxpool_3d_dilations_use_ref_impl": _3_D_POOLING,
+    "test_maxpool_3d_dilations_use_ref_impl_large": _3_D_POOLING,
     # MaxPool indices output: 2
     "test_maxpool_with_argmax_2d_precomputed_pads": _MAXPOOL_INDICES_OUTPUT,
     "test_maxpool_with_argmax_2d_precomputed_strides": _MAXPOOL_INDICES_OUTPUT,
@@ -295,11 +288,11 @@ LIMITS = [
     (r"(FLOAT8|FLOAT4|INT4|INT2|UINT4|UINT2).*Cast: unsupported target type", "float8/float4/int4/int2 dtype"),
     (r"BFLOAT16|bfloat16", "bfloat16 dtype (no .npy form)"),
     (r"Pad: mode '\w+' is not supported", "Pad non-constant modes"),
-    (r"only 2-D convolutions", "1-D/3-D convolution"),
+    (r"only 1-D and 2-D convolutions", "3-D convolution"),
     (r"unsupported element type '(ui\d+|i16)'|but got '.*ui8", "unsigned or 16-bit integer dtype"),
     (r"Dropout: input 'training_mode'", "training-mode Dropout"),
     (r"BatchNormalization: training_mode", "training-mode BatchNormalization"),
-    (r"only 2-D windows", "1-D/3-D pooling"),
+    (r"only 1-D and 2-D windows", "3-D pooling"),
     (r"dilations other than 1", "pooling dilations"),
     (r"argmax indices", "MaxPool indices output"),
     (r"must be a constant (integer tensor|scalar)|allowzero = 1 needs a shape known at compile",

@@ -7,19 +7,34 @@ using namespace vitc::onnx_import;
 FailureOr<Window2d>
 vitc::onnx_import::readWindow2d(NodeImporter &n, RankedTensorType input,
                                 ArrayRef<int64_t> defaultKernel) {
-  if (input.getRank() != 4)
-    return n.error() << "only 2-D windows (4-D NCHW input) are supported, got "
+  // A 1-D window (NCL input) is read as a 2-D one of height 1 over the
+  // input viewed as [N, C, 1, L] (liftTo2d).
+  bool oneD = input.getRank() == 3;
+  if (input.getRank() != 4 && !oneD)
+    return n.error() << "only 1-D and 2-D windows (3-D NCL or 4-D NCHW input) "
+                        "are supported, got "
                      << input;
+  size_t dims = oneD ? 1 : 2;
   Window2d w;
   w.kernel = n.attrInts("kernel_shape")
                  .value_or(SmallVector<int64_t>(defaultKernel));
-  w.strides = n.attrInts("strides").value_or(SmallVector<int64_t>{1, 1});
-  w.dilations = n.attrInts("dilations").value_or(SmallVector<int64_t>{1, 1});
-  w.pads = n.attrInts("pads").value_or(SmallVector<int64_t>{0, 0, 0, 0});
-  if (w.kernel.size() != 2 || w.strides.size() != 2 ||
-      w.dilations.size() != 2 || w.pads.size() != 4)
-    return n.error() << "expected 2 kernel dims, 2 strides, 2 dilations and 4 "
-                        "pads for a 2-D window";
+  w.strides = n.attrInts("strides").value_or(SmallVector<int64_t>(dims, 1));
+  w.dilations = n.attrInts("dilations").value_or(SmallVector<int64_t>(dims, 1));
+  w.pads = n.attrInts("pads").value_or(SmallVector<int64_t>(2 * dims, 0));
+  if (w.kernel.size() != dims || w.strides.size() != dims ||
+      w.dilations.size() != dims || w.pads.size() != 2 * dims)
+    return n.error() << "expected " << dims << " kernel dims, strides and "
+                     << "dilations and " << 2 * dims << " pads for a "
+                     << dims << "-D window";
+  if (oneD) {
+    w.kernel.insert(w.kernel.begin(), 1);
+    w.strides.insert(w.strides.begin(), 1);
+    w.dilations.insert(w.dilations.begin(), 1);
+    w.pads = {0, w.pads[0], 0, w.pads[1]};
+    input = RankedTensorType::get({input.getDimSize(0), input.getDimSize(1), 1,
+                                   input.getDimSize(2)},
+                                  input.getElementType());
+  }
   // Bounded so that the window arithmetic here and in the vt ops' type
   // inference cannot overflow, whatever the model says.
   constexpr int64_t kMaxWindow = int64_t(1) << 31;
@@ -71,4 +86,17 @@ vitc::onnx_import::readAxes(NodeImporter &n, int64_t inputSinceOpset,
   if (failed(values))
     return failure();
   return std::optional<SmallVector<int64_t>>(*values);
+}
+
+FailureOr<Value> vitc::onnx_import::liftTo2d(NodeImporter &n, Value x) {
+  if (tensorType(x).getRank() != 3)
+    return x;
+  return n.reshapeToDims(x, {-1, -2, 1, -3});
+}
+
+FailureOr<Value> vitc::onnx_import::lowerFrom2d(NodeImporter &n, Value y,
+                                                bool wasLifted) {
+  if (!wasLifted)
+    return y;
+  return n.reshapeToDims(y, {-1, -2, -4});
 }

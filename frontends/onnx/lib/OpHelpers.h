@@ -80,9 +80,16 @@ struct Window2d {
 
 /// Reads the window attributes of Conv/MaxPool/AveragePool. `kernel` is
 /// taken from `kernel_shape` or, when absent, from `defaultKernel` (Conv's
-/// filter dims). SAME_UPPER/SAME_LOWER need static spatial dims.
+/// filter dims). SAME_UPPER/SAME_LOWER need static spatial dims. A 1-D
+/// window (3-D input) comes back as a 2-D one of height 1.
 FailureOr<Window2d> readWindow2d(NodeImporter &n, RankedTensorType input,
                                  ArrayRef<int64_t> defaultKernel);
+
+/// 1-D convolution and pooling run as 2-D ones of height 1: an [N, C, L]
+/// operand viewed as [N, C, 1, L] (other ranks pass through), and a result
+/// [N, C, 1, L'] viewed back as [N, C, L'] when its operand was lifted.
+FailureOr<Value> liftTo2d(NodeImporter &n, Value x);
+FailureOr<Value> lowerFrom2d(NodeImporter &n, Value y, bool wasLifted);
 
 /// Softmax / LogSoftmax. Opset 13 normalises along `axis` (default -1);
 /// earlier opsets flatten to 2-D at `axis` (default 1), which matches a

@@ -43,10 +43,16 @@ static LogicalResult importAveragePool(NodeImporter &n) {
     return failure();
   if (llvm::any_of(w->dilations, [](int64_t d) { return d != 1; }))
     return n.error() << "dilations other than 1 are not supported";
+  bool lifted = tensorType(x).getRank() == 3;
+  auto x2d = liftTo2d(n, x);
+  if (failed(x2d))
+    return failure();
   auto result = n.build<vt::AvgPool2dOp>(
-      x, w->kernel, w->strides, w->pads, n.attrInt("count_include_pad", 0) != 0,
-      n.attrInt("ceil_mode", 0) != 0);
-  return n.setResult(0, result);
+      *x2d, w->kernel, w->strides, w->pads,
+      n.attrInt("count_include_pad", 0) != 0, n.attrInt("ceil_mode", 0) != 0);
+  if (failed(result))
+    return failure();
+  return n.setResult(0, lowerFrom2d(n, *result, lifted));
 }
 
 /// A per-channel vector [C] reshaped to broadcast against an N x C x ...
@@ -392,20 +398,27 @@ static LogicalResult importConv(NodeImporter &n) {
     return failure();
   Value x = n.input(0), w = n.input(1), bias = n.input(2);
   auto wType = tensorType(w);
-  if (wType.getRank() != 4)
-    return n.error() << "only 2-D convolutions are supported (filter " << wType
-                     << ")";
+  bool lifted = wType.getRank() == 3 && tensorType(x).getRank() == 3;
+  if (wType.getRank() != 4 && !lifted)
+    return n.error() << "only 1-D and 2-D convolutions are supported (filter "
+                     << wType << ")";
   auto win = readWindow2d(n, tensorType(x), wType.getShape().drop_front(2));
   if (failed(win))
     return failure();
+  auto x2d = liftTo2d(n, x), w2d = liftTo2d(n, w);
+  if (failed(x2d) || failed(w2d))
+    return failure();
+  wType = tensorType(*w2d);
   for (int i = 0; i < 2; ++i)
     if (wType.getDimSize(2 + i) != ShapedType::kDynamic &&
         win->kernel[i] != wType.getDimSize(2 + i))
       return n.error() << "kernel_shape does not match the filter " << wType;
-  auto result = n.build<vt::Conv2dOp>(x, w, bias, win->strides, win->pads,
-                                      win->dilations,
+  auto result = n.build<vt::Conv2dOp>(*x2d, *w2d, bias, win->strides,
+                                      win->pads, win->dilations,
                                       (uint64_t)n.attrInt("group", 1));
-  return n.setResult(0, result);
+  if (failed(result))
+    return failure();
+  return n.setResult(0, lowerFrom2d(n, *result, lifted));
 }
 
 void vitc::onnx_import::registerOpsAtoC(OpRegistry &r) {

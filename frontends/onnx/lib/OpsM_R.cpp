@@ -20,10 +20,16 @@ static LogicalResult importMaxPool(NodeImporter &n) {
   auto w = readWindow2d(n, tensorType(x), {});
   if (failed(w))
     return failure();
-  auto result = n.build<vt::MaxPool2dOp>(x, w->kernel, w->strides, w->pads,
+  bool lifted = tensorType(x).getRank() == 3;
+  auto x2d = liftTo2d(n, x);
+  if (failed(x2d))
+    return failure();
+  auto result = n.build<vt::MaxPool2dOp>(*x2d, w->kernel, w->strides, w->pads,
                                          w->dilations,
                                          n.attrInt("ceil_mode", 0) != 0);
-  return n.setResult(0, result);
+  if (failed(result))
+    return failure();
+  return n.setResult(0, lowerFrom2d(n, *result, lifted));
 }
 
 /// Mean of N inputs: their broadcast sum divided by N.
