@@ -50,7 +50,6 @@ ReduceSumSquare
 # never bugs.
 _3_D_POOLING = "3-D pooling"
 _MAXPOOL_INDICES_OUTPUT = "MaxPool indices output"
-_PAD_NON_CONSTANT_MODES = "Pad mode wrap"
 _BFLOAT16_DTYPE_NO_NPY_FORM = "bfloat16 dtype (no .npy form)"
 _FLOAT8_FLOAT4_INT4_INT2_DTYPE = "float8/float4/int4/int2 dtype"
 _POOLING_DILATIONS = "pooling dilations"
@@ -96,8 +95,6 @@ EXPECTED_FAILURES = {
     # MaxPool indices output: 2
     "test_maxpool_with_argmax_2d_precomputed_pads": _MAXPOOL_INDICES_OUTPUT,
     "test_maxpool_with_argmax_2d_precomputed_strides": _MAXPOOL_INDICES_OUTPUT,
-    # Pad mode wrap: 1
-    "test_wrap_pad": _PAD_NON_CONSTANT_MODES,
     # bfloat16 dtype (no .npy form): 8
     "test_cast_BFLOAT16_to_FLOAT": _BFLOAT16_DTYPE_NO_NPY_FORM,
     "test_cast_FLOAT_to_BFLOAT16": _BFLOAT16_DTYPE_NO_NPY_FORM,
@@ -287,7 +284,7 @@ LIMITS = [
      "float8/float4/int4/int2 dtype"),
     (r"(FLOAT8|FLOAT4|INT4|INT2|UINT4|UINT2).*Cast: unsupported target type", "float8/float4/int4/int2 dtype"),
     (r"BFLOAT16|bfloat16", "bfloat16 dtype (no .npy form)"),
-    (r"Pad: mode '\w+' is not supported", "Pad non-constant modes"),
+    (r"Pad: mode '\w+' is not supported", "Pad mode"),
     (r"only 1-D and 2-D convolutions", "3-D convolution"),
     (r"unsupported element type '(ui\d+|i16)'|but got '.*ui8", "unsigned or 16-bit integer dtype"),
     (r"Dropout: input 'training_mode'", "training-mode Dropout"),

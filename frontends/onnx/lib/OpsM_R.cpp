@@ -100,13 +100,16 @@ static LogicalResult importMod(NodeImporter &n) {
   return success();
 }
 
-/// Pad's reflect and edge modes, one axis at a time, as concatenations of
-/// slices of the input (which fuse as data movement and differentiate):
-/// edge repeats the first/last row `pad` times; reflect mirrors the rows
-/// next to it without repeating the border (x[p:0:-1] before, x[-2:-p-2:-1]
-/// after). `pads` = [begin_0.., end_0..], none negative.
+/// Pad's reflect, edge and wrap modes, one axis at a time, as
+/// concatenations of slices of the input (which fuse as data movement and
+/// differentiate): edge repeats the first/last row `pad` times; reflect
+/// mirrors the rows next to it without repeating the border (x[p:0:-1]
+/// before, x[-2:-p-2:-1] after); wrap continues from the other end (x[-p:]
+/// before, x[:p] after). `pads` = [begin_0.., end_0..], none negative.
 static FailureOr<Value> padByCopies(NodeImporter &n, Value x,
-                                    ArrayRef<int64_t> pads, bool reflect) {
+                                    ArrayRef<int64_t> pads,
+                                    llvm::StringRef mode) {
+  bool reflect = mode == "reflect", wrap = mode == "wrap";
   int64_t rank = tensorType(x).getRank();
   for (int64_t d = 0; d < rank; ++d) {
     int64_t before = pads[d], after = pads[rank + d];
@@ -120,6 +123,10 @@ static FailureOr<Value> padByCopies(NodeImporter &n, Value x,
       return n.error() << "reflect pads " << before << " and " << after
                        << " must be smaller than dim " << d << " of "
                        << x.getType();
+    if (wrap && (size == ShapedType::kDynamic || before > size || after > size))
+      return n.error() << "wrap pads " << before << " and " << after
+                       << " must be at most dim " << d << " of " << x.getType()
+                       << " (static)";
     auto sliceOf = [&](int64_t start, int64_t end,
                        int64_t step) -> FailureOr<Value> {
       SmallVector<int64_t> starts(rank, 0), ends(rank, INT64_MAX),
@@ -136,10 +143,11 @@ static FailureOr<Value> padByCopies(NodeImporter &n, Value x,
         continue;
       FailureOr<Value> piece =
           reflect ? (atStart ? sliceOf(pad, 0, -1) : sliceOf(-2, -pad - 2, -1))
+          : wrap  ? (atStart ? sliceOf(-pad, INT64_MAX, 1) : sliceOf(0, pad, 1))
                   : (atStart ? sliceOf(0, 1, 1) : sliceOf(-1, INT64_MAX, 1));
       if (failed(piece))
         return failure();
-      if (!reflect && pad > 1) {
+      if (mode == "edge" && pad > 1) {
         SmallVector<int64_t> repeats(rank, 1);
         repeats[d] = pad;
         piece = n.build<vt::TileOp>(*piece, repeats);
@@ -168,9 +176,10 @@ static LogicalResult importPad(NodeImporter &n) {
   if (failed(n.expectInputs(1)))
     return failure();
   std::string mode = n.attrString("mode", "constant");
-  if (mode != "constant" && mode != "reflect" && mode != "edge")
+  if (mode != "constant" && mode != "reflect" && mode != "edge" &&
+      mode != "wrap")
     return n.error() << "mode '" << mode
-                     << "' is not supported (constant, reflect, edge)";
+                     << "' is not supported (constant, reflect, edge, wrap)";
   Value x = n.input(0);
   int64_t rank = tensorType(x).getRank();
   SmallVector<int64_t> pads;
@@ -226,7 +235,7 @@ static LogicalResult importPad(NodeImporter &n) {
                        << " do not fit dim " << d << " of " << x.getType();
   }
   if (mode != "constant")
-    return n.setResult(0, padByCopies(n, x, full, mode == "reflect"));
+    return n.setResult(0, padByCopies(n, x, full, mode));
   auto result = n.build<vt::PadOp>(x, full, llvm::APFloat(value));
   return n.setResult(0, result);
 }
