@@ -91,7 +91,6 @@ LogicalResult LeakyReluOp::buildVjp(OpBuilder &b, ValueRange grads,
   return success();
 }
 
-/// The gradient passes where min <= x <= max.
 /// The gradient passes strictly inside (min, max), as PyTorch's hardtanh
 /// (ReLU6) does: 0 at the bounds themselves, like relu's at 0.
 LogicalResult ClampOp::buildVjp(OpBuilder &b, ValueRange grads,
