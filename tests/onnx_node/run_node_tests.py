@@ -49,7 +49,6 @@ ReduceSumSquare
 # here (dtypes, training-mode ops, 3-D pooling, shapes given at run time),
 # never bugs.
 _3_D_POOLING = "3-D pooling"
-_MAXPOOL_INDICES_OUTPUT = "MaxPool indices output"
 _BFLOAT16_DTYPE_NO_NPY_FORM = "bfloat16 dtype (no .npy form)"
 _FLOAT8_FLOAT4_INT4_INT2_DTYPE = "float8/float4/int4/int2 dtype"
 _POOLING_DILATIONS = "pooling dilations"
@@ -92,9 +91,6 @@ EXPECTED_FAILURES = {
     "test_maxpool_3d_dilations": _3_D_POOLING,
     "test_maxpool_3d_dilations_use_ref_impl": _3_D_POOLING,
     "test_maxpool_3d_dilations_use_ref_impl_large": _3_D_POOLING,
-    # MaxPool indices output: 2
-    "test_maxpool_with_argmax_2d_precomputed_pads": _MAXPOOL_INDICES_OUTPUT,
-    "test_maxpool_with_argmax_2d_precomputed_strides": _MAXPOOL_INDICES_OUTPUT,
     # bfloat16 dtype (no .npy form): 8
     "test_cast_BFLOAT16_to_FLOAT": _BFLOAT16_DTYPE_NO_NPY_FORM,
     "test_cast_FLOAT_to_BFLOAT16": _BFLOAT16_DTYPE_NO_NPY_FORM,
@@ -291,7 +287,7 @@ LIMITS = [
     (r"BatchNormalization: training_mode", "training-mode BatchNormalization"),
     (r"only 1-D and 2-D windows", "3-D pooling"),
     (r"dilations other than 1", "pooling dilations"),
-    (r"argmax indices", "MaxPool indices output"),
+    (r"the indices output (needs|supports)", "MaxPool indices output"),
     (r"must be a constant (integer tensor|scalar)|allowzero = 1 needs a shape known at compile",
      "shape-defining input given at run time"),
     (r"is not a tensor", "sequence/optional type"),

@@ -9,10 +9,148 @@ using namespace mlir;
 using namespace vitc;
 using namespace vitc::onnx_import;
 
+/// An i64 constant of `shape` holding `values` (row-major).
+static Value constI64Shaped(NodeImporter &n, ArrayRef<int64_t> shape,
+                            ArrayRef<int64_t> values) {
+  auto type = RankedTensorType::get(shape, n.builder().getI64Type());
+  return vt::ConstantOp::create(n.builder(), n.loc(), type,
+                                DenseElementsAttr::get(type, values),
+                                StringAttr())
+      .getResult();
+}
+
+/// MaxPool's Indices output for an NCHW input `x` whose max pool `values`
+/// has static spatial dims: per output, the flat index of the first maximum
+/// of its window (scan order), into x as if N x C x H x W were flattened,
+/// row-major (storage_order 0) or with H and W swapped (1). The -inf padded
+/// input is cut into one strided slice per window offset (kh x kw of them,
+/// each [N, C, Ho, Wo]); their argmax is the offset, from which
+/// h = ho * sh + i * dh - pad_top (w alike), and the batch term n * C*H*W
+/// comes from a range over the batch at run time when it is dynamic.
+static FailureOr<Value> maxPoolIndices(NodeImporter &n, Value x,
+                                       const Window2d &w, Value values) {
+  OpBuilder &b = n.builder();
+  Type i64 = b.getI64Type();
+  auto type = tensorType(x);
+  auto outType = tensorType(values);
+  int64_t c = type.getDimSize(1), h = type.getDimSize(2),
+          wd = type.getDimSize(3);
+  int64_t ho = outType.getDimSize(2), wo = outType.getDimSize(3);
+  if (llvm::any_of(ArrayRef<int64_t>{c, h, wd, ho, wo},
+                   [](int64_t d) { return d == ShapedType::kDynamic; }))
+    return n.error() << "the indices output needs static channel and spatial "
+                        "dims, got "
+                     << type;
+  if (ho == 0 || wo == 0)
+    return n.error() << "the indices output needs a non-empty output, got "
+                     << outType;
+  // One slice per window offset: bounded, whatever the model says.
+  constexpr int64_t kMaxOffsets = 4096;
+  if (w.kernel[0] * w.kernel[1] > kMaxOffsets)
+    return n.error() << "the indices output supports windows of at most "
+                     << kMaxOffsets << " elements, got " << w.kernel[0] << "x"
+                     << w.kernel[1];
+  int64_t order = n.attrInt("storage_order", 0);
+  if (order != 0 && order != 1)
+    return n.error() << "storage_order must be 0 or 1, got " << order;
+
+  // Pad with -inf: the leading pads as given, the trailing ones as far as
+  // the last window reaches (ceil mode may reach past the given pads).
+  int64_t sh = w.strides[0], sw = w.strides[1];
+  int64_t dh = w.dilations[0], dw = w.dilations[1];
+  int64_t top = w.pads[0], left = w.pads[1];
+  int64_t reachH = (ho - 1) * sh + (w.kernel[0] - 1) * dh + 1;
+  int64_t reachW = (wo - 1) * sw + (w.kernel[1] - 1) * dw + 1;
+  int64_t bottom = std::max<int64_t>(0, reachH - top - h);
+  int64_t right = std::max<int64_t>(0, reachW - left - wd);
+  Value padded = x;
+  if (top || left || bottom || right) {
+    auto p = n.build<vt::PadOp>(
+        x, ArrayRef<int64_t>{0, 0, top, left, 0, 0, bottom, right},
+        llvm::APFloat::getInf(llvm::APFloat::IEEEdouble(), /*Negative=*/true));
+    if (failed(p))
+      return failure();
+    padded = *p;
+  }
+  SmallVector<Value> taps;
+  for (int64_t i = 0; i < w.kernel[0]; ++i)
+    for (int64_t j = 0; j < w.kernel[1]; ++j) {
+      auto tap = n.build<vt::SliceOp>(
+          padded, ArrayRef<int64_t>{0, 0, i * dh, j * dw},
+          ArrayRef<int64_t>{INT64_MAX, INT64_MAX, i * dh + (ho - 1) * sh + 1,
+                            j * dw + (wo - 1) * sw + 1},
+          ArrayRef<int64_t>{1, 1, sh, sw});
+      if (failed(tap))
+        return failure();
+      auto column = n.reshapeToDims(*tap, {-1, -2, -3, -4, 1});
+      if (failed(column))
+        return failure();
+      taps.push_back(*column);
+    }
+  Value stacked = taps.front();
+  if (taps.size() > 1) {
+    auto joined = n.build<vt::ConcatOp>(taps, (uint64_t)4);
+    if (failed(joined))
+      return failure();
+    stacked = *joined;
+  }
+  SmallVector<int64_t> shape(outType.getShape());
+  Value k = vt::ArgMaxOp::create(b, n.loc(), RankedTensorType::get(shape, i64),
+                                 stacked, 4, false);
+
+  // Offset k = i * kw + j; h = i * dh + (ho * sh - top), w alike.
+  auto arith = [&](auto tag, Value lhs, Value rhs) -> Value {
+    using OpTy = decltype(tag);
+    return *n.build<OpTy>(lhs, rhs);
+  };
+  Value kw = n.scalar(i64, w.kernel[1]);
+  Value i = arith(vt::DivOp(), k, kw);
+  Value j = arith(vt::SubOp(), k, arith(vt::MulOp(), i, kw));
+  SmallVector<int64_t> hBase, wBase;
+  for (int64_t o = 0; o < ho; ++o)
+    hBase.push_back(o * sh - top);
+  for (int64_t o = 0; o < wo; ++o)
+    wBase.push_back(o * sw - left);
+  auto times = [&](Value v, int64_t factor) {
+    return factor == 1 ? v : arith(vt::MulOp(), v, n.scalar(i64, factor));
+  };
+  Value hIdx = arith(vt::AddOp(), times(i, dh), constI64Shaped(n, {ho, 1}, hBase));
+  Value wIdx = arith(vt::AddOp(), times(j, dw), constI64Shaped(n, {wo}, wBase));
+  Value spatial = order == 0 ? arith(vt::AddOp(), times(hIdx, wd), wIdx)
+                             : arith(vt::AddOp(), times(wIdx, h), hIdx);
+
+  // (n * C + c) * H * W: a constant per channel, plus one per batch entry.
+  SmallVector<int64_t> cBase;
+  for (int64_t ci = 0; ci < c; ++ci)
+    cBase.push_back(ci * h * wd);
+  Value index = arith(vt::AddOp(), spatial, constI64Shaped(n, {c, 1, 1}, cBase));
+  int64_t batch = type.getDimSize(0);
+  Value nBase;
+  if (batch != ShapedType::kDynamic) {
+    SmallVector<int64_t> bases;
+    for (int64_t bi = 0; bi < batch; ++bi)
+      bases.push_back(bi * c * h * wd);
+    nBase = constI64Shaped(n, {batch, 1, 1, 1}, bases);
+  } else {
+    auto shapeOf = vt::ShapeOfOp::create(
+        b, n.loc(), RankedTensorType::get({4}, i64), x);
+    auto limit = n.build<vt::GatherOp>(shapeOf.getResult(), n.scalar(i64, 0),
+                                       b.getI64IntegerAttr(0));
+    if (failed(limit))
+      return failure();
+    Value range = vt::RangeOp::create(
+        b, n.loc(), RankedTensorType::get({ShapedType::kDynamic}, i64),
+        n.scalar(i64, 0), *limit, n.scalar(i64, 1));
+    auto column = n.reshapeToDims(range, {-1, 1, 1, 1});
+    if (failed(column))
+      return failure();
+    nBase = arith(vt::MulOp(), *column, n.scalar(i64, c * h * wd));
+  }
+  return n.build<vt::AddOp>(index, nBase);
+}
+
 static LogicalResult importMaxPool(NodeImporter &n) {
   if (failed(n.expectInputs(1)))
-    return failure();
-  if (failed(n.expectOutputsUnused(1, "argmax indices are not supported")))
     return failure();
   Value x = n.input(0);
   if (!n.hasAttr("kernel_shape"))
@@ -29,6 +167,13 @@ static LogicalResult importMaxPool(NodeImporter &n) {
                                          n.attrInt("ceil_mode", 0) != 0);
   if (failed(result))
     return failure();
+  if (n.hasOutput(1)) {
+    // The indices have no gradient: the values above keep max_pool2d's.
+    auto indices = maxPoolIndices(n, *x2d, *w, *result);
+    if (failed(indices) ||
+        failed(n.setResult(1, lowerFrom2d(n, *indices, lifted))))
+      return failure();
+  }
   return n.setResult(0, lowerFrom2d(n, *result, lifted));
 }
 
