@@ -8,6 +8,7 @@
 #                             vitcTargets.cmake (vitc::runtime, vitc::train),
 #                             vitcToolTargets.cmake (vitc::vitc, vitc::vitc-run, ...)
 #   lib/pkgconfig/            vitc.pc (runtime), vitc-train.pc
+#   lib/python/vitc/          the Python binding (PYTHONPATH=<prefix>/lib/python)
 #   share/vitc/examples/      the examples/ projects and their small models
 #   share/doc/vitc/           README.md, architecture.md
 #
@@ -101,6 +102,13 @@ foreach(pc vitc vitc-train)
   install(FILES ${VITC_BINARY_DIR}/cmake/${pc}.pc
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT development)
 endforeach()
+
+# --- Python binding ------------------------------------------------------------
+# Pure Python over libvitc_runtime.so (ctypes): nothing to compile, found
+# by the package at ../.. of itself, so it moves with the prefix.
+install(DIRECTORY ${VITC_SOURCE_DIR}/runtime/python/vitc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/python COMPONENT runtime
+  PATTERN "__pycache__" EXCLUDE)
 
 # --- Examples and docs ---------------------------------------------------------
 install(DIRECTORY ${VITC_SOURCE_DIR}/examples/

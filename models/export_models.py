@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-MODELS = ("mnist_cnn", "cnn_bn", "vit_tiny", "resnet18", "resnet50", "vit_b_16")
+MODELS = ("mnist_cnn", "cnn_bn", "vit_tiny", "vit_encoder", "resnet18", "resnet50", "vit_b_16")
 # Exported without constant folding, which would fuse each eval-mode
 # BatchNorm into the conv before it: the point of these models is to have
 # BatchNormalization nodes (that a training compile trains in batch mode).
@@ -131,6 +131,28 @@ class VitTiny(nn.Module):
         return self.head(x[:, 0])
 
 
+class VitEncoder(nn.Module):
+    """The same ViT as VitTiny written as users often do: torch's own
+    nn.TransformerEncoder (pre-norm, GELU, dropout 0.1 in every layer)."""
+
+    def __init__(self, image=28, patch=7, dim=64, depth=4, heads=4, mlp=256, classes=10, dropout=0.1):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(1, dim, patch, patch)
+        self.cls_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+        self.pos_embed = nn.Parameter(torch.randn(1, (image // patch) ** 2 + 1, dim) * 0.02)
+        layer = nn.TransformerEncoderLayer(dim, heads, mlp, dropout=dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, depth, norm=nn.LayerNorm(dim),
+                                             enable_nested_tensor=False)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)
+        cls = self.cls_token.expand(x.shape[0], -1, -1)
+        x = self.encoder(torch.cat([cls, x], dim=1) + self.pos_embed)
+        return self.head(x[:, 0])
+
+
 def calibrate_bn(model, shape, batches=4):
     """Gives every BatchNorm running statistics of real activations (cumulative
     average over a few random batches in train mode) instead of mean 0 / var 1.
@@ -161,6 +183,8 @@ def build(name):
         return model, (1, 28, 28)
     if name == "vit_tiny":
         return VitTiny().eval(), (1, 28, 28)
+    if name == "vit_encoder":
+        return VitEncoder().eval(), (1, 28, 28)
     import torchvision
     if name in ("resnet18", "resnet50"):
         model = getattr(torchvision.models, name)(weights=None)
@@ -210,6 +234,39 @@ def export_training(model, example, path, opset):
         if init.name in buffers:
             init.CopyFrom(numpy_helper.from_array(buffers[init.name].numpy(), init.name))
     onnx.save(proto, str(path))
+
+
+def export_train(name, path, opset=17):
+    """The train-mode export of model `name` that a training comparison
+    starts from (initializer names are PyTorch's parameter names)."""
+    with torch.no_grad():
+        model, shape = build(name)
+    export(model, shape, path, "training", opset, fold=False)
+    return path
+
+
+def load_initializers(model, path):
+    """Loads the initializers of the ONNX file `path` into `model`: every
+    state_dict entry must be an initializer of the same shape, and the
+    reverse. Returns the model."""
+    import onnx
+    from onnx import numpy_helper
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    state = model.state_dict()
+    missing = sorted(set(state) - set(inits))
+    extra = sorted(set(inits) - set(state))
+    assert not missing and not extra, f"{path}: state_dict/initializer mismatch: " \
+        f"not in the ONNX file {missing}, not in the module {extra}"
+    for key, value in state.items():
+        assert tuple(value.shape) == inits[key].shape, f"{path}: {key} {tuple(value.shape)} vs {inits[key].shape}"
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in inits.items()}, strict=True)
+    return model
+
+
+def module_from_onnx(name, path):
+    """A fresh PyTorch module of model `name` holding exactly the
+    initializers of the ONNX file `path`."""
+    return load_initializers(build(name)[0], path)
 
 
 def check_with_ort(path, shape):

@@ -35,3 +35,17 @@ def run_tool(args, timeout=600):
 def check_ok(proc, what):
     assert proc.returncode == 0, (f"{what} failed (exit {proc.returncode}):\n"
                                   f"{proc.stderr.strip()[-2000:]}\n{proc.stdout.strip()[-500:]}")
+
+
+def import_vitc():
+    """The Python binding (runtime/python/vitc) over this build's
+    libvitc_runtime.so; a missing library fails the test."""
+    import sys
+    lib = build_dir() / "lib" / "libvitc_runtime.so"
+    if not lib.exists():
+        pytest.fail(f"{lib} is not built (build vitc_runtime, or set VITC_BUILD)")
+    os.environ["VITC_RUNTIME_LIBRARY"] = str(lib)
+    if str(ROOT / "runtime/python") not in sys.path:
+        sys.path.insert(0, str(ROOT / "runtime/python"))
+    import vitc
+    return vitc

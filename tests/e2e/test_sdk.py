@@ -10,7 +10,9 @@ run them and check what they print against onnxruntime:
 - finetune (C, vitc::train): the test loss before fine-tuning, and after it
   with the weights the example wrote back, loaded into the ONNX model;
 - session_c (C, vitc::runtime): one session, the model loaded from memory,
-  at batch 1, 4, 2 and 4 again with the logits bound to its own buffer.
+  at batch 1, 4, 2 and 4 again with the logits bound to its own buffer;
+- the Python binding (lib/python/vitc) with only PYTHONPATH set: it loads
+  the prefix's runtime library and matches onnxruntime.
 
 Also: the installed headers are the C API and include nothing but libc's
 headers and each other; pkg-config (vitc.pc, vitc-train.pc) compiles and links
@@ -22,6 +24,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -303,6 +306,39 @@ def test_pkg_config(prefix, tmp_path):
              "cc finetune.c $(pkg-config --cflags --libs vitc-train)")
 
 
+PYTHON_CLIENT = """
+import sys, numpy as np, vitc
+model = vitc.load(sys.argv[1])
+np.save(sys.argv[3], model(np.load(sys.argv[2])))
+print(vitc.library_path)
+"""
+
+
+def run_python_binding(prefix, artifact, x, work):
+    """The installed Python binding (PYTHONPATH=<prefix>/lib/python, nothing
+    pointing at the build) run on `x`; returns (logits, library it loaded)."""
+    np.save(work / "py_x.npy", x)
+    env = {k: v for k, v in os.environ.items() if k not in ("VITC_BUILD", "VITC_RUNTIME_LIBRARY", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(prefix / "lib/python")
+    proc = subprocess.run([sys.executable, "-c", PYTHON_CLIENT, str(artifact), str(work / "py_x.npy"),
+                           str(work / "py_y.npy")], capture_output=True, text=True, env=env, cwd=work,
+                          timeout=300)
+    check_ok(proc, "python -c 'import vitc' from the prefix")
+    return np.load(work / "py_y.npy"), pathlib.Path(proc.stdout.strip().splitlines()[-1])
+
+
+def test_python_binding(prefix, tmp_path):
+    """`import vitc` from the prefix finds the prefix's runtime library."""
+    assert (prefix / "lib/python/vitc/__init__.py").is_file()
+    onnx_model = models(prefix) / "vit_tiny.onnx"
+    vitc(prefix, onnx_model, "-o", tmp_path / "vit.vtc")
+    x = checkerboard((3, 1, 28, 28))
+    logits, library = run_python_binding(prefix, tmp_path / "vit.vtc", x, tmp_path)
+    assert library.resolve() == (prefix / "lib/libvitc_runtime.so").resolve(), library
+    sess = ort.InferenceSession(str(onnx_model), providers=["CPUExecutionProvider"])
+    rtol_check(logits, sess.run(None, {"input": x})[0], "python binding logits")
+
+
 def test_relocated_prefix(prefix, tmp_path):
     """A copy of the prefix elsewhere works with the original gone."""
     moved = tmp_path / "elsewhere" / "vitc-sdk"
@@ -327,5 +363,8 @@ def test_relocated_prefix(prefix, tmp_path):
                    "moved vitc-run")
         libdir = pkg_config(moved, "--variable=libdir", "vitc")[0]
         assert pathlib.Path(libdir).resolve() == (moved / "lib").resolve()
+        logits, library = run_python_binding(moved, out / "model.vtc", x, tmp_path)
+        assert library.resolve() == (moved / "lib/libvitc_runtime.so").resolve(), library
+        rtol_check(logits, sess.run(None, {"input": x})[0], "moved python binding")
     finally:
         gone.rename(prefix)

@@ -30,7 +30,6 @@ is not contended: vitc-run's covers its whole process, PyTorch's only the
 epoch), with the load average, to show how shared the machine was.
 """
 import argparse
-import gzip
 import json
 import os
 import pathlib
@@ -43,8 +42,6 @@ import time
 import warnings
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-# vitc-run's fashion-mnist default (runtime/train/TrainData.cpp, --normalize).
-FASHION_MEAN, FASHION_STD = 0.2860, 0.3530
 
 
 def parse_args():
@@ -76,59 +73,19 @@ ARGS = parse_args()
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+import fashion_mnist  # noqa: E402
 from benchjson import write_json
-from onnx import numpy_helper  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "models"))
 import export_models  # noqa: E402
 
 
-def read_idx(path):
-    """An MNIST-style idx file (gzipped): big-endian magic 0x0000 08 NN, NN
-    big-endian u32 sizes, then unsigned bytes in C order."""
-    data = gzip.open(path, "rb").read()
-    if data[:3] != b"\0\0\x08":
-        raise ValueError(f"{path}: not an unsigned-byte idx file")
-    rank = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(shape)
-
-
 def load_split(data_dir, prefix, limit):
     """(images f32 [N,1,28,28] normalised as vitc-run does, labels i64 [N])."""
-    images = read_idx(pathlib.Path(data_dir) / f"{prefix}-images-idx3-ubyte.gz")[:limit]
-    labels = read_idx(pathlib.Path(data_dir) / f"{prefix}-labels-idx1-ubyte.gz")[:limit]
-    x = (images.astype(np.float32) / 255.0 - FASHION_MEAN) / FASHION_STD
-    return torch.from_numpy(x[:, None].copy()), torch.from_numpy(labels.astype(np.int64))
-
-
-def export_train_onnx(name, work):
-    """The one train-mode export both sides start from."""
-    with torch.no_grad():
-        model, shape = export_models.build(name)
-    path = work / f"{name}_train.onnx"
-    export_models.export(model, shape, path, "training", 17, fold=False)
-    return path
-
-
-def torch_model_from_onnx(name, path):
-    """A fresh PyTorch module holding exactly the export's initializers: every
-    state_dict entry must be an initializer of the same shape, and the reverse."""
-    model, _ = export_models.build(name)
-    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
-    state = model.state_dict()
-    missing = sorted(set(state) - set(inits))
-    extra = sorted(set(inits) - set(state))
-    assert not missing and not extra, f"{name}: state_dict/initializer mismatch: " \
-        f"not in the ONNX file {missing}, not in the module {extra}"
-    for key, value in state.items():
-        assert tuple(value.shape) == inits[key].shape, f"{name}: {key} {tuple(value.shape)} vs {inits[key].shape}"
-    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in inits.items()}, strict=True)
-    return model
+    x, y = fashion_mnist.load_split(data_dir, prefix, limit)
+    return torch.from_numpy(x), torch.from_numpy(y)
 
 
 def train_torch(model, train, test, args):
@@ -227,8 +184,8 @@ def log(message):
 def bench_model(name, work, bindir, train, test, args):
     """Rows for one model: vitc fp32 (with the PyTorch side) and vitc bf16."""
     sides = args.sides.split(",")
-    onnx_path = export_train_onnx(name, work)
-    torch_model = torch_model_from_onnx(name, onnx_path)
+    onnx_path = export_models.export_train(name, work / f"{name}_train.onnx")
+    torch_model = export_models.module_from_onnx(name, onnx_path)
     rows = []
     for precision in ("fp32", "bf16") if args.bf16 else ("fp32",):
         row = {"model": name, "precision": precision, "vitc": None, "torch": None, "error": None}

@@ -75,6 +75,24 @@ bool writeAll(int fd, const uint8_t *data, uint64_t size) {
   return true;
 }
 
+/// A path of memfd `fd` that no loaded object has as its name. dlopen
+/// returns an object already loaded under the same name instead of loading
+/// the file, and fd numbers are reused: the fd of one model's code is closed
+/// once loaded, so the next model's memfd gets its number, and a second
+/// model in the process would run the first one's code (or find none of its
+/// entry points). "/proc/self/fd/./N" names the same file by another name.
+std::string uniqueLoadName(int fd) {
+  std::string dots;
+  while (true) {
+    std::string name = "/proc/self/fd/" + dots + std::to_string(fd);
+    void *loaded = ::dlopen(name.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (!loaded)
+      return name;
+    ::dlclose(loaded); // NOLOAD took a reference
+    dots += "./";
+  }
+}
+
 } // namespace
 
 Status checkHostCode(const Artifact &artifact, const std::string &target,
@@ -119,7 +137,7 @@ StatusOr<void *> loadHostCode(const Artifact &artifact) {
     ::close(fd);
     return Status::error("cannot load code: " + reason);
   }
-  std::string fdPath = "/proc/self/fd/" + std::to_string(fd);
+  std::string fdPath = uniqueLoadName(fd);
   void *handle = ::dlopen(fdPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   ::close(fd); // the mapping keeps the memory alive
   if (!handle) {
