@@ -46,9 +46,8 @@ ReduceSumSquare
 # Tests that use only supported ops but are known not to pass, with the reason.
 # Keep it current: the run fails if one of these starts passing. Filled from
 # real runs of vitc with --suggest-expected: only deliberate limits belong
-# here (dtypes, training-mode ops, 3-D pooling, shapes given at run time),
+# here (dtypes, training-mode ops, pooling dilations, shapes given at run time),
 # never bugs.
-_3_D_POOLING = "3-D pooling"
 _BFLOAT16_DTYPE_NO_NPY_FORM = "bfloat16 dtype (no .npy form)"
 _FLOAT8_FLOAT4_INT4_INT2_DTYPE = "float8/float4/int4/int2 dtype"
 _POOLING_DILATIONS = "pooling dilations"
@@ -80,17 +79,6 @@ EXPECTED_FAILURES = {
     "test_bernoulli": _RANDOM_SAMPLES,
     "test_bernoulli_double": _RANDOM_SAMPLES,
     "test_bernoulli_seed": _RANDOM_SAMPLES,
-    # 3-D pooling: 10
-    "test_averagepool_3d_default": _3_D_POOLING,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False": _3_D_POOLING,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True": _3_D_POOLING,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_False": _3_D_POOLING,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True": _3_D_POOLING,
-    "test_averagepool_3d_dilations_small": _3_D_POOLING,
-    "test_maxpool_3d_default": _3_D_POOLING,
-    "test_maxpool_3d_dilations": _3_D_POOLING,
-    "test_maxpool_3d_dilations_use_ref_impl": _3_D_POOLING,
-    "test_maxpool_3d_dilations_use_ref_impl_large": _3_D_POOLING,
     # bfloat16 dtype (no .npy form): 8
     "test_cast_BFLOAT16_to_FLOAT": _BFLOAT16_DTYPE_NO_NPY_FORM,
     "test_cast_FLOAT_to_BFLOAT16": _BFLOAT16_DTYPE_NO_NPY_FORM,
@@ -201,8 +189,13 @@ EXPECTED_FAILURES = {
     "test_castlike_no_saturate_FLOAT_to_FLOAT8E4M3FN_expanded": _FLOAT8_FLOAT4_INT4_INT2_DTYPE,
     "test_castlike_no_saturate_FLOAT_to_FLOAT8E5M2FNUZ_expanded": _FLOAT8_FLOAT4_INT4_INT2_DTYPE,
     "test_castlike_no_saturate_FLOAT_to_FLOAT8E5M2_expanded": _FLOAT8_FLOAT4_INT4_INT2_DTYPE,
-    # pooling dilations: 1
+    # pooling dilations: 6
     "test_averagepool_2d_dilations": _POOLING_DILATIONS,
+    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False": _POOLING_DILATIONS,
+    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True": _POOLING_DILATIONS,
+    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_False": _POOLING_DILATIONS,
+    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True": _POOLING_DILATIONS,
+    "test_averagepool_3d_dilations_small": _POOLING_DILATIONS,
     # sequence/optional type: 2
     "test_identity_opt": _SEQUENCE_OPTIONAL_TYPE,
     "test_identity_sequence": _SEQUENCE_OPTIONAL_TYPE,
@@ -281,11 +274,13 @@ LIMITS = [
     (r"(FLOAT8|FLOAT4|INT4|INT2|UINT4|UINT2).*Cast: unsupported target type", "float8/float4/int4/int2 dtype"),
     (r"BFLOAT16|bfloat16", "bfloat16 dtype (no .npy form)"),
     (r"Pad: mode '\w+' is not supported", "Pad mode"),
-    (r"only 1-D and 2-D convolutions", "3-D convolution"),
+    (r"only 1-D, 2-D and 3-D convolutions", "convolution rank"),
     (r"unsupported element type '(ui\d+|i16)'|but got '.*ui8", "unsigned or 16-bit integer dtype"),
     (r"Dropout: input 'training_mode'", "training-mode Dropout"),
     (r"BatchNormalization: training_mode", "training-mode BatchNormalization"),
-    (r"only 1-D and 2-D windows", "3-D pooling"),
+    (r"only 1-D, 2-D and 3-D windows", "window rank"),
+    (r"3-D windows need a static depth", "3-D window with a dynamic depth"),
+    (r"the indices output of 3-D MaxPool", "3-D MaxPool indices output"),
     (r"dilations other than 1", "pooling dilations"),
     (r"the indices output (needs|supports)", "MaxPool indices output"),
     (r"must be a constant (integer tensor|scalar)|allowzero = 1 needs a shape known at compile",

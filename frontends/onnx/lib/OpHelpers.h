@@ -72,24 +72,39 @@ LogicalResult importOrEqual(NodeImporter &n) {
   return success();
 }
 
-/// Kernel, strides, pads ([top, left, bottom, right]) and dilations of a 2-D
-/// window op, with ONNX defaults and auto_pad resolved.
-struct Window2d {
+/// Kernel, strides, pads (all begins, then all ends: [top, left, bottom,
+/// right] in 2-D) and dilations of a window op, with ONNX defaults and
+/// auto_pad resolved.
+struct Window {
   SmallVector<int64_t> kernel, strides, pads, dilations;
 };
 
-/// Reads the window attributes of Conv/MaxPool/AveragePool. `kernel` is
-/// taken from `kernel_shape` or, when absent, from `defaultKernel` (Conv's
-/// filter dims). SAME_UPPER/SAME_LOWER need static spatial dims. A 1-D
-/// window (3-D input) comes back as a 2-D one of height 1.
-FailureOr<Window2d> readWindow2d(NodeImporter &n, RankedTensorType input,
-                                 ArrayRef<int64_t> defaultKernel);
+/// Reads the window attributes of Conv/MaxPool/AveragePool on an input of
+/// rank 3, 4 or 5 (1-, 2- or 3-D windows). `kernel` is taken from
+/// `kernel_shape` or, when absent, from `defaultKernel` (Conv's filter
+/// dims). SAME_UPPER/SAME_LOWER need static spatial dims. A 1-D window (3-D
+/// input) comes back as a 2-D one of height 1.
+FailureOr<Window> readWindow(NodeImporter &n, RankedTensorType input,
+                             ArrayRef<int64_t> defaultKernel);
+
+/// Output extent of a sliding window along one dim, ONNX's formula (floor,
+/// or ceil mode, where the last window must start inside the input or its
+/// leading pad), as vt's pooling ops infer it. kDynamic for a dynamic `in`.
+int64_t windowOutput(int64_t in, int64_t kernel, int64_t stride, int64_t padLo,
+                     int64_t padHi, int64_t dilation, bool ceil);
 
 /// 1-D convolution and pooling run as 2-D ones of height 1: an [N, C, L]
 /// operand viewed as [N, C, 1, L] (other ranks pass through), and a result
 /// [N, C, 1, L'] viewed back as [N, C, L'] when its operand was lifted.
 FailureOr<Value> liftTo2d(NodeImporter &n, Value x);
 FailureOr<Value> lowerFrom2d(NodeImporter &n, Value y, bool wasLifted);
+
+/// 3-D convolution and pooling on NCDHW input (OpsVolumetric.cpp), run as
+/// 2-D ones over the depth positions folded into the batch: Conv, MaxPool
+/// and AveragePool dispatch here on rank-5 input.
+LogicalResult importConv3d(NodeImporter &n);
+LogicalResult importMaxPool3d(NodeImporter &n);
+LogicalResult importAveragePool3d(NodeImporter &n);
 
 /// Softmax / LogSoftmax. Opset 13 normalises along `axis` (default -1);
 /// earlier opsets flatten to 2-D at `axis` (default 1), which matches a

@@ -38,7 +38,9 @@ static LogicalResult importAveragePool(NodeImporter &n) {
   Value x = n.input(0);
   if (!n.hasAttr("kernel_shape"))
     return n.error() << "missing attribute 'kernel_shape'";
-  auto w = readWindow2d(n, tensorType(x), {});
+  if (tensorType(x).getRank() == 5)
+    return importAveragePool3d(n);
+  auto w = readWindow(n, tensorType(x), {});
   if (failed(w))
     return failure();
   if (llvm::any_of(w->dilations, [](int64_t d) { return d != 1; }))
@@ -398,11 +400,14 @@ static LogicalResult importConv(NodeImporter &n) {
     return failure();
   Value x = n.input(0), w = n.input(1), bias = n.input(2);
   auto wType = tensorType(w);
+  if (wType.getRank() == 5 && tensorType(x).getRank() == 5)
+    return importConv3d(n);
   bool lifted = wType.getRank() == 3 && tensorType(x).getRank() == 3;
-  if (wType.getRank() != 4 && !lifted)
-    return n.error() << "only 1-D and 2-D convolutions are supported (filter "
-                     << wType << ")";
-  auto win = readWindow2d(n, tensorType(x), wType.getShape().drop_front(2));
+  if ((wType.getRank() != 4 || tensorType(x).getRank() != 4) && !lifted)
+    return n.error() << "only 1-D, 2-D and 3-D convolutions are supported "
+                        "(input "
+                     << x.getType() << ", filter " << wType << ")";
+  auto win = readWindow(n, tensorType(x), wType.getShape().drop_front(2));
   if (failed(win))
     return failure();
   auto x2d = liftTo2d(n, x), w2d = liftTo2d(n, w);

@@ -28,7 +28,7 @@ static Value constI64Shaped(NodeImporter &n, ArrayRef<int64_t> shape,
 /// h = ho * sh + i * dh - pad_top (w alike), and the batch term n * C*H*W
 /// comes from a range over the batch at run time when it is dynamic.
 static FailureOr<Value> maxPoolIndices(NodeImporter &n, Value x,
-                                       const Window2d &w, Value values) {
+                                       const Window &w, Value values) {
   OpBuilder &b = n.builder();
   Type i64 = b.getI64Type();
   auto type = tensorType(x);
@@ -155,7 +155,9 @@ static LogicalResult importMaxPool(NodeImporter &n) {
   Value x = n.input(0);
   if (!n.hasAttr("kernel_shape"))
     return n.error() << "missing attribute 'kernel_shape'";
-  auto w = readWindow2d(n, tensorType(x), {});
+  if (tensorType(x).getRank() == 5)
+    return importMaxPool3d(n);
+  auto w = readWindow(n, tensorType(x), {});
   if (failed(w))
     return failure();
   bool lifted = tensorType(x).getRank() == 3;
