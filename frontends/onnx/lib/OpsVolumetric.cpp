@@ -94,6 +94,11 @@ static FailureOr<DepthWindow> readDepthWindow(NodeImporter &n, Value x,
                 w->dilations[0],    w->pads[0], w->pads[3]};
   if (d.in == ShapedType::kDynamic)
     return n.error() << "3-D windows need a static depth, got " << type;
+  // One 2-D op or slice per depth offset: bounded, whatever the model says.
+  constexpr int64_t kMaxDepthTaps = 1024;
+  if (d.kernel > kMaxDepthTaps)
+    return n.error() << "3-D windows support kernel depths up to "
+                     << kMaxDepthTaps << ", got " << d.kernel;
   d.out = windowOutput(d.in, d.kernel, d.stride, d.padLo, d.padHi, d.dilation,
                        ceil);
   if (d.out < 1)
