@@ -3,8 +3,8 @@ volumetric models), which the importer runs as 2-D ones over the depth
 positions folded into the batch: inference against onnxruntime at two batch
 sizes, and one SGD step (lr 1) against PyTorch autograd in float64 on the
 same weights and batch; and hand-written nodes with the attributes the
-exporter leaves out (auto_pad SAME, dilations along every dim, a static
-batch) against onnxruntime."""
+exporter leaves out (auto_pad SAME, dilations along every dim, average
+pooling with dilations, a static batch) against onnxruntime."""
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -95,6 +95,10 @@ RAW_NODES = [
                          strides=[2, 2, 2], ceil_mode=1), None),
     ("AveragePool", dict(kernel_shape=[2, 3, 3], auto_pad="SAME_UPPER", strides=[3, 1, 2]),
      None),
+    ("AveragePool", dict(kernel_shape=[2, 3, 2], dilations=[2, 1, 3], pads=[1, 0, 1, 1, 1, 0],
+                         strides=[2, 1, 2], ceil_mode=1, count_include_pad=1), None),
+    ("AveragePool", dict(kernel_shape=[3, 2, 2], dilations=[2, 2, 2], pads=[2, 1, 1, 1, 1, 1],
+                         strides=[1, 2, 3]), None),
 ]
 
 
@@ -114,7 +118,8 @@ def test_raw_nodes_match_onnxruntime(tmp_path):
     for batch in ("N", 2):
         x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 4, 7, 8, 9])
         graph = helper.make_graph(nodes, "raw3d", [x], outputs, inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        # Opset 19: AveragePool's dilations.
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
         model.ir_version = 8
         path = tmp_path / f"raw_{batch}.onnx"
         onnx.save(model, str(path))
@@ -128,3 +133,51 @@ def test_raw_nodes_match_onnxruntime(tmp_path):
                 name = f"y{k} ({RAW_NODES[k][0]} {RAW_NODES[k][1]})"
                 assert out[f"y{k}"].shape == want.shape, (name, out[f"y{k}"].shape, want.shape)
                 close(out[f"y{k}"], want, f"{name} at batch {n}", rtol=1e-5)
+
+
+def test_dilated_average_pool_gradients_match_autograd(tmp_path):
+    """PyTorch has no dilated average pooling: its reference here is the sum
+    of a dilated convolution with ones divided by the same convolution of a
+    mask of the input (ceil mode's extra window, padding excluded)."""
+    rng = np.random.default_rng(4)
+    state = {"conv.weight": rng.standard_normal((4, 3, 3, 3, 3)).astype(np.float32),
+             "fc.weight": rng.standard_normal((10, 4 * 3 * 3 * 2)).astype(np.float32)}
+    nodes = [helper.make_node("Conv", ["input", "conv.weight"], ["c"], pads=[1] * 6),
+             helper.make_node("AveragePool", ["c"], ["p"], kernel_shape=[2, 2, 2],
+                              dilations=[2, 2, 2], strides=[2, 2, 2], ceil_mode=1),
+             helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc.weight"], ["logits"], transB=1)]
+    graph = helper.make_graph(
+        nodes, "dilated_avg",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, 6, 6, 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        [numpy_helper.from_array(v, k) for k, v in state.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    model.ir_version = 8
+    path = tmp_path / "dilated_avg.onnx"
+    onnx.save(model, str(path))
+    artifact = tmp_path / "train.vtc"
+    check_ok(run_tool([tool("vitc"), str(path), "--mode", "train", "--optimizer", "sgd",
+                       "--weight-decay", "0", "-o", str(artifact)]), "vitc --mode train")
+    x = rng.standard_normal((2, 3, 6, 6, 4)).astype(np.float32)
+    y = rng.integers(0, 10, 2).astype(np.int64)
+    sig = signature(artifact, "train_step")
+    out = run_function(artifact, "train_step", step_inputs(sig, state, x, y, 1.0, 1),
+                       tmp_path / "step")
+    params = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True)
+              for k, v in state.items()}
+    c = F.conv3d(torch.from_numpy(x).double(), params["conv.weight"], padding=1)
+    ones = torch.ones(1, 1, 2, 2, 2, dtype=torch.float64)
+    pad = (0, 1, 0, 1, 0, 1)  # ceil mode: each dim's last window reaches one past
+
+    def window_sums(t):
+        flat = F.pad(t, pad).reshape(-1, 1, *(d + 1 for d in t.shape[2:]))
+        s = F.conv3d(flat, ones, stride=2, dilation=2)
+        return s.reshape(*t.shape[:2], *s.shape[2:])
+
+    pooled = window_sums(c) / window_sums(torch.ones_like(c[:1, :1]))
+    loss = F.cross_entropy(pooled.flatten(1) @ params["fc.weight"].T, torch.from_numpy(y))
+    loss.backward()
+    close(out["loss"], loss.detach().numpy(), "loss", rtol=1e-5)
+    for k, p in params.items():
+        close(state[k] - out[k], p.grad.numpy(), f"gradient of {k}", rtol=1e-4)

@@ -46,11 +46,10 @@ ReduceSumSquare
 # Tests that use only supported ops but are known not to pass, with the reason.
 # Keep it current: the run fails if one of these starts passing. Filled from
 # real runs of vitc with --suggest-expected: only deliberate limits belong
-# here (dtypes, training-mode ops, pooling dilations, shapes given at run time),
+# here (dtypes, training-mode ops, shapes given at run time),
 # never bugs.
 _BFLOAT16_DTYPE_NO_NPY_FORM = "bfloat16 dtype (no .npy form)"
 _FLOAT8_FLOAT4_INT4_INT2_DTYPE = "float8/float4/int4/int2 dtype"
-_POOLING_DILATIONS = "pooling dilations"
 _SEQUENCE_OPTIONAL_TYPE = "sequence/optional type"
 _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME = "shape-defining input given at run time"
 _STRING_DTYPE = "string dtype"
@@ -189,13 +188,6 @@ EXPECTED_FAILURES = {
     "test_castlike_no_saturate_FLOAT_to_FLOAT8E4M3FN_expanded": _FLOAT8_FLOAT4_INT4_INT2_DTYPE,
     "test_castlike_no_saturate_FLOAT_to_FLOAT8E5M2FNUZ_expanded": _FLOAT8_FLOAT4_INT4_INT2_DTYPE,
     "test_castlike_no_saturate_FLOAT_to_FLOAT8E5M2_expanded": _FLOAT8_FLOAT4_INT4_INT2_DTYPE,
-    # pooling dilations: 6
-    "test_averagepool_2d_dilations": _POOLING_DILATIONS,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False": _POOLING_DILATIONS,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_True": _POOLING_DILATIONS,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_False": _POOLING_DILATIONS,
-    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True": _POOLING_DILATIONS,
-    "test_averagepool_3d_dilations_small": _POOLING_DILATIONS,
     # sequence/optional type: 2
     "test_identity_opt": _SEQUENCE_OPTIONAL_TYPE,
     "test_identity_sequence": _SEQUENCE_OPTIONAL_TYPE,
@@ -281,7 +273,7 @@ LIMITS = [
     (r"only 1-D, 2-D and 3-D windows", "window rank"),
     (r"3-D windows need a static depth", "3-D window with a dynamic depth"),
     (r"the indices output of 3-D MaxPool", "3-D MaxPool indices output"),
-    (r"dilations other than 1", "pooling dilations"),
+    (r"average pooling with dilations needs static", "dilated average pooling on dynamic dims"),
     (r"the indices output (needs|supports)", "MaxPool indices output"),
     (r"must be a constant (integer tensor|scalar)|allowzero = 1 needs a shape known at compile",
      "shape-defining input given at run time"),

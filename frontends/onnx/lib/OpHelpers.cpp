@@ -1,6 +1,8 @@
 //===- OpHelpers.cpp - attribute readers shared by several rules -------------===//
 #include "OpHelpers.h"
 
+#include "llvm/Support/MathExtras.h"
+
 using namespace mlir;
 using namespace vitc::onnx_import;
 
@@ -83,6 +85,78 @@ int64_t vitc::onnx_import::windowOutput(int64_t in, int64_t kernel,
   if (ceil && (out - 1) * stride >= in + padLo)
     --out;
   return out;
+}
+
+int64_t vitc::onnx_import::windowCount(int64_t start, int64_t kernel,
+                                       int64_t dilation, int64_t in,
+                                       int64_t padLo, int64_t padHi,
+                                       bool includePad) {
+  int64_t lo = includePad ? -padLo : 0, hi = includePad ? in + padHi : in;
+  // Taps t in [0, kernel) with lo <= start + t * dilation < hi.
+  auto firstAtOrAbove = [&](int64_t bound) {
+    return std::clamp<int64_t>(llvm::divideCeilSigned(bound - start, dilation),
+                               0, kernel);
+  };
+  return std::max<int64_t>(0, firstAtOrAbove(hi) - firstAtOrAbove(lo));
+}
+
+FailureOr<Value> vitc::onnx_import::avgPool2dDilated(NodeImporter &n, Value x,
+                                                     const Window &w,
+                                                     bool includePad,
+                                                     bool ceil) {
+  OpBuilder &b = n.builder();
+  auto type = tensorType(x);
+  auto elt = dyn_cast<FloatType>(type.getElementType());
+  if (!elt)
+    return n.error() << "expects a float input, got " << type;
+  int64_t c = type.getDimSize(1);
+  if (c == ShapedType::kDynamic || type.isDynamicDim(2) ||
+      type.isDynamicDim(3))
+    return n.error() << "average pooling with dilations needs static channel "
+                        "and spatial dims, got "
+                     << type;
+  SmallVector<int64_t> pads(w.pads);
+  SmallVector<double> counts[2];
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = type.getDimSize(2 + i), k = w.kernel[i], s = w.strides[i],
+            d = w.dilations[i], lo = w.pads[i], hi = w.pads[2 + i];
+    int64_t out = windowOutput(in, k, s, lo, hi, d, ceil);
+    if (out < 1)
+      return n.error() << "the window (kernel " << k << ", dilation " << d
+                       << ") does not fit dim " << 2 + i << " of " << type;
+    if (out > kMaxCountedOutputs)
+      return n.error() << "average pooling with dilations supports up to "
+                       << kMaxCountedOutputs << " outputs per dim, got " << out;
+    // The convolution's trailing pad: exactly as far as the last window
+    // reaches, so that it has `out` outputs in ceil mode too.
+    pads[2 + i] = std::max<int64_t>(0, (out - 1) * s + (k - 1) * d + 1 - lo - in);
+    for (int64_t o = 0; o < out; ++o) {
+      int64_t count = windowCount(o * s - lo, k, d, in, lo, hi, includePad);
+      if (count == 0)
+        return n.error() << "output " << o << " of dim " << 2 + i
+                         << " has a window inside the padding only";
+      counts[i].push_back((double)count);
+    }
+  }
+  auto filterType = RankedTensorType::get({c, 1, w.kernel[0], w.kernel[1]}, elt);
+  Value ones = vt::ConstantOp::create(
+      b, n.loc(), filterType,
+      DenseElementsAttr::get(filterType, FloatAttr::get(elt, 1.0)),
+      StringAttr());
+  auto sum = n.build<vt::Conv2dOp>(x, ones, Value(), w.strides, pads,
+                                   w.dilations, (uint64_t)c);
+  if (failed(sum))
+    return failure();
+  int64_t ho = counts[0].size(), wo = counts[1].size();
+  auto scaleType = RankedTensorType::get({ho, wo}, elt);
+  SmallVector<Attribute> scale;
+  for (double ch : counts[0])
+    for (double cw : counts[1])
+      scale.push_back(FloatAttr::get(elt, 1.0 / (ch * cw)));
+  Value factor = vt::ConstantOp::create(
+      b, n.loc(), scaleType, DenseElementsAttr::get(scaleType, scale),
+      StringAttr());
+  return n.build<vt::MulOp>(*sum, factor);
 }
 
 FailureOr<std::optional<SmallVector<int64_t>>>

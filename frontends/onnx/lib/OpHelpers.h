@@ -93,6 +93,25 @@ FailureOr<Window> readWindow(NodeImporter &n, RankedTensorType input,
 int64_t windowOutput(int64_t in, int64_t kernel, int64_t stride, int64_t padLo,
                      int64_t padHi, int64_t dilation, bool ceil);
 
+/// How many of the window taps start + t * dilation (t < kernel) lie in
+/// [0, in) or, with `includePad`, in [-padLo, in + padHi): the divisor of
+/// average pooling along one dim (ONNX's reference; PyTorch's without
+/// dilations).
+int64_t windowCount(int64_t start, int64_t kernel, int64_t dilation,
+                    int64_t in, int64_t padLo, int64_t padHi, bool includePad);
+
+/// The most outputs per dim whose window counts the importer tabulates as
+/// constants (average pooling with dilations, or along depth).
+constexpr int64_t kMaxCountedOutputs = int64_t(1) << 20;
+
+/// Average pooling of an NCHW `x` with dilations, which vt.avg_pool2d lacks:
+/// the window sums are a depthwise vt.conv2d with a dilated filter of ones
+/// (zero padded, its trailing pads as far as ceil mode's last window
+/// reaches), scaled by each window's reciprocal count (windowCount of its
+/// row times that of its column). Needs static channel and spatial dims.
+FailureOr<Value> avgPool2dDilated(NodeImporter &n, Value x, const Window &w,
+                                  bool includePad, bool ceil);
+
 /// 1-D convolution and pooling run as 2-D ones of height 1: an [N, C, L]
 /// operand viewed as [N, C, 1, L] (other ranks pass through), and a result
 /// [N, C, 1, L'] viewed back as [N, C, L'] when its operand was lifted.

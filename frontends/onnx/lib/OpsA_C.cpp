@@ -43,15 +43,17 @@ static LogicalResult importAveragePool(NodeImporter &n) {
   auto w = readWindow(n, tensorType(x), {});
   if (failed(w))
     return failure();
-  if (llvm::any_of(w->dilations, [](int64_t d) { return d != 1; }))
-    return n.error() << "dilations other than 1 are not supported";
   bool lifted = tensorType(x).getRank() == 3;
   auto x2d = liftTo2d(n, x);
   if (failed(x2d))
     return failure();
-  auto result = n.build<vt::AvgPool2dOp>(
-      *x2d, w->kernel, w->strides, w->pads,
-      n.attrInt("count_include_pad", 0) != 0, n.attrInt("ceil_mode", 0) != 0);
+  bool includePad = n.attrInt("count_include_pad", 0) != 0;
+  bool ceil = n.attrInt("ceil_mode", 0) != 0;
+  auto result =
+      llvm::any_of(w->dilations, [](int64_t d) { return d != 1; })
+          ? avgPool2dDilated(n, *x2d, *w, includePad, ceil)
+          : n.build<vt::AvgPool2dOp>(*x2d, w->kernel, w->strides, w->pads,
+                                     includePad, ceil);
   if (failed(result))
     return failure();
   return n.setResult(0, lowerFrom2d(n, *result, lifted));

@@ -9,10 +9,11 @@
 //    in the first only);
 //  - MaxPool: one 2-D pool over all [N * Dp] planes, then the elementwise
 //    max of its kD depth slices (the depth pad is -inf);
-//  - AveragePool: one 2-D average pool, then the sum of its depth slices
-//    divided by each output depth's window count (zero depth pad; windows
-//    are boxes, so the count is the depth count times the 2-D one, which
-//    the 2-D pool already divides by).
+//  - AveragePool: one 2-D average pool (avgPool2dDilated where H or W is
+//    dilated), then the sum of its depth slices divided by each output
+//    depth's window count (zero depth pad; windows are boxes, so the count
+//    is the depth count times the 2-D one, which the 2-D pool already
+//    divides by).
 // The depth must be static; the batch may be dynamic.
 //
 //===----------------------------------------------------------------------===//
@@ -101,6 +102,9 @@ static FailureOr<DepthWindow> readDepthWindow(NodeImporter &n, Value x,
                      << kMaxDepthTaps << ", got " << d.kernel;
   d.out = windowOutput(d.in, d.kernel, d.stride, d.padLo, d.padHi, d.dilation,
                        ceil);
+  if (d.out > kMaxCountedOutputs)
+    return n.error() << "3-D windows support up to " << kMaxCountedOutputs
+                     << " output depths, got " << d.out;
   if (d.out < 1)
     return n.error() << "the window (kernel " << d.kernel << ", dilation "
                      << d.dilation << ") does not fit the depth " << d.in
@@ -209,9 +213,6 @@ static LogicalResult importPool3d(NodeImporter &n, bool max) {
   auto d = readDepthWindow(n, x, {}, ceil, win);
   if (failed(d))
     return failure();
-  if (!max && (d->dilation != 1 ||
-               llvm::any_of(win.dilations, [](int64_t v) { return v != 1; })))
-    return n.error() << "dilations other than 1 are not supported";
   llvm::APFloat fill =
       max ? llvm::APFloat::getInf(llvm::APFloat::IEEEdouble(), /*Negative=*/true)
           : llvm::APFloat(0.0);
@@ -222,11 +223,13 @@ static LogicalResult importPool3d(NodeImporter &n, bool max) {
   auto planes = foldIntoBatch(n, *t);
   if (failed(planes))
     return failure();
+  bool dilated = llvm::any_of(win.dilations, [](int64_t v) { return v != 1; });
   FailureOr<Value> pooled =
-      max ? n.build<vt::MaxPool2dOp>(*planes, win.kernel, win.strides,
-                                     win.pads, win.dilations, ceil)
-          : n.build<vt::AvgPool2dOp>(*planes, win.kernel, win.strides,
-                                     win.pads, includePad, ceil);
+      max       ? n.build<vt::MaxPool2dOp>(*planes, win.kernel, win.strides,
+                                           win.pads, win.dilations, ceil)
+      : dilated ? avgPool2dDilated(n, *planes, win, includePad, ceil)
+                : n.build<vt::AvgPool2dOp>(*planes, win.kernel, win.strides,
+                                           win.pads, includePad, ceil);
   if (failed(pooled))
     return failure();
   auto split = reshapeTo(n, *pooled, {kInferred, paddedDepth, -2, -3, -4});
@@ -244,21 +247,19 @@ static LogicalResult importPool3d(NodeImporter &n, bool max) {
                 : *n.build<vt::AddOp>(acc, *tap);
   }
   if (!max) {
-    // Per output depth: the window [start, start + k) clipped to [0, D)
-    // (padding excluded) or to [-padLo, D + padHi) (included), as the 2-D
-    // pool clips H and W.
+    // Per output depth: its taps inside the input, or inside the input
+    // and its pads, as the 2-D pool counts along H and W.
     SmallVector<double> scale;
     for (int64_t o = 0; o < d->out; ++o) {
-      int64_t start = o * d->stride - d->padLo;
-      int64_t lo = includePad ? start : std::max<int64_t>(start, 0);
-      int64_t hi = std::min(start + d->kernel,
-                            includePad ? d->in + d->padHi : d->in);
-      if (hi <= lo)
+      int64_t count = windowCount(o * d->stride - d->padLo, d->kernel,
+                                  d->dilation, d->in, d->padLo, d->padHi,
+                                  includePad);
+      if (count == 0)
         return n.error() << "output depth " << o
                          << " has a window inside the padding only (pads "
                          << d->padLo << " and " << d->padHi << ", kernel "
                          << d->kernel << ")";
-      scale.push_back(1.0 / (double)(hi - lo));
+      scale.push_back(1.0 / (double)count);
     }
     auto eltType = cast<FloatType>(tensorType(acc).getElementType());
     Value factor;
