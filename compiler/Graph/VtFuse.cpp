@@ -227,15 +227,17 @@ private:
       return;
     }
     for (Operation *leader : producers) {
-      if (canMerge({leader, op})) {
+      if (canMerge({leader, op}, /*newest=*/op)) {
         merge({leader, op});
         return;
       }
     }
   }
 
-  /// Whether the union of the given groups is one legal kernel.
-  bool canMerge(ArrayRef<Operation *> leaders) const {
+  /// Whether the union of the given groups is one legal kernel. `newest`:
+  /// the last of them is the single op just visited (see isConvex).
+  bool canMerge(ArrayRef<Operation *> leaders,
+                Operation *newest = nullptr) const {
     // Reductions of one group share their domain; a reduction without a
     // known domain stays alone with its elementwise neighbours.
     std::optional<ReductionDomain> domain;
@@ -256,14 +258,23 @@ private:
     }
     if (numReductionGroups && domain)
       return false;
-    return isConvex(leaders);
+    return isConvex(leaders, newest);
   }
 
   /// A set of ops is convex when no path leaves it and comes back. Every
   /// such path ends in an edge from an outside op into the set, so it is
   /// enough to check the outside producers of the members: none may depend
   /// on a member.
-  bool isConvex(ArrayRef<Operation *> leaders) const {
+  ///
+  /// With `newest` (one existing group and the op just visited) only that
+  /// op's producers need the check: the groups form an acyclic graph (each
+  /// merge checked it, other groups counting as nodes), edges in a block only
+  /// go forward, and `newest` comes after every grouped op, so a new cycle
+  /// must enter the set at `newest`. This keeps the pass linear in practice:
+  /// the members' own producers are not walked again at every merge, which
+  /// in a backward graph, where a group's members span the whole step, made
+  /// the pass quadratic.
+  bool isConvex(ArrayRef<Operation *> leaders, Operation *newest) const {
     llvm::SmallPtrSet<Operation *, 32> set;
     unsigned firstPos = ~0u;
     for (Operation *leader : leaders)
@@ -272,7 +283,12 @@ private:
         firstPos = std::min(firstPos, position.lookup(m));
       }
     llvm::SmallPtrSet<Operation *, 32> visited;
-    for (Operation *m : set)
+    SmallVector<Operation *> entries;
+    if (newest)
+      entries.push_back(newest);
+    else
+      entries.append(set.begin(), set.end());
+    for (Operation *m : entries)
       for (Value operand : m->getOperands()) {
         Operation *def = operand.getDefiningOp();
         if (def && !set.contains(def) &&
