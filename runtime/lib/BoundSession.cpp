@@ -15,6 +15,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace vitc::rt {
 namespace {
@@ -85,6 +90,17 @@ Status checkDevice(const std::string &device, const Artifact &artifact) {
                          "runs cuda artifacts)");
   return Status::error("unknown device '" + device +
                        "' (devices: cpu, cuda:N)");
+}
+
+/// Lets the kernel take back the whole pages of [begin, begin + bytes): they
+/// read as zeros when next touched.
+void dropPages(uint8_t *begin, uint64_t bytes) {
+  auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto start = reinterpret_cast<uintptr_t>(begin);
+  uintptr_t first = (start + page - 1) / page * page;
+  uintptr_t end = (start + bytes) / page * page;
+  if (end > first)
+    ::madvise(reinterpret_cast<void *>(first), end - first, MADV_DONTNEED);
 }
 
 void *alignUp(void *pointer, uint64_t alignment) {
@@ -427,6 +443,18 @@ Status BoundSession::run() {
         callerMemory_[k] = memory;
     }
   }
+  if (!plan && arena_) {
+    // A recording: the code's allocations come from malloc, the arena sits
+    // idle. Release its pages for the call (a training step's activations
+    // would otherwise be resident twice), unless an input lives in it (the
+    // last run's output fed back).
+    bool inputInArena = false;
+    for (const Binding &input : inputs_)
+      inputInArena |= static_cast<uint8_t *>(input.data) >= arena_ &&
+                      static_cast<uint8_t *>(input.data) < arena_ + arenaBytes_;
+    if (!inputInArena)
+      dropPages(arena_, arenaBytes_);
+  }
   fillDescriptors();
   hasRun_ = false;
   Status status = Status::ok();
@@ -459,6 +487,15 @@ Status BoundSession::run() {
   if (status.isOk())
     status = deliverOutputs(plan);
   allocator_->releaseUnplanned();
+#ifdef __GLIBC__
+  // A call off plan (a recording) took the code's allocations from malloc.
+  // glibc keeps much of what they freed resident in its heap (its mmap
+  // threshold rises as large blocks are freed), beside the arena that
+  // serves them from now on: a training step's activations twice over.
+  // Hand it back; this happens once per input shape.
+  if (!lastReplayed_)
+    ::malloc_trim(0);
+#endif
   hasRun_ = status.isOk();
   return status;
 }
