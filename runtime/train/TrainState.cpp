@@ -209,12 +209,63 @@ Status TrainState::init() {
       return fail("train_step output '" + std::string(out.name) +
                   "' updates '" + out.updates +
                   "', which is not a carried input");
+  return prepareSteps();
+}
+
+Status TrainState::prepareSteps() {
+  // Resolved once: a step looks nothing up by name (a name past the
+  // small-string size would allocate).
+  auto feedsOf = [&](const StepFunction &f) {
+    Feeds feeds;
+    for (const vitc_tensor_info &in : f.inputs)
+      feeds.push_back(kCarriedRoles.count(in.role) ? &slots_.at(in.name)
+                                                   : nullptr);
+    return feeds;
+  };
+  trainFeeds_ = feedsOf(trainStep_);
+  evalFeeds_ = feedsOf(evalStep_);
+  for (const vitc_tensor_info &out : trainStep_.outputs)
+    trainUpdates_.push_back(*out.updates ? &slots_.at(out.updates) : nullptr);
+  trainInputs_.resize(trainStep_.inputs.size());
+  evalInputs_.resize(evalStep_.inputs.size());
+  trainOutputs_.resize(trainStep_.outputs.size());
+  evalOutputs_.resize(evalStep_.outputs.size()); // all in the session's memory
+  trainResults_.resize(trainStep_.outputs.size());
+  evalResults_.resize(evalStep_.outputs.size());
+
+  // Both steps in sessions or neither: whatever refuses one (the artifact's
+  // target, code whose allocations cannot be redirected) refuses the other,
+  // and one path keeps the slots' ownership simple. Sharded artifacts run
+  // in sessions too: their collectives are the process's (installed by
+  // DataParallel for any call of the compiled code), not a call's.
+  trainSession_ = StepSession::create(model_, trainStep_);
+  if (trainSession_)
+    evalSession_ = StepSession::create(model_, evalStep_);
+  if (!evalSession_) {
+    trainSession_.reset();
+    return Status::ok();
+  }
+  // The buffers are virtual memory until a step writes them: the state's
+  // memory grows to two copies of what train_step updates, as it did when
+  // each step's outputs were new allocations beside its inputs.
+  for (Slot *slot : trainUpdates_) {
+    if (!slot || slot->stepBuffers[0])
+      continue;
+    for (void *&buffer : slot->stepBuffers) {
+      buffer = allocateAligned(byteSize(slot->tensor));
+      if (!buffer)
+        return outOfMemory("the step buffers of " + slot->role + " tensors");
+    }
+  }
   return Status::ok();
 }
 
 TrainState::~TrainState() {
-  for (auto &[name, slot] : slots_)
+  for (auto &[name, slot] : slots_) {
     replace(slot, vitc_tensor{}, Slot::Owner::Borrowed);
+    for (void *buffer : slot.stepBuffers)
+      std::free(buffer);
+  }
 }
 
 void TrainState::replace(Slot &slot, const vitc_tensor &tensor,
@@ -223,18 +274,20 @@ void TrainState::replace(Slot &slot, const vitc_tensor &tensor,
     vitc_tensor_free(&slot.tensor);
   else if (slot.owner == Slot::Owner::Heap)
     std::free(slot.tensor.data);
+  // Step buffers stay with the slot: the next step writes the other one.
   slot.tensor = tensor;
   slot.owner = owner;
 }
 
-std::vector<vitc_tensor> TrainState::bindInputs(const StepFunction &f,
-                                                const BatchView &batch) const {
-  std::vector<vitc_tensor> inputs(f.inputs.size());
+void TrainState::bindInputs(const StepFunction &f, const Feeds &feeds,
+                            const BatchView &batch,
+                            std::vector<vitc_tensor> &inputs) const {
   for (size_t i = 0; i < f.inputs.size(); ++i) {
     const vitc_tensor_info &in = f.inputs[i];
     vitc_tensor &t = inputs[i];
-    if (kCarriedRoles.count(in.role)) {
-      t = slots_.at(in.name).tensor;
+    t = vitc_tensor{};
+    if (feeds[i]) {
+      t = feeds[i]->tensor;
     } else if (!std::strcmp(in.role, "data")) {
       t.dtype = VITC_DTYPE_F32;
       t.rank = 4;
@@ -253,7 +306,6 @@ std::vector<vitc_tensor> TrainState::bindInputs(const StepFunction &f,
     }
     // lr, step and seed: set by train().
   }
-  return inputs;
 }
 
 Status TrainState::run(const StepFunction &f,
@@ -280,7 +332,8 @@ StepResult TrainState::readResult(const StepFunction &f,
 
 StatusOr<StepResult> TrainState::train(const BatchView &batch, float lr,
                                        int64_t step, int64_t seed) {
-  std::vector<vitc_tensor> inputs = bindInputs(trainStep_, batch);
+  std::vector<vitc_tensor> &inputs = trainInputs_;
+  bindInputs(trainStep_, trainFeeds_, batch, inputs);
   float stepValue = static_cast<float>(step);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const char *role = trainStep_.inputs[i].role;
@@ -291,6 +344,8 @@ StatusOr<StepResult> TrainState::train(const BatchView &batch, float lr,
     else if (!std::strcmp(role, "seed"))
       inputs[i] = scalar(VITC_DTYPE_I64, &seed);
   }
+  if (trainSession_)
+    return trainInSession();
   std::vector<vitc_tensor> outputs;
   if (Status status = run(trainStep_, inputs, outputs); !status.isOk())
     return status;
@@ -305,10 +360,39 @@ StatusOr<StepResult> TrainState::train(const BatchView &batch, float lr,
   return result;
 }
 
-StatusOr<StepResult> TrainState::eval(const BatchView &batch) {
-  std::vector<vitc_tensor> outputs;
-  if (Status status = run(evalStep_, bindInputs(evalStep_, batch), outputs);
+StatusOr<StepResult> TrainState::trainInSession() {
+  // Each new value of a carried tensor goes to its slot's other buffer;
+  // the other outputs (loss, hits, ...) stay in the session's memory.
+  for (size_t j = 0; j < trainOutputs_.size(); ++j) {
+    vitc_tensor &out = trainOutputs_[j];
+    out = vitc_tensor{};
+    if (const Slot *slot = trainUpdates_[j]) {
+      out = slot->tensor;
+      out.data = slot->nextStepBuffer();
+    }
+  }
+  if (Status status =
+          trainSession_->run(trainInputs_, trainOutputs_, trainResults_);
       !status.isOk())
+    return status; // the slots still hold the state before the step
+  StepResult result = readResult(trainStep_, trainResults_);
+  for (size_t j = 0; j < trainOutputs_.size(); ++j)
+    if (Slot *slot = trainUpdates_[j])
+      replace(*slot, trainOutputs_[j], Slot::Owner::Step);
+  return result;
+}
+
+StatusOr<StepResult> TrainState::eval(const BatchView &batch) {
+  bindInputs(evalStep_, evalFeeds_, batch, evalInputs_);
+  if (evalSession_) {
+    if (Status status =
+            evalSession_->run(evalInputs_, evalOutputs_, evalResults_);
+        !status.isOk())
+      return status;
+    return readResult(evalStep_, evalResults_);
+  }
+  std::vector<vitc_tensor> outputs;
+  if (Status status = run(evalStep_, evalInputs_, outputs); !status.isOk())
     return status;
   StepResult result = readResult(evalStep_, outputs);
   for (vitc_tensor &t : outputs)

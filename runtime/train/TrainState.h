@@ -4,12 +4,21 @@
 // tensors a run carries from step to step (params, buffers, optimizer
 // state, by name). A step's outputs that `update` an input replace it.
 //
+// On the CPU each step function runs in a session of its own
+// (StepSession.h), so that a step allocates nothing once its batch shape
+// has been seen: a carried tensor that train_step updates has two buffers,
+// the step reads one and writes its new value into the other, and they
+// swap after the step (ping-pong). Artifacts no session serves (cuda,
+// cuda-emulator) run their steps by vitc_model_run_function, whose outputs
+// the state then takes over.
+//
 //===----------------------------------------------------------------------===//
 #ifndef VITC_TRAIN_TRAINSTATE_H
 #define VITC_TRAIN_TRAINSTATE_H
 
 #include "Checkpoint.h"
 #include "Data.h"
+#include "StepSession.h"
 
 #include "vitc/runtime/Status.h"
 #include "vitc_runtime.h"
@@ -109,6 +118,8 @@ public:
   int32_t numWeights() const { return static_cast<int32_t>(weights_.size()); }
   Weight weight(int32_t index) const;
   ModelStateBytes modelStateBytes() const;
+  /// Whether the steps run in sessions (else by vitc_model_run_function).
+  bool runsInSessions() const { return trainSession_ != nullptr; }
 
 private:
   TrainState(vitc_model *model, const std::string &path,
@@ -116,22 +127,39 @@ private:
       : model_(model), path_(path), ranks_(ranks) {}
   rt::Status init();
   /// A carried tensor. Its data is the runtime's (an output: freed with
-  /// vitc_tensor_free), ours (aligned_alloc'ed: free) or borrowed (the
-  /// artifact's initial values: not freed).
+  /// vitc_tensor_free), ours (aligned_alloc'ed: free), borrowed (the
+  /// artifact's initial values: not freed) or one of the slot's step
+  /// buffers (freed with the state).
   struct Slot {
     vitc_tensor tensor{};
     std::string role;
     std::vector<int64_t> fullShape; // sharded: the whole shape
-    enum class Owner { Borrowed, Runtime, Heap } owner = Owner::Borrowed;
+    enum class Owner { Borrowed, Runtime, Heap, Step } owner = Owner::Borrowed;
+    /// In sessions, of a tensor train_step updates: the two 64-byte aligned
+    /// buffers its steps write in turn (aligned, so the code writes them in
+    /// place). The step writes the one `tensor` is not.
+    void *stepBuffers[2] = {nullptr, nullptr};
+    void *nextStepBuffer() const {
+      return tensor.data == stepBuffers[0] ? stepBuffers[1] : stepBuffers[0];
+    }
   };
+  /// Each input of a function: its carried slot, or null (fed per step).
+  using Feeds = std::vector<Slot *>;
   void replace(Slot &slot, const vitc_tensor &tensor, Slot::Owner owner);
+  /// Resolves what each step binds and starts the sessions where the
+  /// runtime serves them.
+  rt::Status prepareSteps();
   rt::Status run(const StepFunction &function,
                  const std::vector<vitc_tensor> &inputs,
                  std::vector<vitc_tensor> &outputs);
-  std::vector<vitc_tensor> bindInputs(const StepFunction &function,
-                                      const BatchView &batch) const;
+  /// Sets `inputs` (one per input of `function`) to the carried tensors and
+  /// the batch; lr, step and seed are left to train().
+  void bindInputs(const StepFunction &function, const Feeds &feeds,
+                  const BatchView &batch,
+                  std::vector<vitc_tensor> &inputs) const;
   static StepResult readResult(const StepFunction &function,
                                const std::vector<vitc_tensor> &outputs);
+  rt::StatusOr<StepResult> trainInSession();
 
   /// Sharded: a buffer of this rank's block of `whole` (numel elements of
   /// `dtype`), zero-padded; null when out of memory.
@@ -150,6 +178,16 @@ private:
   std::vector<std::string> order_;
   /// The entries of slots_ that are params or buffers, in order.
   std::vector<const std::pair<const std::string, Slot> *> weights_;
+
+  /// What a step binds, sized at creation so that a step in a session
+  /// allocates nothing: the slot of each input, the slot each train_step
+  /// output updates (or null), and the tensors passed in and out.
+  Feeds trainFeeds_, evalFeeds_, trainUpdates_;
+  std::vector<vitc_tensor> trainInputs_, evalInputs_;
+  std::vector<vitc_tensor> trainOutputs_, evalOutputs_;
+  std::vector<vitc_tensor> trainResults_, evalResults_;
+  /// Null: the steps run by vitc_model_run_function.
+  std::unique_ptr<StepSession> trainSession_, evalSession_;
 };
 
 } // namespace vitc::train
