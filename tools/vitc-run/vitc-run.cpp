@@ -20,7 +20,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <malloc.h>
 #include <set>
 #include <string>
 #include <vector>
@@ -557,16 +556,8 @@ int main(int argc, char **argv) {
     return std::strcmp(arg, "--show-schedule") == 0 ||
            std::strcmp(arg, "--weights-table") == 0;
   });
-  if (vitc_model *model = inspect ? nullptr : trainingArtifact(argc, argv)) {
-    // The trainer's steps run by vitc_model_run_function, whose compiled
-    // code mallocs its activations on every call; glibc would serve them
-    // with fresh mmaps and pay page faults each step. Keep freed memory in
-    // the heap until the trainer runs its steps in sessions (their arena
-    // ended this for inference).
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  if (vitc_model *model = inspect ? nullptr : trainingArtifact(argc, argv))
     return vitc::run::runTrainer(model, argc, argv);
-  }
   Options options = parseArgs(argc, argv);
   if (options.schedule)
     return printSchedules(options.model);
