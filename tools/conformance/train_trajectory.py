@@ -150,6 +150,31 @@ def compare_model(name, seeds, args, work, train, test):
     return rows
 
 
+def order_study(name, seeds, args, work, train, test):
+    """Test accuracy after an epoch under PyTorch's and vitc-run's data
+    orders, many seeds each, on one side (vitc through the binding: the
+    same-batch runs show both sides end equal given an order). Answers
+    whether one shuffle trains worse than the other, or the orders' results
+    are one distribution (Welch's t on the two samples)."""
+    import numpy as np
+    import export_models
+    onnx_path = export_models.export_train(name, work / f"{name}_train.onnx")
+    artifact = work / f"{name}_train.vtc"
+    subprocess.run([str(args.build / "bin/vitc"), str(onnx_path), "--mode", "train", "--optimizer", "adamw",
+                    "--lr", repr(LR), "-o", str(artifact)], check=True)
+    acc = {"torch": [], "vitc": []}
+    for seed in seeds:
+        for kind in acc:
+            acc[kind].append(100 * train_vitc(artifact, train, test, batches(len(train[1]), seed, kind), seed)[1])
+            print(f"{name} seed {seed} ({kind} order): test acc {acc[kind][-1]:.2f}%", flush=True)
+    a, b = np.array(acc["torch"]), np.array(acc["vitc"])
+    t = (a.mean() - b.mean()) / np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    print(f"{name}, {len(seeds)} seeds per order: torch order {a.mean():.2f}% (sd {a.std(ddof=1):.2f}), "
+          f"vitc-run order {b.mean():.2f}% (sd {b.std(ddof=1):.2f}); difference {a.mean() - b.mean():+.2f} "
+          f"points, Welch t {t:.2f}")
+    return {"model": name, "order_study": acc, "welch_t": float(t)}
+
+
 def summarize(rows):
     """Per model and order: mean test accuracy of each side and the paired
     difference; per model, each side's mean over all orders."""
@@ -185,6 +210,8 @@ def main():
                     help="data orders to feed both sides: torch (torch.randperm), vitc (vitc-run's loader)")
     ap.add_argument("--vitc-run", action="store_true",
                     help="with the vitc order: also train with vitc-run's own loop (same order, its data path)")
+    ap.add_argument("--order-study", action="store_true",
+                    help="instead: vitc only, both orders, every seed (--seeds 0-19 style ranges allowed)")
     ap.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--work-dir", help="keep exports and artifacts here")
     ap.add_argument("--json", help="write rows (with every step's losses) and the summary here")
@@ -198,6 +225,8 @@ def main():
     os.environ.setdefault("VITC_BUILD", str(args.build.resolve()))
     import vitc
     vitc.set_num_threads(args.threads)
+    seeds = [seed for part in args.seeds.split(",") for seed in
+             (range(int(part.split("-")[0]), int(part.split("-")[1]) + 1) if "-" in part else [int(part)])]
     train = fashion_mnist.load_split(args.data_dir, "train", args.limit)
     test = fashion_mnist.load_split(args.data_dir, "t10k")
     rows = []
@@ -205,8 +234,11 @@ def main():
         work = pathlib.Path(args.work_dir or tmp)
         work.mkdir(parents=True, exist_ok=True)
         for name in args.models.split(","):
-            rows += compare_model(name, [int(s) for s in args.seeds.split(",")], args, work, train, test)
-    summary = summarize(rows)
+            if args.order_study:
+                rows.append(order_study(name, seeds, args, work, train, test))
+            else:
+                rows += compare_model(name, seeds, args, work, train, test)
+    summary = None if args.order_study else summarize(rows)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps({"rows": rows, "summary": summary}))
 
