@@ -18,6 +18,7 @@
 #include "compiler/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/RegionUtils.h"
 
@@ -38,13 +39,24 @@ void sinkConstants(RewriterBase &rewriter, Region &region) {
   SetVector<Value> captured;
   getUsedValuesDefinedAbove(region, captured);
   rewriter.setInsertionPointToStart(&region.front());
+  IRMapping clones;
   for (Value value : captured) {
     Operation *def = value.getDefiningOp();
     if (!def || !def->hasTrait<OpTrait::ConstantLike>())
       continue;
-    Operation *clone = rewriter.clone(*def);
-    replaceAllUsesInRegionWith(value, clone->getResult(0), region);
+    clones.map(value, rewriter.clone(*def)->getResult(0));
   }
+  if (clones.getValueMap().empty())
+    return;
+  // One walk of the region, not replaceAllUsesInRegionWith per constant:
+  // that visits every use of the constant in the function, and a constant
+  // such as index 0 is used by every nest of the step, which made outlining
+  // quadratic in the number of nests.
+  region.walk([&](Operation *op) {
+    for (OpOperand &operand : op->getOpOperands())
+      if (Value clone = clones.lookupOrNull(operand.get()))
+        operand.set(clone);
+  });
 }
 
 struct OutlineLoopNestsPass
