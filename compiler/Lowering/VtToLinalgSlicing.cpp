@@ -69,6 +69,10 @@ struct ConcatLowering : OpConversionPattern<vt::ConcatOp> {
                                            firstType.getElementType());
     OpFoldResult offset = rewriter.getIndexAttr(0);
     for (Value v : inputs) {
+      // An input with no elements adds nothing; its slice could start past
+      // the end of the result, which insert_slice rejects.
+      if (llvm::is_contained(cast<RankedTensorType>(v.getType()).getShape(), 0))
+        continue;
       SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
       offsets[axis] = offset;
       SmallVector<OpFoldResult> vSizes = tensor::getMixedSizes(rewriter, loc, v);
@@ -133,10 +137,28 @@ struct SliceLowering : OpConversionPattern<vt::SliceOp> {
     Value input = adaptor.getInput();
     int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
     SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<SliceDim> dims;
+    for (int64_t d = 0; d < rank; ++d)
+      dims.push_back(sliceDim(rewriter, loc, input, d, op.getStarts()[d],
+                              op.getEnds()[d], op.getSteps()[d]));
+    // A result with no elements reads nothing: an empty tensor. (Its
+    // extract_slice could start at the end of a dim, or slice a dim of 0,
+    // which extract_slice rejects.)
+    if (llvm::any_of(dims, [](const SliceDim &s) {
+          return getConstantIntValue(s.count) == 0;
+        })) {
+      SmallVector<OpFoldResult> counts;
+      for (const SliceDim &s : dims)
+        counts.push_back(s.count);
+      Value empty = tensor::EmptyOp::create(
+          rewriter, loc, counts,
+          cast<RankedTensorType>(input.getType()).getElementType());
+      rewriter.replaceOp(op, castTo(rewriter, loc, empty, op.getType()));
+      return success();
+    }
     SmallVector<int64_t> reversed;
     for (int64_t d = 0; d < rank; ++d) {
-      SliceDim s = sliceDim(rewriter, loc, input, d, op.getStarts()[d],
-                            op.getEnds()[d], op.getSteps()[d]);
+      const SliceDim &s = dims[d];
       sizes.push_back(s.count);
       strides.push_back(rewriter.getIndexAttr(std::abs(s.step)));
       if (s.step > 0) {

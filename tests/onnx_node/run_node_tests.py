@@ -191,19 +191,13 @@ EXPECTED_FAILURES = {
     # sequence/optional type: 2
     "test_identity_opt": _SEQUENCE_OPTIONAL_TYPE,
     "test_identity_sequence": _SEQUENCE_OPTIONAL_TYPE,
-    # shape-defining input given at run time: 88
+    # shape-defining input given at run time: 6
     "test_constant_pad": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
     "test_constant_pad_axes": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
     "test_constant_pad_negative_axes": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
     "test_reduce_max_bool_inputs": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
     "test_reduce_max_empty_set_bool": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
     "test_reshape_allowzero_reordered": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
-    "test_rotary_embedding_3d_input_expanded": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
-    "test_rotary_embedding_expanded": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
-    "test_rotary_embedding_interleaved_expanded": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
-    "test_rotary_embedding_no_position_ids_expanded": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
-    "test_rotary_embedding_no_position_ids_interleaved_expanded": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
-    "test_slice_start_out_of_bounds": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
     # string dtype: 2
     "test_equal_string": _STRING_DTYPE,
     "test_equal_string_broadcast": _STRING_DTYPE,

@@ -252,6 +252,25 @@ func.func @concat_slice(%a: tensor<?x1x64xf32>, %b: tensor<?x16x64xf32>) -> tens
 
 // -----
 
+// A slice with no elements (a start clamped to the dim's end, a zero length
+// Split piece) is an empty tensor; concat skips an input with no elements
+// (an extract_slice or insert_slice at the dim's end is out of bounds).
+// CHECK-LABEL: func.func @empty_slices
+// CHECK-SAME: (%[[X:.*]]: tensor<?x8xf32>)
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<?x0xf32>
+// CHECK: %[[C:.*]] = tensor.empty(%{{.*}}) : tensor<?x8xf32>
+// CHECK: %[[I:.*]] = tensor.insert_slice %[[X]] into %[[C]][0, 0] [%{{.*}}, 8] [1, 1]
+// CHECK-NOT: tensor.insert_slice
+// CHECK: return %[[E]], %[[I]]
+func.func @empty_slices(%x: tensor<?x8xf32>) -> (tensor<?x0xf32>, tensor<?x8xf32>) {
+  %0 = vt.slice %x {starts = array<i64: 0, 1000>, ends = array<i64: 9223372036854775807, 1000>, steps = array<i64: 1, 1>} : tensor<?x8xf32> -> tensor<?x0xf32>
+  %1 = vt.concat %x, %0 {axis = 1} : (tensor<?x8xf32>, tensor<?x0xf32>) -> tensor<?x8xf32>
+  return %0, %1 : tensor<?x0xf32>, tensor<?x8xf32>
+}
+
+// -----
+
 // A negative step reads the same elements from the last one forward, then a
 // generic reverses the dim.
 // CHECK-LABEL: func.func @reverse
