@@ -22,11 +22,13 @@ namespace {
 enum class Combiner { Sum, Max, Min };
 
 /// The identity of `kind` for element type `t`: 0, -inf or +inf (the
-/// extreme integers for integer tensors).
+/// extreme integers for integer tensors; false and true for bools).
 static Value identityOf(OpBuilder &b, Location loc, Combiner kind, Type t) {
   if (kind == Combiner::Sum)
     return scalarConstant(b, loc, t, 0);
   bool lowest = kind == Combiner::Max;
+  if (t.isInteger(1))
+    return arith::ConstantOp::create(b, loc, b.getBoolAttr(!lowest));
   if (auto ft = dyn_cast<FloatType>(t))
     return arith::ConstantOp::create(
         b, loc,
@@ -39,6 +41,12 @@ static Value identityOf(OpBuilder &b, Location loc, Combiner kind, Type t) {
 static Value combine(OpBuilder &b, Location loc, Combiner kind, Value x,
                      Value acc) {
   bool f = isa<FloatType>(x.getType());
+  if (x.getType().isInteger(1)) {
+    // Bools are unsigned: the max is "any", the min "all".
+    assert(kind != Combiner::Sum && "no bool sums");
+    return kind == Combiner::Max ? (Value)arith::OrIOp::create(b, loc, x, acc)
+                                 : (Value)arith::AndIOp::create(b, loc, x, acc);
+  }
   switch (kind) {
   case Combiner::Sum:
     return f ? (Value)arith::AddFOp::create(b, loc, x, acc)
@@ -143,7 +151,9 @@ struct ReduceToGeneric : OpConversionPattern<OpTy> {
     Value input = adaptor.getInput();
     auto inType = cast<RankedTensorType>(input.getType());
     Type elt = inType.getElementType();
-    if (!elt.isIntOrFloat() || elt.isInteger(1))
+    // Bools reduce by max (any) and min (all) only.
+    if (!elt.isIntOrFloat() ||
+        (elt.isInteger(1) && (Kind == Combiner::Sum || IsMean)))
       return op.emitOpError("cannot lower to linalg: unsupported element type ")
              << elt;
     ArrayRef<int64_t> axes = op.getAxes();

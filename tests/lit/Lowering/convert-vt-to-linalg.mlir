@@ -79,6 +79,23 @@ func.func @reduce_max(%x: tensor<2x8xf32>) -> tensor<2xf32> {
 
 // -----
 
+// Bools reduce by max ("any": from false, with or) and min ("all": from
+// true, with and).
+// CHECK-LABEL: func.func @reduce_bool
+// CHECK-DAG: %[[TRUE:.*]] = arith.constant true
+// CHECK-DAG: %[[FALSE:.*]] = arith.constant false
+// CHECK: linalg.fill ins(%[[FALSE]] : i1)
+// CHECK: arith.ori
+// CHECK: linalg.fill ins(%[[TRUE]] : i1)
+// CHECK: arith.andi
+func.func @reduce_bool(%x: tensor<?x8xi1>) -> (tensor<?xi1>, tensor<?xi1>) {
+  %0 = vt.reduce_max %x {axes = array<i64: 1>, keepdims = false} : tensor<?x8xi1> -> tensor<?xi1>
+  %1 = vt.reduce_min %x {axes = array<i64: 1>, keepdims = false} : tensor<?x8xi1> -> tensor<?xi1>
+  return %0, %1 : tensor<?xi1>, tensor<?xi1>
+}
+
+// -----
+
 // [B, N, K] x transpose([M, K]): one 2-D matmul over the B*N rows that reads
 // the [M, K] weight through transposed indexing maps (no transpose is
 // materialised for it).
