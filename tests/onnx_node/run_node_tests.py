@@ -191,10 +191,7 @@ EXPECTED_FAILURES = {
     # sequence/optional type: 2
     "test_identity_opt": _SEQUENCE_OPTIONAL_TYPE,
     "test_identity_sequence": _SEQUENCE_OPTIONAL_TYPE,
-    # shape-defining input given at run time: 4
-    "test_constant_pad": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
-    "test_constant_pad_axes": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
-    "test_constant_pad_negative_axes": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
+    # shape-defining input given at run time: 1
     "test_reshape_allowzero_reordered": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
     # string dtype: 2
     "test_equal_string": _STRING_DTYPE,

@@ -331,6 +331,7 @@ static LogicalResult importPad(NodeImporter &n) {
   int64_t rank = tensorType(x).getRank();
   SmallVector<int64_t> pads;
   double value = 0.0;
+  Value runtimeValue; // a constant_value given at run time
   if (n.opset() < 11) {
     pads = n.attrInts("pads").value_or(SmallVector<int64_t>());
     value = n.attrFloat("value", 0.0);
@@ -342,11 +343,21 @@ static LogicalResult importPad(NodeImporter &n) {
     if (failed(p))
       return failure();
     pads = *p;
-    if (Value v = n.input(2)) {
-      auto c = n.constantScalar(v, "input 'constant_value'");
-      if (failed(c))
-        return failure();
-      value = *c;
+    // The other modes ignore the value.
+    if (Value v = n.input(2); v && mode == "constant") {
+      if (n.evaluateConstant(v)) {
+        auto c = n.constantScalar(v, "input 'constant_value'");
+        if (failed(c))
+          return failure();
+        value = *c;
+      } else if (auto vType = tensorType(v); vType.getRank() > 1 ||
+                                          (vType.getRank() == 1 &&
+                                           vType.getDimSize(0) != 1)) {
+        return n.error() << "input 'constant_value' must be a scalar, got "
+                         << v.getType();
+      } else {
+        runtimeValue = n.castTo(v, tensorType(x).getElementType());
+      }
     }
   }
   SmallVector<int64_t> axes;
@@ -384,7 +395,20 @@ static LogicalResult importPad(NodeImporter &n) {
   if (mode != "constant")
     return n.setResult(0, padByCopies(n, x, full, mode));
   auto result = n.build<vt::PadOp>(x, full, llvm::APFloat(value));
-  return n.setResult(0, result);
+  if (failed(result) || !runtimeValue)
+    return n.setResult(0, result);
+  // vt.pad's value is an attribute: a value known only at run time fills
+  // where a padded mask of x's positions is false.
+  OpBuilder &b = n.builder();
+  auto xType = tensorType(x);
+  Value shape = vt::ShapeOfOp::create(
+      b, n.loc(), RankedTensorType::get({xType.getRank()}, b.getI64Type()), x);
+  Value inside = vt::ExpandOp::create(b, n.loc(), xType.clone(b.getI1Type()),
+                                      n.scalar(b.getI1Type(), 1), shape);
+  auto mask = n.build<vt::PadOp>(inside, full, llvm::APFloat(0.0));
+  if (failed(mask))
+    return failure();
+  return n.setResult(0, n.build<vt::SelectOp>(*mask, *result, runtimeValue));
 }
 
 /// Pow allows an exponent of another type; vt.pow takes one type.
