@@ -191,8 +191,6 @@ EXPECTED_FAILURES = {
     # sequence/optional type: 2
     "test_identity_opt": _SEQUENCE_OPTIONAL_TYPE,
     "test_identity_sequence": _SEQUENCE_OPTIONAL_TYPE,
-    # shape-defining input given at run time: 1
-    "test_reshape_allowzero_reordered": _SHAPE_DEFINING_INPUT_GIVEN_AT_RUN_TIME,
     # string dtype: 2
     "test_equal_string": _STRING_DTYPE,
     "test_equal_string_broadcast": _STRING_DTYPE,

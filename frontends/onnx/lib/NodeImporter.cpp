@@ -420,11 +420,19 @@ FailureOr<Value> NodeImporter::reshape(Value input, Value shape,
   for (auto [i, e] : llvm::enumerate(elements)) {
     int64_t v = e.value;
     // vt.reshape gives 0 the copy-the-dim meaning; with allowzero a 0 means
-    // an empty dim, which only a shape known at compile time can say.
+    // an empty dim, which only a shape known at compile time can say: it
+    // becomes a static 0 of the result type, which the lowering takes as
+    // it is (the shape operand's entry is not read).
     if (allowZero && v == kDyn && e.source != input)
       return error() << "allowzero = 1 needs a shape known at compile time";
-    if (v == 0 && allowZero)
-      return error() << "allowzero = 1 with a 0 in the shape is not supported";
+    if (v == 0 && allowZero) {
+      if (llvm::any_of(elements,
+                       [](const ShapeElement &o) { return o.value == -1; }))
+        return error() << "allowzero = 1: the shape cannot hold both 0 and -1";
+      staticProduct = 0;
+      dims.push_back(0);
+      continue;
+    }
     if (v == 0) {
       if ((int64_t)i >= inType.getRank())
         return error() << "shape entry " << i
