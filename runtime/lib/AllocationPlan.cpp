@@ -4,8 +4,36 @@
 #include <algorithm>
 #include <cstdlib>
 #include <numeric>
+#include <sys/mman.h>
 
 namespace vitc::rt {
+namespace {
+
+/// Off-plan allocations (a recording, a call that left its plan) of at
+/// least this many bytes are mapped directly and unmapped when freed, as
+/// glibc maps large blocks by default. glibc raises that threshold as mapped
+/// blocks are freed, and a recording's activations would then leave a hole
+/// the size of the arena in its heap, which later small allocations make
+/// resident again page by page (a training step's activations twice over,
+/// growing each step).
+constexpr size_t kMappedBytes = 128 * 1024;
+
+void *allocateOffPlan(size_t bytes) {
+  if (bytes < kMappedBytes)
+    return std::malloc(bytes ? bytes : 1);
+  void *pointer = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return pointer == MAP_FAILED ? nullptr : pointer;
+}
+
+void freeOffPlan(void *pointer, size_t bytes) {
+  if (bytes < kMappedBytes)
+    std::free(pointer);
+  else
+    ::munmap(pointer, bytes);
+}
+
+} // namespace
 
 void CallAllocator::begin(const AllocationPlan *plan, uint8_t *arena,
                           const std::vector<void *> *callerMemory) {
@@ -26,9 +54,9 @@ void *CallAllocator::allocate(size_t bytes) {
     void *caller = callerMemory_ ? (*callerMemory_)[k] : nullptr;
     pointer = caller ? caller : arena_ + plan_->allocations[k].offset;
   } else {
-    // Recording, or the call left its plan: from here on, malloc.
+    // Recording, or the call left its plan: from here on, the system's.
     diverged_ = plan_ != nullptr;
-    pointer = std::malloc(bytes ? bytes : 1);
+    pointer = allocateOffPlan(bytes);
     if (!pointer)
       return nullptr;
   }
@@ -44,7 +72,7 @@ bool CallAllocator::release(void *pointer) {
     if (event.pointer == pointer && event.freedAt == kAlive) {
       event.freedAt = clock_++;
       if (!event.planned)
-        std::free(pointer);
+        freeOffPlan(pointer, event.bytes);
       return true;
     }
   }
@@ -66,7 +94,7 @@ CallAllocator::findLive(const void *pointer) const {
 void CallAllocator::releaseUnplanned() {
   for (Event &event : events_)
     if (!event.planned && event.freedAt == kAlive) {
-      std::free(event.pointer);
+      freeOffPlan(event.pointer, event.bytes);
       event.freedAt = clock_++;
     }
 }

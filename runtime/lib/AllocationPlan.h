@@ -54,7 +54,8 @@ public:
     /// When it was allocated and freed, counting allocations and frees;
     /// kAlive if it outlived the call.
     uint32_t allocatedAt, freedAt;
-    /// Served by the plan (arena or caller memory), not by malloc.
+    /// Served by the plan (arena or caller memory), not off plan (malloc,
+    /// or mmap for large blocks).
     bool planned;
   };
   static constexpr uint32_t kAlive = UINT32_MAX;
@@ -71,8 +72,8 @@ public:
   const std::vector<Event> &events() const { return events_; }
   /// The event of the live allocation at `pointer`, or nullptr.
   const Event *findLive(const void *pointer) const;
-  /// Frees what malloc served and the code left alive (its results, once
-  /// they are copied out).
+  /// Frees what was served off plan and the code left alive (its results,
+  /// once they are copied out).
   void releaseUnplanned();
   /// Room for `count` events, so replaying allocates no log.
   void reserve(size_t count) { events_.reserve(count); }

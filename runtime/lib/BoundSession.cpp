@@ -17,9 +17,6 @@
 #include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 namespace vitc::rt {
 namespace {
@@ -444,8 +441,8 @@ Status BoundSession::run() {
     }
   }
   if (!plan && arena_) {
-    // A recording: the code's allocations come from malloc, the arena sits
-    // idle. Release its pages for the call (a training step's activations
+    // A recording: the code's allocations are served off plan (malloc,
+    // mmap), the arena sits idle. Release its pages for the call (a training step's activations
     // would otherwise be resident twice), unless an input lives in it (the
     // last run's output fed back).
     bool inputInArena = false;
@@ -487,15 +484,6 @@ Status BoundSession::run() {
   if (status.isOk())
     status = deliverOutputs(plan);
   allocator_->releaseUnplanned();
-#ifdef __GLIBC__
-  // A call off plan (a recording) took the code's allocations from malloc.
-  // glibc keeps much of what they freed resident in its heap (its mmap
-  // threshold rises as large blocks are freed), beside the arena that
-  // serves them from now on: a training step's activations twice over.
-  // Hand it back; this happens once per input shape.
-  if (!lastReplayed_)
-    ::malloc_trim(0);
-#endif
   hasRun_ = status.isOk();
   return status;
 }
