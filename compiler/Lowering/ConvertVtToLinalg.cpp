@@ -7,7 +7,9 @@
 //    without a lowering is an error at its location.
 // 3. Each vt.fusion is inlined in place: its results become the values its
 //    body yields. Linalg elementwise fusion, next in the pipeline, then
-//    merges the generics of the region into one loop nest.
+//    merges the generics of the region into one loop nest. (vt.scatter,
+//    never fused, becomes an scf.for nest instead; the CUDA target refuses
+//    it.)
 // 4. A matmul whose B operand is a transpose of the last two dims (possibly
 //    behind the collapse of batch dims) reads the transpose's input through
 //    transposed indexing maps instead. The matmul lowering does this for
@@ -22,7 +24,9 @@
 #include "vitc/Dialect/Vt/VtOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 using namespace mlir;
@@ -100,9 +104,24 @@ struct ConvertVtToLinalgPass
     config.enableFolding(false);
     (void)applyPatternsGreedily(module, std::move(decompose), config);
 
+    // A scatter is a sequential loop nest (VtToLinalgScatter.cpp), which
+    // the GPU code generation cannot map to kernels: refuse it by name
+    // rather than fail later on a loop outside a kernel.
+    if (this->target.getValue() == "cuda") {
+      WalkResult refused = module.walk([](vt::ScatterOp op) {
+        op.emitOpError("is not supported on the CUDA target (a scatter with "
+                       "indices computed at run time lowers to a sequential "
+                       "loop nest, compiled for the CPU only)");
+        return WalkResult::interrupt();
+      });
+      if (refused.wasInterrupted())
+        return signalPassFailure();
+    }
+
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
                            arith::ArithDialect, math::MathDialect,
+                           scf::SCFDialect, bufferization::BufferizationDialect,
                            func::FuncDialect>();
     target.addIllegalDialect<vt::VtDialect>();
     // Fusions are inlined once their bodies are lowered.
@@ -114,6 +133,7 @@ struct ConvertVtToLinalgPass
     populateVtAnchorToLinalgPatterns(patterns);
     populateVtMovementToLinalgPatterns(patterns);
     populateVtSlicingToLinalgPatterns(patterns);
+    populateVtScatterToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
 

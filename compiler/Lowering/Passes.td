@@ -31,6 +31,8 @@ def ConvertVtToLinalg : Pass<"convert-vt-to-linalg", "mlir::ModuleOp"> {
     For the CPU, `vt.random_uniform`'s stream key is computed from the seed
     once, before the loop; GPU kernels must read the seed themselves (it is
     a device buffer), so for `target=cuda` each element computes it.
+    `vt.scatter` becomes a sequential scf.for nest over its updates on a
+    copy of its data; `target=cuda` refuses it with an error naming it.
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",

@@ -2,7 +2,8 @@
 //
 // Private to compiler/Lowering: the conversion patterns are split by op
 // family (VtToLinalgElementwise.cpp, VtToLinalgReductions.cpp,
-// VtToLinalgAnchors.cpp, VtToLinalgMovement.cpp, VtToLinalgSlicing.cpp);
+// VtToLinalgAnchors.cpp, VtToLinalgMovement.cpp, VtToLinalgSlicing.cpp,
+// VtToLinalgScatter.cpp);
 // ConvertVtToLinalg.cpp assembles them into the pass.
 //
 //===----------------------------------------------------------------------===//
@@ -83,6 +84,8 @@ void populateVtReductionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtAnchorToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtMovementToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateVtSlicingToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// vt.scatter as a sequential scf.for nest (VtToLinalgScatter.cpp).
+void populateVtScatterToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// Data movement's shared pieces (VtToLinalgMovement.cpp).
 /// An index constant.

@@ -471,6 +471,46 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult ScatterOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location>,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  inferred.push_back(rankedOf(adaptor.getData()));
+  return success();
+}
+
+/// updates must be shaped like gather(data, indices, axis): [P..., Q..., S...].
+LogicalResult ScatterOp::verify() {
+  auto data = getData().getType(), idx = getIndices().getType(),
+       upd = getUpdates().getType();
+  int64_t axis = getAxis(), q = idx.getRank();
+  if (axis < 0 || axis >= data.getRank())
+    return emitOpError("axis ") << axis << " out of range for " << data;
+  StringRef r = getReduction();
+  if (r != "none" && r != "add" && r != "mul" && r != "max" && r != "min")
+    return emitOpError("unknown reduction '")
+           << r << "' (none, add, mul, max or min)";
+  if (upd.getElementType() != data.getElementType())
+    return emitOpError("updates' element type ")
+           << upd.getElementType() << " differs from data's "
+           << data.getElementType();
+  if (upd.getRank() != data.getRank() - 1 + q)
+    return emitOpError("updates ")
+           << upd << " must have rank " << data.getRank() - 1 + q
+           << " (data's dims with the axis replaced by indices' dims)";
+  for (int64_t d = 0; d < upd.getRank(); ++d) {
+    int64_t want = d < axis       ? data.getDimSize(d)
+                   : d < axis + q ? idx.getDimSize(d - axis)
+                                  : data.getDimSize(d - q + 1);
+    int64_t got = upd.getDimSize(d);
+    if (got != kDyn && want != kDyn && got != want)
+      return emitOpError("updates ")
+             << upd << " differ in dim " << d << " from data " << data
+             << " scattered by indices " << idx << " along axis " << axis;
+  }
+  return success();
+}
+
 LogicalResult PadOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &inferred) {

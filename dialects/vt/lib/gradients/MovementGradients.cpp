@@ -4,8 +4,10 @@
 // transpose by the inverse permutation, reshape to the input's shape, slice
 // and gather by padding with zeros (spread by the steps), concat and pad by
 // slicing or cropping, expand and tile by summing over the copies. Gather's
-// scatter-add is a one-hot matmul (vt has no scatter op), fine for the small
-// index ranges of vision models (class token, position tables).
+// scatter-add is a one-hot matmul, fine for the small index ranges of vision
+// models (class token, position tables), and kept so that training graphs
+// stay free of vt.scatter, which only the CPU target lowers. A scatter's
+// gradient gathers: see ScatterOp::buildVjp.
 //
 //===----------------------------------------------------------------------===//
 #include "GradBuilder.h"
@@ -207,6 +209,99 @@ LogicalResult GatherOp::buildVjp(OpBuilder &b, ValueRange grads,
   out.assign({ReshapeOp::create(b, getLoc(), x.getType(), dx,
                                 buildShapeOf(b, getLoc(), x)),
               Value()});
+  return success();
+}
+
+/// The gradient of a scatter with reduction "none" or "add" (mul, max and
+/// min are refused). With i the wrapped index of each update:
+///   - "add": data's gradient is g; an update's is g at its position,
+///     gather(g, i);
+///   - "none": data's gradient is g with the written positions zeroed, a
+///     scatter of zeros; an update's is gather(g, i) if it is the last write
+///     to its position, 0 if a later update overwrote it (the result does
+///     not depend on it: finite differences agree). PyTorch's scatter and
+///     index_put give every duplicate gather(g, i) instead.
+/// A dropped update (index out of range) gets 0. Both zeros come from one
+/// gather: g padded with a zero row R along the axis, read at row R where
+/// the update gets nothing, so the gather never reads out of bounds.
+LogicalResult ScatterOp::buildVjp(OpBuilder &b, ValueRange grads,
+                                  SmallVectorImpl<Value> &out) {
+  StringRef reduction = getReduction();
+  if (reduction != "none" && reduction != "add")
+    return emitOpError("gradient of scatter with reduction '")
+           << reduction << "' is not implemented (none and add are)";
+  GradBuilder gb{b, getLoc()};
+  Location loc = getLoc();
+  Value g = grads[0], data = getData(), updates = getUpdates();
+  int64_t axis = getAxis();
+  auto dataType = rankedOf(data), idxType = rankedOf(getIndices());
+  Type i64 = b.getI64Type(), i1 = b.getI1Type();
+  Value idx = gb.castElements(getIndices(), i64);
+  auto scalarI64 = [&](int64_t v) { return gb.intConstant({}, {v}, i64); };
+  // R, the rows along the axis, as a rank-0 i64 and as a 1-D shape [R].
+  Value rows, rowsShape;
+  if (dataType.isDynamicDim(axis)) {
+    Value shape = ShapeOfOp::create(b, loc, data);
+    rows = GatherOp::create(b, loc, shape, scalarI64(axis), /*axis=*/0);
+    rowsShape = gb.slice(shape, {axis}, {axis + 1}, {1});
+  } else {
+    rows = scalarI64(dataType.getDimSize(axis));
+    rowsShape = gb.intConstant({1}, {dataType.getDimSize(axis)}, i64);
+  }
+  Value zero = scalarI64(0);
+  Value wrapped = SelectOp::create(b, loc, LessOp::create(b, loc, idx, zero),
+                                   gb.add(idx, rows), idx);
+  Value keep = AndOp::create(
+      b, loc,
+      NotOp::create(b, loc, idxType.clone(i1),
+                    LessOp::create(b, loc, wrapped, zero)),
+      LessOp::create(b, loc, wrapped, rows));
+  Value dData = g;
+  if (reduction == "none") {
+    // The last write to each row: a scatter of the updates' ordinals into
+    // -1s ("none" keeps the last), read back at each update's row.
+    Value flat = gb.reshapeTo(wrapped, {-1});
+    auto flatType = rankedOf(flat);
+    Value count = flatType.isDynamicDim(0)
+                      ? GatherOp::create(b, loc, ShapeOfOp::create(b, loc, flat),
+                                         scalarI64(0), /*axis=*/0)
+                            .getResult()
+                      : scalarI64(flatType.getDimSize(0));
+    Value ordinals =
+        RangeOp::create(b, loc, flatType, zero, count, scalarI64(1));
+    Value minusOnes = ExpandOp::create(
+        b, loc, RankedTensorType::get({dataType.getDimSize(axis)}, i64),
+        scalarI64(-1), rowsShape);
+    Value last = ScatterOp::create(b, loc, minusOnes, flat, ordinals, 0,
+                                   "none");
+    // Read back at row R of a padded copy where the update was dropped.
+    Value safe = SelectOp::create(b, loc, gb.reshapeTo(keep, {-1}), flat,
+                                  rows);
+    Value lastPadded = gb.pad(last, {0}, {1}, -1.0);
+    Value isLast = EqualOp::create(
+        b, loc, GatherOp::create(b, loc, lastPadded, safe, /*axis=*/0),
+        ordinals);
+    isLast = ReshapeOp::create(b, loc, idxType.clone(i1), isLast,
+                               buildShapeOf(b, loc, idx));
+    keep = AndOp::create(b, loc, keep, isLast);
+    // data's gradient: zeros written where the updates went.
+    Type gElt = rankedOf(g).getElementType();
+    Value zeros = ExpandOp::create(
+        b, loc, rankedOf(updates).clone(gElt), gb.scalar(g, 0.0),
+        buildShapeOf(b, loc, updates));
+    dData = ScatterOp::create(b, loc, g, getIndices(), zeros, axis, "none");
+  }
+  SmallVector<int64_t> lo(dataType.getRank(), 0), hi(dataType.getRank(), 0);
+  hi[axis] = 1;
+  Value padded = gb.pad(g, lo, hi);
+  Value at = SelectOp::create(b, loc, keep, wrapped, rows);
+  Value dUpdates = GatherOp::create(b, loc, padded, at, axis);
+  if (dUpdates.getType() != updates.getType() &&
+      rankedOf(dUpdates).getShape() != rankedOf(updates).getShape())
+    dUpdates = ReshapeOp::create(
+        b, loc, rankedOf(updates).clone(rankedOf(g).getElementType()),
+        dUpdates, buildShapeOf(b, loc, updates));
+  out.assign({dData, Value(), dUpdates});
   return success();
 }
 

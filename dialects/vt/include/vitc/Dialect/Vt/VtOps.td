@@ -419,6 +419,44 @@ def Vt_GatherOp : Vt_Op<"gather", [Pure,
   let hasFolder = 1;
 }
 
+// No fusion kind: opaque, never fused (it runs as its own sequential loop).
+def Vt_ScatterOp : Vt_Op<"scatter", [Pure, InferTypeOpAdaptor,
+                                     Vt_Differentiable]> {
+  let summary = "the inverse of vt.gather: write `updates` into rows of `data`";
+  let description = [{
+    `data` is [P..., R, S...] with R its dim `axis`; `indices` is [Q...]
+    (any rank); `updates` is [P..., Q..., S...], the shape vt.gather of
+    `data` by `indices` along `axis` would have. The result starts as a
+    copy of `data`; then, for each position (p, q, s) of `updates` in
+    row-major order, with i = indices[q] (negative values count from the
+    end, i + R):
+
+      result[p, i, s] = combine(result[p, i, s], updates[p, q, s])
+
+    where `reduction` gives combine: "none" (replace), "add", "mul", "max",
+    "min". Updates aimed at one position apply in index order, as ONNX's
+    ScatterND / ScatterElements reference does: with "none" the last one
+    wins. An index outside [-R, R) writes nothing: its update is dropped
+    (as XLA's scatter does; ONNX calls it an error, and code generated
+    here has no way to raise one, but it must never write out of bounds).
+
+    ScatterND is this op along axis 0 once its indexed dims are merged and
+    its index tuples linearised to row numbers; ScatterElements is it on the
+    flattened data with element numbers. A scatter-add into zeros is
+    vt.gather's adjoint (gather's gradient rule stays a one-hot matmul,
+    which the CUDA target compiles; it refuses this op).
+  }];
+  let arguments = (ins Vt_Tensor:$data, Vt_IndexTensor:$indices,
+                   Vt_Tensor:$updates, I64Attr:$axis,
+                   DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs Vt_Tensor:$result);
+  let assemblyFormat = [{
+    $data `,` $indices `,` $updates attr-dict `:` type($data) `,`
+    type($indices) `,` type($updates) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Vt_PadOp : Vt_Op<"pad", [Pure,
     InferTypeOpAdaptor, Vt_Differentiable,
     Vt_FusionKind<"Movement">]> {
