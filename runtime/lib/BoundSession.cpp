@@ -16,7 +16,6 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 namespace vitc::rt {
 namespace {
@@ -89,15 +88,18 @@ Status checkDevice(const std::string &device, const Artifact &artifact) {
                        "' (devices: cpu, cuda:N)");
 }
 
-/// Lets the kernel take back the whole pages of [begin, begin + bytes): they
-/// read as zeros when next touched.
-void dropPages(uint8_t *begin, uint64_t bytes) {
-  auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  auto start = reinterpret_cast<uintptr_t>(begin);
-  uintptr_t first = (start + page - 1) / page * page;
-  uintptr_t end = (start + bytes) / page * page;
-  if (end > first)
-    ::madvise(reinterpret_cast<void *>(first), end - first, MADV_DONTNEED);
+/// An arena is mapped memory of its own (page aligned, so 64-byte aligned),
+/// not malloc's: the plans' arenas are the size of a call's activations, and
+/// one freed for a larger one would leave a hole that size in malloc's heap.
+uint8_t *mapArena(uint64_t bytes) {
+  void *arena = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return arena == MAP_FAILED ? nullptr : static_cast<uint8_t *>(arena);
+}
+
+void unmapArena(uint8_t *arena, uint64_t bytes) {
+  if (arena)
+    ::munmap(arena, bytes);
 }
 
 void *alignUp(void *pointer, uint64_t alignment) {
@@ -119,7 +121,7 @@ struct BoundSession::Result {
 BoundSession::BoundSession() : allocator_(new CallAllocator()) {}
 
 BoundSession::~BoundSession() {
-  std::free(arena_);
+  unmapArena(arena_, arenaBytes_);
   for (Buffer &buffer : copies_)
     std::free(buffer.data);
 }
@@ -335,15 +337,12 @@ StatusOr<AllocationPlan *> BoundSession::recordPlan() {
   }
   // The arena only grows: one arena serves every planned shape.
   if (plan->arenaBytes > arenaBytes_) {
-    void *arena = std::aligned_alloc(
-        kArenaAlignment,
-        (plan->arenaBytes + kArenaAlignment - 1) / kArenaAlignment *
-            kArenaAlignment);
+    uint8_t *arena = mapArena(plan->arenaBytes);
     if (!arena)
       return Status::error("out of memory for a session arena of " +
                            std::to_string(plan->arenaBytes) + " bytes");
-    std::free(arena_);
-    arena_ = static_cast<uint8_t *>(arena);
+    unmapArena(arena_, arenaBytes_);
+    arena_ = arena;
     arenaBytes_ = plan->arenaBytes;
   }
   size_t most = 0;
@@ -450,7 +449,7 @@ Status BoundSession::run() {
       inputInArena |= static_cast<uint8_t *>(input.data) >= arena_ &&
                       static_cast<uint8_t *>(input.data) < arena_ + arenaBytes_;
     if (!inputInArena)
-      dropPages(arena_, arenaBytes_);
+      ::madvise(arena_, arenaBytes_, MADV_DONTNEED);
   }
   fillDescriptors();
   hasRun_ = false;

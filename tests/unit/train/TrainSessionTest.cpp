@@ -396,6 +396,32 @@ TEST_F(TrainSessionTest, WarmStepsOfOneDnnModelAllocateOnlyKernelBookkeeping) {
   EXPECT_LT(counted.bytes / steps, 64 * 1024);
 }
 
+TEST_F(TrainSessionTest, RecordingKeepsLargeBlocksOutOfMallocsHeap) {
+  if (!test::countingAvailable())
+    GTEST_SKIP() << "allocations are not counted under a sanitizer";
+  // A first step at a shape records: the code's allocations are served off
+  // plan. The large ones must be mapped (and unmapped), not malloc'ed, and
+  // so must the arena: glibc would keep them as a hole in its heap that
+  // later steps' small allocations make resident again, growing the process
+  // each step. The elementwise model (no library kernels with caches of
+  // their own) at batch 8192: its activations are 256 KiB each.
+  ModelPtr model = load(elementwisePath);
+  std::unique_ptr<TrainState> state = start(model.get(), elementwisePath);
+  ASSERT_TRUE(state);
+  Batch batch(8192, chw(*state), state->info().num_classes, 4);
+  test::startCounting();
+  auto recorded = state->train(batch.view(), 1e-3f, 1, 0);
+  test::Allocations counted = test::stopCounting();
+  ASSERT_TRUE(recorded.isOk()) << recorded.status().message();
+  std::printf("elementwise model batch 8192, the recording step: %lld "
+              "mallocs, largest %lld bytes\n",
+              static_cast<long long>(counted.count),
+              static_cast<long long>(counted.largest));
+  EXPECT_LT(counted.largest, 128 * 1024);
+  EXPECT_GT(counted.count, 0); // the small ones, and the plan's bookkeeping
+  ASSERT_TRUE(state->train(batch.view(), 1e-3f, 2, 0).isOk());
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
