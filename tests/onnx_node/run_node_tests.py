@@ -56,24 +56,8 @@ _STRING_DTYPE = "string dtype"
 _TRAINING_MODE_BATCHNORMALIZATION = "training-mode BatchNormalization"
 _TRAINING_MODE_DROPOUT = "training-mode Dropout with ratio > 0: the reference mask comes from numpy's RNG, vitc's from its own counter-based stream"
 _UNSIGNED_OR_16_BIT_INTEGER_DTYPE = "unsigned or 16-bit integer dtype"
-_SCATTER_INDICES_GIVEN_AT_RUN_TIME = "scatter indices given at run time (exported models' scatter indices fold to constants at import)"
 _RANDOM_SAMPLES = "random samples: the reference comes from numpy's RNG, vitc's from its own counter-based stream (distributions checked in tests/e2e/test_random_ops.py)"
 EXPECTED_FAILURES = {
-    # Scatter indices given at run time: 14
-    "test_scatter_elements_with_axis": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatter_elements_with_duplicate_indices": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatter_elements_with_negative_indices": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatter_elements_with_reduction_max": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatter_elements_with_reduction_min": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatter_elements_with_reduction_mul": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatter_elements_without_axis": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatternd": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatternd_add": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatternd_max": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatternd_max_with_element_indices": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatternd_min": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatternd_min_with_element_indices": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
-    "test_scatternd_multiply": _SCATTER_INDICES_GIVEN_AT_RUN_TIME,
     # Random samples: 3
     "test_bernoulli": _RANDOM_SAMPLES,
     "test_bernoulli_double": _RANDOM_SAMPLES,

@@ -10,10 +10,16 @@
 // - ScatterND writing slices of a constant mask (Swin's shifted windows) or
 //   of an activation (slice assignment in dynamo exports), constant indices.
 // Gathers accept indices computed at run time (the row number is then
-// arithmetic on the index tensor). Scatters need constant indices: they
-// become rounds of gather + select, one round per repeat of a row, so
-// duplicate indices with a reduction keep ONNX's order of application, and
-// every piece is differentiable.
+// arithmetic on the index tensor). Scatters with constant indices become
+// rounds of gather + select, one round per repeat of a row, so duplicate
+// indices with a reduction keep ONNX's order of application; they fold
+// with the rest of the graph and compile for every target. Scatters with
+// indices computed at run time become vt.scatter, the inverse of
+// vt.gather, on the same linearised rows (ScatterND) or on the flattened
+// data's element numbers (ScatterElements). An index out of range drops its
+// update there (ONNX calls it an error; vt.scatter never writes out of
+// bounds): a tuple or element index with any component out of range gets
+// the row INT64_MAX, which no data has.
 //
 //===----------------------------------------------------------------------===//
 #include "OpHelpers.h"
@@ -342,8 +348,96 @@ static FailureOr<ScatterOperands> readScatter(NodeImporter &n) {
   return s;
 }
 
-/// ScatterND: data [D0..Dk-1, rest...], indices [M..., k] (constant),
-/// updates [M..., rest...].
+/// A rank-0 i64: `type`'s dim `d`, a constant where static, read from
+/// vt.shape_of(`x`) otherwise.
+static Value dimScalar(NodeImporter &n, Value x, int64_t d) {
+  auto type = tensorType(x);
+  Type i64 = n.builder().getI64Type();
+  if (!type.isDynamicDim(d))
+    return n.scalar(i64, type.getDimSize(d));
+  Value shape = *n.build<vt::ShapeOfOp>(x);
+  return *n.build<GatherOp>(shape, constInts(n, {}, {d}, i64), (uint64_t)0);
+}
+
+/// `i` if every `valid` holds, INT64_MAX (out of range of any data: the
+/// scatter drops the update) otherwise.
+static Value rowOrDropped(NodeImporter &n, Value i, Value valid) {
+  Type i64 = n.builder().getI64Type();
+  return *n.build<vt::SelectOp>(
+      valid, i, constInts(n, {}, {std::numeric_limits<int64_t>::max()}, i64));
+}
+
+/// Whether -dim <= i < dim (i1, shaped like `i`); `dim` is a rank-0 i64.
+static Value inRange(NodeImporter &n, Value i, Value dim) {
+  Value low = *n.build<vt::SubOp>(n.scalar(n.builder().getI64Type(), 0), dim);
+  Value tooLow = *n.build<vt::LessOp>(i, low);
+  Value below = *n.build<vt::LessOp>(i, dim);
+  Value notTooLow = vt::NotOp::create(n.builder(), n.loc(),
+                                      tensorType(tooLow), tooLow);
+  return *n.build<vt::AndOp>(notTooLow, below);
+}
+
+/// ScatterND with indices computed at run time: vt.scatter along axis 0 of
+/// data with its k indexed dims merged into R rows (static where k > 1),
+/// indices [M..., k] made row numbers [M...], updates [M..., rest...] as
+/// they are. With k = 1 the index is the row (vt.scatter wraps and checks
+/// it); with k > 1 each component is checked and wrapped here.
+static LogicalResult scatterNDAtRunTime(NodeImporter &n,
+                                        const ScatterOperands &s, int64_t k) {
+  auto [data, indices, updates, dataType, idxType, updType, reduction] = s;
+  int64_t q = idxType.getRank(), r = dataType.getRank();
+  Type i64 = n.builder().getI64Type();
+  Value idx = n.castTo(indices, i64);
+  SmallVector<int64_t> tupleDims;
+  for (int64_t d = 0; d < q - 1; ++d)
+    tupleDims.push_back(idxType.isDynamicDim(d) ? -(d + 1) : idxType.getDimSize(d));
+  Value rows = data;
+  Value rowIds;
+  if (k == 1) {
+    auto flat = n.reshapeToDims(idx, tupleDims);
+    if (failed(flat))
+      return failure();
+    rowIds = *flat;
+  } else {
+    SmallVector<int64_t> indexedDims = llvm::to_vector(llvm::seq<int64_t>(0, k));
+    if (failed(requireStatic(n, dataType, indexedDims, "data's indexed dims")))
+      return failure();
+    int64_t stride = product(dataType.getShape().take_front(k));
+    Value valid;
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t dim = dataType.getDimSize(j);
+      stride /= dim;
+      SmallVector<int64_t> starts(q, 0), ends(q, std::numeric_limits<int64_t>::max());
+      starts[q - 1] = j;
+      ends[q - 1] = j + 1;
+      auto part = n.build<vt::SliceOp>(idx, starts, ends, SmallVector<int64_t>(q, 1));
+      if (failed(part))
+        return failure();
+      Value ok = inRange(n, *part, n.scalar(i64, dim));
+      valid = valid ? *n.build<vt::AndOp>(valid, ok) : ok;
+      Value term = wrapNegative(n, *part, n.scalar(i64, dim));
+      term = *n.build<vt::MulOp>(term, n.scalar(i64, stride));
+      rowIds = rowIds ? *n.build<vt::AddOp>(rowIds, term) : term;
+    }
+    auto flat = n.reshapeToDims(rowOrDropped(n, rowIds, valid), tupleDims);
+    auto merged = mergeDims(n, data, 0, k);
+    if (failed(flat) || failed(merged))
+      return failure();
+    rowIds = *flat;
+    rows = *merged;
+  }
+  auto out = n.build<vt::ScatterOp>(rows, rowIds, updates, (uint64_t)0,
+                                    llvm::StringRef(reduction));
+  if (failed(out) || k == 1)
+    return n.setResult(0, out);
+  SmallVector<int64_t> back(dataType.getShape().take_front(k));
+  for (int64_t d = k; d < r; ++d)
+    back.push_back(dataType.isDynamicDim(d) ? -(d - k + 2) : dataType.getDimSize(d));
+  return n.setResult(0, n.reshapeToDims(*out, back));
+}
+
+/// ScatterND: data [D0..Dk-1, rest...], indices [M..., k], updates
+/// [M..., rest...].
 static LogicalResult importScatterND(NodeImporter &n) {
   auto operands = readScatter(n);
   if (failed(operands))
@@ -351,21 +445,27 @@ static LogicalResult importScatterND(NodeImporter &n) {
   auto [data, indices, updates, dataType, idxType, updType, reduction] =
       *operands;
   int64_t q = idxType.getRank(), r = dataType.getRank();
-  if (q < 1 || !idxType.hasStaticShape())
-    return n.error() << "indices must be static, got " << idxType;
+  if (q < 1 || idxType.isDynamicDim(q - 1))
+    return n.error() << "indices need a static last dim, got " << idxType;
   int64_t k = idxType.getDimSize(q - 1);
-  if (k > r || updType.getRank() != q - 1 + r - k)
+  if (k < 1 || k > r || updType.getRank() != q - 1 + r - k)
     return n.error() << "data " << dataType << ", indices " << idxType
                      << " and updates " << updType << " do not fit";
   for (int64_t d = 0; d < updType.getRank(); ++d) {
     int64_t want = d < q - 1 ? idxType.getDimSize(d) : dataType.getDimSize(d - (q - 1) + k);
-    if (updType.getDimSize(d) != want && !(d >= q - 1 && updType.isDynamicDim(d)) &&
+    if (updType.getDimSize(d) != want && !updType.isDynamicDim(d) &&
         !ShapedType::isDynamic(want))
       return n.error() << "updates " << updType << " do not match indices "
                        << idxType << " and data " << dataType;
-    if (d < q - 1 && updType.isDynamicDim(d))
-      return n.error() << "updates need static leading dims, got " << updType;
   }
+  if (!isa_and_nonnull<DenseIntElementsAttr>(n.evaluateConstant(indices)))
+    return scatterNDAtRunTime(n, *operands, k);
+  // Constant indices: rounds of gather + select on static rows.
+  if (!idxType.hasStaticShape())
+    return n.error() << "indices must be static, got " << idxType;
+  for (int64_t d = 0; d < q - 1; ++d)
+    if (updType.isDynamicDim(d))
+      return n.error() << "updates need static leading dims, got " << updType;
   SmallVector<int64_t> indexedDims = llvm::to_vector(llvm::seq<int64_t>(0, k));
   if (failed(requireStatic(n, dataType, indexedDims, "data's indexed dims")))
     return failure();
@@ -373,9 +473,6 @@ static LogicalResult importScatterND(NodeImporter &n) {
   auto targets = constantRows(n, indices, indexed);
   if (failed(targets))
     return failure();
-  if (!*targets)
-    return n.error() << "indices computed at run time are not supported "
-                        "(they must fold to a constant)";
   auto dataRows = mergeDims(n, data, 0, k);
   auto updRows = mergeDims(n, updates, 0, q - 1);
   if (failed(dataRows) || failed(updRows))
@@ -390,8 +487,65 @@ static LogicalResult importScatterND(NodeImporter &n) {
   return n.setResult(0, n.reshapeToDims(*out, back));
 }
 
-/// ScatterElements: data (static), indices and updates of one shape,
-/// indices constant; flattened to single-element rows.
+/// ScatterElements with indices computed at run time: vt.scatter on the
+/// flattened data, each update aimed at its element number
+///   sum over d != axis of p_d * stride_d + wrap(indices[p]) * stride_axis
+/// (p the update's position, strides data's, read at run time where its
+/// dims are dynamic), INT64_MAX where indices[p] is out of range.
+static LogicalResult scatterElementsAtRunTime(NodeImporter &n,
+                                              const ScatterOperands &s,
+                                              int64_t axis) {
+  auto [data, indices, updates, dataType, idxType, updType, reduction] = s;
+  int64_t rank = dataType.getRank();
+  Type i64 = n.builder().getI64Type();
+  // strides[d]: the product of data's dims after d.
+  SmallVector<Value> strides(rank);
+  strides[rank - 1] = n.scalar(i64, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    strides[d] = *n.build<vt::MulOp>(strides[d + 1], dimScalar(n, data, d + 1));
+  Value axisDim = dimScalar(n, data, axis);
+  Value idx = n.castTo(indices, i64);
+  Value ids = *n.build<vt::MulOp>(wrapNegative(n, idx, axisDim), strides[axis]);
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d == axis)
+      continue;
+    // p_d: 0 .. indices' dim d, along dim d.
+    int64_t size = idxType.getDimSize(d);
+    Value limit = dimScalar(n, indices, d);
+    Value iota = vt::RangeOp::create(
+        n.builder(), n.loc(), RankedTensorType::get({size}, i64),
+        n.scalar(i64, 0), limit, n.scalar(i64, 1));
+    SmallVector<int64_t> along(rank, 1);
+    along[d] = ShapedType::isDynamic(size) ? -1 : size;
+    auto placed = n.reshapeToDims(iota, along);
+    if (failed(placed))
+      return failure();
+    Value term = *n.build<vt::MulOp>(*placed, strides[d]);
+    ids = *n.build<vt::AddOp>(ids, term);
+  }
+  ids = rowOrDropped(n, ids, inRange(n, idx, axisDim));
+  Value flatShape = n.constI64({-1});
+  auto flatIds = n.reshape(ids, flatShape);
+  auto flatData = n.reshape(data, flatShape);
+  auto flatUpdates = n.reshape(updates, flatShape);
+  if (failed(flatIds) || failed(flatData) || failed(flatUpdates))
+    return failure();
+  auto out = n.build<vt::ScatterOp>(*flatData, *flatIds, *flatUpdates,
+                                    (uint64_t)0, llvm::StringRef(reduction));
+  if (failed(out))
+    return failure();
+  Value shape = dataType.hasStaticShape()
+                    ? n.constI64(dataType.getShape())
+                    : *n.build<vt::ShapeOfOp>(data);
+  n.setResult(0, vt::ReshapeOp::create(n.builder(), n.loc(), dataType, *out,
+                                       shape)
+                     .getResult());
+  return success();
+}
+
+/// ScatterElements: indices and updates of one shape (no larger than data
+/// in the dims other than the axis). Constant indices: data and indices
+/// static, flattened to single-element rows.
 static LogicalResult importScatterElements(NodeImporter &n) {
   auto operands = readScatter(n);
   if (failed(operands))
@@ -402,15 +556,28 @@ static LogicalResult importScatterElements(NodeImporter &n) {
   auto axis = n.normalizeAxis(n.attrInt("axis", 0), rank);
   if (failed(axis))
     return failure();
-  if (!dataType.hasStaticShape() || !idxType.hasStaticShape() ||
-      idxType.getShape() != updType.getShape() || idxType.getRank() != rank)
-    return n.error() << "data " << dataType << ", indices " << idxType
-                     << " and updates " << updType
-                     << " must be static, indices and updates of one shape";
+  if (idxType.getRank() != rank || updType.getRank() != rank)
+    return n.error() << "indices " << idxType << " and updates " << updType
+                     << " must have data's rank, got " << dataType;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t i = idxType.getDimSize(d), u = updType.getDimSize(d),
+            x = dataType.getDimSize(d);
+    if (i != u && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(u))
+      return n.error() << "indices " << idxType << " and updates " << updType
+                       << " must have one shape";
+    if (d != *axis && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(x) &&
+        i > x)
+      return n.error() << "indices " << idxType << " exceed data " << dataType
+                       << " in dim " << d;
+  }
   auto dense = dyn_cast_or_null<DenseIntElementsAttr>(n.evaluateConstant(indices));
   if (!dense)
-    return n.error() << "indices computed at run time are not supported "
-                        "(they must fold to a constant)";
+    return scatterElementsAtRunTime(n, *operands, *axis);
+  if (!dataType.hasStaticShape() || !idxType.hasStaticShape() ||
+      idxType.getShape() != updType.getShape())
+    return n.error() << "data " << dataType << ", indices " << idxType
+                     << " and updates " << updType
+                     << " must be static with constant indices";
   SmallVector<int64_t> strides(rank, 1);
   for (int64_t d = rank - 2; d >= 0; --d)
     strides[d] = strides[d + 1] * dataType.getDimSize(d + 1);
