@@ -56,7 +56,13 @@ void addCpuLoopsToLLVMPasses(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
+  // Folds and dead code only: merging and pruning blocks walks every region
+  // of the module at each iteration (thousands of outlined kernels, the
+  // largest MLIR pass of a training step), and LLVM's own simplifycfg does
+  // it again where it matters, at O3 in the kernels.
+  GreedyRewriteConfig config;
+  config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+  pm.addPass(createCanonicalizerPass(config));
 }
 
 void registerCpuTarget() {
