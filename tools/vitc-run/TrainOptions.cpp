@@ -46,7 +46,10 @@ training:
                          schedule still spans all epochs)
   --seed N               seed of the data order, augmentation and dropout
                          (default 0)
-  --threads N            worker threads for kernels (OpenMP / oneDNN)
+  --threads N            worker threads for kernels (OpenMP / oneDNN); on a
+                         machine busy with other work, also set
+                         OMP_WAIT_POLICY=passive (threads then sleep, not
+                         spin, while they wait for each other)
   --weights FILE.vtw     the weights of an artifact compiled with
                          `vitc --weights-file` (default: the file it names)
   --device cuda:N        the GPU a cuda artifact trains on (default: cuda:0)

@@ -48,7 +48,10 @@ options:
   --device cuda:N        the GPU a cuda artifact runs on (default: cuda:0, or
                          $VITC_CUDA_DEVICE); artifacts choose their device
                          kind by target (cpu, cuda, cuda-emulator)
-  --threads N            worker threads for kernels (OpenMP / oneDNN)
+  --threads N            worker threads for kernels (OpenMP / oneDNN); on a
+                         machine busy with other work, also set
+                         OMP_WAIT_POLICY=passive (threads then sleep, not
+                         spin, while they wait for each other)
   --benchmark N          run N timed iterations and print one JSON line:
                          {"iters":N,"mean_ms":..,"p50_ms":..,"p90_ms":..,
                           "p99_ms":..,"batch":B} (B = first dim of the
