@@ -378,10 +378,10 @@ static Value inRange(NodeImporter &n, Value i, Value dim) {
 }
 
 /// ScatterND with indices computed at run time: vt.scatter along axis 0 of
-/// data with its k indexed dims merged into R rows (static where k > 1),
-/// indices [M..., k] made row numbers [M...], updates [M..., rest...] as
-/// they are. With k = 1 the index is the row (vt.scatter wraps and checks
-/// it); with k > 1 each component is checked and wrapped here.
+/// data with its k indexed dims merged into R rows, indices [M..., k] made
+/// row numbers [M...], updates [M..., rest...] as they are. With k = 1 the
+/// index is the row (vt.scatter wraps and checks it); with k > 1 each
+/// component is checked and wrapped here.
 static LogicalResult scatterNDAtRunTime(NodeImporter &n,
                                         const ScatterOperands &s, int64_t k) {
   auto [data, indices, updates, dataType, idxType, updType, reduction] = s;
@@ -399,41 +399,56 @@ static LogicalResult scatterNDAtRunTime(NodeImporter &n,
       return failure();
     rowIds = *flat;
   } else {
-    SmallVector<int64_t> indexedDims = llvm::to_vector(llvm::seq<int64_t>(0, k));
-    if (failed(requireStatic(n, dataType, indexedDims, "data's indexed dims")))
-      return failure();
-    int64_t stride = product(dataType.getShape().take_front(k));
+    // Row of a tuple: sum_j wrap(i_j) * stride_j, strides of data's indexed
+    // dims (read at run time where dynamic).
+    SmallVector<Value> strides(k);
+    strides[k - 1] = n.scalar(i64, 1);
+    for (int64_t j = k - 2; j >= 0; --j)
+      strides[j] = *n.build<vt::MulOp>(strides[j + 1], dimScalar(n, data, j + 1));
     Value valid;
     for (int64_t j = 0; j < k; ++j) {
-      int64_t dim = dataType.getDimSize(j);
-      stride /= dim;
+      Value dim = dimScalar(n, data, j);
       SmallVector<int64_t> starts(q, 0), ends(q, std::numeric_limits<int64_t>::max());
       starts[q - 1] = j;
       ends[q - 1] = j + 1;
       auto part = n.build<vt::SliceOp>(idx, starts, ends, SmallVector<int64_t>(q, 1));
       if (failed(part))
         return failure();
-      Value ok = inRange(n, *part, n.scalar(i64, dim));
+      Value ok = inRange(n, *part, dim);
       valid = valid ? *n.build<vt::AndOp>(valid, ok) : ok;
-      Value term = wrapNegative(n, *part, n.scalar(i64, dim));
-      term = *n.build<vt::MulOp>(term, n.scalar(i64, stride));
+      Value term = *n.build<vt::MulOp>(wrapNegative(n, *part, dim), strides[j]);
       rowIds = rowIds ? *n.build<vt::AddOp>(rowIds, term) : term;
     }
     auto flat = n.reshapeToDims(rowOrDropped(n, rowIds, valid), tupleDims);
-    auto merged = mergeDims(n, data, 0, k);
-    if (failed(flat) || failed(merged))
+    if (failed(flat))
       return failure();
     rowIds = *flat;
+    // data as [rows, rest...]: the rows' count inferred (-1), the rest dims
+    // constants or read from vt.shape_of.
+    SmallVector<Value> pieces{n.constI64({-1})};
+    for (int64_t d = k; d < r; ++d)
+      pieces.push_back(dataType.isDynamicDim(d)
+                           ? *n.build<GatherOp>(*n.build<vt::ShapeOfOp>(data),
+                                                n.constI64({d}), (uint64_t)0)
+                           : n.constI64({dataType.getDimSize(d)}));
+    Value shape = pieces.size() == 1
+                      ? pieces[0]
+                      : *n.build<vt::ConcatOp>(pieces, (uint64_t)0);
+    auto merged = n.reshape(data, shape);
+    if (failed(merged))
+      return failure();
     rows = *merged;
   }
   auto out = n.build<vt::ScatterOp>(rows, rowIds, updates, (uint64_t)0,
                                     llvm::StringRef(reduction));
   if (failed(out) || k == 1)
     return n.setResult(0, out);
-  SmallVector<int64_t> back(dataType.getShape().take_front(k));
-  for (int64_t d = k; d < r; ++d)
-    back.push_back(dataType.isDynamicDim(d) ? -(d - k + 2) : dataType.getDimSize(d));
-  return n.setResult(0, n.reshapeToDims(*out, back));
+  Value shape = dataType.hasStaticShape() ? n.constI64(dataType.getShape())
+                                          : *n.build<vt::ShapeOfOp>(data);
+  n.setResult(0, vt::ReshapeOp::create(n.builder(), n.loc(), dataType, *out,
+                                       shape)
+                     .getResult());
+  return success();
 }
 
 /// ScatterND: data [D0..Dk-1, rest...], indices [M..., k], updates
