@@ -14,7 +14,8 @@
 // rounds of gather + select, one round per repeat of a row, so duplicate
 // indices with a reduction keep ONNX's order of application; they fold
 // with the rest of the graph and compile for every target. Scatters with
-// indices computed at run time become vt.scatter, the inverse of
+// indices computed at run time (or constant ones into rows of a dynamic
+// dim, or with dynamic shapes) become vt.scatter, the inverse of
 // vt.gather, on the same linearised rows (ScatterND) or on the flattened
 // data's element numbers (ScatterElements). An index out of range drops its
 // update there (ONNX calls it an error; vt.scatter never writes out of
@@ -473,18 +474,16 @@ static LogicalResult importScatterND(NodeImporter &n) {
       return n.error() << "updates " << updType << " do not match indices "
                        << idxType << " and data " << dataType;
   }
-  if (!isa_and_nonnull<DenseIntElementsAttr>(n.evaluateConstant(indices)))
-    return scatterNDAtRunTime(n, *operands, k);
-  // Constant indices: rounds of gather + select on static rows.
-  if (!idxType.hasStaticShape())
-    return n.error() << "indices must be static, got " << idxType;
-  for (int64_t d = 0; d < q - 1; ++d)
-    if (updType.isDynamicDim(d))
-      return n.error() << "updates need static leading dims, got " << updType;
-  SmallVector<int64_t> indexedDims = llvm::to_vector(llvm::seq<int64_t>(0, k));
-  if (failed(requireStatic(n, dataType, indexedDims, "data's indexed dims")))
-    return failure();
+  // Constant indices into static rows: rounds of gather + select, which
+  // fold. Otherwise (run-time indices, or rows of a dynamic dim: slice
+  // assignment into the batch) vt.scatter.
   SmallVector<int64_t> indexed(dataType.getShape().take_front(k));
+  bool staticRows =
+      idxType.hasStaticShape() && !llvm::any_of(indexed, ShapedType::isDynamic) &&
+      !llvm::any_of(updType.getShape().take_front(q - 1), ShapedType::isDynamic);
+  if (!isa_and_nonnull<DenseIntElementsAttr>(n.evaluateConstant(indices)) ||
+      !staticRows)
+    return scatterNDAtRunTime(n, *operands, k);
   auto targets = constantRows(n, indices, indexed);
   if (failed(targets))
     return failure();
@@ -559,8 +558,8 @@ static LogicalResult scatterElementsAtRunTime(NodeImporter &n,
 }
 
 /// ScatterElements: indices and updates of one shape (no larger than data
-/// in the dims other than the axis). Constant indices: data and indices
-/// static, flattened to single-element rows.
+/// in the dims other than the axis). Constant indices with static shapes:
+/// flattened to single-element rows; otherwise vt.scatter.
 static LogicalResult importScatterElements(NodeImporter &n) {
   auto operands = readScatter(n);
   if (failed(operands))
@@ -586,13 +585,9 @@ static LogicalResult importScatterElements(NodeImporter &n) {
                        << " in dim " << d;
   }
   auto dense = dyn_cast_or_null<DenseIntElementsAttr>(n.evaluateConstant(indices));
-  if (!dense)
+  if (!dense || !dataType.hasStaticShape() || !idxType.hasStaticShape() ||
+      !updType.hasStaticShape())
     return scatterElementsAtRunTime(n, *operands, *axis);
-  if (!dataType.hasStaticShape() || !idxType.hasStaticShape() ||
-      idxType.getShape() != updType.getShape())
-    return n.error() << "data " << dataType << ", indices " << idxType
-                     << " and updates " << updType
-                     << " must be static with constant indices";
   SmallVector<int64_t> strides(rank, 1);
   for (int64_t d = rank - 2; d >= 0; --d)
     strides[d] = strides[d + 1] * dataType.getDimSize(d + 1);
