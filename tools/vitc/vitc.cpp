@@ -23,6 +23,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -395,7 +396,23 @@ int main(int argc, char **argv) {
   // Training imports the graph twice: in training mode for the step, in
   // inference mode for evaluation (Dropout, BatchNormalization differ).
   importOpts.training = training || importMode == ImportMode::Training;
-  OwningOpRef<ModuleOp> module = loadInput(ctx, importOpts);
+  OwningOpRef<ModuleOp> module;
+  {
+    // The importer's warnings (a node that imports, but not as its author
+    // may expect) are shown, once each; the passes' are not.
+    llvm::StringSet<> shown;
+    ScopedDiagnosticHandler warnings(&ctx, [&](Diagnostic &diag) {
+      if (diag.getSeverity() != DiagnosticSeverity::Warning)
+        return failure(); // to the handler above
+      std::string where = describeLocation(diag.getLocation());
+      std::string line = "vitc: warning: " + (where.empty() ? "" : where + ": ") +
+                         diag.str();
+      if (shown.insert(line).second)
+        llvm::errs() << line << "\n";
+      return success();
+    });
+    module = loadInput(ctx, importOpts);
+  }
   if (!module)
     return 1;
   std::optional<vitc::backend::TrainingInfo> trainingInfo;

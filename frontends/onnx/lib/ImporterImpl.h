@@ -123,6 +123,8 @@ public:
 
   /// An error at the node's location, prefixed with the op type.
   InFlightDiagnostic error();
+  /// A warning there: the model imports, but not as its author may expect.
+  InFlightDiagnostic warning();
 
   //--- Inputs ---------------------------------------------------------------
   /// Number of inputs, counting absent optional ones ("").

@@ -25,6 +25,12 @@ InFlightDiagnostic NodeImporter::error() {
   return diag;
 }
 
+InFlightDiagnostic NodeImporter::warning() {
+  InFlightDiagnostic diag = emitWarning(location);
+  diag << opType() << ": ";
+  return diag;
+}
+
 //===----------------------------------------------------------------------===//
 // Inputs and attributes
 //===----------------------------------------------------------------------===//

@@ -80,6 +80,18 @@ static LogicalResult importDropout12(NodeImporter &n) {
     if (failed(value))
       return failure();
     nodeTraining = *value != 0;
+  } else if (n.training() && n.input(1)) {
+    // Without training_mode the node is the identity (ONNX's default), even
+    // in a graph exported for training: torch's TorchScript exporter writes
+    // nn.MultiheadAttention's attention dropout so, and PyTorch trains with
+    // it while the file (and so vitc and onnxruntime) does not.
+    auto ratio = n.constantScalar(n.input(1), "input 'ratio'");
+    char text[32];
+    if (succeeded(ratio) && *ratio > 0 &&
+        std::snprintf(text, sizeof text, "%g", *ratio) > 0)
+      n.warning() << "ratio " << text
+                  << " without a training_mode input: ONNX makes this node "
+                     "the identity, so it does not drop anything in training";
   }
   double ratio = 0.5;
   if (Value r = n.input(1); r && nodeTraining) {
