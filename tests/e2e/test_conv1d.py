@@ -6,10 +6,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from conftest import check_ok, run_tool, tool
-from test_train_step import close, run_function, signature, step_inputs
+from test_train_step import check_sgd_step_against_float64, close, run_function
 
 
 def make_model():
@@ -47,22 +46,7 @@ def test_gradients_match_autograd(tmp_path):
     model = make_model()
     path = tmp_path / "conv1d_train.onnx"
     export(model, path, train=True)
-    artifact = tmp_path / "train.vtc"
-    check_ok(run_tool([tool("vitc"), str(path), "--mode", "train", "--optimizer", "sgd",
-                       "--weight-decay", "0", "-o", str(artifact)]), "vitc --mode train")
     rng = np.random.default_rng(1)
     x = rng.standard_normal((6, 3, 32)).astype(np.float32)
     y = rng.integers(0, 10, 6).astype(np.int64)
-    state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
-    sig = signature(artifact, "train_step")
-    out = run_function(artifact, "train_step", step_inputs(sig, state, x, y, 1.0, 1),
-                       tmp_path / "step")
-    model = model.double().train()
-    loss = F.cross_entropy(model(torch.from_numpy(x).double()), torch.from_numpy(y))
-    loss.backward()
-    close(out["loss"], loss.detach().numpy(), "loss", rtol=1e-5)
-    grads = {k: p.grad.numpy() for k, p in model.named_parameters()}
-    params = sorted(n for n, _, _, role in sig if role == "param")
-    assert params == sorted(grads), params
-    for p in params:
-        close(state[p] - out[p], grads[p], f"gradient of {p}", rtol=1e-4)
+    check_sgd_step_against_float64(model, path, x, y, tmp_path)

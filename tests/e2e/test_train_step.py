@@ -171,6 +171,29 @@ def step_inputs(sig, state, x, y, lr, step):
     return values
 
 
+def check_sgd_step_against_float64(model, onnx_path, x, y, tmp_path):
+    """Compiles the training step of `onnx_path` (a train-mode export of
+    `model`) with SGD at lr 1 and no weight decay, runs one step on (x, y),
+    and checks its loss and every parameter's gradient (p - p') against
+    float64 autograd on `model`, which is turned to float64."""
+    artifact = tmp_path / "train.vtc"
+    check_ok(run_tool([tool("vitc"), str(onnx_path), "--mode", "train", "--optimizer", "sgd",
+                       "--weight-decay", "0", "-o", str(artifact)]), "vitc --mode train")
+    state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    sig = signature(artifact, "train_step")
+    out = run_function(artifact, "train_step", step_inputs(sig, state, x, y, 1.0, 1),
+                       tmp_path / "step")
+    model = model.double().train()
+    loss = F.cross_entropy(model(torch.from_numpy(x).double()), torch.from_numpy(y))
+    loss.backward()
+    close(out["loss"], loss.detach().numpy(), "loss", rtol=1e-5)
+    grads = {k: p.grad.numpy() for k, p in model.named_parameters()}
+    params = sorted(n for n, _, _, role in sig if role == "param")
+    assert params == sorted(grads), params
+    for p in params:
+        close(state[p] - out[p], grads[p], f"gradient of {p}", rtol=1e-4)
+
+
 def torch_state(model):
     """The model's parameters and buffers as numpy, by ONNX initializer name."""
     return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()
