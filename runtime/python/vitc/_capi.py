@@ -52,6 +52,7 @@ _SIGNATURES = {
     "vitc_model_mode": (ctypes.c_char_p, [_P]),
     "vitc_model_num_functions": (ctypes.c_int32, [_P]),
     "vitc_model_function_name": (ctypes.c_char_p, [_P, ctypes.c_int32]),
+    "vitc_model_find_function": (ctypes.c_int32, [_P, ctypes.c_char_p]),
     "vitc_model_function_num_inputs": (ctypes.c_int32, [_P, ctypes.c_int32]),
     "vitc_model_function_num_outputs": (ctypes.c_int32, [_P, ctypes.c_int32]),
     "vitc_model_function_input_info": (ctypes.c_int, [_P, ctypes.c_int32, ctypes.c_int32,

@@ -11,59 +11,17 @@ import sys
 
 import numpy as np
 
-MAX_RANK = 8
 F32 = 1
 DTYPE_NAMES = {F32: "f32"}
 
-
-class Tensor(ctypes.Structure):
-    _fields_ = [("dtype", ctypes.c_int), ("rank", ctypes.c_int32),
-                ("shape", ctypes.c_int64 * MAX_RANK), ("data", ctypes.c_void_p)]
-
-
-class TensorInfo(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int),
-                ("rank", ctypes.c_int32), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("role", ctypes.c_char_p), ("updates", ctypes.c_char_p),
-                ("full_rank", ctypes.c_int32), ("full_shape", ctypes.POINTER(ctypes.c_int64))]
-
-
-class TrainingInfo(ctypes.Structure):
-    _fields_ = [("loss", ctypes.c_char_p), ("label_smoothing", ctypes.c_float),
-                ("optimizer", ctypes.c_char_p), ("weight_decay", ctypes.c_float),
-                ("momentum", ctypes.c_float), ("nesterov", ctypes.c_int),
-                ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
-                ("epsilon", ctypes.c_float), ("clip_norm", ctypes.c_float),
-                ("lr", ctypes.c_float), ("num_classes", ctypes.c_int64),
-                ("sharding", ctypes.c_char_p)]
-
-
-# libvitc_runtime.so lies in lib/ next to the bin/ that holds vitc-run.
+# libvitc_runtime.so lies in lib/ next to the bin/ that holds vitc-run; the
+# C declarations are the Python binding's (runtime/python/vitc/_capi.py),
+# used here without the binding's Python layer, to test the C API itself.
 bin_dir = os.path.dirname(os.path.realpath(shutil.which("vitc-run")))
-lib = ctypes.CDLL(os.path.join(bin_dir, "..", "lib", "libvitc_runtime.so"))
-lib.vitc_model_load.restype = ctypes.c_void_p
-lib.vitc_model_load.argtypes = [ctypes.c_char_p]
-lib.vitc_model_free.argtypes = [ctypes.c_void_p]
-lib.vitc_last_error.restype = ctypes.c_char_p
-lib.vitc_model_mode.restype = ctypes.c_char_p
-lib.vitc_model_mode.argtypes = [ctypes.c_void_p]
-lib.vitc_model_num_functions.argtypes = [ctypes.c_void_p]
-lib.vitc_model_function_name.restype = ctypes.c_char_p
-lib.vitc_model_function_name.argtypes = [ctypes.c_void_p, ctypes.c_int32]
-lib.vitc_model_find_function.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-for name in ("num_inputs", "num_outputs"):
-    getattr(lib, "vitc_model_function_" + name).argtypes = [ctypes.c_void_p, ctypes.c_int32]
-for name in ("input_info", "output_info"):
-    getattr(lib, "vitc_model_function_" + name).argtypes = [
-        ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, ctypes.POINTER(TensorInfo)]
-lib.vitc_model_run_function.argtypes = [
-    ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(Tensor), ctypes.c_int32,
-    ctypes.POINTER(Tensor), ctypes.c_int32]
-lib.vitc_model_training_info.argtypes = [ctypes.c_void_p, ctypes.POINTER(TrainingInfo)]
-lib.vitc_model_initial_value.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
-                                         ctypes.POINTER(Tensor)]
-lib.vitc_tensor_free.argtypes = [ctypes.POINTER(Tensor)]
-
+os.environ["VITC_RUNTIME_LIBRARY"] = os.path.join(bin_dir, "..", "lib", "libvitc_runtime.so")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 4,
+                                "runtime", "python"))
+from vitc._capi import Tensor, TensorInfo, TrainingInfo, lib  # noqa: E402,F401
 
 def error():
     return lib.vitc_last_error().decode()
