@@ -85,6 +85,16 @@ struct ConvPlan {
 
 /// The (I, O, KH, KW) filter with O and I swapped and the taps reversed,
 /// dense, in per-thread scratch: f'[i, o, kh, kw] = f[o, i, KH-1-kh, KW-1-kw].
+/// Whether pointwise convolutions run on the caller's layout (planConv2d);
+/// VITC_CPU_CONV1X1=reorder restores oneDNN's choice, to measure.
+bool pointwiseInPlace() {
+  static const bool inPlace = [] {
+    const char *choice = std::getenv("VITC_CPU_CONV1X1");
+    return !choice || std::strcmp(choice, "reorder") != 0;
+  }();
+  return inPlace;
+}
+
 Plain flipFilter(const Plain &f) {
   const dims &k = f.shape, &st = f.strides;
   dims shape{k[1], k[0], k[2], k[3]};
@@ -215,15 +225,24 @@ std::shared_ptr<const ConvPlan> planConv2d(const Plain &input,
            DNNL_ARG_WEIGHTS, output, pd.diff_src_desc(), DNNL_ARG_DIFF_SRC);
     return p;
   }
+  // A pointwise convolution (1x1, stride 1, no padding) reads and writes
+  // the caller's layout: oneDNN's fastest kernels for it want NHWC, and the
+  // reorders of the activation there and back cost more than the kernel
+  // gains (ResNet-50's bottlenecks: about a fifth of an inference); on
+  // plain NCHW it is one GEMM per image.
+  bool pointwise = k.size() == 4 && k[2] == 1 && k[3] == 1 &&
+                   strides == dims{1, 1} && padL == dims{0, 0} &&
+                   padR == dims{0, 0} && pointwiseInPlace();
   auto pd = withAlgorithm(
       convAlgorithm(filter, strides, dilations), [&](dnnl::algorithm alg) {
         return dnnl::convolution_forward::primitive_desc(
             dnnl::convolution_forward::desc(
                 dnnl::prop_kind::forward_inference, alg,
-                anyLayout(input.shape, input.type),
+                pointwise ? input.desc() : anyLayout(input.shape, input.type),
                 anyLayout(filter.shape, filter.type),
-                anyLayout(output.shape, output.type), strides, dilations, padL,
-                padR),
+                pointwise ? output.desc()
+                          : anyLayout(output.shape, output.type),
+                strides, dilations, padL, padR),
             accumulateAttr(accumulate), getEngine());
       });
   p->conv = dnnl::convolution_forward(pd);
