@@ -90,6 +90,13 @@ void populateVtScatterToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// Data movement's shared pieces (VtToLinalgMovement.cpp).
 /// An index constant.
 mlir::Value cstIndex(mlir::OpBuilder &b, mlir::Location loc, int64_t v);
+
+/// How two scalars fold into one, in reductions and in vt.scatter.
+enum class Combiner { Sum, Mul, Max, Min };
+/// kind(x, y) on float, signed integer or bool scalars (bools: sum and max
+/// are `or`, mul and min `and`).
+mlir::Value combineScalars(mlir::OpBuilder &b, mlir::Location loc,
+                           Combiner kind, mlir::Value x, mlir::Value y);
 /// A linalg.generic with no inputs producing a tensor of `shape`, whose
 /// element at each index is computed by `body` from the loop indices.
 mlir::Value buildIndexGeneric(

@@ -19,10 +19,8 @@ using namespace mlir;
 namespace vitc {
 namespace {
 
-enum class Combiner { Sum, Max, Min };
-
-/// The identity of `kind` for element type `t`: 0, -inf or +inf (the
-/// extreme integers for integer tensors; false and true for bools).
+/// The identity of `kind` (Sum, Max or Min) for element type `t`: 0, -inf or
+/// +inf (the extreme integers for integer tensors; false and true for bools).
 static Value identityOf(OpBuilder &b, Location loc, Combiner kind, Type t) {
   if (kind == Combiner::Sum)
     return scalarConstant(b, loc, t, 0);
@@ -36,29 +34,6 @@ static Value identityOf(OpBuilder &b, Location loc, Combiner kind, Type t) {
   unsigned w = t.getIntOrFloatBitWidth();
   APInt v = lowest ? APInt::getSignedMinValue(w) : APInt::getSignedMaxValue(w);
   return arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, v));
-}
-
-static Value combine(OpBuilder &b, Location loc, Combiner kind, Value x,
-                     Value acc) {
-  bool f = isa<FloatType>(x.getType());
-  if (x.getType().isInteger(1)) {
-    // Bools are unsigned: the max is "any", the min "all".
-    assert(kind != Combiner::Sum && "no bool sums");
-    return kind == Combiner::Max ? (Value)arith::OrIOp::create(b, loc, x, acc)
-                                 : (Value)arith::AndIOp::create(b, loc, x, acc);
-  }
-  switch (kind) {
-  case Combiner::Sum:
-    return f ? (Value)arith::AddFOp::create(b, loc, x, acc)
-             : (Value)arith::AddIOp::create(b, loc, x, acc);
-  case Combiner::Max:
-    return f ? (Value)arith::MaximumFOp::create(b, loc, x, acc)
-             : (Value)arith::MaxSIOp::create(b, loc, x, acc);
-  case Combiner::Min:
-    return f ? (Value)arith::MinimumFOp::create(b, loc, x, acc)
-             : (Value)arith::MinSIOp::create(b, loc, x, acc);
-  }
-  llvm_unreachable("unknown combiner");
 }
 
 /// The loop structure shared by all reductions over `axes` of `input`:
@@ -171,7 +146,7 @@ struct ReduceToGeneric : OpConversionPattern<OpTy> {
             ArrayRef<AffineMap>{nest.inputMap, nest.outputMap}, nest.iterators,
             [&](OpBuilder &b, Location nloc, ValueRange args) {
               linalg::YieldOp::create(
-                  b, nloc, combine(b, nloc, Kind, args[0], args[1]));
+                  b, nloc, combineScalars(b, nloc, Kind, args[0], args[1]));
             })
             .getResult(0);
     if constexpr (IsMean) {
@@ -247,6 +222,31 @@ struct ArgMaxToGeneric : OpConversionPattern<vt::ArgMaxOp> {
 };
 
 } // namespace
+
+Value combineScalars(OpBuilder &b, Location loc, Combiner kind, Value x,
+                           Value y) {
+  if (x.getType().isInteger(1)) // Bools are unsigned: max is "any", min "all".
+    return kind == Combiner::Sum || kind == Combiner::Max
+               ? (Value)arith::OrIOp::create(b, loc, x, y)
+               : (Value)arith::AndIOp::create(b, loc, x, y);
+  bool f = isa<FloatType>(x.getType());
+  switch (kind) {
+  case Combiner::Sum:
+    return f ? (Value)arith::AddFOp::create(b, loc, x, y)
+             : (Value)arith::AddIOp::create(b, loc, x, y);
+  case Combiner::Mul:
+    return f ? (Value)arith::MulFOp::create(b, loc, x, y)
+             : (Value)arith::MulIOp::create(b, loc, x, y);
+  // NaN propagates (maximumf/minimumf), as numpy's maximum/minimum.
+  case Combiner::Max:
+    return f ? (Value)arith::MaximumFOp::create(b, loc, x, y)
+             : (Value)arith::MaxSIOp::create(b, loc, x, y);
+  case Combiner::Min:
+    return f ? (Value)arith::MinimumFOp::create(b, loc, x, y)
+             : (Value)arith::MinSIOp::create(b, loc, x, y);
+  }
+  llvm_unreachable("unknown combiner");
+}
 
 void populateVtReductionToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReduceToGeneric<vt::ReduceSumOp, Combiner::Sum>,

@@ -34,33 +34,13 @@ using namespace mlir;
 namespace vitc {
 namespace {
 
-/// combine(old, update) for `reduction` (not "none") on scalars of `elt`.
-/// Booleans: add and max are `or`, mul and min `and`.
-Value combine(OpBuilder &b, Location loc, StringRef reduction, Value old,
-              Value update) {
-  Type elt = old.getType();
-  if (isa<FloatType>(elt)) {
-    if (reduction == "add")
-      return arith::AddFOp::create(b, loc, old, update);
-    if (reduction == "mul")
-      return arith::MulFOp::create(b, loc, old, update);
-    // NaN propagates, as numpy's maximum/minimum in ONNX's reference.
-    if (reduction == "max")
-      return arith::MaximumFOp::create(b, loc, old, update);
-    return arith::MinimumFOp::create(b, loc, old, update);
-  }
-  if (elt.isInteger(1)) {
-    if (reduction == "add" || reduction == "max")
-      return arith::OrIOp::create(b, loc, old, update);
-    return arith::AndIOp::create(b, loc, old, update);
-  }
+/// The combiner of a vt.scatter reduction other than "none".
+Combiner combinerOf(StringRef reduction) {
   if (reduction == "add")
-    return arith::AddIOp::create(b, loc, old, update);
+    return Combiner::Sum;
   if (reduction == "mul")
-    return arith::MulIOp::create(b, loc, old, update);
-  if (reduction == "max")
-    return arith::MaxSIOp::create(b, loc, old, update);
-  return arith::MinSIOp::create(b, loc, old, update);
+    return Combiner::Mul;
+  return reduction == "max" ? Combiner::Max : Combiner::Min;
 }
 
 struct ScatterLowering : OpConversionPattern<vt::ScatterOp> {
@@ -136,8 +116,9 @@ struct ScatterLowering : OpConversionPattern<vt::ScatterOp> {
         at.push_back(row);
         at.append(ivs.begin() + axis + q, ivs.end());
         if (reduction != "none")
-          update = combine(b, l, reduction,
-                           tensor::ExtractOp::create(b, l, acc, at), update);
+          update = combineScalars(b, l, combinerOf(reduction),
+                                  tensor::ExtractOp::create(b, l, acc, at),
+                                  update);
         return tensor::InsertOp::create(b, l, update, acc, at);
       }
       auto loop = scf::ForOp::create(
