@@ -76,7 +76,7 @@ def test_same_batches_same_trajectory(name, data, tmp_path):
     train, test = data
     order = train_trajectory.batches(len(train[1]), seed=1)
     torch_losses, torch_acc = train_trajectory.train_torch(module, train, test, order, seed=1)
-    vitc_losses, vitc_acc, _, _ = train_trajectory.train_vitc(artifact, train, test, order, seed=1)
+    vitc_losses, vitc_acc = train_trajectory.train_vitc(artifact, train, test, order, seed=1)
     assert len(torch_losses) == len(vitc_losses) == 100
     t, v = np.array(torch_losses), np.array(vitc_losses)
     worst = np.argmax(np.abs(t[:50] - v[:50]) / t[:50])

@@ -80,7 +80,6 @@ def train_torch(model, train, test, order, seed):
 
 def train_vitc(artifact, train, test, order, seed):
     """The same through the compiled step and the Python binding."""
-    import numpy as np
     import vitc
     state = vitc.TrainingState(vitc.load(artifact))
     losses = []
@@ -90,7 +89,7 @@ def train_vitc(artifact, train, test, order, seed):
     hits = 0
     for start in range(0, len(test[1]), 256):
         hits += state.evaluate(test[0][start:start + 256], test[1][start:start + 256])[1]
-    return losses, hits / len(test[1]), state, np
+    return losses, hits / len(test[1])
 
 
 def train_vitc_run(build, artifact, seed, limit, work):
@@ -127,7 +126,7 @@ def compare_model(name, seeds, args, work, train, test):
         torch_losses, torch_acc = train_torch(export_models.module_from_onnx(name, onnx_path), train, test,
                                               order, seed)
         t1 = time.perf_counter()
-        vitc_losses, vitc_acc, _, _ = train_vitc(artifact, train, test, order, seed)
+        vitc_losses, vitc_acc = train_vitc(artifact, train, test, order, seed)
         t2 = time.perf_counter()
         row = {"model": name, "seed": seed, "order": kind, "steps": len(order),
                "torch_acc": torch_acc, "vitc_acc": vitc_acc,
@@ -182,7 +181,7 @@ def summarize(rows):
     out = {}
     for name in dict.fromkeys(r["model"] for r in rows):
         mine = [r for r in rows if r["model"] == name]
-        for kind in dict.fromkeys(r["order"] for r in mine) or ():
+        for kind in dict.fromkeys(r["order"] for r in mine):
             group = [r for r in mine if r["order"] == kind]
             d = np.array([100 * (r["vitc_acc"] - r["torch_acc"]) for r in group])
             s = {"seeds": len(group), "torch_acc_mean": float(np.mean([100 * r["torch_acc"] for r in group])),

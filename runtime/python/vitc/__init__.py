@@ -51,6 +51,7 @@ class TensorInfo:
 
     def __init__(self, info):
         self.name = info.name.decode()
+        self.code = info.dtype  # vitc_dtype
         self.dtype = _NAMES.get(info.dtype, str(info.dtype))
         self.numpy_dtype = _NUMPY.get(info.dtype)
         self.shape = tuple(None if info.shape[d] < 0 else info.shape[d] for d in range(info.rank))
@@ -77,7 +78,7 @@ def _to_c(array, info, where):
         raise Error(f"{where}: input '{info.name}' has shape {info.shape} (None: any), got {array.shape}")
     array = np.require(array, requirements="C")  # (ascontiguousarray makes 0-d arrays 1-d)
     tensor = _capi.Tensor()
-    tensor.dtype = [k for k, v in _NUMPY.items() if v == info.numpy_dtype][0]
+    tensor.dtype = info.code
     tensor.rank = array.ndim
     for d, size in enumerate(array.shape):
         tensor.shape[d] = size
