@@ -229,8 +229,10 @@ std::shared_ptr<const ConvPlan> planConv2d(const Plain &input,
   // the caller's layout: oneDNN's fastest kernels for it want NHWC, and the
   // reorders of the activation there and back cost more than the kernel
   // gains (ResNet-50's bottlenecks: about a fifth of an inference); on
-  // plain NCHW it is one GEMM per image.
-  bool pointwise = k.size() == 4 && k[2] == 1 && k[3] == 1 &&
+  // plain NCHW it is one GEMM per image. f32 only: the bf16 form was not
+  // measured.
+  bool pointwise = filter.type == dnnl::memory::data_type::f32 &&
+                   k.size() == 4 && k[2] == 1 && k[3] == 1 &&
                    strides == dims{1, 1} && padL == dims{0, 0} &&
                    padR == dims{0, 0} && pointwiseInPlace();
   auto pd = withAlgorithm(

@@ -490,6 +490,9 @@ void testConvs(Precision p) {
            1, {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, true, true, true);
   testConv(p, "conv constant filter, grouped", 1, 32, 6, 6, 32, 2,
            {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, true);
+  // Pointwise (1x1, stride 1, unpadded) runs on the NCHW views as they are.
+  testConv(p, "conv pointwise 64 -> 256 channels (resnet bottleneck)", 2, 64, 7,
+           7, 256, 1, {1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, false, false, true);
   // Winograd where oneDNN has it (f32, 3x3, stride 1, >= 16 channels).
   testConv(p, "conv 3x3 32 -> 32 channels (winograd)", 2, 32, 10, 10, 32, 1,
            {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false);
