@@ -416,6 +416,7 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
     return objects;
   }
 
+  std::optional<PhaseTimer> splitting("splitting into partitions");
   // The glue functions (optnone: what vitc-outline-loop-nests left of each
   // step, a straight line of thousands of calls) go to a module of their
   // own, compiled without optimisation: the greedy register allocator and
@@ -442,7 +443,10 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
           inlineOnce.insert(function.getName());
   llvm::ValueToValueMapTy map;
   std::unique_ptr<llvm::Module> glue = llvm::CloneModule(*module, map, isGlue);
-  shapeGlueForFastISel(*glue, inlineOnce);
+  {
+    PhaseTimer timer("shaping the glue for FastISel");
+    shapeGlueForFastISel(*glue, inlineOnce);
+  }
   for (llvm::Function &function : *module)
     if (isGlue(&function))
       function.deleteBody();
@@ -465,6 +469,7 @@ optimizeAndEmit(std::unique_ptr<llvm::Module> module, llvm::StringRef cpu,
       },
       /*PreserveLocals=*/false, /*RoundRobin=*/true);
   module.reset();
+  splitting.reset();
 
   // $VITC_DUMP_PARTITIONS=DIR: the partitions as DIR/partition-N.bc, to
   // study one with llc (partition 0 is the glue, compiled at -O0).
