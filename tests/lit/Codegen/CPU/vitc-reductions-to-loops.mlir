@@ -2,19 +2,26 @@
 
 // A bias gradient (sum over N, H, W of NCHW): the parallel C loop outside
 // (an scf.parallel, which vitc-cpu-parallel-kernels may split over
-// threads), then N, H, W with the accumulator as an iter_arg, loaded and
-// stored once.
+// threads), then N, H, W, the accumulators as iter_args. A float sum is a
+// tree: each loop sums from zero and adds its total to the enclosing
+// loop's once, and the output's value is added last.
 // CHECK-LABEL: func.func @bias_grad
 // CHECK-SAME:    (%[[G:.*]]: memref<?x3x4x5xf32>, %[[OUT:.*]]: memref<3xf32>)
+// CHECK:         %[[ZERO:.*]] = arith.constant 0.0
 // CHECK:         scf.parallel (%[[C:.*]]) =
 // CHECK:           %[[INIT:.*]] = memref.load %[[OUT]][%[[C]]]
-// CHECK:           %[[SUM:.*]] = scf.for %[[N:.*]] = {{.*}} iter_args(%[[A0:.*]] = %[[INIT]])
-// CHECK:             scf.for %[[H:.*]] = {{.*}} iter_args(%[[A1:.*]] = %[[A0]])
-// CHECK:               scf.for %[[W:.*]] = {{.*}} iter_args(%[[A2:.*]] = %[[A1]])
+// CHECK:           %[[SUM:.*]] = scf.for %[[N:.*]] = {{.*}} iter_args(%[[A0:.*]] = %[[ZERO]])
+// CHECK:             %[[ROWS:.*]] = scf.for %[[H:.*]] = {{.*}} iter_args(%[[A1:.*]] = %[[ZERO]])
+// CHECK:               %[[ROW:.*]] = scf.for %[[W:.*]] = {{.*}} iter_args(%[[A2:.*]] = %[[ZERO]])
 // CHECK:                 %[[X:.*]] = memref.load %[[G]][%[[N]], %[[C]], %[[H]], %[[W]]]
 // CHECK:                 %[[NEXT:.*]] = arith.addf %[[X]], %[[A2]] fastmath<reassoc> : f32
 // CHECK:                 scf.yield %[[NEXT]]
-// CHECK:           memref.store %[[SUM]], %[[OUT]][%[[C]]]
+// CHECK:               %[[A1NEXT:.*]] = arith.addf %[[A1]], %[[ROW]] : f32
+// CHECK:               scf.yield %[[A1NEXT]]
+// CHECK:             %[[A0NEXT:.*]] = arith.addf %[[A0]], %[[ROWS]] : f32
+// CHECK:             scf.yield %[[A0NEXT]]
+// CHECK:           %[[TOTAL:.*]] = arith.addf %[[INIT]], %[[SUM]] : f32
+// CHECK:           memref.store %[[TOTAL]], %[[OUT]][%[[C]]]
 // CHECK:           scf.reduce
 // CHECK-NOT:     linalg.generic
 func.func @bias_grad(%g: memref<?x3x4x5xf32>, %out: memref<3xf32>) {
@@ -76,13 +83,61 @@ func.func @column_sum(%x: memref<64x128xf32>, %out: memref<128xf32>) {
 // CHECK-LABEL: func.func @total
 // CHECK-NOT:     scf.parallel
 // CHECK:         %[[INIT:.*]] = memref.load
-// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]])
+// CHECK:         %[[SUM:.*]] = scf.for {{.*}} iter_args
+// CHECK:         arith.addf %[[INIT]], %[[SUM]]
 func.func @total(%x: memref<64xf32>, %out: memref<f32>) {
   linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>],
                   iterator_types = ["reduction"]}
       ins(%x : memref<64xf32>) outs(%out : memref<f32>) {
   ^bb0(%v: f32, %acc: f32):
     %r = arith.addf %v, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Long loops are cut into blocks, each summed from zero: the outer loop
+// (100 rows) in blocks of 32 rows, the inner one (4096) in blocks of 1024.
+// CHECK-LABEL: func.func @long_sum
+// CHECK-DAG:     %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG:     %[[C100:.*]] = arith.constant 100 : index
+// CHECK-DAG:     %[[C1024:.*]] = arith.constant 1024 : index
+// CHECK-DAG:     %[[C4096:.*]] = arith.constant 4096 : index
+// CHECK:         scf.for %[[I0:.*]] = %{{.*}} to %[[C100]] step %[[C32]]
+// CHECK:           %[[I1:.*]] = arith.minsi {{.*}}, %[[C100]]
+// CHECK:           scf.for %[[I:.*]] = %[[I0]] to %[[I1]] step
+// CHECK:             scf.for %[[J0:.*]] = %{{.*}} to %[[C4096]] step %[[C1024]]
+// CHECK:               %[[J1:.*]] = arith.minsi {{.*}}, %[[C4096]]
+// CHECK:               scf.for %[[J:.*]] = %[[J0]] to %[[J1]] step
+// CHECK:                 memref.load %{{.*}}[%[[I]], %[[J]]]
+func.func @long_sum(%x: memref<100x4096xf32>, %out: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>],
+                  iterator_types = ["reduction", "reduction"]}
+      ins(%x : memref<100x4096xf32>) outs(%out : memref<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %r = arith.addf %v, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A reduction that is not a float sum (a max) keeps one accumulator,
+// starting from the output's value, through every loop.
+// CHECK-LABEL: func.func @row_max
+// CHECK:         %[[INIT:.*]] = memref.load
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]])
+// CHECK:           scf.for {{.*}} iter_args
+// CHECK:             arith.maximumf
+func.func @row_max(%x: memref<2x8x16xf32>, %out: memref<2xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, j, k)>, affine_map<(i, j, k) -> (i)>],
+                  iterator_types = ["parallel", "reduction", "reduction"]}
+      ins(%x : memref<2x8x16xf32>) outs(%out : memref<2xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %r = arith.maximumf %v, %acc : f32
     linalg.yield %r : f32
   }
   return
