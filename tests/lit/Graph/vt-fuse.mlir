@@ -290,3 +290,30 @@ func.func @crossing_groups(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8x
   %z = vt.add %t1, %w : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
   return %u, %z : tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A scalar computed once for many tensors (AdamW's bias correction from the
+// step) is a group of its own: scalar ops fuse with each other, and each
+// update fuses with its own producers, never with the scalar group, which
+// would chain every parameter's update into one growing group.
+// CHECK-LABEL: func.func @shared_scalar
+//       CHECK:   %[[S:.*]] = vt.fusion(%{{.*}}, %{{.*}}) : (tensor<f32>, tensor<f32>) -> tensor<f32>
+//       CHECK:     vt.pow
+//       CHECK:     vt.sub
+//       CHECK:   vt.fusion(%{{.*}}, %[[S]]) : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+//       CHECK:     vt.mul
+//       CHECK:     vt.div
+//       CHECK:   vt.fusion(%{{.*}}, %[[S]]) : (tensor<16xf32>, tensor<f32>) -> tensor<16xf32>
+//       CHECK:     vt.mul
+//       CHECK:     vt.div
+func.func @shared_scalar(%step: tensor<f32>, %beta: tensor<f32>, %a: tensor<4x8xf32>, %b: tensor<16xf32>) -> (tensor<4x8xf32>, tensor<16xf32>) {
+  %one = vt.constant dense<1.0> : tensor<f32>
+  %p = vt.pow %beta, %step : tensor<f32>, tensor<f32> -> tensor<f32>
+  %c = vt.sub %one, %p : tensor<f32>, tensor<f32> -> tensor<f32>
+  %a2 = vt.mul %a, %a : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+  %ua = vt.div %a2, %c : tensor<4x8xf32>, tensor<f32> -> tensor<4x8xf32>
+  %b2 = vt.mul %b, %b : tensor<16xf32>, tensor<16xf32> -> tensor<16xf32>
+  %ub = vt.div %b2, %c : tensor<16xf32>, tensor<f32> -> tensor<16xf32>
+  return %ua, %ub : tensor<4x8xf32>, tensor<16xf32>
+}
