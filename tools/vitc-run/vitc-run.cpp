@@ -74,6 +74,10 @@ options:
 Without --output-dir or --benchmark, prints each output's name, dtype and
 shape. .npy files: format 1.0-3.0, C order, little-endian float32, float64,
 float16, int64, int32, int8, uint8 or bool.
+
+Profiling (CPU artifacts): with VITC_CODE_DIR=DIR the model's code is loaded
+from a file kept in DIR, so `perf record` / `perf report` name each generated
+kernel (train_step.loops.N, main.loops.N); DNNL_JIT_PROFILE=2 names oneDNN's.
 )";
 
 struct Options {

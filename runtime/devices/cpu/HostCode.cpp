@@ -12,13 +12,17 @@
 
 #include "vitc/runtime/CpuFeatures.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <mutex>
 #include <sys/mman.h>
+#include <tuple>
 #include <unistd.h>
+#include <utility>
 
 namespace vitc::rt {
 namespace {
@@ -121,6 +125,25 @@ Status checkHostCode(const Artifact &artifact, const std::string &target,
   return Status::ok();
 }
 
+namespace {
+
+/// $VITC_CODE_DIR set: a new file there for the code, kept after the
+/// process ends, so that profilers (perf report, perf annotate) find the
+/// code and its symbols, which they cannot read from a memfd. Returns its
+/// open fd and its path, or fd -1 and an error.
+std::pair<int, std::string> createCodeFile(const char *dir) {
+  static std::atomic<unsigned> counter{0};
+  std::string path = std::string(dir) + "/vitc-code-" +
+                     std::to_string(::getpid()) + "-" +
+                     std::to_string(counter++) + ".so";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  return {fd, fd < 0 ? std::string("$VITC_CODE_DIR: cannot create '") + path +
+                           "': " + std::strerror(errno)
+                     : path};
+}
+
+} // namespace
+
 StatusOr<void *> loadHostCode(const Artifact &artifact) {
   const Section *code = artifact.section("code");
   if (!code)
@@ -128,17 +151,28 @@ StatusOr<void *> loadHostCode(const Artifact &artifact) {
   Status exported = exportRuntimeSymbols();
   if (!exported.isOk())
     return exported;
-  int fd = ::memfd_create("vitc-code", MFD_CLOEXEC);
-  if (fd < 0)
-    return Status::error(std::string("cannot load code: memfd_create: ") +
-                         std::strerror(errno));
+  const char *codeDir = std::getenv("VITC_CODE_DIR");
+  int fd;
+  std::string loadPath;
+  if (codeDir && *codeDir) {
+    std::tie(fd, loadPath) = createCodeFile(codeDir);
+    if (fd < 0)
+      return Status::error("cannot load the code of '" + artifact.path() +
+                           "': " + loadPath);
+  } else {
+    fd = ::memfd_create("vitc-code", MFD_CLOEXEC);
+    if (fd < 0)
+      return Status::error(std::string("cannot load code: memfd_create: ") +
+                           std::strerror(errno));
+  }
   if (!writeAll(fd, code->data, code->size)) {
     std::string reason = std::strerror(errno);
     ::close(fd);
     return Status::error("cannot load code: " + reason);
   }
-  std::string fdPath = uniqueLoadName(fd);
-  void *handle = ::dlopen(fdPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (loadPath.empty())
+    loadPath = uniqueLoadName(fd);
+  void *handle = ::dlopen(loadPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   ::close(fd); // the mapping keeps the memory alive
   if (!handle) {
     const char *message = ::dlerror();
