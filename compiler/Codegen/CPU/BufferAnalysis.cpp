@@ -251,14 +251,27 @@ void eraseIfUnused(memref::AllocOp alloc) {
 
 std::optional<TransposedInput> matchTransposedInput(Operation *anchor,
                                                     Value buffer) {
-  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  Operation *reshape = buffer.getDefiningOp();
+  Value allocated = buffer;
+  if (isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp>(reshape))
+    allocated = reshape->getOperand(0);
+  else
+    reshape = nullptr;
+  auto alloc = allocated.getDefiningOp<memref::AllocOp>();
   if (!alloc || alloc->getBlock() != anchor->getBlock())
     return std::nullopt;
-  if (!hasOnlyTrackedUsers(buffer, anchor->getBlock()))
+  // Through a reshape, the alloc has no other view (every access of the
+  // memory then goes through `buffer`).
+  if (reshape && !llvm::all_of(alloc->getUsers(), [&](Operation *user) {
+        return user == reshape || isa<memref::DeallocOp>(user);
+      }))
     return std::nullopt;
+  if (!hasOnlyTrackedUsers(allocated, anchor->getBlock()))
+    return std::nullopt;
+  // mayAccess and isDeadAfter take the root buffer: the alloc.
   linalg::TransposeOp transpose;
   for (Operation *op = anchor->getPrevNode(); op; op = op->getPrevNode()) {
-    if (!mayAccess(op, buffer, /*writesOnly=*/false))
+    if (!mayAccess(op, allocated, /*writesOnly=*/false))
       continue;
     auto t = dyn_cast<linalg::TransposeOp>(op);
     if (!t || t.getInit() != buffer)
@@ -269,9 +282,9 @@ std::optional<TransposedInput> matchTransposedInput(Operation *anchor,
   if (!transpose ||
       mayAccessBetween(transpose, anchor, getRootBuffer(transpose.getInput()),
                        /*writesOnly=*/true) ||
-      !isDeadAfter(anchor, buffer))
+      !isDeadAfter(anchor, allocated))
     return std::nullopt;
-  return TransposedInput{transpose, alloc};
+  return TransposedInput{transpose, alloc, reshape};
 }
 
 /// The transposed view of `t`'s source, replacing the buffer it wrote.
@@ -334,6 +347,8 @@ void eraseTransposed(const std::optional<TransposedInput> &t) {
   if (!t)
     return;
   t->transpose->erase();
+  if (t->reshape && t->reshape->use_empty())
+    t->reshape->erase();
   eraseIfUnused(t->alloc);
 }
 

@@ -88,9 +88,15 @@ void eraseIfUnused(memref::AllocOp alloc);
 /// strides, no copy) instead; the autodiff's x^T and g^T of a filter
 /// gradient are such inputs, and the kernel swaps them back without touching
 /// memory.
+///
+/// The buffer may also be a reshape (memref.expand_shape / collapse_shape)
+/// of an alloc used by nothing else: the transpose of a reshaped tensor,
+/// after reshapes were propagated through it (a linear layer's x^T of
+/// (batch, tokens, features), transposed as (features, batch, tokens)).
 struct TransposedInput {
   linalg::TransposeOp transpose;
   memref::AllocOp alloc;
+  Operation *reshape = nullptr; // Between alloc and buffer, if any.
 };
 
 std::optional<TransposedInput> matchTransposedInput(Operation *anchor,

@@ -264,18 +264,16 @@ static std::optional<bool> isTransposedPair(ArrayRef<unsigned> dims,
 /// through A and B (a reshape folded into the contraction: heads x head_dim
 /// in attention's output projection, batch x tokens in the weight gradient
 /// of a linear layer): they are collapsed into one.
-LogicalResult convertGenericContraction(linalg::GenericOp op,
-                                        CallBuilder &calls) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !linalg::isaContractionOpInterface(op))
-    return failure();
+///
+/// `a` is the op's A or a view of the same shape that replaces it.
+static LogicalResult convertGenericContractionOn(linalg::GenericOp op,
+                                                 CallBuilder &calls, Value a) {
   FailureOr<linalg::ContractionDimensions> dimsOr =
       linalg::inferContractionDims(op);
   if (failed(dimsOr) || dimsOr->k.empty() || dimsOr->n.empty() ||
       dimsOr->m.empty())
     return failure();
-  Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1],
-        c = op.getDpsInits()[0];
+  Value bMat = op.getDpsInputs()[1], c = op.getDpsInits()[0];
   auto dtype = getDtypeSuffix({a, bMat}, c);
   if (!dtype)
     return failure();
@@ -379,6 +377,31 @@ LogicalResult convertGenericContraction(linalg::GenericOp op,
     bK = expandBatch(b, loc, bK);
   return emitMatmulCall(b, op, calls, /*batched=*/numLead > 0, *dtype, aK, bK,
                         cK, *transA, *transB, c, bMat);
+}
+
+LogicalResult convertGenericContraction(linalg::GenericOp op,
+                                        CallBuilder &calls) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op))
+    return failure();
+  Value a = op.getDpsInputs()[0];
+  // A transposed through a reshape just for this contraction (a linear
+  // layer's x^T in its weight gradient, transposed as (features, batch,
+  // tokens) once reshapes were propagated): read x in place as a strided
+  // view instead of the copy. emitMatmulCall only sees A collapsed, so it
+  // cannot look through the reshape itself.
+  if (std::optional<TransposedInput> t = matchTransposedInput(op, a);
+      t && t->reshape) {
+    OpBuilder b(op);
+    Value view = buildTransposedView(b, *t);
+    if (succeeded(convertGenericContractionOn(op, calls, view))) {
+      eraseTransposed(t);
+      return success();
+    }
+    if (view.use_empty())
+      view.getDefiningOp()->erase();
+  }
+  return convertGenericContractionOn(op, calls, a);
 }
 
 } // namespace vitc::cpu

@@ -555,3 +555,47 @@ func.func @matmul_output_read_twice(%a: memref<8x8xf32>, %g: memref<8x8xf32>, %o
   linalg.transpose ins(%c2 : memref<8x8xf32>) outs(%a : memref<8x8xf32>) permutation = [1, 0]
   return %t : memref<8x8xf32>
 }
+
+// -----
+
+// A linear layer's weight gradient x^T g on (batch, tokens, features), the
+// transpose made through a reshape (its destination an expand_shape of a
+// (features, batch * tokens) buffer, as reshape propagation leaves it): the
+// matmul reads x in place through a strided view (features stride 1), batch
+// and tokens collapsed into k; the copy, its buffer and the fill are gone.
+#wg_a = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#wg_b = affine_map<(d0, d1, d2, d3) -> (d2, d3, d1)>
+#wg_c = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+// CHECK-LABEL: func.func @weight_grad_transposed_reshape
+//  CHECK-SAME:   (%[[X:.*]]: memref<?x17x256xf32>, %[[G:.*]]: memref<?x17x64xf32>, %[[DW:.*]]: memref<256x64xf32>)
+//   CHECK-NOT:   memref.alloc
+//   CHECK-NOT:   linalg.transpose
+//   CHECK-NOT:   linalg.fill
+//       CHECK:   %[[XT:.*]] = memref.transpose %[[X]] (d0, d1, d2) -> (d2, d0, d1)
+//       CHECK:   %[[A:.*]] = memref.collapse_shape %[[XT]] {{\[\[}}0], [1, 2]] : {{.*}} into memref<256x?xf32, strided<[1, 256]>>
+//       CHECK:   %[[B:.*]] = memref.collapse_shape %[[G]] {{\[\[}}0, 1], [2]]
+//       CHECK:   %[[AC:.*]] = memref.cast %[[A]]
+//       CHECK:   %[[BC:.*]] = memref.cast %[[B]]
+//       CHECK:   %[[CC:.*]] = memref.cast %[[DW]]
+//       CHECK:   call @vitc_cpu_matmul_f32(%[[AC]], %[[BC]], %[[CC]],
+//   CHECK-NOT:   linalg.transpose
+//   CHECK-NOT:   linalg.generic
+func.func @weight_grad_transposed_reshape(%x: memref<?x17x256xf32>, %g: memref<?x17x64xf32>, %dw: memref<256x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %cst = arith.constant 0.000000e+00 : f32
+  %n = memref.dim %x, %c0 : memref<?x17x256xf32>
+  %c17 = arith.constant 17 : index
+  %rows = arith.muli %n, %c17 : index
+  %buf = memref.alloc(%rows) : memref<256x?xf32>
+  %xt = memref.expand_shape %buf [[0], [1, 2]] output_shape [256, %n, 17] : memref<256x?xf32> into memref<256x?x17xf32>
+  linalg.transpose ins(%x : memref<?x17x256xf32>) outs(%xt : memref<256x?x17xf32>) permutation = [2, 0, 1]
+  linalg.fill ins(%cst : f32) outs(%dw : memref<256x64xf32>)
+  linalg.generic {indexing_maps = [#wg_a, #wg_b, #wg_c], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%xt, %g : memref<256x?x17xf32>, memref<?x17x64xf32>) outs(%dw : memref<256x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
