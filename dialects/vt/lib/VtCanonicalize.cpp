@@ -3,8 +3,9 @@
 // Rewrites that clean up exporter noise and that the folders cannot express
 // (they create new ops): shape vectors made static from types, chains of
 // reshapes / casts / transposes collapsed into one op, dims read from
-// shape_of where the type already knows them, and zero padding folded into
-// the convolution that reads it.
+// shape_of where the type already knows them, zero padding folded into
+// the convolution that reads it, and sums of zero-padded slices that tile a
+// tensor made a concatenation.
 //
 //===----------------------------------------------------------------------===//
 #include "vitc/Dialect/Vt/VtOps.h"
@@ -166,6 +167,90 @@ struct PadIntoConv2d : OpRewritePattern<Conv2dOp> {
   }
 };
 
+/// pad(x) + pad(y), both zero padding, where x and y fill adjacent ranges of
+/// one axis and the other axes are padded alike: pad(concat(x, y)). The
+/// gradient of slices that tile a tensor (q, k and v sliced from a packed
+/// projection, a ViT's class token and patch tokens) is a sum of full-size
+/// zero tensors with one slice each; this makes it one concatenation, with
+/// no zero fills and no adds (exact: x + 0 is x). Applied again, a chain of
+/// such adds becomes one concat.
+struct AddOfAdjacentPads : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AddOp op,
+                                PatternRewriter &rewriter) const override {
+    auto lhs = op.getLhs().getDefiningOp<PadOp>();
+    auto rhs = op.getRhs().getDefiningOp<PadOp>();
+    if (!lhs || !rhs || lhs.getValue().convertToDouble() != 0.0 ||
+        rhs.getValue().convertToDouble() != 0.0 ||
+        lhs.getType() != op.getType() || rhs.getType() != op.getType())
+      return failure();
+    ArrayRef<int64_t> p = lhs.getPads(), q = rhs.getPads();
+    int64_t rank = op.getType().getRank();
+    if (llvm::any_of(p, [](int64_t v) { return v < 0; }) ||
+        llvm::any_of(q, [](int64_t v) { return v < 0; }))
+      return failure();
+    std::optional<int64_t> axis;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (p[d] == q[d] && p[rank + d] == q[rank + d])
+        continue;
+      if (axis)
+        return failure(); // They differ along two axes.
+      axis = d;
+    }
+    if (!axis)
+      return failure();
+    int64_t d = *axis;
+    int64_t lhsLength = lhs.getInput().getType().getDimSize(d);
+    int64_t rhsLength = rhs.getInput().getType().getDimSize(d);
+    if (ShapedType::isDynamic(lhsLength) || ShapedType::isDynamic(rhsLength))
+      return failure();
+    PadOp first = lhs, second = rhs;
+    if (q[d] + rhsLength == p[d])
+      std::swap(first, second);
+    else if (p[d] + lhsLength != q[d])
+      return failure(); // Not adjacent.
+    Value concat = ConcatOp::create(
+        rewriter, op.getLoc(),
+        ValueRange{first.getInput(), second.getInput()},
+        rewriter.getI64IntegerAttr(d));
+    SmallVector<int64_t> pads(p);
+    pads[d] = first.getPads()[d];
+    pads[rank + d] = second.getPads()[rank + d];
+    if (llvm::all_of(pads, [](int64_t v) { return v == 0; }))
+      rewriter.replaceOp(op, concat);
+    else
+      rewriter.replaceOpWithNewOp<PadOp>(op, concat,
+                                         rewriter.getDenseI64ArrayAttr(pads),
+                                         rewriter.getF64FloatAttr(0.0));
+    return success();
+  }
+};
+
+/// A concatenation of concatenations along the same axis is one: what
+/// AddOfAdjacentPads leaves of a chain of adds.
+struct ConcatOfConcat : OpRewritePattern<ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConcatOp op,
+                                PatternRewriter &rewriter) const override {
+    SmallVector<Value> inputs;
+    bool flattened = false;
+    for (Value input : op.getInputs()) {
+      auto inner = input.getDefiningOp<ConcatOp>();
+      if (inner && inner.getAxis() == op.getAxis()) {
+        llvm::append_range(inputs, inner.getInputs());
+        flattened = true;
+      } else {
+        inputs.push_back(input);
+      }
+    }
+    if (!flattened)
+      return failure();
+    rewriter.replaceOpWithNewOp<ConcatOp>(op, op.getType(), inputs,
+                                          op.getAxisAttr());
+    return success();
+  }
+};
+
 } // namespace
 
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -191,4 +276,12 @@ void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results,
 void Conv2dOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                            MLIRContext *ctx) {
   results.add<PadIntoConv2d>(ctx);
+}
+void AddOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                        MLIRContext *ctx) {
+  results.add<AddOfAdjacentPads>(ctx);
+}
+void ConcatOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *ctx) {
+  results.add<ConcatOfConcat>(ctx);
 }

@@ -225,3 +225,40 @@ func.func @select_and_concat_fold() -> (tensor<3xi64>, tensor<2x3xi64>) {
   %k = vt.concat %l, %r {axis = 1 : i64} : (tensor<2x2xi64>, tensor<2x1xi64>) -> tensor<2x3xi64>
   return %s, %k : tensor<3xi64>, tensor<2x3xi64>
 }
+
+// -----
+
+// The gradient of q, k and v sliced from a packed projection: three
+// zero-padded slices that tile the tensor, summed, are one concatenation.
+// CHECK-LABEL: func.func @slice_grads_concat
+// CHECK-SAME:    (%[[Q:.*]]: tensor<1x?x4xf32>, %[[K:.*]]: tensor<1x?x4xf32>, %[[V:.*]]: tensor<1x?x4xf32>)
+// CHECK-NEXT:    %[[C:.*]] = vt.concat %[[Q]], %[[K]], %[[V]] {axis = 0 : i64}
+// CHECK-NEXT:    return %[[C]]
+func.func @slice_grads_concat(%q: tensor<1x?x4xf32>, %k: tensor<1x?x4xf32>, %v: tensor<1x?x4xf32>) -> tensor<3x?x4xf32> {
+  %pv = vt.pad %v {pads = array<i64: 2, 0, 0, 0, 0, 0>} : tensor<1x?x4xf32> -> tensor<3x?x4xf32>
+  %pk = vt.pad %k {pads = array<i64: 1, 0, 0, 1, 0, 0>} : tensor<1x?x4xf32> -> tensor<3x?x4xf32>
+  %s = vt.add %pv, %pk : tensor<3x?x4xf32>, tensor<3x?x4xf32> -> tensor<3x?x4xf32>
+  %pq = vt.pad %q {pads = array<i64: 0, 0, 0, 2, 0, 0>} : tensor<1x?x4xf32> -> tensor<3x?x4xf32>
+  %g = vt.add %s, %pq : tensor<3x?x4xf32>, tensor<3x?x4xf32> -> tensor<3x?x4xf32>
+  return %g : tensor<3x?x4xf32>
+}
+
+// -----
+
+// Two slices that do not meet (a gap between them), or that are padded
+// differently along a second axis, or padded with a non-zero value, stay
+// adds of pads.
+// CHECK-LABEL: func.func @slice_grads_not_adjacent
+// CHECK-COUNT-3: vt.add
+func.func @slice_grads_not_adjacent(%a: tensor<1x4xf32>, %b: tensor<1x4xf32>) -> (tensor<3x4xf32>, tensor<2x5xf32>, tensor<2x4xf32>) {
+  %pa = vt.pad %a {pads = array<i64: 0, 0, 2, 0>} : tensor<1x4xf32> -> tensor<3x4xf32>
+  %pb = vt.pad %b {pads = array<i64: 2, 0, 0, 0>} : tensor<1x4xf32> -> tensor<3x4xf32>
+  %gap = vt.add %pa, %pb : tensor<3x4xf32>, tensor<3x4xf32> -> tensor<3x4xf32>
+  %qa = vt.pad %a {pads = array<i64: 0, 1, 1, 0>} : tensor<1x4xf32> -> tensor<2x5xf32>
+  %qb = vt.pad %b {pads = array<i64: 1, 0, 0, 1>} : tensor<1x4xf32> -> tensor<2x5xf32>
+  %skew = vt.add %qa, %qb : tensor<2x5xf32>, tensor<2x5xf32> -> tensor<2x5xf32>
+  %ra = vt.pad %a {pads = array<i64: 0, 0, 1, 0>, value = 1.0 : f64} : tensor<1x4xf32> -> tensor<2x4xf32>
+  %rb = vt.pad %b {pads = array<i64: 1, 0, 0, 0>} : tensor<1x4xf32> -> tensor<2x4xf32>
+  %ones = vt.add %ra, %rb : tensor<2x4xf32>, tensor<2x4xf32> -> tensor<2x4xf32>
+  return %gap, %skew, %ones : tensor<3x4xf32>, tensor<2x5xf32>, tensor<2x4xf32>
+}

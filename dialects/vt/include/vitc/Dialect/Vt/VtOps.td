@@ -119,7 +119,10 @@ class Vt_BinaryOp<string mnemonic, list<Trait> traits = []>
   let hasFolder = 1;
 }
 
-def Vt_AddOp : Vt_BinaryOp<"add", [Commutative, Vt_Differentiable]> { let summary = "a + b"; }
+def Vt_AddOp : Vt_BinaryOp<"add", [Commutative, Vt_Differentiable]> {
+  let summary = "a + b";
+  let hasCanonicalizer = 1;
+}
 def Vt_SubOp : Vt_BinaryOp<"sub", [Vt_Differentiable]> { let summary = "a - b"; }
 def Vt_MulOp : Vt_BinaryOp<"mul", [Commutative, Vt_Differentiable]> { let summary = "a * b"; }
 def Vt_DivOp : Vt_BinaryOp<"div", [Vt_Differentiable]> { let summary = "a / b (integers truncate)"; }
@@ -386,6 +389,7 @@ def Vt_ConcatOp : Vt_Op<"concat", [Pure,
   let results = (outs Vt_Tensor:$result);
   let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Vt_SliceOp : Vt_Op<"slice", [Pure,
