@@ -180,9 +180,10 @@ def ReductionsToLoops : Pass<"vitc-reductions-to-loops", "mlir::func::FuncOp"> {
     sums (`acc + term`) are summed as a tree, not as one running total: each
     reduction loop sums from zero and adds its total to the enclosing
     loop's, and long loops are cut into blocks summed on their own (outer
-    loops past 32 iterations, the innermost past 2048, in blocks of 1024),
-    which keeps a sum of N terms about as accurate as a pairwise one (batch
-    norm's statistics over 89k values: 3.2e-6 -> 1.3e-7 relative). The
+    loops past 32 iterations, the innermost past 2048, in blocks of 1024;
+    more than 32 blocks in chunks of blocks), which keeps a sum of N terms
+    about as accurate as a pairwise one (batch norm's statistics over 89k
+    values: 3.2e-6 -> 1.3e-7 relative; a row of 1M: 3.0e-7 -> 5.7e-8). The
     output must not alias an input, which one-shot bufferization guarantees
     for reductions (it never writes a reduction in place of its input).
     Ops whose innermost loop is parallel (e.g. a sum over rows, which

@@ -11,6 +11,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <functional>
+
 namespace vitc {
 #define GEN_PASS_DEF_REDUCTIONSTOLOOPS
 #include "compiler/Codegen/CPU/Passes.h.inc"
@@ -47,7 +49,8 @@ bool isFloatSum(linalg::GenericOp op) {
 /// Reduction loops longer than these are cut into blocks summed on their
 /// own: the innermost loop (which LLVM already splits over vector lanes)
 /// past kLongInnerLoop iterations, in blocks of kInnerBlock; an outer one
-/// past kOuterBlock, in blocks of kOuterBlock.
+/// past kOuterBlock, in blocks of kOuterBlock; and blocks, when there are
+/// more than kOuterBlock of them, in chunks of blocks, and so on.
 constexpr int64_t kLongInnerLoop = 2048;
 constexpr int64_t kInnerBlock = 1024;
 constexpr int64_t kOuterBlock = 32;
@@ -93,19 +96,34 @@ Value emitSumTree(
                          step = getConstantIntValue(steps[0]);
   int64_t block = innermost ? kInnerBlock : kOuterBlock;
   int64_t longest = innermost ? kLongInnerLoop : kOuterBlock;
-  if (!lo || !hi || !step || *step <= 0 || (*hi - *lo) / *step <= longest)
+  if (!lo || !hi || !step || *step <= 0)
     return sumLoop(b, loc, lbs[0], ubs[0]);
-  Value blockStep = arith::ConstantIndexOp::create(b, loc, block * *step);
-  auto blocks = scf::ForOp::create(
-      b, loc, lbs[0], ubs[0], blockStep, ValueRange{zero},
-      [&](OpBuilder &ob, Location ol, Value start, ValueRange acc) {
-        Value end = arith::MinSIOp::create(
-            ob, ol, arith::AddIOp::create(ob, ol, start, blockStep), ubs[0]);
-        Value sum = arith::AddFOp::create(ob, ol, acc[0],
-                                          sumLoop(ob, ol, start, end));
-        scf::YieldOp::create(ob, ol, sum);
-      });
-  return blocks.getResult(0);
+  // [from, to) of at most `trip` iterations: as is when short, else in
+  // chunks of block x kOuterBlock^m iterations (at most kOuterBlock of
+  // them), each summed the same way: a tree whose levels each add at most
+  // kOuterBlock partial sums.
+  std::function<Value(OpBuilder &, Location, Value, Value, int64_t)> sumSpan =
+      [&](OpBuilder &sb, Location sl, Value from, Value to,
+          int64_t trip) -> Value {
+    if (trip <= longest)
+      return sumLoop(sb, sl, from, to);
+    int64_t chunk = block;
+    while (llvm::divideCeil(trip, chunk) > kOuterBlock)
+      chunk *= kOuterBlock;
+    Value chunkStep = arith::ConstantIndexOp::create(sb, sl, chunk * *step);
+    auto chunks = scf::ForOp::create(
+        sb, sl, from, to, chunkStep, ValueRange{zero},
+        [&](OpBuilder &ob, Location ol, Value start, ValueRange acc) {
+          Value end = arith::MinSIOp::create(
+              ob, ol, arith::AddIOp::create(ob, ol, start, chunkStep), to);
+          Value sum = arith::AddFOp::create(
+              ob, ol, acc[0], sumSpan(ob, ol, start, end, chunk));
+          scf::YieldOp::create(ob, ol, sum);
+        });
+    return chunks.getResult(0);
+  };
+  return sumSpan(b, loc, lbs[0], ubs[0],
+                 llvm::divideCeil(std::max<int64_t>(0, *hi - *lo), *step));
 }
 
 struct ReductionToLoops : OpRewritePattern<linalg::GenericOp> {

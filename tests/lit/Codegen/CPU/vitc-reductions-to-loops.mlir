@@ -142,3 +142,26 @@ func.func @row_max(%x: memref<2x8x16xf32>, %out: memref<2xf32>) {
   }
   return
 }
+
+// -----
+
+// More blocks than 32 are summed in chunks of blocks: 65536 iterations are
+// 2 chunks of 32 blocks of 1024.
+// CHECK-LABEL: func.func @very_long_sum
+// CHECK-DAG:     %[[C32768:.*]] = arith.constant 32768 : index
+// CHECK-DAG:     %[[C1024:.*]] = arith.constant 1024 : index
+// CHECK:         scf.for %[[K0:.*]] = %{{.*}} to %{{.*}} step %[[C32768]]
+// CHECK:           %[[K1:.*]] = arith.minsi
+// CHECK:           scf.for %[[J0:.*]] = %[[K0]] to %[[K1]] step %[[C1024]]
+// CHECK:             %[[J1:.*]] = arith.minsi
+// CHECK:             scf.for %{{.*}} = %[[J0]] to %[[J1]] step
+func.func @very_long_sum(%x: memref<65536xf32>, %out: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%x : memref<65536xf32>) outs(%out : memref<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %r = arith.addf %v, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
