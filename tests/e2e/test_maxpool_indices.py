@@ -3,8 +3,9 @@ window offsets' argmax over strided slices of the -inf padded input:
 MaxPool2d/MaxPool1d with return_indices=True (padding, stride, dilation,
 ceil mode, ties between equal values in a window), the indices returned and
 fed to further arithmetic, against onnxruntime and PyTorch at two batch sizes of a
-dynamic batch; and the raw ONNX indices (flat over N x C x H x W, so the
-batch term counts, both storage orders) of MaxPool nodes written by hand,
+dynamic batch; and the raw ONNX indices (flat over N x C x H x W, or
+N x C x D x H x W in 3-D, so the batch term counts, both storage orders) of
+MaxPool nodes written by hand,
 against onnxruntime; and a training step whose loss depends on the indices
 (they scale the pooled values) against float64 autograd."""
 import numpy as np
@@ -82,6 +83,11 @@ RAW_POOLS = [
     (dict(kernel_shape=[2, 3], strides=[1, 2], storage_order=1, pads=[1, 1, 1, 1]), [2, 5, 7]),
     (dict(kernel_shape=[2, 2], strides=[2, 2], dilations=[2, 1], ceil_mode=1), [3, 7, 8]),
     (dict(kernel_shape=[3], strides=[2], pads=[1, 1]), [2, 9]),
+    # 3-D: flat over N x C x D x H x W.
+    (dict(kernel_shape=[2, 3, 3], strides=[2, 2, 2], pads=[1, 1, 0, 0, 1, 1]), [2, 5, 7, 6]),
+    (dict(kernel_shape=[2, 2, 2], strides=[1, 2, 2], storage_order=1), [2, 4, 5, 6]),
+    (dict(kernel_shape=[2, 2, 2], strides=[2, 2, 2], dilations=[2, 1, 1], ceil_mode=1),
+     [2, 7, 6, 5]),
 ]
 
 

@@ -243,7 +243,6 @@ LIMITS = [
     (r"BatchNormalization: training_mode", "training-mode BatchNormalization"),
     (r"only 1-D, 2-D and 3-D windows", "window rank"),
     (r"3-D windows need a static depth", "3-D window with a dynamic depth"),
-    (r"the indices output of 3-D MaxPool", "3-D MaxPool indices output"),
     (r"average pooling with dilations needs static", "dilated average pooling on dynamic dims"),
     (r"the indices output (needs|supports)", "MaxPool indices output"),
     (r"must be a constant (integer tensor|scalar)|allowzero = 1 needs a shape known at compile",

@@ -87,6 +87,15 @@ struct Window {
 FailureOr<Window> readWindow(NodeImporter &n, RankedTensorType input,
                              ArrayRef<int64_t> defaultKernel);
 
+/// MaxPool's Indices output for an N x C x spatial... input `x` (2 or 3
+/// spatial dims) whose max pool over window `w` is `values`, which must have
+/// static channel and spatial dims: per output, the flat index of the first
+/// maximum of its window (scan order) into x as if it were flattened,
+/// row-major (storage_order 0) or with the spatial dims in reverse
+/// (column-major, 1). MaxPoolIndices.cpp.
+FailureOr<Value> maxPoolIndices(NodeImporter &n, Value x, const Window &w,
+                                Value values);
+
 /// Output extent of a sliding window along one dim, ONNX's formula (floor,
 /// or ceil mode, where the last window must start inside the input or its
 /// leading pad), as vt's pooling ops infer it. kDynamic for a dynamic `in`.

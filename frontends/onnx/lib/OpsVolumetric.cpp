@@ -280,13 +280,23 @@ static LogicalResult importPool3d(NodeImporter &n, bool max) {
     acc = *scaled;
   }
   auto result = n.build<vt::TransposeOp>(acc, ArrayRef<int64_t>{0, 2, 1, 3, 4});
+  if (failed(result))
+    return failure();
+  if (max && n.hasOutput(1)) {
+    // The indices have no gradient: the values keep max_pool2d's.
+    Window volume{{d->kernel, win.kernel[0], win.kernel[1]},
+                  {d->stride, win.strides[0], win.strides[1]},
+                  {d->padLo, win.pads[0], win.pads[1], d->padHi, win.pads[2],
+                   win.pads[3]},
+                  {d->dilation, win.dilations[0], win.dilations[1]}};
+    auto indices = maxPoolIndices(n, x, volume, *result);
+    if (failed(n.setResult(1, indices)))
+      return failure();
+  }
   return n.setResult(0, result);
 }
 
 LogicalResult vitc::onnx_import::importMaxPool3d(NodeImporter &n) {
-  if (failed(n.expectOutputsUnused(
-          1, "the indices output of 3-D MaxPool is not supported")))
-    return failure();
   return importPool3d(n, /*max=*/true);
 }
 
