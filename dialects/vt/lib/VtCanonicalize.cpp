@@ -32,6 +32,16 @@ static Value i64Vector(PatternRewriter &rewriter, Location loc,
                             StringAttr());
 }
 
+/// `v`'s defining vt.pad, when it pads with zeros by non-negative amounts
+/// only (what a convolution's own padding and a slice's gradient are).
+static PadOp zeroPadOf(Value v) {
+  auto pad = v.getDefiningOp<PadOp>();
+  if (!pad || pad.getValue().convertToDouble() != 0.0 ||
+      llvm::any_of(pad.getPads(), [](int64_t p) { return p < 0; }))
+    return nullptr;
+  return pad;
+}
+
 namespace {
 
 /// A reshape or expand whose result type is static needs no computed shape:
@@ -149,13 +159,12 @@ struct PadIntoConv2d : OpRewritePattern<Conv2dOp> {
   LogicalResult matchAndRewrite(Conv2dOp op,
                                 PatternRewriter &rewriter) const override {
     // Only a zero pad value: the convolution's own padding is zeros.
-    auto pad = op.getInput().getDefiningOp<PadOp>();
-    if (!pad || pad.getValue().convertToDouble() != 0.0)
+    PadOp pad = zeroPadOf(op.getInput());
+    if (!pad)
       return failure();
     // [begin_0..3, end_0..3]: N and C unpadded, H and W by >= 0.
     ArrayRef<int64_t> p = pad.getPads();
-    if (p.size() != 8 || p[0] || p[1] || p[4] || p[5] ||
-        llvm::any_of(p, [](int64_t v) { return v < 0; }))
+    if (p.size() != 8 || p[0] || p[1] || p[4] || p[5])
       return failure();
     ArrayRef<int64_t> c = op.getPads(); // [top, left, bottom, right]
     int64_t pads[] = {c[0] + p[2], c[1] + p[3], c[2] + p[6], c[3] + p[7]};
@@ -178,17 +187,12 @@ struct AddOfAdjacentPads : OpRewritePattern<AddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AddOp op,
                                 PatternRewriter &rewriter) const override {
-    auto lhs = op.getLhs().getDefiningOp<PadOp>();
-    auto rhs = op.getRhs().getDefiningOp<PadOp>();
-    if (!lhs || !rhs || lhs.getValue().convertToDouble() != 0.0 ||
-        rhs.getValue().convertToDouble() != 0.0 ||
-        lhs.getType() != op.getType() || rhs.getType() != op.getType())
+    PadOp lhs = zeroPadOf(op.getLhs()), rhs = zeroPadOf(op.getRhs());
+    if (!lhs || !rhs || lhs.getType() != op.getType() ||
+        rhs.getType() != op.getType())
       return failure();
     ArrayRef<int64_t> p = lhs.getPads(), q = rhs.getPads();
     int64_t rank = op.getType().getRank();
-    if (llvm::any_of(p, [](int64_t v) { return v < 0; }) ||
-        llvm::any_of(q, [](int64_t v) { return v < 0; }))
-      return failure();
     std::optional<int64_t> axis;
     for (int64_t d = 0; d < rank; ++d) {
       if (p[d] == q[d] && p[rank + d] == q[rank + d])
