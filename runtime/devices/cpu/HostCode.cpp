@@ -20,9 +20,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <sys/mman.h>
-#include <tuple>
 #include <unistd.h>
-#include <utility>
 
 namespace vitc::rt {
 namespace {
@@ -130,16 +128,16 @@ namespace {
 /// $VITC_CODE_DIR set: a new file there for the code, kept after the
 /// process ends, so that profilers (perf report, perf annotate) find the
 /// code and its symbols, which they cannot read from a memfd. Returns its
-/// open fd and its path, or fd -1 and an error.
-std::pair<int, std::string> createCodeFile(const char *dir) {
+/// open fd, or -1 with `error` set.
+int createCodeFile(const char *dir, std::string &path, std::string &error) {
   static std::atomic<unsigned> counter{0};
-  std::string path = std::string(dir) + "/vitc-code-" +
-                     std::to_string(::getpid()) + "-" +
-                     std::to_string(counter++) + ".so";
+  path = std::string(dir) + "/vitc-code-" + std::to_string(::getpid()) + "-" +
+         std::to_string(counter++) + ".so";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  return {fd, fd < 0 ? std::string("$VITC_CODE_DIR: cannot create '") + path +
-                           "': " + std::strerror(errno)
-                     : path};
+  if (fd < 0)
+    error = "$VITC_CODE_DIR: cannot create '" + path + "': " +
+            std::strerror(errno);
+  return fd;
 }
 
 } // namespace
@@ -153,12 +151,17 @@ StatusOr<void *> loadHostCode(const Artifact &artifact) {
     return exported;
   const char *codeDir = std::getenv("VITC_CODE_DIR");
   int fd;
-  std::string loadPath;
+  std::string loadPath, error;
+  // A code file that could not be loaded is not left behind.
+  auto discard = [&] {
+    if (codeDir && *codeDir)
+      ::unlink(loadPath.c_str());
+  };
   if (codeDir && *codeDir) {
-    std::tie(fd, loadPath) = createCodeFile(codeDir);
+    fd = createCodeFile(codeDir, loadPath, error);
     if (fd < 0)
       return Status::error("cannot load the code of '" + artifact.path() +
-                           "': " + loadPath);
+                           "': " + error);
   } else {
     fd = ::memfd_create("vitc-code", MFD_CLOEXEC);
     if (fd < 0)
@@ -168,6 +171,7 @@ StatusOr<void *> loadHostCode(const Artifact &artifact) {
   if (!writeAll(fd, code->data, code->size)) {
     std::string reason = std::strerror(errno);
     ::close(fd);
+    discard();
     return Status::error("cannot load code: " + reason);
   }
   if (loadPath.empty())
@@ -176,6 +180,7 @@ StatusOr<void *> loadHostCode(const Artifact &artifact) {
   ::close(fd); // the mapping keeps the memory alive
   if (!handle) {
     const char *message = ::dlerror();
+    discard();
     return Status::error("cannot load the code of '" + artifact.path() +
                          "': " + (message ? message : "unknown error"));
   }
